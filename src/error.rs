@@ -1,0 +1,196 @@
+//! The library's one error type and the one table that maps errors to process exit codes.
+//!
+//! Every variant that concerns a file carries its path, and where bytes were being decoded,
+//! the byte offset, so an operator can go straight to `drkit inspect` on the right spot.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Process exit codes. This enum is the single source of truth; docs/exit-codes.md mirrors it
+/// and a test keeps the two in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    Failure = 1,
+    Usage = 2,
+    DataDropped = 3,
+    Corruption = 4,
+    NotFound = 10,
+    LockHeld = 11,
+    TargetNotCovered = 12,
+    Interrupted = 130,
+}
+
+impl Exit {
+    pub const ALL: [Exit; 9] = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::DataDropped,
+        Exit::Corruption,
+        Exit::NotFound,
+        Exit::LockHeld,
+        Exit::TargetNotCovered,
+        Exit::Interrupted,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success",
+            Exit::Failure => "failure (I/O error, bad argument value, internal error)",
+            Exit::Usage => "usage error (unknown flag, missing argument)",
+            Exit::DataDropped => "finished, but data was dropped or skipped (moved to DIR/lost/)",
+            Exit::Corruption => "corruption found and refused; nothing was changed",
+            Exit::NotFound => "not found (data dir, file, key, backup)",
+            Exit::LockHeld => "another process holds the lock",
+            Exit::TargetNotCovered => "point-in-time target not covered by the repository",
+            Exit::Interrupted => "interrupted (SIGINT)",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{}: not found{}", path.display(), hint_suffix(hint))]
+    NotFound { path: PathBuf, hint: String },
+
+    #[error("{}: not a drkit data dir ({reason}); point at a dir created by drkit, or run `drkit repair` if its MANIFEST/CURRENT were lost", path.display())]
+    NotDataDir { path: PathBuf, reason: String },
+
+    #[error("{}: is a {found} file, expected a {expected} file", path.display())]
+    WrongKind {
+        path: PathBuf,
+        expected: &'static str,
+        found: String,
+    },
+
+    #[error("{}: format version {found} is newer than this drkit understands (max {supported}); upgrade drkit", path.display())]
+    NewerVersion {
+        path: PathBuf,
+        found: u16,
+        supported: u16,
+    },
+
+    #[error("{}: uses features {flags:#06x} this drkit does not understand; upgrade drkit", path.display())]
+    UnknownFeatures { path: PathBuf, flags: u16 },
+
+    #[error("{} at offset {offset}: {what}{}", path.display(), hint_suffix(hint))]
+    Corruption {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+        hint: String,
+    },
+
+    #[error("{}: locked by another process{}; stop it first (the lock is released when it exits)", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked { path: PathBuf, holder: Option<u32> },
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    #[error(
+        "the engine stopped accepting writes after an earlier I/O failure: {0}; reopen the dir to recover"
+    )]
+    Poisoned(String),
+
+    #[error("recovery dropped data: {0}")]
+    DataDropped(String),
+}
+
+fn hint_suffix(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!("; {hint}")
+    }
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn corruption(path: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> Self {
+        Error::Corruption {
+            path: path.into(),
+            offset,
+            what: what.into(),
+            hint: String::new(),
+        }
+    }
+
+    /// Adds the "what to do next" part to a corruption error.
+    pub fn with_hint(mut self, new_hint: impl Into<String>) -> Self {
+        if let Error::Corruption { hint, .. } | Error::NotFound { hint, .. } = &mut self {
+            *hint = new_hint.into();
+        }
+        self
+    }
+
+    /// The exit code this error ends the process with. The only place that decides it.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => Exit::NotFound,
+            Error::Io { .. } | Error::Poisoned(_) | Error::InvalidInput(_) => Exit::Failure,
+            Error::NotFound { .. } | Error::NotDataDir { .. } => Exit::NotFound,
+            Error::WrongKind { .. }
+            | Error::NewerVersion { .. }
+            | Error::UnknownFeatures { .. }
+            | Error::Corruption { .. } => Exit::Corruption,
+            Error::Locked { .. } => Exit::LockHeld,
+            Error::DataDropped(_) => Exit::DataDropped,
+        }
+    }
+}
+
+/// Attaches a path to a bare `io::Error`.
+pub trait IoContext<T> {
+    fn at(self, path: &std::path::Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, path: &std::path::Path) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let mut codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Exit::ALL.len());
+    }
+
+    #[test]
+    fn corruption_message_names_file_and_offset() {
+        let e =
+            Error::corruption("/d/wal/1.wal", 4242, "checksum mismatch").with_hint("run recover");
+        let text = e.to_string();
+        assert!(text.contains("/d/wal/1.wal"), "{text}");
+        assert!(text.contains("4242"), "{text}");
+        assert!(text.contains("run recover"), "{text}");
+        assert_eq!(e.exit(), Exit::Corruption);
+    }
+}

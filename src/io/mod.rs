@@ -1,0 +1,10 @@
+//! File-system primitives every writer of durable state goes through: atomic replace,
+//! directory fsync, the data-dir lock and read-only memory maps (the crate's only `unsafe`).
+
+mod durable;
+mod lock;
+mod mmap;
+
+pub use durable::{fsync_dir, read_at, write_atomic};
+pub use lock::DirLock;
+pub use mmap::Mmap;

@@ -1,0 +1,13 @@
+//! drkit: an embedded LSM storage engine for exchange records and the operations and
+//! disaster-recovery tools around it (recover, inspect, verify, repair, compact, backup,
+//! point-in-time restore, serve, replicate).
+//!
+//! Layers, with dependencies pointing down only:
+//! `cli` (binary edge) → `ops` / `backup` / `server` → `engine` → `format` / `io`.
+//! Library code never prints; it returns reports that `cli` renders.
+
+pub mod error;
+pub mod format;
+pub mod io;
+
+pub use error::{Error, Exit, Result};
