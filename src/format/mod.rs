@@ -1,13 +1,13 @@
 //! On-disk codecs, one file per format, each with its byte layout drawn at the top.
 //! This layer knows bytes only: no locks, no engine state.
 
-// pub mod current;
+pub mod current;
 pub mod entry;
 pub mod envelope;
-// pub mod manifest;
+pub mod manifest;
 pub mod record;
 // pub mod sst;
-// pub mod wal;
+pub mod wal;
 
 /// LevelDB's CRC mask: storing the CRC of data that itself embeds CRCs (a WAL entry holding an
 /// SST block, a backup of a WAL) would otherwise make the checksum of a checksum degenerate.

@@ -1,0 +1,477 @@
+//! WAL segment framing: 32 KiB blocks of checksummed fragments (LevelDB's log format).
+//!
+//! ```text
+//!  segment file  wal/{first sequence:020}.wal
+//!  +-----------+--------------------------------------------------------------+
+//!  | envelope  | block 0 (32 KiB incl. envelope) | block 1 | block 2 | ...     |
+//!  | 16 B      |                                                              |
+//!  +-----------+--------------------------------------------------------------+
+//!
+//!  fragment (never crosses a block boundary)
+//!  0            4          6      7
+//!  +------------+----------+------+-----------------+
+//!  | crc32c     | length L | type | payload, L bytes |
+//!  | u32 masked | u16 LE   | u8   |                  |
+//!  +------------+----------+------+-----------------+
+//!  crc covers type, length and payload.  type: 1 FULL, 2 FIRST, 3 MIDDLE, 4 LAST.
+//!  Fewer than 7 bytes left in a block: zero padding, the next fragment starts the next block.
+//! ```
+//!
+//! A payload is one WAL entry (entry.rs). Blocks give a reader a resynchronisation point after
+//! damage: the next block boundary always starts a fragment header.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::entry::EntryRef;
+use super::envelope::{self, Kind};
+use super::{Cursor, masked_crc};
+use crate::error::{IoContext, Result};
+
+pub const BLOCK_SIZE: u64 = 32 * 1024;
+pub const FRAGMENT_HEADER: u64 = 7;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum FragmentType {
+    Full = 1,
+    First = 2,
+    Middle = 3,
+    Last = 4,
+}
+
+impl FragmentType {
+    fn from_u8(v: u8) -> Option<FragmentType> {
+        match v {
+            1 => Some(FragmentType::Full),
+            2 => Some(FragmentType::First),
+            3 => Some(FragmentType::Middle),
+            4 => Some(FragmentType::Last),
+            _ => None,
+        }
+    }
+}
+
+pub fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.wal")
+}
+
+/// The first sequence a segment file name promises, if `name` is a segment name.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".wal")?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    stem.parse().ok()
+}
+
+/// Splits payloads into fragments for a file whose next write lands at `offset`.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    offset: u64,
+}
+
+impl Framer {
+    pub fn new(offset: u64) -> Framer {
+        Framer { offset }
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn frame(&mut self, payload: &[u8], out: &mut Vec<u8>) {
+        let mut rest = payload;
+        let mut first = true;
+        loop {
+            let left_in_block = BLOCK_SIZE - self.offset % BLOCK_SIZE;
+            if left_in_block < FRAGMENT_HEADER {
+                out.extend(std::iter::repeat_n(0u8, left_in_block as usize));
+                self.offset += left_in_block;
+                continue;
+            }
+            let room = (left_in_block - FRAGMENT_HEADER) as usize;
+            let n = rest.len().min(room);
+            let last = n == rest.len();
+            let t = match (first, last) {
+                (true, true) => FragmentType::Full,
+                (true, false) => FragmentType::First,
+                (false, false) => FragmentType::Middle,
+                (false, true) => FragmentType::Last,
+            };
+            let (chunk, tail) = rest.split_at(n);
+            let len = (n as u16).to_le_bytes();
+            let crc = masked_crc(&[&[t as u8], &len, chunk]);
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&len);
+            out.push(t as u8);
+            out.extend_from_slice(chunk);
+            self.offset += FRAGMENT_HEADER + n as u64;
+            rest = tail;
+            first = false;
+            if last {
+                return;
+            }
+        }
+    }
+}
+
+/// An open segment being appended to. Only the group-commit leader touches it.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    file: File,
+    path: PathBuf,
+    framer: Framer,
+    first_seq: u64,
+    buf: Vec<u8>,
+}
+
+impl SegmentWriter {
+    /// Creates `dir/{first_seq}.wal` with its envelope, durable (file and dir entry) before
+    /// the first append can be acknowledged.
+    pub fn create(dir: &Path, first_seq: u64) -> Result<SegmentWriter> {
+        let path = dir.join(segment_name(first_seq));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .at(&path)?;
+        file.write_all(&envelope::encode(Kind::Wal)).at(&path)?;
+        file.sync_all().at(&path)?;
+        crate::io::fsync_dir(dir)?;
+        Ok(SegmentWriter {
+            file,
+            path,
+            framer: Framer::new(envelope::LEN as u64),
+            first_seq,
+            buf: Vec::with_capacity(64 * 1024),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn first_seq(&self) -> u64 {
+        self.first_seq
+    }
+
+    pub fn len(&self) -> u64 {
+        self.framer.offset()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() <= envelope::LEN as u64
+    }
+
+    /// Frames and writes all payloads with one `write` call.
+    pub fn append<'a>(&mut self, payloads: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
+        self.buf.clear();
+        for p in payloads {
+            self.framer.frame(p, &mut self.buf);
+        }
+        self.file.write_all(&self.buf).at(&self.path)
+    }
+
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().at(&self.path)
+    }
+}
+
+/// What a reader met while walking a segment.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A complete entry starting at `offset` (its first fragment).
+    Entry { offset: u64, entry: EntryRef<'a> },
+    /// Bytes `[start, end)` cannot be read: a checksum mismatch, a fragment cut short, a
+    /// broken fragment sequence or an undecodable entry. `end` is where reading resumed (a
+    /// block boundary) or the end of the file.
+    Damage { start: u64, end: u64, what: String },
+}
+
+/// How a segment ended, after all events were delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// Offset just past the last complete entry (the envelope's end if none).
+    pub valid_end: u64,
+    pub len: u64,
+    /// Whether the last complete entry is a seal.
+    pub sealed: bool,
+}
+
+/// Walks a whole segment held in memory. `bytes` is the entire file, envelope included; the
+/// caller checks the envelope first. Never panics on arbitrary input.
+///
+/// `on_event` may stop the walk early by returning `false`.
+pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEnd {
+    let len = bytes.len() as u64;
+    let start = envelope::LEN as u64;
+    let mut end = ScanEnd {
+        valid_end: start.min(len),
+        len,
+        sealed: false,
+    };
+    let mut pos = start;
+    let mut assembling: Option<(u64, Vec<u8>)> = None;
+    let mut skipping_orphans = false;
+
+    // Reports damage from `at` and moves to the next block boundary (or EOF).
+    macro_rules! damage {
+        ($at:expr, $what:expr) => {{
+            let begin = assembling.take().map_or($at, |(s, _)| s);
+            let next_block = (($at / BLOCK_SIZE) + 1) * BLOCK_SIZE;
+            let resume = next_block.min(len);
+            if !on_event(Event::Damage {
+                start: begin,
+                end: resume,
+                what: $what,
+            }) {
+                return end;
+            }
+            pos = resume;
+            // After a resync, continuation fragments of an entry whose start was lost are
+            // part of the damage, not new damage: skip them quietly below.
+            skipping_orphans = true;
+            continue;
+        }};
+    }
+
+    while pos < len {
+        let left_in_block = BLOCK_SIZE - pos % BLOCK_SIZE;
+        if left_in_block < FRAGMENT_HEADER {
+            pos += left_in_block;
+            continue;
+        }
+        let mut c = Cursor::new(bytes.get(pos as usize..).unwrap_or(&[]));
+        let (Some(stored_crc), Some(frag_len), Some(t)) = (c.u32(), c.u16(), c.u8()) else {
+            damage!(
+                pos,
+                format!("fragment header cut short ({} of 7 bytes)", len - pos)
+            );
+        };
+        if stored_crc == 0 && frag_len == 0 && t == 0 {
+            damage!(
+                pos,
+                "zeroed bytes where a fragment header should be".to_string()
+            );
+        }
+        let frag_len = u64::from(frag_len);
+        if FRAGMENT_HEADER + frag_len > left_in_block {
+            damage!(
+                pos,
+                format!("fragment length {frag_len} crosses the block boundary")
+            );
+        }
+        let Some(payload) = c.take(frag_len as usize) else {
+            damage!(
+                pos,
+                format!(
+                    "fragment cut short: {} of {frag_len} payload bytes",
+                    len - pos - FRAGMENT_HEADER
+                )
+            );
+        };
+        let crc = masked_crc(&[&[t], &(frag_len as u16).to_le_bytes(), payload]);
+        if crc != stored_crc {
+            damage!(pos, "fragment checksum mismatch".to_string());
+        }
+        let Some(ftype) = FragmentType::from_u8(t) else {
+            damage!(pos, format!("unknown fragment type {t}"));
+        };
+        let frag_start = pos;
+        pos += FRAGMENT_HEADER + frag_len;
+
+        let whole: Option<(u64, std::borrow::Cow<'_, [u8]>)> = match ftype {
+            FragmentType::Full => {
+                if assembling.is_some() {
+                    damage!(
+                        frag_start,
+                        "entry started before the previous one ended".to_string()
+                    );
+                }
+                skipping_orphans = false;
+                Some((frag_start, std::borrow::Cow::Borrowed(payload)))
+            }
+            FragmentType::First => {
+                if assembling.is_some() {
+                    damage!(
+                        frag_start,
+                        "entry started before the previous one ended".to_string()
+                    );
+                }
+                skipping_orphans = false;
+                assembling = Some((frag_start, payload.to_vec()));
+                None
+            }
+            FragmentType::Middle | FragmentType::Last => match assembling.as_mut() {
+                Some((_, buf)) => {
+                    buf.extend_from_slice(payload);
+                    if ftype == FragmentType::Last {
+                        assembling
+                            .take()
+                            .map(|(s, b)| (s, std::borrow::Cow::Owned(b)))
+                    } else {
+                        None
+                    }
+                }
+                None if skipping_orphans => None,
+                None => damage!(
+                    frag_start,
+                    "continuation fragment without a first fragment".to_string()
+                ),
+            },
+        };
+        if let Some((offset, payload)) = whole {
+            match EntryRef::decode(&payload) {
+                Ok(entry) => {
+                    end.valid_end = pos;
+                    end.sealed = entry.kind == super::entry::EntryType::Seal;
+                    if !on_event(Event::Entry { offset, entry }) {
+                        return end;
+                    }
+                }
+                Err(e) => {
+                    let _ = on_event(Event::Damage {
+                        start: offset,
+                        end: pos,
+                        what: format!("undecodable entry: {e}"),
+                    });
+                    end.valid_end = pos;
+                }
+            }
+        }
+    }
+    if let Some((s, _)) = assembling {
+        let _ = on_event(Event::Damage {
+            start: s,
+            end: len,
+            what: "last entry is incomplete (its final fragment is missing)".to_string(),
+        });
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::entry::EntryType;
+    use proptest::prelude::*;
+
+    fn build(values: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = envelope::encode(Kind::Wal).to_vec();
+        let mut f = Framer::new(out.len() as u64);
+        for (i, v) in values.iter().enumerate() {
+            let mut p = Vec::new();
+            EntryRef {
+                seq: i as u64 + 1,
+                term: 0,
+                timestamp_ns: 7,
+                kind: EntryType::Put,
+                key: b"Kk",
+                value: v,
+            }
+            .encode_into(&mut p);
+            f.frame(&p, &mut out);
+        }
+        assert_eq!(f.offset(), out.len() as u64);
+        out
+    }
+
+    fn read_all(bytes: &[u8]) -> (Vec<(u64, Vec<u8>)>, Vec<(u64, u64)>, ScanEnd) {
+        let mut entries = Vec::new();
+        let mut damage = Vec::new();
+        let end = scan(bytes, |ev| {
+            match ev {
+                Event::Entry { entry, .. } => entries.push((entry.seq, entry.value.to_vec())),
+                Event::Damage { start, end, .. } => damage.push((start, end)),
+            }
+            true
+        });
+        (entries, damage, end)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn round_trip(values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80_000), 0..12)) {
+            let bytes = build(&values);
+            let (entries, damage, end) = read_all(&bytes);
+            prop_assert!(damage.is_empty());
+            prop_assert_eq!(end.valid_end, bytes.len() as u64);
+            let got: Vec<Vec<u8>> = entries.into_iter().map(|(_, v)| v).collect();
+            prop_assert_eq!(got, values);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..70_000)) {
+            let _ = read_all(&bytes);
+        }
+    }
+
+    #[test]
+    fn every_truncation_yields_exactly_the_complete_prefix() {
+        let values: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8; (i * 997) % 5000]).collect();
+        let bytes = build(&values);
+        // Entry end offsets, to know which entries a cut keeps.
+        let mut f = Framer::new(envelope::LEN as u64);
+        let mut entry_ends = Vec::new();
+        let mut scratch = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let mut p = Vec::new();
+            EntryRef {
+                seq: i as u64 + 1,
+                term: 0,
+                timestamp_ns: 7,
+                kind: EntryType::Put,
+                key: b"Kk",
+                value: v,
+            }
+            .encode_into(&mut p);
+            f.frame(&p, &mut scratch);
+            entry_ends.push(f.offset());
+        }
+        for cut in envelope::LEN..bytes.len() {
+            let (entries, damage, end) = read_all(&bytes[..cut]);
+            let complete = entry_ends.iter().filter(|&&e| e <= cut as u64).count();
+            assert_eq!(entries.len(), complete, "cut at {cut}");
+            assert_eq!(
+                end.valid_end,
+                if complete == 0 {
+                    envelope::LEN as u64
+                } else {
+                    entry_ends[complete - 1]
+                }
+            );
+            // Anything after the last complete entry is reported, and reaches the end.
+            if end.valid_end < cut as u64 {
+                let cut_in_padding = BLOCK_SIZE - end.valid_end % BLOCK_SIZE < FRAGMENT_HEADER
+                    && cut as u64 - end.valid_end < FRAGMENT_HEADER;
+                if !cut_in_padding {
+                    assert_eq!(damage.last().map(|d| d.1), Some(cut as u64), "cut at {cut}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flipped_byte_is_damage_and_reading_resumes_at_next_block() {
+        let values: Vec<Vec<u8>> = (0..40).map(|i| vec![i as u8; 3000]).collect();
+        let bytes = build(&values);
+        let mut bad = bytes.clone();
+        bad[100] ^= 0x01;
+        let (entries, damage, _) = read_all(&bad);
+        assert_eq!(damage.len(), 1);
+        assert_eq!(damage[0].1, BLOCK_SIZE);
+        assert!(entries.len() > 20 && entries.len() < 40);
+        // The entries after the damage are the tail of the original sequence.
+        assert_eq!(entries.last().unwrap().0, 40);
+    }
+
+    #[test]
+    fn segment_names_parse() {
+        assert_eq!(parse_segment_name(&segment_name(42)), Some(42));
+        assert_eq!(parse_segment_name("42.wal"), None);
+        assert_eq!(parse_segment_name("0000000000000000004x.wal"), None);
+    }
+}
