@@ -6,6 +6,7 @@
 //! `cli` (binary edge) → `ops` / `backup` / `server` → `engine` → `format` / `io`.
 //! Library code never prints; it returns reports that `cli` renders.
 
+pub mod engine;
 pub mod error;
 pub mod format;
 pub mod io;

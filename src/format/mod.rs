@@ -6,7 +6,7 @@ pub mod entry;
 pub mod envelope;
 pub mod manifest;
 pub mod record;
-// pub mod sst;
+pub mod sst;
 pub mod wal;
 
 /// LevelDB's CRC mask: storing the CRC of data that itself embeds CRCs (a WAL entry holding an

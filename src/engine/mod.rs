@@ -1,0 +1,1074 @@
+//! The LSM engine: WAL with group commit, memtable, flush to L0, leveled compaction over 7
+//! levels, and crash recovery on open.
+//!
+//! Concurrency in one paragraph: writers queue entries under the `commit` mutex, where each
+//! takes the next sequence number. The first writer that finds no leader becomes the leader:
+//! it takes the whole queue, writes it to the WAL with one `write` and (sync=always) one
+//! fsync, inserts it into the memtable in sequence order, and wakes the others. Because only
+//! the leader inserts, and only between batches, a memtable that is frozen for flushing holds
+//! exactly the sequences up to its last one, which makes "flushed sequence" a sound
+//! checkpoint. A background thread flushes frozen memtables and compacts.
+
+mod compaction;
+mod memtable;
+mod merge;
+mod options;
+pub mod recovery;
+mod version;
+
+use std::fs::{self, File};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use memtable::{Memtable, Versioned};
+pub use merge::{Item, MergeIter, Source};
+pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
+pub use recovery::{Finding, FindingKind, Outcome, RecoveryReport};
+pub use version::{Table, Version, load_state};
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::entry::{EntryRef, EntryType};
+use crate::format::manifest::{FileMeta, VersionEdit};
+use crate::format::record::{self, Account, Order, Trade};
+use crate::format::sst::{SstWriter, ValueKind};
+use crate::format::wal::SegmentWriter;
+use crate::io::DirLock;
+use version::VersionSet;
+
+/// Progress of a long recovery: (bytes done, bytes total).
+pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+#[derive(Debug, Default)]
+struct CommitState {
+    next_seq: u64,
+    last_ts: i64,
+    pending: Vec<Pending>,
+    leader: bool,
+    /// Every sequence up to here is written (and synced, per policy) and in the memtable.
+    done_seq: u64,
+    failed: Option<String>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    ts: i64,
+    kind: EntryType,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct WalState {
+    writer: SegmentWriter,
+    /// Segments no longer written to, oldest first: (first sequence, path).
+    closed: Vec<(u64, PathBuf)>,
+    entries_in_segment: u64,
+    /// A second handle on the active segment, so the interval syncer can fsync without
+    /// holding the WAL lock across the fsync.
+    sync_handle: Arc<File>,
+    scratch: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct MemState {
+    active: Arc<Memtable>,
+    /// Frozen memtables waiting for flush, oldest first.
+    immutable: Vec<Arc<Memtable>>,
+    version: Arc<Version>,
+}
+
+#[derive(Debug, Default)]
+struct BgState {
+    shutdown: bool,
+    failed: Option<String>,
+    /// Per level: the largest key of the last file compacted out of it (round robin).
+    compact_pointer: [Vec<u8>; LEVELS],
+}
+
+/// Counters for `bench`, `status` and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub wal_bytes: AtomicU64,
+    pub fsyncs: AtomicU64,
+    pub batches: AtomicU64,
+    pub batched_entries: AtomicU64,
+    pub flushes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compaction_bytes_in: AtomicU64,
+    pub compaction_bytes_out: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    opts: Options,
+    commit: Mutex<CommitState>,
+    commit_cv: Condvar,
+    wal: Mutex<WalState>,
+    mem: RwLock<MemState>,
+    versions: Mutex<VersionSet>,
+    bg: Mutex<BgState>,
+    bg_cv: Condvar,
+    /// One compaction at a time: a job is picked and run under it.
+    compacting: Mutex<()>,
+    stats: Stats,
+    _lock: DirLock,
+}
+
+/// An open data dir. Dropping it stops background work, syncs the WAL and releases the lock.
+#[derive(Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+    threads: Vec<JoinHandle<()>>,
+    recovery: RecoveryReport,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding an engine lock is a bug; the state it guards is still
+    // consistent at every await point, so keep going rather than cascade panics.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+pub fn prefix_upper_bound(prefix: &[u8]) -> Bound<Vec<u8>> {
+    let mut p = prefix.to_vec();
+    while let Some(last) = p.pop() {
+        if last < 0xff {
+            p.push(last + 1);
+            return Bound::Excluded(p);
+        }
+    }
+    Bound::Unbounded
+}
+
+/// Recovery's sink while opening: fills a memtable and flushes it to L0 when full. The SSTs
+/// it writes are not in the manifest until the outcome is accepted; refused, they are removed.
+struct OpenSink<'a> {
+    dir: &'a Path,
+    opts: &'a Options,
+    vs: &'a mut VersionSet,
+    mem: Memtable,
+    pending: Vec<FileMeta>,
+    pending_flushed: u64,
+    dry_run: bool,
+}
+
+impl recovery::Sink for OpenSink<'_> {
+    fn apply(&mut self, e: &EntryRef<'_>) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        apply_to_memtable(&self.mem, e);
+        if self.mem.approx_bytes() >= self.opts.memtable_bytes {
+            let full = std::mem::take(&mut self.mem);
+            let no = self.vs.allocate_file_no();
+            if let Some(meta) = write_table(
+                self.dir,
+                0,
+                no,
+                self.opts,
+                full.iter().map(|(k, v)| Item {
+                    key: k,
+                    seq: v.seq,
+                    value: v.value,
+                }),
+            )? {
+                self.pending.push(meta);
+            }
+            self.pending_flushed = self.pending_flushed.max(full.max_seq());
+        }
+        Ok(())
+    }
+}
+
+fn apply_to_memtable(mem: &Memtable, e: &EntryRef<'_>) {
+    match e.kind {
+        EntryType::Delete => mem.insert(e.key.to_vec(), e.seq, None),
+        k if k.is_data() => mem.insert(e.key.to_vec(), e.seq, Some(e.value.to_vec())),
+        _ => mem.note_seq(e.seq),
+    }
+}
+
+/// Writes `items` (sorted, unique keys) as one SST; None when there is nothing to write.
+fn write_table(
+    dir: &Path,
+    level: u8,
+    file_no: u64,
+    opts: &Options,
+    items: impl Iterator<Item = Item>,
+) -> Result<Option<FileMeta>> {
+    let meta = FileMeta {
+        level,
+        file_no,
+        size: 0,
+        smallest: Vec::new(),
+        largest: Vec::new(),
+        min_seq: 0,
+        max_seq: 0,
+        entries: 0,
+    };
+    let path = version::sst_path(dir, &meta);
+    let mut w = SstWriter::create(&path, level, opts.sst)?;
+    for it in items {
+        let (kind, value) = match &it.value {
+            Some(v) => (ValueKind::Value, v.as_slice()),
+            None => (ValueKind::Tombstone, &[][..]),
+        };
+        if let Err(e) = w.add(&it.key, it.seq, kind, value) {
+            w.abandon();
+            return Err(e);
+        }
+    }
+    if w.entries() == 0 {
+        w.abandon();
+        return Ok(None);
+    }
+    let props = w.finish()?;
+    crate::io::fsync_dir(&version::sst_dir(dir))?;
+    Ok(Some(FileMeta {
+        level,
+        file_no,
+        size: props.file_size,
+        smallest: props.smallest,
+        largest: props.largest,
+        min_seq: props.min_seq,
+        max_seq: props.max_seq,
+        entries: props.entries,
+    }))
+}
+
+enum Opened {
+    Engine(Engine),
+    Report(RecoveryReport),
+}
+
+/// Checks `dir` is a data dir (or creates one) and takes its lock.
+fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
+    if !dir.exists() {
+        if !opts.create_if_missing || opts.dry_run {
+            return Err(Error::NotFound {
+                path: dir.to_path_buf(),
+                hint: "check the path, or create the dir first".into(),
+            });
+        }
+        fs::create_dir_all(dir).at(dir)?;
+    }
+    if !dir.is_dir() {
+        return Err(Error::NotDataDir {
+            path: dir.to_path_buf(),
+            reason: "it is a file, not a directory".into(),
+        });
+    }
+    let has_current = dir.join("CURRENT").exists();
+    if !has_current {
+        let mut others = fs::read_dir(dir)
+            .at(dir)?
+            .flatten()
+            .filter(|e| e.file_name() != "LOCK");
+        if others.next().is_some() || !opts.create_if_missing || opts.dry_run {
+            return Err(Error::NotDataDir {
+                path: dir.to_path_buf(),
+                reason: "no CURRENT file".into(),
+            });
+        }
+    }
+    let lock = DirLock::acquire(dir)?;
+    Ok((lock, !has_current))
+}
+
+impl Engine {
+    /// Opens (recovering as `opts.recovery_mode` says) or creates a data dir.
+    pub fn open(dir: &Path, opts: Options) -> Result<Engine> {
+        Engine::open_with_progress(dir, opts, None)
+    }
+
+    pub fn open_with_progress(
+        dir: &Path,
+        opts: Options,
+        progress: Option<ProgressFn>,
+    ) -> Result<Engine> {
+        match open_inner(
+            dir,
+            Options {
+                dry_run: false,
+                ..opts
+            },
+            progress,
+        )? {
+            Opened::Engine(e) => Ok(e),
+            Opened::Report(r) => Err(refusal(&r)),
+        }
+    }
+
+    /// `drkit recover`: runs recovery and returns its report, also when the mode refuses
+    /// (outcome `Refused`, nothing changed) or with `opts.dry_run` (nothing changed either).
+    pub fn recover(
+        dir: &Path,
+        opts: Options,
+        progress: Option<ProgressFn>,
+    ) -> Result<RecoveryReport> {
+        match open_inner(dir, opts, progress)? {
+            Opened::Engine(e) => Ok(e.recovery.clone()),
+            Opened::Report(r) => Ok(r),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Sequence of the last acknowledged write.
+    pub fn last_seq(&self) -> u64 {
+        lock(&self.inner.commit).done_seq
+    }
+
+    pub fn checkpoint_seq(&self) -> u64 {
+        lock(&self.inner.versions).state().flushed_seq
+    }
+
+    pub fn history_id(&self) -> [u8; 16] {
+        lock(&self.inner.versions).state().history_id
+    }
+
+    /// Writes a plain key/value (stored under `K` + key).
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<u64> {
+        self.inner
+            .write(EntryType::Put, record::plain_key(key), value.to_vec())
+    }
+
+    /// Deletes a plain key.
+    pub fn delete(&self, key: &[u8]) -> Result<u64> {
+        self.inner
+            .write(EntryType::Delete, record::plain_key(key), Vec::new())
+    }
+
+    /// Deletes any key of the key space (prefix included).
+    pub fn delete_raw(&self, key: &[u8]) -> Result<u64> {
+        self.inner
+            .write(EntryType::Delete, key.to_vec(), Vec::new())
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get_raw(&record::plain_key(key))
+    }
+
+    pub fn put_order(&self, o: &Order) -> Result<u64> {
+        self.inner
+            .write(EntryType::OrderInsert, o.key(), o.encode())
+    }
+
+    pub fn put_trade(&self, t: &Trade) -> Result<u64> {
+        self.inner
+            .write(EntryType::TradeExecuted, t.key(), t.encode())
+    }
+
+    pub fn put_account(&self, a: &Account) -> Result<u64> {
+        self.inner
+            .write(EntryType::AccountUpdate, a.key(), a.encode())
+    }
+
+    pub fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
+        let key = [&[record::ORDER_PREFIX][..], order_id.as_bytes()].concat();
+        self.get_typed(&key, Order::decode)
+    }
+
+    pub fn get_trade(&self, trade_id: &str) -> Result<Option<Trade>> {
+        let key = [&[record::TRADE_PREFIX][..], trade_id.as_bytes()].concat();
+        self.get_typed(&key, Trade::decode)
+    }
+
+    pub fn get_account(&self, user_id: &str) -> Result<Option<Account>> {
+        let key = [&[record::ACCOUNT_PREFIX][..], user_id.as_bytes()].concat();
+        self.get_typed(&key, Account::decode)
+    }
+
+    fn get_typed<T>(
+        &self,
+        key: &[u8],
+        decode: fn(&[u8]) -> std::result::Result<T, record::ValueError>,
+    ) -> Result<Option<T>> {
+        match self.get_raw(key)? {
+            None => Ok(None),
+            Some(v) => decode(&v).map(Some).map_err(|e| {
+                Error::corruption(
+                    &self.inner.dir,
+                    0,
+                    format!(
+                        "value of key {} does not decode: {e}",
+                        String::from_utf8_lossy(key)
+                    ),
+                )
+                .with_hint("run `drkit verify DIR`")
+            }),
+        }
+    }
+
+    /// Reads any key of the key space (prefix included). Tombstones read as absent.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let (mems, version) = self.inner.read_view();
+        for m in &mems {
+            if let Some(v) = m.get(key) {
+                return Ok(v.value);
+            }
+        }
+        Ok(version
+            .get(key)?
+            .and_then(|e| (e.kind == ValueKind::Value).then_some(e.value)))
+    }
+
+    /// Live entries with `start <= key` and below `upper`, newest versions only.
+    pub fn scan(
+        &self,
+        start: &[u8],
+        upper: Bound<Vec<u8>>,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<>> {
+        let it = self.inner.merge_iter(start.to_vec(), upper)?;
+        Ok(it.filter_map(|r| match r {
+            Ok(Item { value: None, .. }) => None,
+            Ok(Item {
+                key,
+                value: Some(v),
+                ..
+            }) => Some(Ok((key, v))),
+            Err(e) => Some(Err(e)),
+        }))
+    }
+
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<>> {
+        self.scan(prefix, prefix_upper_bound(prefix))
+    }
+
+    /// The tree as it is now: files per level.
+    pub fn version(&self) -> Arc<Version> {
+        self.inner.read_view().1
+    }
+
+    /// Freezes the memtable and flushes every frozen memtable now.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush_all()
+    }
+
+    /// Compacts until no level is over its target (used by offline tools and tests).
+    pub fn compact_until_idle(&self) -> Result<()> {
+        self.inner.flush_all()?;
+        while self.inner.compact_once()? {}
+        Ok(())
+    }
+
+    /// Forces a full compaction of every level into the deepest non-empty one.
+    pub fn compact_all(&self) -> Result<()> {
+        self.inner.flush_all()?;
+        for level in 0..LEVELS - 1 {
+            self.inner.compact_level_fully(level)?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the WAL regardless of policy.
+    pub fn sync(&self) -> Result<()> {
+        let wal = lock(&self.inner.wal);
+        wal.writer.sync()?;
+        self.inner.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn refusal(r: &RecoveryReport) -> Error {
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.kind != FindingKind::TornTail)
+        .or(r.findings.first());
+    match f {
+        Some(f) => Error::corruption(&f.file, f.offset, format!("{} ({:?}), refused by recovery mode {}", f.what, f.kind, r.mode))
+            .with_hint("inspect with `drkit recover DIR --dry-run`; `--mode point-in-time` or `--mode skip-corrupted` recover around it, moving damaged data to DIR/lost/"),
+        None => Error::InvalidInput("recovery refused without a finding".into()),
+    }
+}
+
+fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result<Opened> {
+    let (dir_lock, fresh) = prepare_dir(dir, &opts)?;
+    let mut vs = if fresh {
+        fs::create_dir_all(dir.join("wal")).at(dir)?;
+        fs::create_dir_all(dir.join("sst")).at(dir)?;
+        let history: [u8; 16] = rand::random();
+        VersionSet::create(dir, history)?
+    } else {
+        let (state, no) = load_state(dir)?;
+        for sub in ["wal", "sst"] {
+            if !opts.dry_run {
+                fs::create_dir_all(dir.join(sub)).at(dir)?;
+            }
+        }
+        VersionSet::open_read_only(dir, state, no)?
+    };
+    let checkpoint = vs.state().flushed_seq;
+    let noop = |_: u64, _: u64| {};
+    let progress_fn: &dyn Fn(u64, u64) = match &progress {
+        Some(p) => p.as_ref(),
+        None => &noop,
+    };
+    let mut sink = OpenSink {
+        dir,
+        opts: &opts,
+        vs: &mut vs,
+        mem: Memtable::new(),
+        pending: Vec::new(),
+        pending_flushed: 0,
+        dry_run: opts.dry_run,
+    };
+    let replayed = recovery::replay(
+        dir,
+        checkpoint,
+        opts.recovery_mode,
+        opts.dry_run,
+        &mut sink,
+        progress_fn,
+    );
+    let OpenSink {
+        mem,
+        pending,
+        pending_flushed,
+        ..
+    } = sink;
+    let discard_pending = |pending: &[FileMeta]| {
+        for m in pending {
+            let _ = fs::remove_file(version::sst_path(dir, m));
+        }
+    };
+    let (mut report, plan) = match replayed {
+        Ok(r) => r,
+        Err(e) => {
+            discard_pending(&pending);
+            return Err(e);
+        }
+    };
+    if opts.dry_run || report.outcome == Outcome::Refused {
+        discard_pending(&pending);
+        return Ok(Opened::Report(report));
+    }
+
+    if !fresh {
+        vs.start_new_manifest()?;
+    }
+    if !pending.is_empty() {
+        vs.log_and_apply(VersionEdit {
+            added: pending,
+            flushed_seq: Some(pending_flushed),
+            ..Default::default()
+        })?;
+    }
+    if let Some((seg, offset)) = &plan.truncate {
+        report
+            .moved_to_lost
+            .push(recovery::truncate_tail(dir, seg, *offset)?);
+    }
+    let max_seq = report
+        .max_seen_seq
+        .max(vs.state().last_seq)
+        .max(vs.state().flushed_seq);
+    let active = if report.needs_rewrite() {
+        // Entries were left out: make what was recovered durable in an SST, move the log
+        // around the hole to lost/, and start clean above every sequence ever seen.
+        let no = vs.allocate_file_no();
+        let added: Vec<FileMeta> = write_table(
+            dir,
+            0,
+            no,
+            &opts,
+            mem.iter().map(|(k, v)| Item {
+                key: k,
+                seq: v.seq,
+                value: v.value,
+            }),
+        )?
+        .into_iter()
+        .collect();
+        vs.log_and_apply(VersionEdit {
+            added,
+            flushed_seq: Some(max_seq),
+            last_seq: Some(max_seq),
+            ..Default::default()
+        })?;
+        for seg in &plan.move_to_lost {
+            report.moved_to_lost.push(recovery::move_to_lost(dir, seg)?);
+        }
+        Memtable::new()
+    } else {
+        mem
+    };
+
+    let next_seq = max_seq + 1;
+    let wal_dir = dir.join("wal");
+    let mut closed = recovery::list_segments(&wal_dir)?;
+    if let Some((first, path)) = closed.last() {
+        if *first == next_seq {
+            // Created just before a crash, before any entry: nothing in it.
+            fs::remove_file(path).at(path)?;
+            closed.pop();
+        }
+    }
+    let writer = SegmentWriter::create(&wal_dir, next_seq)?;
+    let sync_handle = Arc::new(File::open(writer.path()).at(writer.path())?);
+    let version = vs.current();
+    let inner = Arc::new(Inner {
+        dir: dir.to_path_buf(),
+        commit: Mutex::new(CommitState {
+            next_seq,
+            done_seq: max_seq,
+            last_ts: 0,
+            ..Default::default()
+        }),
+        commit_cv: Condvar::new(),
+        wal: Mutex::new(WalState {
+            writer,
+            closed,
+            entries_in_segment: 0,
+            sync_handle,
+            scratch: Vec::new(),
+        }),
+        mem: RwLock::new(MemState {
+            active: Arc::new(active),
+            immutable: Vec::new(),
+            version,
+        }),
+        versions: Mutex::new(vs),
+        bg: Mutex::new(BgState::default()),
+        bg_cv: Condvar::new(),
+        compacting: Mutex::new(()),
+        stats: Stats::default(),
+        opts,
+        _lock: dir_lock,
+    });
+    inner.retire_wal()?;
+    let mut threads = Vec::new();
+    if inner.opts.background_work {
+        let i = Arc::clone(&inner);
+        threads.push(
+            std::thread::Builder::new()
+                .name("drkit-bg".into())
+                .spawn(move || i.background_loop())
+                .at(dir)?,
+        );
+    }
+    if let SyncPolicy::Interval(period) = inner.opts.sync {
+        let i = Arc::clone(&inner);
+        threads.push(
+            std::thread::Builder::new()
+                .name("drkit-sync".into())
+                .spawn(move || i.sync_loop(period))
+                .at(dir)?,
+        );
+    }
+    Ok(Opened::Engine(Engine {
+        inner,
+        threads,
+        recovery: report,
+    }))
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        lock(&self.inner.bg).shutdown = true;
+        self.inner.bg_cv.notify_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let wal = lock(&self.inner.wal);
+        let _ = wal.writer.sync();
+    }
+}
+
+impl Inner {
+    fn read_view(&self) -> (Vec<Arc<Memtable>>, Arc<Version>) {
+        let m = self
+            .mem
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut mems = Vec::with_capacity(1 + m.immutable.len());
+        mems.push(Arc::clone(&m.active));
+        mems.extend(m.immutable.iter().rev().cloned());
+        (mems, Arc::clone(&m.version))
+    }
+
+    fn merge_iter(&self, start: Vec<u8>, upper: Bound<Vec<u8>>) -> Result<MergeIter> {
+        let (mems, version) = self.read_view();
+        let mut sources: Vec<Source> = mems.into_iter().map(Source::Mem).collect();
+        sources.extend(version.all_tables().cloned().map(Source::Sst));
+        MergeIter::new(sources, start, upper)
+    }
+
+    fn check_failed(&self, st: &CommitState) -> Result<()> {
+        if let Some(f) = &st.failed {
+            return Err(Error::Poisoned(f.clone()));
+        }
+        if let Some(f) = &lock(&self.bg).failed {
+            return Err(Error::Poisoned(f.clone()));
+        }
+        Ok(())
+    }
+
+    fn write(&self, kind: EntryType, key: Vec<u8>, value: Vec<u8>) -> Result<u64> {
+        if key.len() > u32::MAX as usize {
+            return Err(Error::InvalidInput("key longer than 4 GiB".into()));
+        }
+        let mut st = lock(&self.commit);
+        self.check_failed(&st)?;
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        // Timestamps never go backwards, so "entries up to time T" is a prefix of the log.
+        let ts = now_ns().max(st.last_ts);
+        st.last_ts = ts;
+        st.pending.push(Pending {
+            seq,
+            ts,
+            kind,
+            key,
+            value,
+        });
+        loop {
+            if st.done_seq >= seq {
+                return Ok(seq);
+            }
+            self.check_failed(&st)?;
+            if st.leader {
+                st = self
+                    .commit_cv
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            st.leader = true;
+            let batch = std::mem::take(&mut st.pending);
+            drop(st);
+            let result = self.commit_batch(&batch);
+            st = lock(&self.commit);
+            st.leader = false;
+            match result {
+                Ok(()) => st.done_seq = batch.last().map_or(st.done_seq, |p| p.seq),
+                // fsyncgate: after a failed write or fsync the page cache state is unknown;
+                // never retry, refuse all further writes until the dir is reopened.
+                Err(e) => st.failed = Some(e.to_string()),
+            }
+            self.commit_cv.notify_all();
+        }
+    }
+
+    fn commit_batch(&self, batch: &[Pending]) -> Result<()> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        {
+            let mut wal = lock(&self.wal);
+            if wal.writer.len() >= self.opts.wal_segment_bytes {
+                self.rotate_segment(&mut wal, batch[0].seq)?;
+            }
+            let WalState {
+                writer, scratch, ..
+            } = &mut *wal;
+            scratch.clear();
+            let mut bounds = Vec::with_capacity(batch.len());
+            for p in batch {
+                let start = scratch.len();
+                EntryRef {
+                    seq: p.seq,
+                    term: 0,
+                    timestamp_ns: p.ts,
+                    kind: p.kind,
+                    key: &p.key,
+                    value: &p.value,
+                }
+                .encode_into(scratch);
+                bounds.push(start..scratch.len());
+            }
+            let before = writer.len();
+            writer.append(bounds.iter().map(|r| &scratch[r.clone()]))?;
+            self.stats
+                .wal_bytes
+                .fetch_add(writer.len() - before, Ordering::Relaxed);
+            if self.opts.sync == SyncPolicy::Always {
+                writer.sync()?;
+                self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+            }
+            wal.entries_in_segment += batch.len() as u64;
+        }
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .batched_entries
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+
+        let active = Arc::clone(
+            &self
+                .mem
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .active,
+        );
+        for p in batch {
+            let e = EntryRef {
+                seq: p.seq,
+                term: 0,
+                timestamp_ns: p.ts,
+                kind: p.kind,
+                key: &p.key,
+                value: &p.value,
+            };
+            apply_to_memtable(&active, &e);
+        }
+        if active.approx_bytes() >= self.opts.memtable_bytes {
+            self.freeze_memtable(last.seq)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts the next one at `next_seq`.
+    fn rotate_segment(&self, wal: &mut WalState, next_seq: u64) -> Result<()> {
+        let last = next_seq - 1;
+        let mut seal = Vec::new();
+        EntryRef {
+            seq: last,
+            term: 0,
+            timestamp_ns: now_ns(),
+            kind: EntryType::Seal,
+            key: &[],
+            value: &wal.entries_in_segment.to_le_bytes(),
+        }
+        .encode_into(&mut seal);
+        wal.writer.append([seal.as_slice()])?;
+        wal.writer.sync()?;
+        let new = SegmentWriter::create(&self.dir.join("wal"), next_seq)?;
+        let old = std::mem::replace(&mut wal.writer, new);
+        wal.closed.push((old.first_seq(), old.path().to_path_buf()));
+        wal.sync_handle = Arc::new(File::open(wal.writer.path()).at(wal.writer.path())?);
+        wal.entries_in_segment = 0;
+        Ok(())
+    }
+
+    /// Moves the active memtable to the frozen list; waits if flushing is behind.
+    fn freeze_memtable(&self, _last_seq: u64) -> Result<()> {
+        {
+            let mut m = self
+                .mem
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let full = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+            m.immutable.push(full);
+        }
+        if !self.opts.background_work {
+            return self.flush_immutables();
+        }
+        self.bg_cv.notify_all();
+        let mut bg = lock(&self.bg);
+        loop {
+            if let Some(f) = &bg.failed {
+                return Err(Error::Poisoned(f.clone()));
+            }
+            let waiting = self
+                .mem
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .immutable
+                .len();
+            if waiting <= self.opts.max_immutable_memtables || bg.shutdown {
+                return Ok(());
+            }
+            bg = self
+                .bg_cv
+                .wait_timeout(bg, Duration::from_millis(50))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn flush_all(&self) -> Result<()> {
+        // Become the leader so no batch is half inserted while the memtable is frozen.
+        let mut st = lock(&self.commit);
+        while st.leader {
+            st = self
+                .commit_cv
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        st.leader = true;
+        drop(st);
+        let result = (|| {
+            {
+                let mut m = self
+                    .mem
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !m.active.is_empty() {
+                    let full = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+                    m.immutable.push(full);
+                }
+            }
+            self.flush_immutables()
+        })();
+        let mut st = lock(&self.commit);
+        st.leader = false;
+        self.commit_cv.notify_all();
+        drop(st);
+        result
+    }
+
+    /// Flushes frozen memtables to L0, oldest first.
+    fn flush_immutables(&self) -> Result<()> {
+        loop {
+            let oldest = {
+                let m = self
+                    .mem
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                m.immutable.first().cloned()
+            };
+            let Some(mem) = oldest else { return Ok(()) };
+            let mut vs = lock(&self.versions);
+            let no = vs.allocate_file_no();
+            let added: Vec<FileMeta> = write_table(
+                &self.dir,
+                0,
+                no,
+                &self.opts,
+                mem.iter().map(|(k, v)| Item {
+                    key: k,
+                    seq: v.seq,
+                    value: v.value,
+                }),
+            )?
+            .into_iter()
+            .collect();
+            let flushed = mem.max_seq().max(vs.state().flushed_seq);
+            let version = vs.log_and_apply(VersionEdit {
+                added,
+                flushed_seq: Some(flushed),
+                last_seq: Some(flushed),
+                ..Default::default()
+            })?;
+            drop(vs);
+            {
+                let mut m = self
+                    .mem
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                m.immutable.retain(|x| !Arc::ptr_eq(x, &mem));
+                m.version = version;
+            }
+            self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+            self.bg_cv.notify_all();
+            self.retire_wal()?;
+        }
+    }
+
+    /// Removes closed segments whose every entry is at or below the checkpoint.
+    fn retire_wal(&self) -> Result<()> {
+        if self.opts.keep_wal {
+            return Ok(());
+        }
+        let flushed = lock(&self.versions).state().flushed_seq;
+        let mut wal = lock(&self.wal);
+        let active_first = wal.writer.first_seq();
+        let firsts: Vec<u64> = wal
+            .closed
+            .iter()
+            .map(|(f, _)| *f)
+            .chain([active_first])
+            .collect();
+        let mut keep = Vec::new();
+        for (i, (first, path)) in std::mem::take(&mut wal.closed).into_iter().enumerate() {
+            // Entries of segment i are below the next segment's first sequence.
+            if firsts[i + 1] - 1 <= flushed {
+                fs::remove_file(&path).at(&path)?;
+            } else {
+                keep.push((first, path));
+            }
+        }
+        wal.closed = keep;
+        Ok(())
+    }
+
+    fn background_loop(&self) {
+        loop {
+            {
+                let mut bg = lock(&self.bg);
+                loop {
+                    if bg.shutdown {
+                        return;
+                    }
+                    let flush_due = !self
+                        .mem
+                        .read()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .immutable
+                        .is_empty();
+                    if flush_due || self.compaction_due() {
+                        break;
+                    }
+                    bg = self
+                        .bg_cv
+                        .wait_timeout(bg, Duration::from_millis(200))
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+            let r = self
+                .flush_immutables()
+                .and_then(|()| self.compact_once().map(|_| ()));
+            if let Err(e) = r {
+                lock(&self.bg).failed = Some(format!("background flush/compaction failed: {e}"));
+                self.bg_cv.notify_all();
+                self.commit_cv.notify_all();
+                return;
+            }
+        }
+    }
+
+    fn sync_loop(&self, period: Duration) {
+        loop {
+            {
+                let bg = lock(&self.bg);
+                let (bg, _) = self
+                    .bg_cv
+                    .wait_timeout(bg, period)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if bg.shutdown {
+                    return;
+                }
+            }
+            let handle = Arc::clone(&lock(&self.wal).sync_handle);
+            if let Err(e) = handle.sync_data() {
+                lock(&self.commit).failed = Some(format!("WAL fsync failed: {e}"));
+                self.commit_cv.notify_all();
+                return;
+            }
+            self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
