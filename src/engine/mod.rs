@@ -626,12 +626,12 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
     let next_seq = max_seq + 1;
     let wal_dir = dir.join("wal");
     let mut closed = recovery::list_segments(&wal_dir)?;
-    if let Some((first, path)) = closed.last() {
-        if *first == next_seq {
-            // Created just before a crash, before any entry: nothing in it.
-            fs::remove_file(path).at(path)?;
-            closed.pop();
-        }
+    if let Some((first, path)) = closed.last()
+        && *first == next_seq
+    {
+        // Created just before a crash, before any entry: nothing in it.
+        fs::remove_file(path).at(path)?;
+        closed.pop();
     }
     let writer = SegmentWriter::create(&wal_dir, next_seq)?;
     let sync_handle = Arc::new(File::open(writer.path()).at(writer.path())?);
@@ -916,7 +916,7 @@ impl Inner {
         }
         st.leader = true;
         drop(st);
-        let result = (|| {
+        let result = {
             {
                 let mut m = self
                     .mem
@@ -928,7 +928,7 @@ impl Inner {
                 }
             }
             self.flush_immutables()
-        })();
+        };
         let mut st = lock(&self.commit);
         st.leader = false;
         self.commit_cv.notify_all();

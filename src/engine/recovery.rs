@@ -311,14 +311,12 @@ pub fn replay(
             }
             // Damage that runs to the end of the last segment with nothing readable after it
             // is a torn tail, not corruption.
-            if is_last {
-                if let Some(idx) = open_damage {
-                    let f = &mut walk.report.findings[idx];
-                    if f.end == len && f.file == *path {
-                        f.kind = FindingKind::TornTail;
-                        open_damage = None;
-                        plan.truncate = Some((path.clone(), end.valid_end));
-                    }
+            if is_last && let Some(idx) = open_damage {
+                let f = &mut walk.report.findings[idx];
+                if f.end == len && f.file == *path {
+                    f.kind = FindingKind::TornTail;
+                    open_damage = None;
+                    plan.truncate = Some((path.clone(), end.valid_end));
                 }
             }
         }

@@ -35,20 +35,19 @@ pub struct Version {
 impl Version {
     pub fn get(&self, key: &[u8]) -> Result<Option<SstEntry>> {
         for t in &self.levels[0] {
-            if t.overlaps(key, key) {
-                if let Some(e) = t.sst.get(key)? {
-                    return Ok(Some(e));
-                }
+            if t.overlaps(key, key)
+                && let Some(e) = t.sst.get(key)?
+            {
+                return Ok(Some(e));
             }
         }
         for level in &self.levels[1..] {
             let i = level.partition_point(|t| t.meta.largest.as_slice() < key);
-            if let Some(t) = level.get(i) {
-                if t.overlaps(key, key) {
-                    if let Some(e) = t.sst.get(key)? {
-                        return Ok(Some(e));
-                    }
-                }
+            if let Some(t) = level.get(i)
+                && t.overlaps(key, key)
+                && let Some(e) = t.sst.get(key)?
+            {
+                return Ok(Some(e));
             }
         }
         Ok(None)
@@ -190,10 +189,10 @@ impl VersionSet {
         write_atomic(&self.dir.join("CURRENT"), current::encode(&name).as_bytes())?;
         for entry in fs::read_dir(&self.dir).at(&self.dir)?.flatten() {
             let n = entry.file_name();
-            if let Some(old) = n.to_str().and_then(manifest::parse_manifest_name) {
-                if old != no {
-                    let _ = fs::remove_file(entry.path());
-                }
+            if let Some(old) = n.to_str().and_then(manifest::parse_manifest_name)
+                && old != no
+            {
+                let _ = fs::remove_file(entry.path());
             }
         }
         self.manifest = Some((file, path));

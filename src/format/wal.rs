@@ -378,7 +378,10 @@ mod tests {
         out
     }
 
-    fn read_all(bytes: &[u8]) -> (Vec<(u64, Vec<u8>)>, Vec<(u64, u64)>, ScanEnd) {
+    /// (seq, value) of each entry, (start, end) of each damage, and the end state.
+    type Scanned = (Vec<(u64, Vec<u8>)>, Vec<(u64, u64)>, ScanEnd);
+
+    fn read_all(bytes: &[u8]) -> Scanned {
         let mut entries = Vec::new();
         let mut damage = Vec::new();
         let end = scan(bytes, |ev| {
