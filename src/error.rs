@@ -184,6 +184,20 @@ mod tests {
     }
 
     #[test]
+    fn exit_code_doc_matches_the_table() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/exit-codes.md"))
+                .unwrap();
+        for e in Exit::ALL {
+            let row = format!("| {} | {} |", e.code(), e.meaning());
+            assert!(
+                doc.contains(&row),
+                "docs/exit-codes.md lacks the row `{row}`"
+            );
+        }
+    }
+
+    #[test]
     fn corruption_message_names_file_and_offset() {
         let e =
             Error::corruption("/d/wal/1.wal", 4242, "checksum mismatch").with_hint("run recover");

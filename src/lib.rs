@@ -6,9 +6,12 @@
 //! `cli` (binary edge) → `ops` / `backup` / `server` → `engine` → `format` / `io`.
 //! Library code never prints; it returns reports that `cli` renders.
 
+pub mod bench;
+pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod format;
 pub mod io;
+pub mod output;
 
 pub use error::{Error, Exit, Result};

@@ -139,3 +139,32 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    /// docs/formats.md collects the layout drawn at the top of each format file; regenerate
+    /// it with `python3 docs/gen-formats.py` after changing one.
+    #[test]
+    fn formats_doc_is_fresh() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/formats.md")).unwrap();
+        for name in [
+            "envelope", "wal", "entry", "record", "sst", "manifest", "current",
+        ] {
+            let src = std::fs::read_to_string(root.join(format!("src/format/{name}.rs"))).unwrap();
+            let header: Vec<&str> = src
+                .lines()
+                .take_while(|l| l.starts_with("//!"))
+                .map(|l| {
+                    l.strip_prefix("//! ")
+                        .or_else(|| l.strip_prefix("//!"))
+                        .unwrap_or(l)
+                })
+                .collect();
+            assert!(
+                doc.contains(&header.join("\n")),
+                "docs/formats.md is stale for {name}.rs: run `python3 docs/gen-formats.py`"
+            );
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Regenerates docs/formats.md from the layout drawn at the top of each src/format/*.rs file.
+
+The drawings live in the code (next to the codec that must match them); this page collects
+them. A unit test (format::tests::formats_doc_is_fresh) fails when the page is stale.
+"""
+import pathlib
+
+root = pathlib.Path(__file__).resolve().parent.parent
+order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current"]
+out = [
+    "# On-disk formats",
+    "",
+    "Generated from the module docs of `src/format/*.rs` by `python3 docs/gen-formats.py`;",
+    "edit the code, then regenerate. All integers are little endian. crc32c values are masked",
+    "as in LevelDB (`rotr(crc, 15) + 0xa282ead8`).",
+    "",
+    "Data dir layout:",
+    "",
+    "```text",
+    "DIR/LOCK                          flock held by the engine or a writing tool; holds its PID",
+    "DIR/CURRENT                       names the live manifest (current.rs)",
+    "DIR/MANIFEST-NNNNNN               version edits (manifest.rs)",
+    "DIR/wal/{first seq:020}.wal       WAL segments (wal.rs, entry.rs)",
+    "DIR/sst/sst_{level}_{no:020}.sst  SSTables (sst.rs)",
+    "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
+    "```",
+    "",
+]
+for name in order:
+    src = (root / "src" / "format" / f"{name}.rs").read_text()
+    doc = []
+    for line in src.splitlines():
+        if line.startswith("//!"):
+            doc.append(line[4:] if line.startswith("//! ") else line[3:])
+        elif doc:
+            break
+    out.append(f"## {name}.rs")
+    out.append("")
+    out.extend(doc)
+    out.append("")
+(root / "docs" / "formats.md").write_text("\n".join(out))

@@ -1,0 +1,199 @@
+//! Recovery speed: how fast a WAL is replayed on open, i.e. how long a crashed node takes to
+//! come back.
+//!
+//! The WAL is built with a memtable too large to ever fill, so every record is still only in
+//! the log when the engine is dropped (dropping does not flush). The log is then read back
+//! from the page cache: nothing is evicted, so this measures decoding, checksumming and
+//! memtable inserts, not the disk. Replaying more than [`RECOVER_MEMTABLE_BYTES`] of entries
+//! flushes SSTs during replay, as a real recovery would; that cost is part of the measurement.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::write::write_parallel;
+use crate::engine::{Engine, Options, Outcome, ProgressFn, SyncPolicy};
+use crate::error::{Error, IoContext, Result};
+
+/// Memtable size for the measured recovery.
+pub const RECOVER_MEMTABLE_BYTES: usize = 256 << 20;
+
+/// Threads writing the WAL before the measurement; they only shape the log's batches.
+const BUILD_WRITERS: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct RecoverBenchConfig {
+    /// Where to build the WAL; the data stays. An existing data dir with `records == 0` is
+    /// recovered as it is. None: a temporary dir, removed at the end.
+    pub dir: Option<PathBuf>,
+    pub records: u64,
+    /// 0: exchange records; otherwise plain puts with values of this many bytes.
+    pub value_size: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecoverBenchReport {
+    pub wal_bytes: u64,
+    pub segments: usize,
+    /// Entries replayed into the memtable.
+    pub entries: u64,
+    /// The whole `Engine::recover` call: open, replay, any flushes, close.
+    pub seconds: f64,
+    /// In MB (10^6 bytes).
+    pub wal_mb_per_sec: f64,
+    pub records_per_sec: f64,
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run_recover(
+    cfg: &RecoverBenchConfig,
+    progress: Option<ProgressFn>,
+) -> Result<RecoverBenchReport> {
+    let tmp;
+    let dir = match &cfg.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().at(&std::env::temp_dir())?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let existing = dir.join("CURRENT").exists();
+    match (existing, cfg.records) {
+        (true, 0) => {}
+        (false, 0) => {
+            return Err(Error::InvalidInput(format!(
+                "nothing to recover: {} holds no data dir; give a record count to build a WAL",
+                dir.display()
+            )));
+        }
+        // Replaying someone's data plus ours would measure neither.
+        (true, _) => {
+            return Err(Error::InvalidInput(format!(
+                "{} already holds a data dir; use a fresh dir, or 0 records to recover it as it is",
+                dir.display()
+            )));
+        }
+        (false, _) => build_wal(&dir, cfg)?,
+    }
+
+    let start = Instant::now();
+    let report = Engine::recover(
+        &dir,
+        Options {
+            memtable_bytes: RECOVER_MEMTABLE_BYTES,
+            create_if_missing: false,
+            ..Options::default()
+        },
+        progress,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    if report.outcome == Outcome::Refused {
+        let what = report.findings.first().map_or_else(String::new, |f| {
+            format!(": {} at {}", f.what, f.file.display())
+        });
+        return Err(Error::InvalidInput(format!(
+            "recovery of {} was refused{what}; run `drkit recover {} --dry-run` for details",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    let per_sec = |x: f64| if seconds > 0.0 { x / seconds } else { 0.0 };
+    Ok(RecoverBenchReport {
+        wal_bytes: report.wal_bytes,
+        segments: report.segments.len(),
+        entries: report.replayed,
+        seconds,
+        wal_mb_per_sec: per_sec(report.wal_bytes as f64 / 1e6),
+        records_per_sec: per_sec(report.replayed as f64),
+        dir: cfg.dir.clone(),
+    })
+}
+
+fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
+    let engine = Engine::open(
+        dir,
+        Options {
+            sync: SyncPolicy::Never,
+            // Never reached, so nothing is flushed and the checkpoint stays at 0.
+            memtable_bytes: usize::MAX / 2,
+            ..Options::default()
+        },
+    )?;
+    write_parallel(
+        &engine,
+        cfg.records,
+        cfg.value_size,
+        BUILD_WRITERS,
+        cfg.seed,
+        false,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_exactly_the_records_written() {
+        let r = run_recover(
+            &RecoverBenchConfig {
+                dir: None,
+                records: 3000,
+                value_size: 0,
+                seed: 9,
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.entries, 3000);
+        assert!(r.segments >= 1 && r.wal_bytes > 3000 * 20, "{r:?}");
+        assert!(r.seconds > 0.0 && r.records_per_sec > 0.0 && r.wal_mb_per_sec > 0.0);
+    }
+
+    #[test]
+    fn existing_dir_is_recovered_as_is_and_progress_is_reported() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let cfg = RecoverBenchConfig {
+            dir: Some(dir.clone()),
+            records: 500,
+            value_size: 64,
+            seed: 1,
+        };
+        assert_eq!(run_recover(&cfg, None).unwrap().entries, 500);
+        assert!(matches!(
+            run_recover(&cfg, None),
+            Err(Error::InvalidInput(_))
+        ));
+        let seen = Arc::new(AtomicU64::new(0));
+        let s = Arc::clone(&seen);
+        let progress: ProgressFn = Arc::new(move |done, _total| {
+            s.fetch_max(done, Ordering::Relaxed);
+        });
+        let again = run_recover(&RecoverBenchConfig { records: 0, ..cfg }, Some(progress)).unwrap();
+        assert_eq!(
+            again.entries, 500,
+            "nothing was flushed, so all of it replays"
+        );
+        assert_eq!(again.dir.as_deref(), Some(dir.as_path()));
+        assert!(seen.load(Ordering::Relaxed) > 0);
+    }
+
+    #[test]
+    fn zero_records_without_data_is_an_error() {
+        let cfg = RecoverBenchConfig {
+            dir: None,
+            records: 0,
+            value_size: 0,
+            seed: 0,
+        };
+        assert!(matches!(
+            run_recover(&cfg, None),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+}
