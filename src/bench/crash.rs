@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::workload::{Op, Workload};
-use crate::engine::{Engine, Options, SyncPolicy};
+use crate::engine::{Engine, Options};
 use crate::error::{Error, Result};
 
 /// Opens (or creates) `dir` and applies the first `records` ops of
@@ -21,19 +21,13 @@ use crate::error::{Error, Result};
 /// including one returned by `acked` (e.g. the parent closed the pipe).
 pub fn crash_writer(
     dir: &Path,
-    sync: SyncPolicy,
+    opts: Options,
     seed: u64,
     records: u64,
     value_size: usize,
     mut acked: impl FnMut(u64, u64, &Op) -> std::io::Result<()>,
 ) -> Result<()> {
-    let engine = Engine::open(
-        dir,
-        Options {
-            sync,
-            ..Options::default()
-        },
-    )?;
+    let engine = Engine::open(dir, opts)?;
     for (index, op) in (0..records).zip(Workload::new(seed, value_size)) {
         let seq = op.apply(&engine)?;
         acked(index, seq, &op).map_err(|e| Error::io("<acknowledgement stream>", e))?;
@@ -78,7 +72,10 @@ mod tests {
         let mut acks = Vec::new();
         crash_writer(
             tmp.path(),
-            SyncPolicy::Never,
+            Options {
+                sync: SyncPolicy::Never,
+                ..Options::default()
+            },
             11,
             3000,
             0,
@@ -111,7 +108,10 @@ mod tests {
         let mut n = 0;
         let r = crash_writer(
             tmp.path(),
-            SyncPolicy::Always,
+            Options {
+                sync: SyncPolicy::Always,
+                ..Options::default()
+            },
             2,
             u64::MAX,
             24,

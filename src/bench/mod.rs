@@ -14,7 +14,9 @@ pub mod workload;
 pub mod write;
 
 pub use crash::{crash_writer, expected_state, ops};
-pub use recover::{RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, run_recover};
+pub use recover::{
+    RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,
+};
 pub use workload::{Op, Workload};
 pub use write::{WriteBenchConfig, WriteBenchReport, run_write};
 

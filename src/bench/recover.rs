@@ -109,7 +109,15 @@ pub fn run_recover(
     })
 }
 
-fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
+/// Writes `cfg.records` entries into a fresh data dir at `dir` and leaves them in the WAL,
+/// unrecovered, so recovery can be measured (and re-measured on copies) later.
+pub fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
+    if dir.join("CURRENT").exists() {
+        return Err(Error::InvalidInput(format!(
+            "{} already holds a data dir; give a fresh path",
+            dir.display()
+        )));
+    }
     let engine = Engine::open(
         dir,
         Options {

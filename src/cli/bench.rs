@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::bench::{RecoverBenchConfig, WriteBenchConfig, run_recover, run_write};
+use crate::bench::{RecoverBenchConfig, WriteBenchConfig, build_wal, run_recover, run_write};
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
 use crate::output::{Printer, human_bytes, kv_table};
@@ -55,6 +55,10 @@ pub struct RecoverArgs {
     pub value_size: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only build the WAL in --dir and stop, to recover it later (`drkit recover DIR`, or
+    /// `bench recover --dir DIR --records 0` on a copy).
+    #[arg(long, requires = "dir")]
+    pub build_only: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -101,6 +105,16 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 value_size: a.value_size,
                 seed: a.seed,
             };
+            if a.build_only {
+                let dir = cfg.dir.clone().unwrap_or_default();
+                build_wal(&dir, &cfg)?;
+                printer.line(format!(
+                    "built a WAL of {} records in {}",
+                    cfg.records,
+                    dir.display()
+                ));
+                return Ok(Exit::Ok);
+            }
             let bar = printer.progress(0, "replaying WAL");
             let b = bar.clone();
             let r = run_recover(
