@@ -54,6 +54,9 @@ impl Exit {
     }
 }
 
+/// What to do when the manifest or CURRENT is damaged or lost.
+pub const REPAIR_HINT: &str = "run `drkit repair DIR` to rebuild the manifest from the SSTs";
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,7 @@ pub enum Error {
     #[error("{}: not found{}", path.display(), hint_suffix(hint))]
     NotFound { path: PathBuf, hint: String },
 
-    #[error("{}: not a drkit data dir ({reason}); point at a dir created by drkit, or run `drkit repair` if its MANIFEST/CURRENT were lost", path.display())]
+    #[error("{}: not a drkit data dir ({reason})", path.display())]
     NotDataDir { path: PathBuf, reason: String },
 
     #[error("{}: is a {found} file, expected a {expected} file", path.display())]

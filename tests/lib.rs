@@ -1,8 +1,14 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns unwrap too: a failure is a test failure"
+)]
+
 //! CLI and end-to-end tests: the real `drkit` binary, real processes, real files.
 
 mod common;
 
 mod bad_input;
 mod crash;
+mod fixtures;
 mod recover_cli;
 mod wal_sweep;

@@ -66,9 +66,7 @@ fn cut_copy(src: &Path, dst: &Path, segs: &[PathBuf], seg: usize, cut: u64) {
     let _ = fs::remove_dir_all(dst);
     fs::create_dir_all(dst.join("wal")).unwrap();
     fs::create_dir_all(dst.join("sst")).unwrap();
-    for f in ["CURRENT"] {
-        fs::copy(src.join(f), dst.join(f)).unwrap();
-    }
+    fs::copy(src.join("CURRENT"), dst.join("CURRENT")).unwrap();
     for e in fs::read_dir(src).unwrap() {
         let e = e.unwrap();
         if e.file_name().to_string_lossy().starts_with("MANIFEST-") {
@@ -140,7 +138,7 @@ fn sweep(
             );
 
             // Now and then the whole path: the engine cuts the tail, reopens, serves reads.
-            if n % full_open_every == 0 {
+            if n.is_multiple_of(full_open_every) {
                 let engine = Engine::open(&work, Options::default())
                     .unwrap_or_else(|e| panic!("segment {s} cut at {cut}: open failed: {e}"));
                 let all: Vec<(Vec<u8>, Vec<u8>)> = engine

@@ -57,6 +57,7 @@ mod tests {
     use std::ops::Bound;
 
     use super::*;
+    use crate::engine::SyncPolicy;
 
     fn engine_state(dir: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
         let e = Engine::open(dir, Options::default()).unwrap();

@@ -66,13 +66,19 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                Exit::Usage.code()
-            } else {
-                Exit::Ok.code()
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                // --help and --version: clap's own output on stdout.
+                let _ = e.print();
+                return ExitCode::from(Exit::Ok.code());
+            }
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let what = first.strip_prefix("error: ").unwrap_or(first);
+            #[allow(clippy::print_stderr, reason = "the single failure line")]
+            {
+                eprintln!("drkit: {what}; see `drkit --help`");
+            }
+            return ExitCode::from(Exit::Usage.code());
         }
     };
     let json = match &cli.command {

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::{Engine, FindingKind, Options, Outcome, RecoveryMode, RecoveryReport};
-use crate::error::Exit;
+use crate::error::{Error, Exit};
 use crate::output::{Printer, human_bytes, kv_table, table};
 
 #[derive(Debug, clap::Args)]
@@ -36,14 +36,21 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let report = Engine::recover(&args.dir, opts, Some(progress))?;
     bar.finish_and_clear();
     print_report(printer, &report);
-    Ok(exit_for(&report))
-}
-
-pub fn exit_for(report: &RecoveryReport) -> Exit {
     match report.outcome {
-        Outcome::Clean | Outcome::TailTruncated => Exit::Ok,
-        Outcome::DataDropped => Exit::DataDropped,
-        Outcome::Refused => Exit::Corruption,
+        Outcome::Clean | Outcome::TailTruncated => Ok(Exit::Ok),
+        Outcome::Refused => Err(crate::engine::refusal(&report).into()),
+        Outcome::DataDropped => Err(Error::DataDropped(format!(
+            "{} entries and {} damaged bytes left out, first at {} offset {}; kept in {}",
+            report.dropped_entries,
+            report.dropped_bytes,
+            report
+                .findings
+                .first()
+                .map_or_else(String::new, |f| f.file.display().to_string()),
+            report.findings.first().map_or(0, |f| f.offset),
+            args.dir.join("lost").display()
+        ))
+        .into()),
     }
 }
 
@@ -109,8 +116,5 @@ pub fn print_report(printer: &Printer, r: &RecoveryReport) {
             ]);
         }
         printer.table(&t);
-    }
-    if r.outcome == Outcome::Refused {
-        printer.warn("drkit: recovery refused; `--mode point-in-time` keeps everything before the first damage, `--mode skip-corrupted` keeps every readable entry; both move the rest to DIR/lost/");
     }
 }

@@ -266,7 +266,7 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
     if !dir.is_dir() {
         return Err(Error::NotDataDir {
             path: dir.to_path_buf(),
-            reason: "it is a file, not a directory".into(),
+            reason: "it is a file; give the data directory".into(),
         });
     }
     let has_current = dir.join("CURRENT").exists();
@@ -278,7 +278,7 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
         if others.next().is_some() || !opts.create_if_missing || opts.dry_run {
             return Err(Error::NotDataDir {
                 path: dir.to_path_buf(),
-                reason: "no CURRENT file".into(),
+                reason: "no CURRENT file; point at a dir created by drkit, or if its MANIFEST/CURRENT were lost, run `drkit repair DIR`".into(),
             });
         }
     }
@@ -498,7 +498,8 @@ impl Engine {
     }
 }
 
-fn refusal(r: &RecoveryReport) -> Error {
+/// The error a refused recovery ends with: the first real finding, with file and offset.
+pub fn refusal(r: &RecoveryReport) -> Error {
     let f = r
         .findings
         .iter()

@@ -85,9 +85,7 @@ impl Version {
                             0,
                             "the manifest lists this SSTable but the file is missing",
                         )
-                        .with_hint(
-                            "run `drkit repair DIR` to rebuild the manifest from the SSTs present",
-                        ));
+                        .with_hint(crate::error::REPAIR_HINT));
                     }
                     Arc::new(Table {
                         meta: meta.clone(),
@@ -142,7 +140,7 @@ pub fn load_state(dir: &Path) -> Result<(ManifestState, u64)> {
                 0,
                 format!("CURRENT names {name}, which does not exist"),
             )
-            .with_hint("run `drkit repair DIR` to rebuild the manifest from the SSTs")
+            .with_hint(crate::error::REPAIR_HINT)
         } else {
             Error::io(&path, e)
         }

@@ -24,8 +24,7 @@ pub fn encode(manifest_name: &str) -> String {
 /// Returns the manifest name CURRENT points at, or says precisely what is wrong with it.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
     let garbage = |offset: u64, what: &str| {
-        Error::corruption(path, offset, what.to_string())
-            .with_hint("run `drkit repair DIR` to rebuild the manifest and CURRENT from the SSTs")
+        Error::corruption(path, offset, what.to_string()).with_hint(crate::error::REPAIR_HINT)
     };
     let text = std::str::from_utf8(bytes)
         .map_err(|e| garbage(e.valid_up_to() as u64, "CURRENT is not text"))?;

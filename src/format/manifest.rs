@@ -282,11 +282,10 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ManifestLog> {
                 at,
                 "manifest record checksum mismatch with more records after it",
             )
-            .with_hint("run `drkit repair DIR` to rebuild the manifest from the SSTs"));
+            .with_hint(crate::error::REPAIR_HINT));
         }
         let edit = VersionEdit::decode(payload).map_err(|what| {
-            Error::corruption(path, at, what)
-                .with_hint("run `drkit repair DIR` to rebuild the manifest from the SSTs")
+            Error::corruption(path, at, what).with_hint(crate::error::REPAIR_HINT)
         })?;
         log.edits.push((at, edit));
         pos = next;
@@ -300,8 +299,7 @@ pub fn replay(path: &Path, log: &ManifestLog) -> Result<ManifestState> {
     let mut state = ManifestState::default();
     for (at, edit) in &log.edits {
         state.apply(edit).map_err(|what| {
-            Error::corruption(path, *at, what)
-                .with_hint("run `drkit repair DIR` to rebuild the manifest from the SSTs")
+            Error::corruption(path, *at, what).with_hint(crate::error::REPAIR_HINT)
         })?;
     }
     Ok(state)
