@@ -173,7 +173,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__recover)
-            opts="-v -q -h -V --dir --records --value-size --seed --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --value-size --seed --build-only --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -255,7 +255,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__crash__subcmd__writer)
-            opts="-v -q -h -V --dir --seed --records --value-size --sync --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --seed --records --value-size --sync --memtable-bytes --wal-segment-bytes --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +278,14 @@ _drkit() {
                     return 0
                     ;;
                 --sync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memtable-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wal-segment-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

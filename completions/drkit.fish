@@ -74,6 +74,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l value-size -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l build-only -d 'Only build the WAL in --dir and stop, to recover it later (`drkit recover DIR`, or `bench recover --dir DIR --records 0` on a copy)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
@@ -95,6 +96,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l seed -r
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l value-size -r
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l sync -r
+complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l memtable-bytes -d 'Small values exercise flushes, compactions and WAL retirement under crashes' -r
+complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -l wal-segment-bytes -r
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s h -l help -d 'Print help'

@@ -111,6 +111,7 @@ _arguments "${_arguments_options[@]}" : \
 '--records=[]:RECORDS:_default' \
 '--value-size=[]:VALUE_SIZE:_default' \
 '--seed=[]:SEED:_default' \
+'--build-only[Only build the WAL in --dir and stop, to recover it later (\`drkit recover DIR\`, or \`bench recover --dir DIR --records 0\` on a copy)]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -186,6 +187,8 @@ _arguments "${_arguments_options[@]}" : \
 '--records=[]:RECORDS:_default' \
 '--value-size=[]:VALUE_SIZE:_default' \
 '--sync=[]:SYNC:_default' \
+'--memtable-bytes=[Small values exercise flushes, compactions and WAL retirement under crashes]:MEMTABLE_BYTES:_default' \
+'--wal-segment-bytes=[]:WAL_SEGMENT_BYTES:_default' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
 '(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
