@@ -8,9 +8,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use drkit::engine::recovery::{self, Sink};
+use drkit::engine::recovery;
 use drkit::engine::{Engine, Options, Outcome, RecoveryMode};
-use drkit::format::entry::{EntryRef, EntryType};
+use drkit::format::entry::EntryType;
 
 use super::common::*;
 
@@ -48,17 +48,6 @@ fn build(dir: &Path, sizes: &[usize], segment_bytes: u64) -> (Vec<PathBuf>, Vec<
     }
     drop(engine);
     (segments(dir), written)
-}
-
-#[derive(Default)]
-struct Collect(Vec<(Vec<u8>, Vec<u8>)>);
-
-impl Sink for Collect {
-    fn apply(&mut self, e: &EntryRef<'_>) -> drkit::Result<()> {
-        assert_eq!(e.kind, EntryType::Put);
-        self.0.push((e.key.to_vec(), e.value.to_vec()));
-        Ok(())
-    }
 }
 
 /// Copies the dir with segment `seg` cut at `cut` and every later segment gone.
@@ -114,16 +103,16 @@ fn sweep(
         for cut in cuts_of(len) {
             cut_copy(&src, &work, &segs, s, cut);
             let want = expected_before(&written, s, cut);
-            let mut got = Collect::default();
-            let (report, _plan) = recovery::replay(
-                &work,
-                0,
-                RecoveryMode::TolerateTail,
-                false,
-                &mut got,
-                &|_, _| {},
-            )
-            .unwrap_or_else(|e| panic!("segment {s} cut at {cut}: recovery failed: {e}"));
+            let replay = recovery::replay(&work, 0, RecoveryMode::TolerateTail, false, &|_, _| {})
+                .unwrap_or_else(|e| panic!("segment {s} cut at {cut}: recovery failed: {e}"));
+            let report = &replay.report;
+            let got: Vec<(Vec<u8>, Vec<u8>)> = replay
+                .segments
+                .iter()
+                .flat_map(|seg| seg.applied())
+                .inspect(|e| assert_eq!(e.kind, EntryType::Put))
+                .map(|e| (e.key.to_vec(), e.value.to_vec()))
+                .collect();
             assert_ne!(
                 report.outcome,
                 Outcome::Refused,
@@ -131,9 +120,9 @@ fn sweep(
                 report.findings
             );
             assert!(
-                got.0 == want,
+                got == want,
                 "segment {s} cut at {cut}: got {} entries, want the {} complete before the cut",
-                got.0.len(),
+                got.len(),
                 want.len()
             );
 

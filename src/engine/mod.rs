@@ -24,6 +24,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rayon::prelude::*;
+
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
 pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
@@ -149,46 +151,6 @@ pub fn prefix_upper_bound(prefix: &[u8]) -> Bound<Vec<u8>> {
         }
     }
     Bound::Unbounded
-}
-
-/// Recovery's sink while opening: fills a memtable and flushes it to L0 when full. The SSTs
-/// it writes are not in the manifest until the outcome is accepted; refused, they are removed.
-struct OpenSink<'a> {
-    dir: &'a Path,
-    opts: &'a Options,
-    vs: &'a mut VersionSet,
-    mem: Memtable,
-    pending: Vec<FileMeta>,
-    pending_flushed: u64,
-    dry_run: bool,
-}
-
-impl recovery::Sink for OpenSink<'_> {
-    fn apply(&mut self, e: &EntryRef<'_>) -> Result<()> {
-        if self.dry_run {
-            return Ok(());
-        }
-        apply_to_memtable(&self.mem, e);
-        if self.mem.approx_bytes() >= self.opts.memtable_bytes {
-            let full = std::mem::take(&mut self.mem);
-            let no = self.vs.allocate_file_no();
-            if let Some(meta) = write_table(
-                self.dir,
-                0,
-                no,
-                self.opts,
-                full.iter().map(|(k, v)| Item {
-                    key: k,
-                    seq: v.seq,
-                    value: v.value,
-                }),
-            )? {
-                self.pending.push(meta);
-            }
-            self.pending_flushed = self.pending_flushed.max(full.max_seq());
-        }
-        Ok(())
-    }
 }
 
 fn apply_to_memtable(mem: &Memtable, e: &EntryRef<'_>) {
@@ -530,59 +492,32 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
     };
     let checkpoint = vs.state().flushed_seq;
     let noop = |_: u64, _: u64| {};
-    let progress_fn: &dyn Fn(u64, u64) = match &progress {
+    let progress_fn: &(dyn Fn(u64, u64) + Sync) = match &progress {
         Some(p) => p.as_ref(),
         None => &noop,
     };
-    let mut sink = OpenSink {
-        dir,
-        opts: &opts,
-        vs: &mut vs,
-        mem: Memtable::new(),
-        pending: Vec::new(),
-        pending_flushed: 0,
-        dry_run: opts.dry_run,
-    };
-    let replayed = recovery::replay(
+    let recovery::Replay {
+        mut report,
+        plan,
+        segments,
+    } = recovery::replay(
         dir,
         checkpoint,
         opts.recovery_mode,
         opts.dry_run,
-        &mut sink,
         progress_fn,
-    );
-    let OpenSink {
-        mem,
-        pending,
-        pending_flushed,
-        ..
-    } = sink;
-    let discard_pending = |pending: &[FileMeta]| {
-        for m in pending {
-            let _ = fs::remove_file(version::sst_path(dir, m));
-        }
-    };
-    let (mut report, plan) = match replayed {
-        Ok(r) => r,
-        Err(e) => {
-            discard_pending(&pending);
-            return Err(e);
-        }
-    };
+    )?;
     if opts.dry_run || report.outcome == Outcome::Refused {
-        discard_pending(&pending);
         return Ok(Opened::Report(report));
     }
+    let runs: Vec<Arc<Memtable>> = segments
+        .into_par_iter()
+        .filter_map(recovery::ScannedSegment::into_run)
+        .map(|r| Arc::new(Memtable::from_run(r)))
+        .collect();
 
     if !fresh {
         vs.start_new_manifest()?;
-    }
-    if !pending.is_empty() {
-        vs.log_and_apply(VersionEdit {
-            added: pending,
-            flushed_seq: Some(pending_flushed),
-            ..Default::default()
-        })?;
     }
     if let Some((seg, offset)) = &plan.truncate {
         report
@@ -593,23 +528,18 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         .max_seen_seq
         .max(vs.state().last_seq)
         .max(vs.state().flushed_seq);
-    let active = if report.needs_rewrite() {
+    let immutable = if report.needs_rewrite() {
         // Entries were left out: make what was recovered durable in an SST, move the log
         // around the hole to lost/, and start clean above every sequence ever seen.
         let no = vs.allocate_file_no();
-        let added: Vec<FileMeta> = write_table(
-            dir,
-            0,
-            no,
-            &opts,
-            mem.iter().map(|(k, v)| Item {
-                key: k,
-                seq: v.seq,
-                value: v.value,
-            }),
-        )?
-        .into_iter()
-        .collect();
+        let sources = runs.into_iter().rev().map(Source::Mem).collect();
+        let merged = MergeIter::new(sources, Vec::new(), Bound::Unbounded)?;
+        let mut error = None;
+        let items = merged.map_while(|r| r.map_err(|e| error = Some(e)).ok());
+        let added: Vec<FileMeta> = write_table(dir, 0, no, &opts, items)?.into_iter().collect();
+        if let Some(e) = error {
+            return Err(e);
+        }
         vs.log_and_apply(VersionEdit {
             added,
             flushed_seq: Some(max_seq),
@@ -619,9 +549,9 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         for seg in &plan.move_to_lost {
             report.moved_to_lost.push(recovery::move_to_lost(dir, seg)?);
         }
-        Memtable::new()
+        Vec::new()
     } else {
-        mem
+        runs
     };
 
     let next_seq = max_seq + 1;
@@ -654,8 +584,8 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
             scratch: Vec::new(),
         }),
         mem: RwLock::new(MemState {
-            active: Arc::new(active),
-            immutable: Vec::new(),
+            active: Arc::new(Memtable::new()),
+            immutable,
             version,
         }),
         versions: Mutex::new(vs),

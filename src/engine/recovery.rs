@@ -1,22 +1,27 @@
 //! WAL recovery: replay every entry after the checkpoint, and tell apart a clean end, a torn
 //! unsynced tail, damage inside synced data and missing entries, each with file and offset.
 //!
-//! Recovery walks the log once. Entries are handed to a sink (the engine's memtable) as they
-//! are met; what happens at the first problem depends on the mode. Nothing on disk is changed
-//! here: the returned plan says what to cut or move to `lost/`, and the engine carries it out
-//! only when the mode accepts the outcome.
+//! Recovery reads and checks every segment in parallel, then walks the entries in log order
+//! deciding, per the mode, which to apply; the applied entries of each segment become a
+//! sorted run over the segment's own bytes, so replay copies no key or value and builds no
+//! skip list. Nothing on disk is changed here: the returned plan says what to cut or move to
+//! `lost/`, and the engine carries it out only when the mode accepts the outcome.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
+use super::memtable::{RunEntry, SortedRun};
 use super::options::RecoveryMode;
 use crate::error::{IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
 use crate::format::envelope::{self, Kind};
-use crate::format::wal::{self, Event};
+use crate::format::wal::{self, Event, ScanEnd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -118,11 +123,6 @@ pub struct Plan {
     pub move_to_lost: Vec<PathBuf>,
 }
 
-/// Receives entries to apply, in log order.
-pub trait Sink {
-    fn apply(&mut self, entry: &EntryRef<'_>) -> Result<()>;
-}
-
 pub fn list_segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     let mut segs = Vec::new();
     if !wal_dir.exists() {
@@ -138,18 +138,220 @@ pub fn list_segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(segs)
 }
 
-struct Walk<'s> {
+/// Where a key or value lives: in the segment's bytes, or (for an entry that was split into
+/// fragments and reassembled) in the segment's overflow buffer.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    overflow: bool,
+    start: usize,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    offset: u64,
+    seq: u64,
+    term: u64,
+    timestamp_ns: i64,
+    kind: EntryType,
+    key: Span,
+    value: Span,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Entry(Located),
+    Damage { start: u64, end: u64, what: String },
+}
+
+/// One segment read and checked, with the decisions recovery made about its entries.
+#[derive(Debug)]
+pub struct ScannedSegment {
+    path: PathBuf,
+    first_seq: u64,
+    len: u64,
+    bytes: Arc<Vec<u8>>,
+    overflow: Arc<Vec<u8>>,
+    header_error: Option<String>,
+    /// Every byte is zero: a segment created just before a crash, nothing written yet.
+    all_zero: bool,
+    events: Vec<Ev>,
+    end: Option<ScanEnd>,
+    /// Indices into `events` of the entries recovery applies, in log order.
+    applied: Vec<u32>,
+}
+
+/// Offset of `part` inside `base`, if it lies there (a pointer comparison, no dereference).
+fn offset_in(base: &[u8], part: &[u8]) -> Option<usize> {
+    let b = base.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    (p >= b && p + part.len() <= b + base.len()).then(|| p - b)
+}
+
+impl ScannedSegment {
+    fn read(path: &Path, first_seq: u64, keep_bytes: bool) -> Result<ScannedSegment> {
+        let bytes = fs::read(path).at(path)?;
+        let mut seg = ScannedSegment {
+            path: path.to_path_buf(),
+            first_seq,
+            len: bytes.len() as u64,
+            bytes: Arc::new(Vec::new()),
+            overflow: Arc::new(Vec::new()),
+            header_error: None,
+            all_zero: false,
+            events: Vec::new(),
+            end: None,
+            applied: Vec::new(),
+        };
+        match envelope::decode(path, &bytes, Kind::Wal) {
+            Ok(_) => {}
+            Err(
+                e @ (crate::Error::NewerVersion { .. }
+                | crate::Error::UnknownFeatures { .. }
+                | crate::Error::WrongKind { .. }),
+            ) => {
+                return Err(e);
+            }
+            Err(e) => {
+                seg.header_error = Some(e.to_string());
+                seg.all_zero = bytes.iter().all(|b| *b == 0);
+                return Ok(seg);
+            }
+        }
+        let mut overflow = Vec::new();
+        let mut events = Vec::with_capacity(bytes.len() / 256);
+        let end = wal::scan(&bytes, |ev| {
+            match ev {
+                Event::Entry { offset, entry } => {
+                    let (key, value) =
+                        match (offset_in(&bytes, entry.key), offset_in(&bytes, entry.value)) {
+                            (Some(k), Some(v)) => (
+                                Span {
+                                    overflow: false,
+                                    start: k,
+                                    len: entry.key.len(),
+                                },
+                                Span {
+                                    overflow: false,
+                                    start: v,
+                                    len: entry.value.len(),
+                                },
+                            ),
+                            _ => {
+                                let k = overflow.len();
+                                overflow.extend_from_slice(entry.key);
+                                let v = overflow.len();
+                                overflow.extend_from_slice(entry.value);
+                                (
+                                    Span {
+                                        overflow: true,
+                                        start: k,
+                                        len: entry.key.len(),
+                                    },
+                                    Span {
+                                        overflow: true,
+                                        start: v,
+                                        len: entry.value.len(),
+                                    },
+                                )
+                            }
+                        };
+                    events.push(Ev::Entry(Located {
+                        offset,
+                        seq: entry.seq,
+                        term: entry.term,
+                        timestamp_ns: entry.timestamp_ns,
+                        kind: entry.kind,
+                        key,
+                        value,
+                    }));
+                }
+                Event::Damage { start, end, what } => events.push(Ev::Damage { start, end, what }),
+            }
+            true
+        });
+        seg.events = events;
+        seg.end = Some(end);
+        if keep_bytes {
+            seg.bytes = Arc::new(bytes);
+            seg.overflow = Arc::new(overflow);
+        }
+        Ok(seg)
+    }
+
+    fn slice(&self, s: Span) -> &[u8] {
+        let buf = if s.overflow {
+            &self.overflow
+        } else {
+            &self.bytes
+        };
+        buf.get(s.start..s.start + s.len).unwrap_or(&[])
+    }
+
+    /// The entries recovery applied from this segment, in log order.
+    pub fn applied(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        self.applied
+            .iter()
+            .filter_map(|i| match self.events.get(*i as usize) {
+                Some(Ev::Entry(l)) => Some(EntryRef {
+                    seq: l.seq,
+                    term: l.term,
+                    timestamp_ns: l.timestamp_ns,
+                    kind: l.kind,
+                    key: self.slice(l.key),
+                    value: self.slice(l.value),
+                }),
+                _ => None,
+            })
+    }
+
+    /// The applied entries as a sorted, newest-per-key run over the segment's own bytes (no
+    /// copy of keys or values). None when nothing in the segment was applied.
+    pub fn into_run(self) -> Option<SortedRun> {
+        let mut max_seq = None;
+        let mut items: Vec<RunEntry> = Vec::with_capacity(self.applied.len());
+        for i in &self.applied {
+            let Some(Ev::Entry(l)) = self.events.get(*i as usize) else {
+                continue;
+            };
+            max_seq = max_seq.max(Some(l.seq));
+            if !l.kind.is_data() {
+                continue;
+            }
+            let value = (l.kind != EntryType::Delete).then_some((
+                l.value.overflow,
+                l.value.start,
+                l.value.len,
+            ));
+            items.push(RunEntry {
+                key: (l.key.overflow, l.key.start, l.key.len),
+                value,
+                seq: l.seq,
+            });
+        }
+        Some(SortedRun::build(self.bytes, self.overflow, items, max_seq?))
+    }
+}
+
+/// What replay found and decided: the report, what to do to the files, and the segments
+/// with the entries it applied.
+#[derive(Debug)]
+pub struct Replay {
+    pub report: RecoveryReport,
+    pub plan: Plan,
+    pub segments: Vec<ScannedSegment>,
+}
+
+struct Walk {
     mode: RecoveryMode,
     checkpoint: u64,
-    sink: &'s mut dyn Sink,
     report: RecoveryReport,
     /// Set once the mode says to stop applying (first problem, except in skip-corrupted).
     stopped: bool,
     last_seq: Option<u64>,
-    error: Option<crate::Error>,
 }
 
-impl Walk<'_> {
+impl Walk {
     fn problem(&mut self, f: Finding) {
         if self.mode != RecoveryMode::SkipCorrupted {
             self.stopped = true;
@@ -157,15 +359,16 @@ impl Walk<'_> {
         self.report.findings.push(f);
     }
 
-    fn entry(&mut self, path: &Path, offset: u64, e: &EntryRef<'_>) {
+    /// Decides about one entry; true when it is applied.
+    fn entry(&mut self, path: &Path, e: &Located) -> bool {
         self.report.max_seen_seq = self.report.max_seen_seq.max(e.seq);
         if e.kind == EntryType::Seal {
-            return;
+            return false;
         }
         if e.seq <= self.checkpoint {
             self.report.skipped += 1;
             self.last_seq = Some(e.seq);
-            return;
+            return false;
         }
         let expected = self.last_seq.map_or(self.checkpoint + 1, |l| l + 1);
         if e.seq != expected && !self.stopped {
@@ -180,46 +383,51 @@ impl Walk<'_> {
             self.problem(Finding {
                 kind: FindingKind::MissingEntries,
                 file: path.to_path_buf(),
-                offset,
-                end: offset,
+                offset: e.offset,
+                end: e.offset,
                 what,
             });
         }
         self.last_seq = Some(e.seq);
         if self.stopped && self.mode != RecoveryMode::SkipCorrupted {
             self.report.dropped_entries += 1;
-            return;
+            return false;
         }
-        if self.error.is_none() {
-            if let Err(err) = self.sink.apply(e) {
-                self.error = Some(err);
-                return;
-            }
-            self.report.replayed += 1;
-            self.report.last_applied_seq = e.seq;
-        }
+        self.report.replayed += 1;
+        self.report.last_applied_seq = e.seq;
+        true
     }
 }
 
-/// Walks the whole log of `dir`, feeding entries after `checkpoint` to `sink`.
+/// Walks the whole log of `dir` and decides, per the mode, which entries after `checkpoint`
+/// to apply. Segments are read and checked in parallel; decisions are made in log order.
+/// Changes nothing on disk.
 pub fn replay(
     dir: &Path,
     checkpoint: u64,
     mode: RecoveryMode,
     dry_run: bool,
-    sink: &mut dyn Sink,
-    progress: &dyn Fn(u64, u64),
-) -> Result<(RecoveryReport, Plan)> {
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Replay> {
     let started = Instant::now();
-    let segments = list_segments(&dir.join("wal"))?;
+    let listed = list_segments(&dir.join("wal"))?;
     let mut total = 0;
-    for (_, p) in &segments {
+    for (_, p) in &listed {
         total += fs::metadata(p).at(p)?.len();
     }
+    let done = AtomicU64::new(0);
+    let mut segments: Vec<ScannedSegment> = listed
+        .par_iter()
+        .map(|(first, path)| {
+            let seg = ScannedSegment::read(path, *first, !dry_run)?;
+            progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
+            Ok(seg)
+        })
+        .collect::<Result<_>>()?;
+
     let mut walk = Walk {
         mode,
         checkpoint,
-        sink,
         report: RecoveryReport {
             mode,
             dry_run,
@@ -239,96 +447,79 @@ pub fn replay(
         },
         stopped: false,
         last_seq: None,
-        error: None,
     };
     let mut plan = Plan::default();
-    let mut done_bytes = 0;
     // The latest damage finding not yet followed by a readable entry.
     let mut open_damage: Option<usize> = None;
     let last_index = segments.len().saturating_sub(1);
 
-    for (i, (first_seq, path)) in segments.iter().enumerate() {
-        let bytes = fs::read(path).at(path)?;
-        let len = bytes.len() as u64;
+    for (i, seg) in segments.iter_mut().enumerate() {
         let is_last = i == last_index;
         let mut entries = 0u64;
-        let mut sealed = false;
-        let envelope_ok = match envelope::decode(path, &bytes, Kind::Wal) {
-            Ok(_) => true,
-            Err(
-                e @ (crate::Error::NewerVersion { .. }
-                | crate::Error::UnknownFeatures { .. }
-                | crate::Error::WrongKind { .. }),
-            ) => {
-                return Err(e);
-            }
-            Err(e) => {
-                // A crash while creating the segment leaves a short or zeroed header.
-                let torn = is_last && (len < envelope::LEN as u64 || bytes.iter().all(|b| *b == 0));
-                let kind = if torn {
-                    FindingKind::TornTail
-                } else {
-                    FindingKind::Damage
-                };
-                walk.problem(Finding {
-                    kind,
-                    file: path.clone(),
-                    offset: 0,
-                    end: len,
-                    what: format!("segment header unreadable: {e}"),
-                });
-                if !torn {
-                    open_damage = Some(walk.report.findings.len() - 1);
-                }
-                false
-            }
-        };
-        if envelope_ok {
-            let end = wal::scan(&bytes, |ev| {
-                match ev {
-                    Event::Entry { offset, entry } => {
-                        open_damage = None;
-                        entries += 1;
-                        walk.entry(path, offset, &entry);
-                    }
-                    Event::Damage { start, end, what } => {
-                        walk.problem(Finding {
-                            kind: FindingKind::Damage,
-                            file: path.clone(),
-                            offset: start,
-                            end,
-                            what,
-                        });
-                        open_damage = Some(walk.report.findings.len() - 1);
-                        walk.report.dropped_bytes += end - start;
-                    }
-                }
-                walk.error.is_none()
+        if let Some(e) = &seg.header_error {
+            // A crash while creating the segment leaves a short or zeroed header.
+            let torn = is_last && (seg.len < envelope::LEN as u64 || seg.all_zero);
+            let kind = if torn {
+                FindingKind::TornTail
+            } else {
+                FindingKind::Damage
+            };
+            walk.problem(Finding {
+                kind,
+                file: seg.path.clone(),
+                offset: 0,
+                end: seg.len,
+                what: format!("segment header unreadable: {e}"),
             });
-            sealed = end.sealed;
-            if let Some(e) = walk.error.take() {
-                return Err(e);
+            if torn {
+                plan.truncate = Some((seg.path.clone(), 0));
+            } else {
+                open_damage = Some(walk.report.findings.len() - 1);
+                walk.report.dropped_bytes += seg.len;
             }
-            // Damage that runs to the end of the last segment with nothing readable after it
-            // is a torn tail, not corruption.
-            if is_last && let Some(idx) = open_damage {
-                let f = &mut walk.report.findings[idx];
-                if f.end == len && f.file == *path {
-                    f.kind = FindingKind::TornTail;
+        }
+        for (idx, ev) in seg.events.iter().enumerate() {
+            match ev {
+                Ev::Entry(l) => {
                     open_damage = None;
-                    plan.truncate = Some((path.clone(), end.valid_end));
+                    entries += 1;
+                    if walk.entry(&seg.path, l) {
+                        seg.applied.push(idx as u32);
+                    }
+                }
+                Ev::Damage { start, end, what } => {
+                    walk.problem(Finding {
+                        kind: FindingKind::Damage,
+                        file: seg.path.clone(),
+                        offset: *start,
+                        end: *end,
+                        what: what.clone(),
+                    });
+                    open_damage = Some(walk.report.findings.len() - 1);
+                    walk.report.dropped_bytes += end - start;
                 }
             }
         }
+        // Damage that runs to the end of the last segment with nothing readable after it is
+        // a torn tail, not corruption.
+        if is_last
+            && seg.header_error.is_none()
+            && let (Some(idx), Some(end)) = (open_damage, &seg.end)
+        {
+            let f = &mut walk.report.findings[idx];
+            if f.end == seg.len && f.file == seg.path {
+                f.kind = FindingKind::TornTail;
+                open_damage = None;
+                plan.truncate = Some((seg.path.clone(), end.valid_end));
+            }
+        }
         walk.report.segments.push(SegmentInfo {
-            path: path.clone(),
-            first_seq: *first_seq,
-            bytes: len,
+            path: seg.path.clone(),
+            first_seq: seg.first_seq,
+            bytes: seg.len,
             entries,
-            sealed,
+            sealed: seg.end.as_ref().is_some_and(|e| e.sealed),
         });
-        done_bytes += len;
-        progress(done_bytes, total);
     }
 
     let r = &mut walk.report;
@@ -346,7 +537,7 @@ pub fn replay(
         // Every segment holding a finding or a dropped entry leaves the WAL for lost/; the
         // engine flushes first so nothing readable depends on them.
         plan.truncate = None;
-        let first_problem = r.findings.iter().map(|f| f.file.clone()).next();
+        let first_problem = r.findings.first().map(|f| f.file.clone());
         let mut from_first = false;
         for s in &r.segments {
             let has_finding = r.findings.iter().any(|f| f.file == s.path);
@@ -362,8 +553,17 @@ pub fn replay(
     if r.outcome == Outcome::Refused {
         plan = Plan::default();
     }
+    if r.outcome == Outcome::Refused || dry_run {
+        for s in &mut segments {
+            s.applied.clear();
+        }
+    }
     r.duration = started.elapsed();
-    Ok((walk.report, plan))
+    Ok(Replay {
+        report: walk.report,
+        plan,
+        segments,
+    })
 }
 
 /// Copies `[offset, EOF)` of `segment` into `lost/`, then truncates the segment there.
