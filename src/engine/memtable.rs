@@ -26,7 +26,10 @@ pub struct Memtable {
 }
 
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant, reason = "a handful of memtables exist at once, each behind an Arc")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful of memtables exist at once, each behind an Arc"
+)]
 enum Repr {
     Skip(SkipMap<Vec<u8>, Versioned>),
     Sorted(SortedRun),

@@ -50,6 +50,8 @@ struct CommitState {
     last_ts: i64,
     pending: Vec<Pending>,
     leader: bool,
+    /// Entries in the last group commit: more than one means writers are concurrent.
+    last_batch: usize,
     /// Every sequence up to here is written (and synced, per policy) and in the memtable.
     done_seq: u64,
     failed: Option<String>,
@@ -695,7 +697,16 @@ impl Inner {
                 continue;
             }
             st.leader = true;
+            if st.last_batch > 1 {
+                // Other writers are active: the ones just woken by the previous batch are about
+                // to enqueue again. Give them a moment, so this fsync covers them too instead
+                // of leaving them for the next one.
+                drop(st);
+                std::thread::yield_now();
+                st = lock(&self.commit);
+            }
             let batch = std::mem::take(&mut st.pending);
+            st.last_batch = batch.len();
             drop(st);
             let result = self.commit_batch(&batch);
             st = lock(&self.commit);
@@ -811,7 +822,7 @@ impl Inner {
             m.immutable.push(full);
         }
         if !self.opts.background_work {
-            return self.flush_immutables();
+            return self.flush_immutables(false);
         }
         self.bg_cv.notify_all();
         let mut bg = lock(&self.bg);
@@ -858,7 +869,7 @@ impl Inner {
                     m.immutable.push(full);
                 }
             }
-            self.flush_immutables()
+            self.flush_immutables(false)
         };
         let mut st = lock(&self.commit);
         st.leader = false;
@@ -868,8 +879,13 @@ impl Inner {
     }
 
     /// Flushes frozen memtables to L0, oldest first.
-    fn flush_immutables(&self) -> Result<()> {
+    /// With `yield_to_shutdown`, stops between flushes once the engine is closing: what is
+    /// left is still in the WAL, and closing should not wait for gigabytes of flushing.
+    fn flush_immutables(&self, yield_to_shutdown: bool) -> Result<()> {
         loop {
+            if yield_to_shutdown && lock(&self.bg).shutdown {
+                return Ok(());
+            }
             let oldest = {
                 let m = self
                     .mem
@@ -967,7 +983,7 @@ impl Inner {
                 }
             }
             let r = self
-                .flush_immutables()
+                .flush_immutables(true)
                 .and_then(|()| self.compact_once().map(|_| ()));
             if let Err(e) = r {
                 lock(&self.bg).failed = Some(format!("background flush/compaction failed: {e}"));
