@@ -86,10 +86,16 @@ struct MemState {
     version: Arc<Version>,
 }
 
+thread_local! {
+    static IS_BACKGROUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[derive(Debug, Default)]
 struct BgState {
     shutdown: bool,
     failed: Option<String>,
+    /// The checkpoint last written to the WAL as a Checkpoint entry.
+    logged_checkpoint: u64,
     /// Per level: the largest key of the last file compacted out of it (round robin).
     compact_pointer: [Vec<u8>; LEVELS],
 }
@@ -434,7 +440,8 @@ impl Engine {
 
     /// Freezes the memtable and flushes every frozen memtable now.
     pub fn flush(&self) -> Result<()> {
-        self.inner.flush_all()
+        self.inner.flush_all()?;
+        self.inner.log_checkpoint()
     }
 
     /// Compacts until no level is over its target (used by offline tools and tests).
@@ -825,6 +832,10 @@ impl Inner {
             return self.flush_immutables(false);
         }
         self.bg_cv.notify_all();
+        if IS_BACKGROUND.get() {
+            // The background thread itself (logging a checkpoint) must not wait for itself.
+            return Ok(());
+        }
         let mut bg = lock(&self.bg);
         loop {
             if let Some(f) = &bg.failed {
@@ -958,7 +969,27 @@ impl Inner {
         Ok(())
     }
 
+    /// Records the checkpoint in the WAL when it moved since the last one, so that readers
+    /// of the log alone (inspect, archives) see where the SSTs take over.
+    fn log_checkpoint(&self) -> Result<()> {
+        let flushed = lock(&self.versions).state().flushed_seq;
+        {
+            let mut bg = lock(&self.bg);
+            if flushed <= bg.logged_checkpoint {
+                return Ok(());
+            }
+            bg.logged_checkpoint = flushed;
+        }
+        self.write(
+            EntryType::Checkpoint,
+            Vec::new(),
+            flushed.to_le_bytes().to_vec(),
+        )
+        .map(|_| ())
+    }
+
     fn background_loop(&self) {
+        IS_BACKGROUND.set(true);
         loop {
             {
                 let mut bg = lock(&self.bg);
@@ -984,6 +1015,7 @@ impl Inner {
             }
             let r = self
                 .flush_immutables(true)
+                .and_then(|()| self.log_checkpoint())
                 .and_then(|()| self.compact_once().map(|_| ()));
             if let Err(e) = r {
                 lock(&self.bg).failed = Some(format!("background flush/compaction failed: {e}"));

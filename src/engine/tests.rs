@@ -211,3 +211,115 @@ fn locked_dir_is_refused() {
     let err = Engine::open(dir.path(), Options::default()).unwrap_err();
     assert_eq!(err.exit(), crate::Exit::LockHeld);
 }
+
+#[test]
+fn flush_records_a_checkpoint_entry_in_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(
+        dir.path(),
+        Options {
+            keep_wal: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..10 {
+        e.put(format!("k{i}").as_bytes(), b"v").unwrap();
+    }
+    e.flush().unwrap();
+    assert_eq!(e.checkpoint_seq(), 10);
+    drop(e);
+    let mut checkpoints = Vec::new();
+    for (_, seg) in recovery::list_segments(&dir.path().join("wal")).unwrap() {
+        let bytes = fs::read(&seg).unwrap();
+        crate::format::wal::scan(&bytes, |ev| {
+            if let crate::format::wal::Event::Entry { entry, .. } = ev
+                && entry.kind == EntryType::Checkpoint
+            {
+                checkpoints.push((entry.seq, entry.value_u64()));
+            }
+            true
+        });
+    }
+    assert_eq!(checkpoints, vec![(11, Some(10))]);
+    // Reopening replays nothing but the checkpoint entry itself.
+    let e = Engine::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(e.recovery_report().replayed, 1);
+    assert_eq!(e.get(b"k3").unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn interval_sync_acknowledges_without_fsync_and_syncs_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(
+        dir.path(),
+        Options {
+            sync: "interval:20".parse().unwrap(),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..100 {
+        e.put(format!("k{i}").as_bytes(), b"v").unwrap();
+    }
+    assert_eq!(
+        e.stats().fsyncs.load(Ordering::Relaxed),
+        0,
+        "no fsync on the write path"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while e.stats().fsyncs.load(Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background syncer never ran"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn recovered_runs_serve_reads_and_flush_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        wal_segment_bytes: 32 << 10,
+        memtable_bytes: 1 << 30,
+        ..Options::default()
+    };
+    {
+        let e = Engine::open(
+            dir.path(),
+            Options {
+                sync: SyncPolicy::Never,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        for i in 0..6000u32 {
+            e.put(
+                format!("k{:05}", i % 700).as_bytes(),
+                format!("v{i}").as_bytes(),
+            )
+            .unwrap();
+        }
+        e.delete(b"k00003").unwrap();
+    }
+    let e = Engine::open(
+        dir.path(),
+        Options {
+            memtable_bytes: 4 << 10,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(e.recovery_report().segments.len() > 3);
+    assert_eq!(e.get(b"k00003").unwrap(), None);
+    assert_eq!(e.get(b"k00004").unwrap().as_deref(), Some(&b"v5604"[..]));
+    assert_eq!(scan_all(&e).len(), 699);
+    // Writing enough to freeze the new memtable waits for the runs to be flushed.
+    for i in 0..200u32 {
+        e.put(format!("n{i}").as_bytes(), &[1u8; 100]).unwrap();
+    }
+    e.flush().unwrap();
+    assert!(e.checkpoint_seq() >= 6001);
+    assert_eq!(scan_all(&e).len(), 899);
+}

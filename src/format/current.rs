@@ -90,6 +90,12 @@ mod tests {
 
     proptest! {
         #[test]
+        fn round_trip(n in 0u64..10_000_000) {
+            let name = crate::format::manifest::manifest_name(n);
+            prop_assert_eq!(decode(Path::new("CURRENT"), encode(&name).as_bytes()).unwrap(), name);
+        }
+
+        #[test]
         fn never_panics(bytes: Vec<u8>) {
             let _ = decode(Path::new("CURRENT"), &bytes);
         }

@@ -133,6 +133,18 @@ pub fn sniff(bytes: &[u8]) -> Option<Kind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decode_never_panics_and_accepts_only_its_own_kind(bytes: Vec<u8>, k in 0usize..4) {
+            let kind = Kind::ALL[k];
+            if decode(Path::new("f"), &bytes, kind).is_ok() {
+                prop_assert_eq!(&bytes[..8], &kind.magic());
+            }
+            let _ = sniff(&bytes);
+        }
+    }
 
     #[test]
     fn round_trip_each_kind() {
