@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod format;
 pub mod io;
+pub mod ops;
 pub mod output;
 
 pub use error::{Error, Exit, Result};

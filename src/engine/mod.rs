@@ -13,6 +13,7 @@ mod compaction;
 mod memtable;
 mod merge;
 mod options;
+mod read_only;
 pub mod recovery;
 mod version;
 
@@ -29,6 +30,7 @@ use rayon::prelude::*;
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
 pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
+pub use read_only::ReadOnly;
 pub use recovery::{Finding, FindingKind, Outcome, RecoveryReport};
 pub use version::{Table, Version, load_state};
 
@@ -148,6 +150,19 @@ fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Live entries of a merged iteration: tombstones dropped.
+fn live(it: MergeIter) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> {
+    it.filter_map(|r| match r {
+        Ok(Item { value: None, .. }) => None,
+        Ok(Item {
+            key,
+            value: Some(v),
+            ..
+        }) => Some(Ok((key, v))),
+        Err(e) => Some(Err(e)),
+    })
 }
 
 pub fn prefix_upper_bound(prefix: &[u8]) -> Bound<Vec<u8>> {
@@ -414,16 +429,7 @@ impl Engine {
         start: &[u8],
         upper: Bound<Vec<u8>>,
     ) -> Result<impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<>> {
-        let it = self.inner.merge_iter(start.to_vec(), upper)?;
-        Ok(it.filter_map(|r| match r {
-            Ok(Item { value: None, .. }) => None,
-            Ok(Item {
-                key,
-                value: Some(v),
-                ..
-            }) => Some(Ok((key, v))),
-            Err(e) => Some(Err(e)),
-        }))
+        Ok(live(self.inner.merge_iter(start.to_vec(), upper)?))
     }
 
     pub fn scan_prefix(

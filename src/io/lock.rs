@@ -49,6 +49,44 @@ impl DirLock {
     }
 }
 
+/// A shared lock on `DIR/LOCK` for read-only tools: it keeps an engine from opening the dir
+/// while we read, and (unlike [`DirLock`]) writes nothing, so not even an mtime changes.
+#[derive(Debug)]
+pub struct SharedLock {
+    file: File,
+}
+
+impl SharedLock {
+    /// `Ok(None)` when the dir has no LOCK file (never opened by an engine, or copied
+    /// without it): nothing to lock, and creating one would change the dir.
+    pub fn acquire(dir: &Path) -> Result<Option<SharedLock>> {
+        let path = dir.join("LOCK");
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(SharedLock { file })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                Err(Error::Locked {
+                    path,
+                    holder: text.trim().parse().ok(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+impl Drop for SharedLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
         // Clearing the PID first means a reader never sees our PID next to a free lock.
@@ -74,5 +112,38 @@ mod tests {
         }
         drop(first);
         DirLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn shared_lock_excludes_the_engine_lock_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            SharedLock::acquire(dir.path()).unwrap().is_none(),
+            "no LOCK file: nothing to lock"
+        );
+        drop(DirLock::acquire(dir.path()).unwrap());
+        let before = std::fs::metadata(dir.path().join("LOCK"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        let a = SharedLock::acquire(dir.path()).unwrap().unwrap();
+        let b = SharedLock::acquire(dir.path()).unwrap().unwrap();
+        assert!(matches!(
+            DirLock::acquire(dir.path()),
+            Err(Error::Locked { .. })
+        ));
+        drop((a, b));
+        assert_eq!(
+            std::fs::metadata(dir.path().join("LOCK"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            before
+        );
+        let _engine = DirLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            SharedLock::acquire(dir.path()),
+            Err(Error::Locked { .. })
+        ));
     }
 }

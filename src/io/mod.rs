@@ -6,5 +6,5 @@ mod lock;
 mod mmap;
 
 pub use durable::{fsync_dir, read_at, write_atomic};
-pub use lock::DirLock;
+pub use lock::{DirLock, SharedLock};
 pub use mmap::Mmap;
