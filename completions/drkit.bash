@@ -28,6 +28,9 @@ _drkit() {
             drkit,demo)
                 cmd="drkit__subcmd__demo"
                 ;;
+            drkit,get)
+                cmd="drkit__subcmd__get"
+                ;;
             drkit,help)
                 cmd="drkit__subcmd__help"
                 ;;
@@ -36,6 +39,9 @@ _drkit() {
                 ;;
             drkit,recover)
                 cmd="drkit__subcmd__recover"
+                ;;
+            drkit,scan)
+                cmd="drkit__subcmd__scan"
                 ;;
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
@@ -67,6 +73,9 @@ _drkit() {
             drkit__subcmd__help,demo)
                 cmd="drkit__subcmd__help__subcmd__demo"
                 ;;
+            drkit__subcmd__help,get)
+                cmd="drkit__subcmd__help__subcmd__get"
+                ;;
             drkit__subcmd__help,help)
                 cmd="drkit__subcmd__help__subcmd__help"
                 ;;
@@ -75,6 +84,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help,recover)
                 cmd="drkit__subcmd__help__subcmd__recover"
+                ;;
+            drkit__subcmd__help,scan)
+                cmd="drkit__subcmd__help__subcmd__scan"
                 ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
@@ -89,7 +101,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover demo bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,8 +334,22 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__get)
+            opts="-v -q -h -V --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help)
-            opts="recover demo bench completions man crash-writer help"
+            opts="recover get scan demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -420,6 +446,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -462,6 +502,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__man)
             opts="-v -q -h -V --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -485,6 +539,36 @@ _drkit() {
             case "${prev}" in
                 --mode)
                     COMPREPLY=($(compgen -W "tolerate-tail absolute point-in-time skip-corrupted" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__scan)
+            opts="-v -q -h -V --prefix --from --to --limit --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -29,6 +29,8 @@ complete -c drkit -n "__fish_drkit_needs_command" -s q -l quiet -d 'Print nothin
 complete -c drkit -n "__fish_drkit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c drkit -n "__fish_drkit_needs_command" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "recover" -d 'Recover a data dir after a crash: replay the WAL after the checkpoint, report damage'
+complete -c drkit -n "__fish_drkit_needs_command" -f -a "get" -d 'Read one record from a stopped or crashed data dir (changes nothing)'
+complete -c drkit -n "__fish_drkit_needs_command" -f -a "scan" -d 'List records of a stopped or crashed data dir by prefix or range (changes nothing)'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -45,6 +47,20 @@ complete -c drkit -n "__fish_drkit_using_subcommand recover" -s v -l verbose -d 
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand get" -l json -d 'Print the record as JSON'
+complete -c drkit -n "__fish_drkit_using_subcommand get" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand get" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand get" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand get" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -l prefix -d 'Only keys starting with this (same syntax as keys: `order:`, `account:user-1`, `foo`, `0x…`)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -l from -d 'First key (inclusive)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -l to -d 'Last key (exclusive)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -l limit -d 'At most this many records; 0 for all' -r
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -l json -d 'JSON Lines: one record per line, then a summary line'
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l dir -d 'Where to build the data dir (kept afterwards). Default: a temporary dir, removed at the end' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l records -d 'Exchange records written before the crash phase' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l seed -d 'Seed of the workload generator' -r
@@ -102,12 +118,14 @@ complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s v -l verbos
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "recover" -d 'Recover a data dir after a crash: replay the WAL after the checkpoint, report damage'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "completions" -d 'Print a shell completion script'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "man" -d 'Print the man page (roff)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "crash-writer" -d 'Child process of `demo` and the crash tests: writes a seeded workload, printing each acknowledged sequence'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover demo bench completions man crash-writer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "recover" -d 'Recover a data dir after a crash: replay the WAL after the checkpoint, report damage'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "get" -d 'Read one record from a stopped or crashed data dir (changes nothing)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "scan" -d 'List records of a stopped or crashed data dir by prefix or range (changes nothing)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "completions" -d 'Print a shell completion script'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "man" -d 'Print the man page (roff)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "crash-writer" -d 'Child process of `demo` and the crash tests: writes a seeded workload, printing each acknowledged sequence'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan demo bench completions man crash-writer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'

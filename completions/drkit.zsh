@@ -51,6 +51,39 @@ skip-corrupted\:"Skip damaged spans, move them to lost/, keep every readable ent
 ':dir -- The data dir:_files' \
 && ret=0
 ;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+'--json[Print the record as JSON]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (stopped or crashed; nothing in it is changed):_files' \
+':key -- `order\:ID`, `trade\:ID`, `account\:USER`, a plain key as text, `0x…` for a plain key in hex, or `raw\:…` for any internal key in hex:_default' \
+&& ret=0
+;;
+(scan)
+_arguments "${_arguments_options[@]}" : \
+'(--from --to)--prefix=[Only keys starting with this (same syntax as keys\: \`order\:\`, \`account\:user-1\`, \`foo\`, \`0x…\`)]:PREFIX:_default' \
+'--from=[First key (inclusive)]:FROM:_default' \
+'--to=[Last key (exclusive)]:TO:_default' \
+'--limit=[At most this many records; 0 for all]:LIMIT:_default' \
+'--json[JSON Lines\: one record per line, then a summary line]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (stopped or crashed; nothing in it is changed):_files' \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -215,6 +248,14 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(get)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(scan)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -272,6 +313,8 @@ esac
 _drkit_commands() {
     local commands; commands=(
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
+'get:Read one record from a stopped or crashed data dir (changes nothing)' \
+'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -339,10 +382,17 @@ _drkit__subcmd__demo_commands() {
     local commands; commands=()
     _describe -t commands 'drkit demo commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__get_commands] )) ||
+_drkit__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit get commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__help_commands] )) ||
 _drkit__subcmd__help_commands() {
     local commands; commands=(
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
+'get:Read one record from a stopped or crashed data dir (changes nothing)' \
+'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -385,6 +435,11 @@ _drkit__subcmd__help__subcmd__demo_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help demo commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__get_commands] )) ||
+_drkit__subcmd__help__subcmd__get_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help get commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
@@ -400,6 +455,11 @@ _drkit__subcmd__help__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help recover commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__scan_commands] )) ||
+_drkit__subcmd__help__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help scan commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__man_commands] )) ||
 _drkit__subcmd__man_commands() {
     local commands; commands=()
@@ -409,6 +469,11 @@ _drkit__subcmd__man_commands() {
 _drkit__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__scan_commands] )) ||
+_drkit__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit scan commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_drkit" ]; then

@@ -10,5 +10,6 @@ mod common;
 mod bad_input;
 mod crash;
 mod fixtures;
+mod get_scan;
 mod recover_cli;
 mod wal_sweep;

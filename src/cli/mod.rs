@@ -7,7 +7,9 @@ mod bench;
 mod completions;
 mod crash_writer;
 mod demo;
+mod get;
 mod recover;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,10 @@ pub struct Cli {
 pub enum Command {
     /// Recover a data dir after a crash: replay the WAL after the checkpoint, report damage.
     Recover(recover::Args),
+    /// Read one record from a stopped or crashed data dir (changes nothing).
+    Get(get::Args),
+    /// List records of a stopped or crashed data dir by prefix or range (changes nothing).
+    Scan(scan::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -83,12 +89,16 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     let json = match &cli.command {
         Command::Recover(a) => a.json,
+        Command::Get(a) => a.json,
+        Command::Scan(a) => a.json,
         Command::Bench(b) => b.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Recover(a) => recover::run(&printer, a),
+        Command::Get(a) => get::run(&printer, a),
+        Command::Scan(a) => scan::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),

@@ -45,6 +45,18 @@ fn plain_value(v: &[u8]) -> serde_json::Value {
     }
 }
 
+/// Prices and amounts as a person writes them: at most 8 decimals, no float noise
+/// (27666.870000000003 → 27666.87).
+pub fn num(v: f64) -> String {
+    let s = format!("{v:.8}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
 fn side(s: Side) -> &'static str {
     match s {
         Side::Buy => "BUY",
@@ -89,9 +101,9 @@ pub fn render(key: &[u8], value: Option<&[u8]>) -> Rendered {
                 format!(
                     "{} {} {} @ {} user {}",
                     side(o.side),
-                    o.volume,
+                    num(o.volume),
                     o.instrument_id,
-                    o.price,
+                    num(o.price),
                     o.user_id
                 ),
                 serde_json::to_value(&o).unwrap_or_default(),
@@ -102,7 +114,10 @@ pub fn render(key: &[u8], value: Option<&[u8]>) -> Rendered {
             Ok(t) => (
                 format!(
                     "{} {} @ {} order {}",
-                    t.volume, t.instrument_id, t.price, t.order_id
+                    num(t.volume),
+                    t.instrument_id,
+                    num(t.price),
+                    t.order_id
                 ),
                 serde_json::to_value(&t).unwrap_or_default(),
             ),
@@ -112,7 +127,10 @@ pub fn render(key: &[u8], value: Option<&[u8]>) -> Rendered {
             Ok(a) => (
                 format!(
                     "balance {} available {} frozen {} margin {}",
-                    a.balance, a.available, a.frozen, a.margin
+                    num(a.balance),
+                    num(a.available),
+                    num(a.frozen),
+                    num(a.margin)
                 ),
                 serde_json::to_value(&a).unwrap_or_default(),
             ),
@@ -213,6 +231,9 @@ mod tests {
         assert_eq!(parse_key("raw:4b61").unwrap(), b"Ka");
         assert!(parse_key("0x0").is_err());
         assert_eq!(display_bytes(b"abc"), "abc");
+        assert_eq!(num(27666.870000000003), "27666.87");
+        assert_eq!(num(2.0), "2");
+        assert_eq!(num(-0.0), "0");
         assert_eq!(display_bytes(b"\x00"), "0x00");
     }
 }
