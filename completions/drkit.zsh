@@ -84,6 +84,106 @@ _arguments "${_arguments_options[@]}" : \
 ':dir -- The data dir (stopped or crashed; nothing in it is changed):_files' \
 && ret=0
 ;;
+(snapshot)
+_arguments "${_arguments_options[@]}" : \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_drkit__subcmd__snapshot_commands" \
+"*::: :->snapshot" \
+&& ret=0
+
+    case $state in
+    (snapshot)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-snapshot-command-$line[1]:"
+        case $line[1] in
+            (create)
+_arguments "${_arguments_options[@]}" : \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir:_files' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir:_files' \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+'--keep=[Usable snapshots to keep, newest first]:KEEP:_default' \
+'--dry-run[Show what would be removed; remove nothing]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir:_files' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__snapshot__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-snapshot-help-command-$line[1]:"
+        case $line[1] in
+            (create)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -256,6 +356,34 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(snapshot)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__help__subcmd__snapshot_commands" \
+"*::: :->snapshot" \
+&& ret=0
+
+    case $state in
+    (snapshot)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-help-snapshot-command-$line[1]:"
+        case $line[1] in
+            (create)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(prune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -315,6 +443,7 @@ _drkit_commands() {
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
 'get:Read one record from a stopped or crashed data dir (changes nothing)' \
 'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
+'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -393,6 +522,7 @@ _drkit__subcmd__help_commands() {
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
 'get:Read one record from a stopped or crashed data dir (changes nothing)' \
 'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
+'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -460,6 +590,30 @@ _drkit__subcmd__help__subcmd__scan_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help scan commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__snapshot_commands] )) ||
+_drkit__subcmd__help__subcmd__snapshot_commands() {
+    local commands; commands=(
+'create:Recover the dir if needed, then write a snapshot of everything above the checkpoint, so the next recovery replays only the WAL after it' \
+'list:List snapshots with their sequence, checkpoint and health (changes nothing)' \
+'prune:Remove snapshots beyond the newest --keep and those the checkpoint has overtaken' \
+    )
+    _describe -t commands 'drkit help snapshot commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__snapshot__subcmd__create_commands] )) ||
+_drkit__subcmd__help__subcmd__snapshot__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help snapshot create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__snapshot__subcmd__list_commands] )) ||
+_drkit__subcmd__help__subcmd__snapshot__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help snapshot list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__snapshot__subcmd__prune_commands] )) ||
+_drkit__subcmd__help__subcmd__snapshot__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help snapshot prune commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__man_commands] )) ||
 _drkit__subcmd__man_commands() {
     local commands; commands=()
@@ -474,6 +628,61 @@ _drkit__subcmd__recover_commands() {
 _drkit__subcmd__scan_commands() {
     local commands; commands=()
     _describe -t commands 'drkit scan commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot_commands] )) ||
+_drkit__subcmd__snapshot_commands() {
+    local commands; commands=(
+'create:Recover the dir if needed, then write a snapshot of everything above the checkpoint, so the next recovery replays only the WAL after it' \
+'list:List snapshots with their sequence, checkpoint and health (changes nothing)' \
+'prune:Remove snapshots beyond the newest --keep and those the checkpoint has overtaken' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit snapshot commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__create_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__help_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__help_commands() {
+    local commands; commands=(
+'create:Recover the dir if needed, then write a snapshot of everything above the checkpoint, so the next recovery replays only the WAL after it' \
+'list:List snapshots with their sequence, checkpoint and health (changes nothing)' \
+'prune:Remove snapshots beyond the newest --keep and those the checkpoint has overtaken' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit snapshot help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__help__subcmd__create_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__help__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot help create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__help__subcmd__help_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot help help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__help__subcmd__list_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot help list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__help__subcmd__prune_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__help__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot help prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__list_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__snapshot__subcmd__prune_commands] )) ||
+_drkit__subcmd__snapshot__subcmd__prune_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit snapshot prune commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_drkit" ]; then

@@ -7,7 +7,7 @@ them. A unit test (format::tests::formats_doc_is_fresh) fails when the page is s
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
-order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current"]
+order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot"]
 out = [
     "# On-disk formats",
     "",
@@ -23,6 +23,7 @@ out = [
     "DIR/MANIFEST-NNNNNN               version edits (manifest.rs)",
     "DIR/wal/{first seq:020}.wal       WAL segments (wal.rs, entry.rs)",
     "DIR/sst/sst_{level}_{no:020}.sst  SSTables (sst.rs)",
+    "DIR/snapshots/snapshot_{seq:020}.snap  memtable images for fast recovery (snapshot.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
     "```",
     "",

@@ -12,4 +12,5 @@ mod crash;
 mod fixtures;
 mod get_scan;
 mod recover_cli;
+mod snapshot_cli;
 mod wal_sweep;

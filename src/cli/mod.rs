@@ -10,6 +10,7 @@ mod demo;
 mod get;
 mod recover;
 mod scan;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,9 @@ pub enum Command {
     Get(get::Args),
     /// List records of a stopped or crashed data dir by prefix or range (changes nothing).
     Scan(scan::Args),
+    /// Snapshots of the memtables for fast recovery: create, list, prune.
+    #[command(subcommand)]
+    Snapshot(snapshot::Command),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -91,6 +95,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Recover(a) => a.json,
         Command::Get(a) => a.json,
         Command::Scan(a) => a.json,
+        Command::Snapshot(c) => c.json(),
         Command::Bench(b) => b.json(),
         _ => false,
     };
@@ -99,6 +104,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Recover(a) => recover::run(&printer, a),
         Command::Get(a) => get::run(&printer, a),
         Command::Scan(a) => scan::run(&printer, a),
+        Command::Snapshot(c) => snapshot::run(&printer, c),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),

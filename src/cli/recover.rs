@@ -95,6 +95,23 @@ pub fn print_report(printer: &Printer, r: &RecoveryReport) {
             ),
         ),
     ];
+    if let Some(s) = &r.snapshot {
+        rows.push((
+            "snapshot",
+            format!(
+                "seq {} ({} entries), WAL replayed after it: {}",
+                s.seq,
+                s.entries,
+                s.path.display()
+            ),
+        ));
+    }
+    for s in &r.snapshots_skipped {
+        rows.push((
+            "snapshot SKIPPED",
+            format!("{}: {}", s.path.display(), s.what),
+        ));
+    }
     for p in &r.moved_to_lost {
         rows.push(("moved to lost/", p.display().to_string()));
     }

@@ -15,6 +15,7 @@ mod merge;
 mod options;
 mod read_only;
 pub mod recovery;
+pub mod snapshot;
 mod version;
 
 use std::fs::{self, File};
@@ -98,6 +99,8 @@ struct BgState {
     failed: Option<String>,
     /// The checkpoint last written to the WAL as a Checkpoint entry.
     logged_checkpoint: u64,
+    /// When the last periodic snapshot was taken, and at which sequence.
+    last_snapshot: Option<(std::time::Instant, u64)>,
     /// Per level: the largest key of the last file compacted out of it (round robin).
     compact_pointer: [Vec<u8>; LEVELS],
 }
@@ -466,6 +469,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Writes a snapshot of the memtables (see engine/snapshot.rs) and prunes old ones down
+    /// to `Options::snapshots_to_keep`. None when nothing lies above the checkpoint.
+    pub fn create_snapshot(&self) -> Result<Option<snapshot::SnapshotInfo>> {
+        let info = self.inner.create_snapshot()?;
+        let checkpoint = self.checkpoint_seq();
+        snapshot::prune(
+            &self.inner.dir,
+            self.inner.opts.snapshots_to_keep,
+            checkpoint,
+            false,
+        )?;
+        Ok(info)
+    }
+
     /// Syncs the WAL regardless of policy.
     pub fn sync(&self) -> Result<()> {
         let wal = lock(&self.inner.wal);
@@ -511,25 +528,30 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         Some(p) => p.as_ref(),
         None => &noop,
     };
-    let recovery::Replay {
-        mut report,
-        plan,
-        segments,
-    } = recovery::replay(
+    let (replay, snapshot_mem) = snapshot::replay_with_snapshot(
         dir,
         checkpoint,
         opts.recovery_mode,
         opts.dry_run,
         progress_fn,
     )?;
+    let recovery::Replay {
+        mut report,
+        plan,
+        segments,
+    } = replay;
     if opts.dry_run || report.outcome == Outcome::Refused {
         return Ok(Opened::Report(report));
     }
-    let runs: Vec<Arc<Memtable>> = segments
-        .into_par_iter()
-        .filter_map(recovery::ScannedSegment::into_run)
-        .map(|r| Arc::new(Memtable::from_run(r)))
-        .collect();
+    // Oldest first: the snapshot, then the WAL after it.
+    let mut runs: Vec<Arc<Memtable>> = snapshot_mem.map(Arc::new).into_iter().collect();
+    runs.extend(
+        segments
+            .into_par_iter()
+            .filter_map(recovery::ScannedSegment::into_run)
+            .map(|r| Arc::new(Memtable::from_run(r)))
+            .collect::<Vec<_>>(),
+    );
 
     if !fresh {
         vs.start_new_manifest()?;
@@ -994,6 +1016,34 @@ impl Inner {
         .map(|_| ())
     }
 
+    /// The periodic snapshot of `Options::snapshot_interval`, when new writes arrived since
+    /// the last one.
+    fn snapshot_if_due(&self) -> Result<()> {
+        let Some(interval) = self.opts.snapshot_interval else {
+            return Ok(());
+        };
+        let done = lock(&self.commit).done_seq;
+        {
+            let mut bg = lock(&self.bg);
+            if let Some((at, seq)) = bg.last_snapshot {
+                if at.elapsed() < interval {
+                    return Ok(());
+                }
+                if done <= seq {
+                    // Nothing new: look again one interval from now instead of spinning.
+                    bg.last_snapshot = Some((std::time::Instant::now(), seq));
+                    return Ok(());
+                }
+            }
+        }
+        let info = self.create_snapshot()?;
+        let checkpoint = lock(&self.versions).state().flushed_seq;
+        snapshot::prune(&self.dir, self.opts.snapshots_to_keep, checkpoint, false)?;
+        lock(&self.bg).last_snapshot =
+            Some((std::time::Instant::now(), info.map_or(done, |i| i.seq)));
+        Ok(())
+    }
+
     fn background_loop(&self) {
         IS_BACKGROUND.set(true);
         loop {
@@ -1009,7 +1059,11 @@ impl Inner {
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .immutable
                         .is_empty();
-                    if flush_due || self.compaction_due() {
+                    let snapshot_due = self
+                        .opts
+                        .snapshot_interval
+                        .is_some_and(|i| bg.last_snapshot.is_none_or(|(at, _)| at.elapsed() >= i));
+                    if flush_due || snapshot_due || self.compaction_due() {
                         break;
                     }
                     bg = self
@@ -1022,6 +1076,7 @@ impl Inner {
             let r = self
                 .flush_immutables(true)
                 .and_then(|()| self.log_checkpoint())
+                .and_then(|()| self.snapshot_if_due())
                 .and_then(|()| self.compact_once().map(|_| ()));
             if let Err(e) = r {
                 lock(&self.bg).failed = Some(format!("background flush/compaction failed: {e}"));

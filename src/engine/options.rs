@@ -96,6 +96,11 @@ pub struct Options {
     pub background_work: bool,
     /// Keep WAL segments below the checkpoint (for archiving / point-in-time restore).
     pub keep_wal: bool,
+    /// Write a snapshot of the memtables this often (when there were writes), so recovery
+    /// replays only the WAL after it.
+    pub snapshot_interval: Option<Duration>,
+    /// Snapshots kept after each new one.
+    pub snapshots_to_keep: usize,
 }
 
 pub const LEVELS: usize = 7;
@@ -117,6 +122,8 @@ impl Default for Options {
             sst: SstOptions::default(),
             background_work: true,
             keep_wal: false,
+            snapshot_interval: None,
+            snapshots_to_keep: 2,
         }
     }
 }

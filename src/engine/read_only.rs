@@ -62,16 +62,20 @@ impl ReadOnly {
             &Version::default(),
             lock.is_some(),
         )?);
-        let replay = recovery::replay(dir, state.flushed_seq, mode, false, &|_, _| {})?;
+        let (replay, snapshot_mem) =
+            super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, false, &|_, _| {})?;
         if replay.report.outcome == Outcome::Refused {
             return Err(refusal(&replay.report));
         }
-        let mut mems: Vec<Arc<Memtable>> = replay
-            .segments
-            .into_par_iter()
-            .filter_map(recovery::ScannedSegment::into_run)
-            .map(|r| Arc::new(Memtable::from_run(r)))
-            .collect();
+        let mut mems: Vec<Arc<Memtable>> = snapshot_mem.map(Arc::new).into_iter().collect();
+        mems.extend(
+            replay
+                .segments
+                .into_par_iter()
+                .filter_map(recovery::ScannedSegment::into_run)
+                .map(|r| Arc::new(Memtable::from_run(r)))
+                .collect::<Vec<_>>(),
+        );
         mems.reverse();
         Ok(ReadOnly {
             dir: dir.to_path_buf(),

@@ -71,6 +71,11 @@ pub struct RecoveryReport {
     pub mode: RecoveryMode,
     pub dry_run: bool,
     pub checkpoint_seq: u64,
+    /// The snapshot recovery started from, if a usable one existed: only the WAL after its
+    /// sequence was replayed.
+    pub snapshot: Option<super::snapshot::SnapshotUse>,
+    /// Snapshots that failed their checks: reported, never trusted.
+    pub snapshots_skipped: Vec<super::snapshot::SkippedSnapshot>,
     pub segments: Vec<SegmentInfo>,
     pub wal_bytes: u64,
     /// Entries after the checkpoint applied to the memtable.
@@ -432,6 +437,8 @@ pub fn replay(
             mode,
             dry_run,
             checkpoint_seq: checkpoint,
+            snapshot: None,
+            snapshots_skipped: Vec::new(),
             segments: Vec::new(),
             wal_bytes: total,
             replayed: 0,

@@ -6,6 +6,7 @@ pub mod entry;
 pub mod envelope;
 pub mod manifest;
 pub mod record;
+pub mod snapshot;
 pub mod sst;
 pub mod wal;
 
@@ -149,7 +150,7 @@ mod doc_tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let doc = std::fs::read_to_string(root.join("docs/formats.md")).unwrap();
         for name in [
-            "envelope", "wal", "entry", "record", "sst", "manifest", "current",
+            "envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot",
         ] {
             let src = std::fs::read_to_string(root.join(format!("src/format/{name}.rs"))).unwrap();
             let header: Vec<&str> = src
