@@ -19,6 +19,9 @@ _drkit() {
             drkit,bench)
                 cmd="drkit__subcmd__bench"
                 ;;
+            drkit,compact)
+                cmd="drkit__subcmd__compact"
+                ;;
             drkit,completions)
                 cmd="drkit__subcmd__completions"
                 ;;
@@ -36,6 +39,9 @@ _drkit() {
                 ;;
             drkit,recover)
                 cmd="drkit__subcmd__recover"
+                ;;
+            drkit,repair)
+                cmd="drkit__subcmd__repair"
                 ;;
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
@@ -58,6 +64,9 @@ _drkit() {
             drkit__subcmd__help,bench)
                 cmd="drkit__subcmd__help__subcmd__bench"
                 ;;
+            drkit__subcmd__help,compact)
+                cmd="drkit__subcmd__help__subcmd__compact"
+                ;;
             drkit__subcmd__help,completions)
                 cmd="drkit__subcmd__help__subcmd__completions"
                 ;;
@@ -76,6 +85,9 @@ _drkit() {
             drkit__subcmd__help,recover)
                 cmd="drkit__subcmd__help__subcmd__recover"
                 ;;
+            drkit__subcmd__help,repair)
+                cmd="drkit__subcmd__help__subcmd__repair"
+                ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
                 ;;
@@ -89,7 +101,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover demo bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover repair compact demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +252,28 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__compact)
+            opts="-v -q -h -V --level --threads --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__completions)
             opts="-v -q -h -V --verbose --quiet --help --version bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -323,7 +357,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover demo bench completions man crash-writer help"
+            opts="recover repair compact demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +401,20 @@ _drkit() {
         drkit__subcmd__help__subcmd__bench__subcmd__write)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__compact)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -462,6 +510,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__man)
             opts="-v -q -h -V --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -487,6 +549,20 @@ _drkit() {
                     COMPREPLY=($(compgen -W "tolerate-tail absolute point-in-time skip-corrupted" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__repair)
+            opts="-v -q -h -V --apply --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -8,7 +8,9 @@
 mod common;
 
 mod bad_input;
+mod compact_cli;
 mod crash;
 mod fixtures;
 mod recover_cli;
+mod repair_cli;
 mod wal_sweep;

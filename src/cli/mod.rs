@@ -4,10 +4,12 @@
 //! This is the binary edge: `anyhow` is used here and nowhere else.
 
 mod bench;
+mod compact;
 mod completions;
 mod crash_writer;
 mod demo;
 mod recover;
+mod repair;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,10 @@ pub struct Cli {
 pub enum Command {
     /// Recover a data dir after a crash: replay the WAL after the checkpoint, report damage.
     Recover(recover::Args),
+    /// Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out).
+    Repair(repair::Args),
+    /// Offline compaction: every level into the deepest, or --level N into N+1, in parallel.
+    Compact(compact::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -83,12 +89,16 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     let json = match &cli.command {
         Command::Recover(a) => a.json,
+        Command::Repair(a) => a.json,
+        Command::Compact(a) => a.json,
         Command::Bench(b) => b.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Recover(a) => recover::run(&printer, a),
+        Command::Repair(a) => repair::run(&printer, a),
+        Command::Compact(a) => compact::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),

@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
+pub use compaction::{CompactScope, CompactionSummary};
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
 pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
@@ -464,6 +465,17 @@ impl Engine {
             self.inner.compact_level_fully(level)?;
         }
         Ok(())
+    }
+
+    /// Offline compaction over `threads` disjoint key ranges at once, installed by one
+    /// manifest edit (`drkit compact`). Flush first so the result does not depend on the WAL.
+    pub fn compact_parallel(
+        &self,
+        scope: CompactScope,
+        threads: usize,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<CompactionSummary> {
+        self.inner.compact_parallel(scope, threads, progress)
     }
 
     /// Syncs the WAL regardless of policy.
