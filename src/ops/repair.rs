@@ -705,6 +705,8 @@ pub fn apply(dir: &Path) -> Result<RepairReport> {
 
     // 6. After level changes, merge by sequence number so level order holds again.
     if report.compaction_needed {
+        // The engine takes the lock itself; between the two another opener could slip in,
+        // which is harmless: the manifest is complete and consistent at this point.
         drop(lock);
         let noop = |_: u64, _: u64| {};
         let compacted = compact::run(
