@@ -19,6 +19,9 @@ _drkit() {
             drkit,bench)
                 cmd="drkit__subcmd__bench"
                 ;;
+            drkit,compact)
+                cmd="drkit__subcmd__compact"
+                ;;
             drkit,completions)
                 cmd="drkit__subcmd__completions"
                 ;;
@@ -39,6 +42,9 @@ _drkit() {
                 ;;
             drkit,recover)
                 cmd="drkit__subcmd__recover"
+                ;;
+            drkit,repair)
+                cmd="drkit__subcmd__repair"
                 ;;
             drkit,scan)
                 cmd="drkit__subcmd__scan"
@@ -67,6 +73,9 @@ _drkit() {
             drkit__subcmd__help,bench)
                 cmd="drkit__subcmd__help__subcmd__bench"
                 ;;
+            drkit__subcmd__help,compact)
+                cmd="drkit__subcmd__help__subcmd__compact"
+                ;;
             drkit__subcmd__help,completions)
                 cmd="drkit__subcmd__help__subcmd__completions"
                 ;;
@@ -87,6 +96,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help,recover)
                 cmd="drkit__subcmd__help__subcmd__recover"
+                ;;
+            drkit__subcmd__help,repair)
+                cmd="drkit__subcmd__help__subcmd__repair"
                 ;;
             drkit__subcmd__help,scan)
                 cmd="drkit__subcmd__help__subcmd__scan"
@@ -140,7 +152,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot demo bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +303,28 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__compact)
+            opts="-v -q -h -V --level --threads --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__completions)
             opts="-v -q -h -V --verbose --quiet --help --version bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -388,7 +422,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot demo bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,6 +466,20 @@ _drkit() {
         drkit__subcmd__help__subcmd__bench__subcmd__write)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__compact)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -541,6 +589,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -636,6 +698,20 @@ _drkit() {
                     COMPREPLY=($(compgen -W "tolerate-tail absolute point-in-time skip-corrupted" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__repair)
+            opts="-v -q -h -V --apply --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -184,6 +184,37 @@ esac
     ;;
 esac
 ;;
+(repair)
+_arguments "${_arguments_options[@]}" : \
+'--apply[Carry the plan out. Without it, print the plan and change nothing]' \
+'--json[Print the plan or report as JSON]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (stopped\: repair takes its exclusive lock):_files' \
+&& ret=0
+;;
+(compact)
+_arguments "${_arguments_options[@]}" : \
+'--level=[Compact only this level into the next one; default\: every level into the deepest]:N:_default' \
+'--threads=[Key ranges merged at once; default\: the number of cores]:N:_default' \
+'--json[Print the report as JSON]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (stopped\: compact takes its exclusive lock):_files' \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -384,6 +415,14 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(repair)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(compact)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -444,6 +483,8 @@ _drkit_commands() {
 'get:Read one record from a stopped or crashed data dir (changes nothing)' \
 'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
 'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
+'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
+'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -496,6 +537,11 @@ _drkit__subcmd__bench__subcmd__write_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench write commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__compact_commands] )) ||
+_drkit__subcmd__compact_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit compact commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__completions_commands] )) ||
 _drkit__subcmd__completions_commands() {
     local commands; commands=()
@@ -523,6 +569,8 @@ _drkit__subcmd__help_commands() {
 'get:Read one record from a stopped or crashed data dir (changes nothing)' \
 'scan:List records of a stopped or crashed data dir by prefix or range (changes nothing)' \
 'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
+'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
+'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -549,6 +597,11 @@ _drkit__subcmd__help__subcmd__bench__subcmd__recover_commands() {
 _drkit__subcmd__help__subcmd__bench__subcmd__write_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help bench write commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__compact_commands] )) ||
+_drkit__subcmd__help__subcmd__compact_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help compact commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__completions_commands] )) ||
 _drkit__subcmd__help__subcmd__completions_commands() {
@@ -584,6 +637,11 @@ _drkit__subcmd__help__subcmd__man_commands() {
 _drkit__subcmd__help__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__repair_commands] )) ||
+_drkit__subcmd__help__subcmd__repair_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help repair commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__scan_commands] )) ||
 _drkit__subcmd__help__subcmd__scan_commands() {
@@ -623,6 +681,11 @@ _drkit__subcmd__man_commands() {
 _drkit__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__repair_commands] )) ||
+_drkit__subcmd__repair_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit repair commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__scan_commands] )) ||
 _drkit__subcmd__scan_commands() {

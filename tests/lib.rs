@@ -8,9 +8,11 @@
 mod common;
 
 mod bad_input;
+mod compact_cli;
 mod crash;
 mod fixtures;
 mod get_scan;
 mod recover_cli;
+mod repair_cli;
 mod snapshot_cli;
 mod wal_sweep;

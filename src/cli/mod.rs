@@ -4,11 +4,13 @@
 //! This is the binary edge: `anyhow` is used here and nowhere else.
 
 mod bench;
+mod compact;
 mod completions;
 mod crash_writer;
 mod demo;
 mod get;
 mod recover;
+mod repair;
 mod scan;
 mod snapshot;
 
@@ -55,6 +57,10 @@ pub enum Command {
     /// Snapshots of the memtables for fast recovery: create, list, prune.
     #[command(subcommand)]
     Snapshot(snapshot::Command),
+    /// Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out).
+    Repair(repair::Args),
+    /// Offline compaction: every level into the deepest, or --level N into N+1, in parallel.
+    Compact(compact::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -96,6 +102,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Get(a) => a.json,
         Command::Scan(a) => a.json,
         Command::Snapshot(c) => c.json(),
+        Command::Repair(a) => a.json,
+        Command::Compact(a) => a.json,
         Command::Bench(b) => b.json(),
         _ => false,
     };
@@ -105,6 +113,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Get(a) => get::run(&printer, a),
         Command::Scan(a) => scan::run(&printer, a),
         Command::Snapshot(c) => snapshot::run(&printer, c),
+        Command::Repair(a) => repair::run(&printer, a),
+        Command::Compact(a) => compact::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),

@@ -28,6 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
+pub use compaction::{CompactScope, CompactionSummary};
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
 pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
@@ -460,7 +461,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Forces a full compaction of every level into the deepest non-empty one.
+    /// Forces a full compaction: every level is merged down, level by level, into the last one.
     pub fn compact_all(&self) -> Result<()> {
         self.inner.flush_all()?;
         for level in 0..LEVELS - 1 {
@@ -481,6 +482,17 @@ impl Engine {
             false,
         )?;
         Ok(info)
+    }
+
+    /// Offline compaction over `threads` disjoint key ranges at once, installed by one
+    /// manifest edit (`drkit compact`). Flush first so the result does not depend on the WAL.
+    pub fn compact_parallel(
+        &self,
+        scope: CompactScope,
+        threads: usize,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<CompactionSummary> {
+        self.inner.compact_parallel(scope, threads, progress)
     }
 
     /// Syncs the WAL regardless of policy.

@@ -653,6 +653,16 @@ impl Sst {
         out
     }
 
+    /// The data blocks as the index records them: (last key, contents size), in key order.
+    /// The index is parsed on open, so this reads nothing: parallel compaction uses it to cut
+    /// the key space into ranges of equal bytes, which file boundaries alone cannot do when
+    /// every L0 file spans the whole key space.
+    pub fn data_block_bounds(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.index
+            .iter()
+            .map(|e| (e.last_key.as_slice(), u64::from(e.handle.len)))
+    }
+
     fn bytes(&self) -> &[u8] {
         self.backing.bytes()
     }
