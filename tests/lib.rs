@@ -10,5 +10,6 @@ mod common;
 mod bad_input;
 mod crash;
 mod fixtures;
+mod inspect_cli;
 mod recover_cli;
 mod wal_sweep;

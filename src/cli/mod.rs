@@ -7,6 +7,7 @@ mod bench;
 mod completions;
 mod crash_writer;
 mod demo;
+mod inspect;
 mod recover;
 
 use std::process::ExitCode;
@@ -45,6 +46,10 @@ pub struct Cli {
 pub enum Command {
     /// Recover a data dir after a crash: replay the WAL after the checkpoint, report damage.
     Recover(recover::Args),
+    /// Look inside a data dir's files without changing them: WAL entries, SSTables, the
+    /// manifest, or the dir as a whole.
+    #[command(subcommand)]
+    Inspect(inspect::Command),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -84,12 +89,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let json = match &cli.command {
         Command::Recover(a) => a.json,
         Command::Bench(b) => b.json(),
+        Command::Inspect(c) => c.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Recover(a) => recover::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
+        Command::Inspect(c) => inspect::run(&printer, c),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),

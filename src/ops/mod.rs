@@ -1,4 +1,5 @@
 //! Offline operations on a data dir (stopped or crashed) that return reports for the CLI to
 //! print: inspect, get/scan rendering, verify, repair, compact.
 
+pub mod inspect;
 pub mod render;
