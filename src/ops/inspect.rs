@@ -1387,6 +1387,93 @@ mod tests {
         assert_eq!(space_amplification(&[10]), Some(1.0));
     }
 
+    /// A segment file of `n` plain puts; returns its bytes and each entry's offset.
+    fn segment(n: u64) -> (Vec<u8>, Vec<u64>) {
+        let mut out = envelope::encode(Kind::Wal).to_vec();
+        let mut framer = wal::Framer::new(out.len() as u64);
+        let mut offsets = Vec::new();
+        for seq in 1..=n {
+            offsets.push(framer.offset());
+            let mut p = Vec::new();
+            EntryRef {
+                seq,
+                term: 0,
+                timestamp_ns: 1_700_000_000_000_000_000,
+                kind: EntryType::Put,
+                key: format!("Kkey-{seq}").as_bytes(),
+                value: &[b'v'; 900],
+            }
+            .encode_into(&mut p);
+            framer.frame(&p, &mut out);
+        }
+        (out, offsets)
+    }
+
+    fn walk(bytes: &[u8]) -> (Vec<WalRow>, WalSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(wal::segment_name(1));
+        fs::write(&path, bytes).unwrap();
+        let mut rows = Vec::new();
+        let summary = inspect_wal(&path, &WalFilter::default(), &mut |r| {
+            rows.push(r);
+            true
+        })
+        .unwrap();
+        (rows, summary)
+    }
+
+    #[test]
+    fn lone_segment_tells_torn_tail_from_damage() {
+        let (bytes, offsets) = segment(80);
+        let (rows, s) = walk(&bytes);
+        assert_eq!((rows.len(), s.entries, s.end.as_str()), (80, 80, "clean"));
+        assert_eq!(s.last_time.as_deref(), Some("2023-11-14T22:13:20.000Z"));
+
+        // Cut inside the last entry: a torn tail at its offset, reported last.
+        let last = offsets[79];
+        let (rows, s) = walk(&bytes[..last as usize + 100]);
+        assert_eq!(s.end, format!("torn tail at offset {last}"));
+        assert!(s.damage_error().is_none());
+        assert!(matches!(rows.last(), Some(WalRow::Problem(f)) if f.offset == last));
+
+        // A flipped byte in the first block: damage, reading resumes at the next block, and
+        // the problem row sits between the entries around it.
+        let mut bad = bytes.clone();
+        let at = offsets[2];
+        bad[at as usize + 40] ^= 1;
+        let (rows, s) = walk(&bad);
+        assert!(
+            s.end.starts_with(&format!("damage at offset {at} (")),
+            "{}",
+            s.end
+        );
+        assert!(s.damage_error().is_some());
+        let problem = rows
+            .iter()
+            .position(|r| matches!(r, WalRow::Problem(_)))
+            .unwrap();
+        assert_eq!(problem, 2);
+        assert!(rows.len() > 3 && s.entries < 80);
+    }
+
+    #[test]
+    fn gaps_right_after_damage_are_not_headlines() {
+        let f = |kind, offset| Finding {
+            kind,
+            file: PathBuf::from("wal/1.wal"),
+            offset,
+            end: offset,
+            what: String::new(),
+        };
+        let all = [
+            f(FindingKind::Damage, 100),
+            f(FindingKind::MissingEntries, 32768),
+            f(FindingKind::MissingEntries, 40000),
+        ];
+        let h = headlines(&all);
+        assert_eq!(h.iter().map(|f| f.offset).collect::<Vec<_>>(), [100, 40000]);
+    }
+
     #[test]
     fn filter_bounds_are_inclusive() {
         let e = EntryRef {
