@@ -591,15 +591,18 @@ pub fn inspect_wal(
     walk.summary.checkpoint_seq = checkpoint;
     // Entries at or below the checkpoint are in SSTs; without one, the first segment's name
     // says where the log starts, so a retired prefix is not mistaken for a gap.
-    let replay = recovery::replay(
+    // `.report` alone: the scanned segments (every entry's location) are dropped here, not
+    // held while the log is read a second time for the rows.
+    let findings = recovery::replay(
         &data_dir,
         checkpoint.unwrap_or(first_named),
         // Skip-corrupted reports every finding instead of stopping at the first.
         RecoveryMode::SkipCorrupted,
         true,
         &|_, _| {},
-    )?;
-    let findings = replay.report.findings;
+    )?
+    .report
+    .findings;
     let headline = headlines(&findings);
     for (_, seg) in &listed {
         if walk.stopped {
@@ -1304,14 +1307,14 @@ pub fn inspect_dir(dir: &Path) -> Result<DirReport> {
         },
         |s| s.flushed_seq,
     );
-    let replay = recovery::replay(
+    let r = recovery::replay(
         dir,
         checkpoint,
         RecoveryMode::SkipCorrupted,
         true,
         &|_, _| {},
-    )?;
-    let r = replay.report;
+    )?
+    .report;
     report.wal_bytes = r.wal_bytes;
     report.wal_segments = r
         .segments
