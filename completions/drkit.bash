@@ -37,6 +37,9 @@ _drkit() {
             drkit,help)
                 cmd="drkit__subcmd__help"
                 ;;
+            drkit,inspect)
+                cmd="drkit__subcmd__inspect"
+                ;;
             drkit,man)
                 cmd="drkit__subcmd__man"
                 ;;
@@ -91,6 +94,9 @@ _drkit() {
             drkit__subcmd__help,help)
                 cmd="drkit__subcmd__help__subcmd__help"
                 ;;
+            drkit__subcmd__help,inspect)
+                cmd="drkit__subcmd__help__subcmd__inspect"
+                ;;
             drkit__subcmd__help,man)
                 cmd="drkit__subcmd__help__subcmd__man"
                 ;;
@@ -112,6 +118,18 @@ _drkit() {
             drkit__subcmd__help__subcmd__bench,write)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__write"
                 ;;
+            drkit__subcmd__help__subcmd__inspect,dir)
+                cmd="drkit__subcmd__help__subcmd__inspect__subcmd__dir"
+                ;;
+            drkit__subcmd__help__subcmd__inspect,manifest)
+                cmd="drkit__subcmd__help__subcmd__inspect__subcmd__manifest"
+                ;;
+            drkit__subcmd__help__subcmd__inspect,sst)
+                cmd="drkit__subcmd__help__subcmd__inspect__subcmd__sst"
+                ;;
+            drkit__subcmd__help__subcmd__inspect,wal)
+                cmd="drkit__subcmd__help__subcmd__inspect__subcmd__wal"
+                ;;
             drkit__subcmd__help__subcmd__snapshot,create)
                 cmd="drkit__subcmd__help__subcmd__snapshot__subcmd__create"
                 ;;
@@ -120,6 +138,36 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__snapshot,prune)
                 cmd="drkit__subcmd__help__subcmd__snapshot__subcmd__prune"
+                ;;
+            drkit__subcmd__inspect,dir)
+                cmd="drkit__subcmd__inspect__subcmd__dir"
+                ;;
+            drkit__subcmd__inspect,help)
+                cmd="drkit__subcmd__inspect__subcmd__help"
+                ;;
+            drkit__subcmd__inspect,manifest)
+                cmd="drkit__subcmd__inspect__subcmd__manifest"
+                ;;
+            drkit__subcmd__inspect,sst)
+                cmd="drkit__subcmd__inspect__subcmd__sst"
+                ;;
+            drkit__subcmd__inspect,wal)
+                cmd="drkit__subcmd__inspect__subcmd__wal"
+                ;;
+            drkit__subcmd__inspect__subcmd__help,dir)
+                cmd="drkit__subcmd__inspect__subcmd__help__subcmd__dir"
+                ;;
+            drkit__subcmd__inspect__subcmd__help,help)
+                cmd="drkit__subcmd__inspect__subcmd__help__subcmd__help"
+                ;;
+            drkit__subcmd__inspect__subcmd__help,manifest)
+                cmd="drkit__subcmd__inspect__subcmd__help__subcmd__manifest"
+                ;;
+            drkit__subcmd__inspect__subcmd__help,sst)
+                cmd="drkit__subcmd__inspect__subcmd__help__subcmd__sst"
+                ;;
+            drkit__subcmd__inspect__subcmd__help,wal)
+                cmd="drkit__subcmd__inspect__subcmd__help__subcmd__wal"
                 ;;
             drkit__subcmd__snapshot,create)
                 cmd="drkit__subcmd__snapshot__subcmd__create"
@@ -152,7 +200,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact demo bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,7 +470,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot repair compact demo bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact inspect demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +609,76 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__inspect)
+            opts="wal sst manifest dir"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__inspect__subcmd__dir)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__inspect__subcmd__manifest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__inspect__subcmd__sst)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__inspect__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -666,6 +784,188 @@ _drkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect)
+            opts="-v -q -h -V --verbose --quiet --help --version wal sst manifest dir help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__dir)
+            opts="-v -q -h -V --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help)
+            opts="wal sst manifest dir help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help__subcmd__dir)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help__subcmd__manifest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help__subcmd__sst)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__help__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__manifest)
+            opts="-v -q -h -V --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__sst)
+            opts="-v -q -h -V --keys --blocks --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__inspect__subcmd__wal)
+            opts="-v -q -h -V --from-seq --to-seq --since --until --type --key-prefix --limit --hex --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-seq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-seq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "order trade account put delete checkpoint seal" -- "${cur}"))
+                    return 0
+                    ;;
+                --key-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

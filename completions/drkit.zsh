@@ -215,6 +215,132 @@ _arguments "${_arguments_options[@]}" : \
 ':dir -- The data dir (stopped\: compact takes its exclusive lock):_files' \
 && ret=0
 ;;
+(inspect)
+_arguments "${_arguments_options[@]}" : \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_drkit__subcmd__inspect_commands" \
+"*::: :->inspect" \
+&& ret=0
+
+    case $state in
+    (inspect)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-inspect-command-$line[1]:"
+        case $line[1] in
+            (wal)
+_arguments "${_arguments_options[@]}" : \
+'--from-seq=[Only entries with sequence >= SEQ]:SEQ:_default' \
+'--to-seq=[Only entries with sequence <= SEQ]:SEQ:_default' \
+'--since=[Only entries written at or after TIME (RFC 3339, e.g. 2024-05-01T12\:00\:00Z)]:TIME:_default' \
+'--until=[Only entries written at or before TIME (RFC 3339)]:TIME:_default' \
+'*--type=[Only entries of these types (repeat the flag or give a comma list)]:TYPE:(order trade account put delete checkpoint seal)' \
+'--key-prefix=[Only entries whose key starts with P\: \`order\:ID\`, \`trade\:ID\`, \`account\:ID\`, \`raw\:HEX\` (any internal key), \`0xHEX\` or text (a plain key). \`order\:\` alone matches every order]:P:_default' \
+'--limit=[Show at most N entries (the whole log is still read for the summary)]:N:_default' \
+'--hex[Add each entry'\''s raw bytes in hex]' \
+'--json[JSON Lines\: one object per entry ("entry") or problem ("damage"), then a "summary"]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':path -- A WAL segment file, or a data dir (every segment of DIR/wal/, in order):_files' \
+&& ret=0
+;;
+(sst)
+_arguments "${_arguments_options[@]}" : \
+'--keys[Dump every entry, typed (key, sequence, value or tombstone, summary)]' \
+'--blocks[List every block\: kind, offset, size, checksum, entries]' \
+'--json[JSON Lines\: properties, blocks, entries, then a summary]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':file -- The .sst file (read into memory, never mapped):_files' \
+&& ret=0
+;;
+(manifest)
+_arguments "${_arguments_options[@]}" : \
+'--json[JSON Lines\: one object per edit, then a summary]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':path -- A data dir (the manifest CURRENT names) or a MANIFEST-NNNNNN file:_files' \
+&& ret=0
+;;
+(dir)
+_arguments "${_arguments_options[@]}" : \
+'--json[One JSON object (type "summary") with the whole report]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir:_files' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__inspect__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-inspect-help-command-$line[1]:"
+        case $line[1] in
+            (wal)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(sst)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(manifest)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(dir)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -423,6 +549,38 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(inspect)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__help__subcmd__inspect_commands" \
+"*::: :->inspect" \
+&& ret=0
+
+    case $state in
+    (inspect)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-help-inspect-command-$line[1]:"
+        case $line[1] in
+            (wal)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(sst)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(manifest)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(dir)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -485,6 +643,7 @@ _drkit_commands() {
 'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
 'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
+'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -571,6 +730,7 @@ _drkit__subcmd__help_commands() {
 'snapshot:Snapshots of the memtables for fast recovery\: create, list, prune' \
 'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
+'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -628,6 +788,36 @@ _drkit__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help help commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__inspect_commands] )) ||
+_drkit__subcmd__help__subcmd__inspect_commands() {
+    local commands; commands=(
+'wal:Dump WAL entries (one row per entry, damage inline, in log order) and say how the log ends\: clean, torn tail, damage or a missing segment, with file and offset' \
+'sst:Show an SSTable'\''s properties, and with --keys / --blocks its entries and blocks' \
+'manifest:List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error' \
+'dir:Summarise a data dir\: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification' \
+    )
+    _describe -t commands 'drkit help inspect commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__inspect__subcmd__dir_commands] )) ||
+_drkit__subcmd__help__subcmd__inspect__subcmd__dir_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help inspect dir commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__inspect__subcmd__manifest_commands] )) ||
+_drkit__subcmd__help__subcmd__inspect__subcmd__manifest_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help inspect manifest commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__inspect__subcmd__sst_commands] )) ||
+_drkit__subcmd__help__subcmd__inspect__subcmd__sst_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help inspect sst commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__inspect__subcmd__wal_commands] )) ||
+_drkit__subcmd__help__subcmd__inspect__subcmd__wal_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help inspect wal commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__help__subcmd__man_commands] )) ||
 _drkit__subcmd__help__subcmd__man_commands() {
     local commands; commands=()
@@ -671,6 +861,73 @@ _drkit__subcmd__help__subcmd__snapshot__subcmd__list_commands() {
 _drkit__subcmd__help__subcmd__snapshot__subcmd__prune_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help snapshot prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect_commands] )) ||
+_drkit__subcmd__inspect_commands() {
+    local commands; commands=(
+'wal:Dump WAL entries (one row per entry, damage inline, in log order) and say how the log ends\: clean, torn tail, damage or a missing segment, with file and offset' \
+'sst:Show an SSTable'\''s properties, and with --keys / --blocks its entries and blocks' \
+'manifest:List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error' \
+'dir:Summarise a data dir\: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit inspect commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__dir_commands] )) ||
+_drkit__subcmd__inspect__subcmd__dir_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect dir commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help_commands() {
+    local commands; commands=(
+'wal:Dump WAL entries (one row per entry, damage inline, in log order) and say how the log ends\: clean, torn tail, damage or a missing segment, with file and offset' \
+'sst:Show an SSTable'\''s properties, and with --keys / --blocks its entries and blocks' \
+'manifest:List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error' \
+'dir:Summarise a data dir\: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit inspect help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help__subcmd__dir_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help__subcmd__dir_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect help dir commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help__subcmd__help_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect help help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help__subcmd__manifest_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help__subcmd__manifest_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect help manifest commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help__subcmd__sst_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help__subcmd__sst_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect help sst commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__help__subcmd__wal_commands] )) ||
+_drkit__subcmd__inspect__subcmd__help__subcmd__wal_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect help wal commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__manifest_commands] )) ||
+_drkit__subcmd__inspect__subcmd__manifest_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect manifest commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__sst_commands] )) ||
+_drkit__subcmd__inspect__subcmd__sst_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect sst commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__inspect__subcmd__wal_commands] )) ||
+_drkit__subcmd__inspect__subcmd__wal_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit inspect wal commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__man_commands] )) ||
 _drkit__subcmd__man_commands() {

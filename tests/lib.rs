@@ -12,6 +12,7 @@ mod compact_cli;
 mod crash;
 mod fixtures;
 mod get_scan;
+mod inspect_cli;
 mod recover_cli;
 mod repair_cli;
 mod snapshot_cli;

@@ -9,6 +9,7 @@ mod completions;
 mod crash_writer;
 mod demo;
 mod get;
+mod inspect;
 mod recover;
 mod repair;
 mod scan;
@@ -61,6 +62,10 @@ pub enum Command {
     Repair(repair::Args),
     /// Offline compaction: every level into the deepest, or --level N into N+1, in parallel.
     Compact(compact::Args),
+    /// Look inside a data dir's files without changing them: WAL entries, SSTables, the
+    /// manifest, or the dir as a whole.
+    #[command(subcommand)]
+    Inspect(inspect::Command),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -105,6 +110,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Repair(a) => a.json,
         Command::Compact(a) => a.json,
         Command::Bench(b) => b.json(),
+        Command::Inspect(c) => c.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
@@ -116,6 +122,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Repair(a) => repair::run(&printer, a),
         Command::Compact(a) => compact::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
+        Command::Inspect(c) => inspect::run(&printer, c),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),

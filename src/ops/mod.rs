@@ -2,5 +2,6 @@
 //! print: inspect, get/scan rendering, verify, repair, compact.
 
 pub mod compact;
+pub mod inspect;
 pub mod render;
 pub mod repair;
