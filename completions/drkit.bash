@@ -37,6 +37,9 @@ _drkit() {
             drkit,recover)
                 cmd="drkit__subcmd__recover"
                 ;;
+            drkit,verify)
+                cmd="drkit__subcmd__verify"
+                ;;
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
                 ;;
@@ -76,6 +79,9 @@ _drkit() {
             drkit__subcmd__help,recover)
                 cmd="drkit__subcmd__help__subcmd__recover"
                 ;;
+            drkit__subcmd__help,verify)
+                cmd="drkit__subcmd__help__subcmd__verify"
+                ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
                 ;;
@@ -89,7 +95,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover demo bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover verify demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,7 +329,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover demo bench completions man crash-writer help"
+            opts="recover verify demo bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +468,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__man)
             opts="-v -q -h -V --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -487,6 +507,20 @@ _drkit() {
                     COMPREPLY=($(compgen -W "tolerate-tail absolute point-in-time skip-corrupted" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__verify)
+            opts="-v -q -h -V --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -51,6 +51,20 @@ skip-corrupted\:"Skip damaged spans, move them to lost/, keep every readable ent
 ':dir -- The data dir:_files' \
 && ret=0
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+'--json[Print JSON lines\: one \`finding\` per problem, then a \`summary\`]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (a stopped or crashed one; nothing in it is written):_files' \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -215,6 +229,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -272,6 +290,7 @@ esac
 _drkit_commands() {
     local commands; commands=(
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
+'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -343,6 +362,7 @@ _drkit__subcmd__demo_commands() {
 _drkit__subcmd__help_commands() {
     local commands; commands=(
 'recover:Recover a data dir after a crash\: replay the WAL after the checkpoint, report damage' \
+'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -400,6 +420,11 @@ _drkit__subcmd__help__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help recover commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__verify_commands] )) ||
+_drkit__subcmd__help__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help verify commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__man_commands] )) ||
 _drkit__subcmd__man_commands() {
     local commands; commands=()
@@ -409,6 +434,11 @@ _drkit__subcmd__man_commands() {
 _drkit__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__verify_commands] )) ||
+_drkit__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit verify commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_drkit" ]; then

@@ -11,4 +11,5 @@ mod bad_input;
 mod crash;
 mod fixtures;
 mod recover_cli;
+mod verify_cli;
 mod wal_sweep;

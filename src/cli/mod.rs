@@ -8,6 +8,7 @@ mod completions;
 mod crash_writer;
 mod demo;
 mod recover;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ pub struct Cli {
 pub enum Command {
     /// Recover a data dir after a crash: replay the WAL after the checkpoint, report damage.
     Recover(recover::Args),
+    /// Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing.
+    Verify(verify::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -83,12 +86,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     let json = match &cli.command {
         Command::Recover(a) => a.json,
+        Command::Verify(a) => a.json,
         Command::Bench(b) => b.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Recover(a) => recover::run(&printer, a),
+        Command::Verify(a) => verify::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Bench(c) => bench::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),

@@ -2,3 +2,4 @@
 //! print: inspect, get/scan rendering, verify, repair, compact.
 
 pub mod render;
+pub mod verify;
