@@ -341,6 +341,20 @@ esac
     ;;
 esac
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+'--json[Print JSON lines\: one \`finding\` per problem, then a \`summary\`]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':dir -- The data dir (a stopped or crashed one; nothing in it is written):_files' \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -581,6 +595,10 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -644,6 +662,7 @@ _drkit_commands() {
 'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
+'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -731,6 +750,7 @@ _drkit__subcmd__help_commands() {
 'repair:Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)' \
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
+'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
@@ -861,6 +881,11 @@ _drkit__subcmd__help__subcmd__snapshot__subcmd__list_commands() {
 _drkit__subcmd__help__subcmd__snapshot__subcmd__prune_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help snapshot prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__verify_commands] )) ||
+_drkit__subcmd__help__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help verify commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__inspect_commands] )) ||
 _drkit__subcmd__inspect_commands() {
@@ -1003,6 +1028,11 @@ _drkit__subcmd__snapshot__subcmd__list_commands() {
 _drkit__subcmd__snapshot__subcmd__prune_commands() {
     local commands; commands=()
     _describe -t commands 'drkit snapshot prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__verify_commands] )) ||
+_drkit__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit verify commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_drkit" ]; then

@@ -16,4 +16,5 @@ mod inspect_cli;
 mod recover_cli;
 mod repair_cli;
 mod snapshot_cli;
+mod verify_cli;
 mod wal_sweep;

@@ -14,6 +14,7 @@ mod recover;
 mod repair;
 mod scan;
 mod snapshot;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,8 @@ pub enum Command {
     /// manifest, or the dir as a whole.
     #[command(subcommand)]
     Inspect(inspect::Command),
+    /// Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing.
+    Verify(verify::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Measure write and recovery throughput (db_bench-like).
@@ -109,6 +112,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Snapshot(c) => c.json(),
         Command::Repair(a) => a.json,
         Command::Compact(a) => a.json,
+        Command::Verify(a) => a.json,
         Command::Bench(b) => b.json(),
         Command::Inspect(c) => c.json(),
         _ => false,
@@ -121,6 +125,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Snapshot(c) => snapshot::run(&printer, c),
         Command::Repair(a) => repair::run(&printer, a),
         Command::Compact(a) => compact::run(&printer, a),
+        Command::Verify(a) => verify::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Inspect(c) => inspect::run(&printer, c),
         Command::Bench(c) => bench::run(&printer, c),

@@ -5,3 +5,4 @@ pub mod compact;
 pub mod inspect;
 pub mod render;
 pub mod repair;
+pub mod verify;
