@@ -74,7 +74,7 @@ pub enum Error {
     #[error("{}: not a drkit data dir ({reason})", path.display())]
     NotDataDir { path: PathBuf, reason: String },
 
-    #[error("{}: is a {found} file, expected a {expected} file", path.display())]
+    #[error("{}: wrong kind of file: found {found}, expected {expected}", path.display())]
     WrongKind {
         path: PathBuf,
         expected: &'static str,

@@ -481,7 +481,7 @@ fn sst_properties_blocks_keys_and_damage() {
     let seg = segments(dir).remove(0);
     let out = inspect(&["sst"], &seg, &[]);
     assert_exit(&out, 4, "wal given to inspect sst");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a SSTable"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected SSTable"));
     let out = inspect(&["sst"], &sst, &[]);
     assert_exit(&out, 0, "sst given to inspect sst");
     let out = inspect(&["wal"], &sst, &[]);

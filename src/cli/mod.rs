@@ -133,6 +133,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),
     };
+    crate::output::flush();
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {

@@ -57,7 +57,13 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
     let crc_at = name_at + name.len() as u64 + 1;
     let crc = lines
         .next()
-        .and_then(|l| l.strip_prefix("crc32c "))
+        .and_then(|l| l.strip_prefix("crc32c ")) // Exactly 8 lowercase hex digits, as written: from_str_radix alone would accept a flipped
+        // case bit ('a' → 'A') and so miss a corrupted byte.
+        .filter(|h| {
+            h.len() == 8
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
         .and_then(|h| u32::from_str_radix(h, 16).ok())
         .ok_or_else(|| garbage(crc_at, "CURRENT has no crc32c line"))?;
     if crc != masked_crc(&[name.as_bytes()]) {
@@ -79,6 +85,16 @@ mod tests {
         let p = Path::new("CURRENT");
         let text = encode("MANIFEST-000042");
         assert_eq!(decode(p, text.as_bytes()).unwrap(), "MANIFEST-000042");
+        let upper = text.replace(
+            &text[text.len() - 9..text.len() - 1],
+            &text[text.len() - 9..text.len() - 1].to_uppercase(),
+        );
+        if upper != text {
+            assert!(
+                decode(p, upper.as_bytes()).is_err(),
+                "case flip in the crc must be caught"
+            );
+        }
         let flipped = text.replace("000042", "000043");
         assert!(decode(p, flipped.as_bytes()).is_err());
         assert!(decode(p, b"hello world").is_err());

@@ -32,8 +32,10 @@ pub fn display_bytes(b: &[u8]) -> String {
 pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(2 + 2 * b.len());
     s.push_str("0x");
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for x in b {
-        s.push_str(&format!("{x:02x}"));
+        s.push(char::from(DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(DIGITS[usize::from(x & 0x0f)]));
     }
     s
 }

@@ -31,6 +31,37 @@ pub fn pipe_closed() -> bool {
     PIPE_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Block-buffered stdout: `scan` and `inspect` print hundreds of thousands of lines, and a
+/// write (let alone a flush) per line would dominate their run time. Flushed by [`flush`]
+/// when the command ends, before the error line, and by the Printer before it prints to
+/// stderr so the two streams keep their order on a terminal.
+static STDOUT: std::sync::LazyLock<std::sync::Mutex<std::io::BufWriter<std::io::Stdout>>> =
+    std::sync::LazyLock::new(|| {
+        std::sync::Mutex::new(std::io::BufWriter::with_capacity(
+            256 << 10,
+            std::io::stdout(),
+        ))
+    });
+
+fn note_write_error(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        PIPE_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Writes out what is buffered for stdout.
+pub fn flush() {
+    if pipe_closed() {
+        return;
+    }
+    let mut out = STDOUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(e) = out.flush() {
+        note_write_error(&e);
+    }
+}
+
 impl Printer {
     pub fn new(json: bool, quiet: bool, verbose: u8) -> Printer {
         Printer {
@@ -46,11 +77,15 @@ impl Printer {
         if pipe_closed() {
             return;
         }
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-            && e.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            PIPE_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut out = STDOUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A person watching a terminal sees each line as it happens; pipes get blocks.
+        let result = out
+            .write_all(text.as_bytes())
+            .and_then(|()| if self.stdout_tty { out.flush() } else { Ok(()) });
+        if let Err(e) = result {
+            note_write_error(&e);
         }
     }
 
@@ -86,6 +121,7 @@ impl Printer {
     /// Diagnostics on stderr, shown unless -q.
     pub fn warn(&self, text: impl AsRef<str>) {
         if !self.quiet {
+            flush();
             eprintln!("{}", text.as_ref());
         }
     }
@@ -93,6 +129,7 @@ impl Printer {
     /// Extra detail with -v.
     pub fn verbose(&self, text: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
+            flush();
             eprintln!("{}", text.as_ref());
         }
     }
