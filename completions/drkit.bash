@@ -290,7 +290,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__recover)
-            opts="-v -q -h -V --dir --records --value-size --seed --build-only --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --value-size --seed --build-only --snapshot --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -193,6 +193,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l value-size -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l seed -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l build-only -d 'Only build the WAL in --dir and stop, to recover it later (`drkit recover DIR`, or `bench recover --dir DIR --records 0` on a copy)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l snapshot -d 'Snapshot after the records, then write a tail of a tenth as many: measures recovery from a snapshot (compare with the same run without it)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

@@ -416,6 +416,7 @@ _arguments "${_arguments_options[@]}" : \
 '--value-size=[]:VALUE_SIZE:_default' \
 '--seed=[]:SEED:_default' \
 '--build-only[Only build the WAL in --dir and stop, to recover it later (\`drkit recover DIR\`, or \`bench recover --dir DIR --records 0\` on a copy)]' \
+'--snapshot[Snapshot after the records, then write a tail of a tenth as many\: measures recovery from a snapshot (compare with the same run without it)]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \

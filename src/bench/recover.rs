@@ -29,6 +29,8 @@ pub struct RecoverBenchConfig {
     /// 0: exchange records; otherwise plain puts with values of this many bytes.
     pub value_size: usize,
     pub seed: u64,
+    /// Take a snapshot after the records, then write a tail of records/10 more.
+    pub snapshot: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -42,6 +44,8 @@ pub struct RecoverBenchReport {
     /// In MB (10^6 bytes).
     pub wal_mb_per_sec: f64,
     pub records_per_sec: f64,
+    /// The snapshot recovery started from, if any: only the WAL after it was replayed.
+    pub snapshot_seq: Option<u64>,
     pub dir: Option<PathBuf>,
 }
 
@@ -105,6 +109,7 @@ pub fn run_recover(
         seconds,
         wal_mb_per_sec: per_sec(report.wal_bytes as f64 / 1e6),
         records_per_sec: per_sec(report.replayed as f64),
+        snapshot_seq: report.snapshot.as_ref().map(|s| s.seq),
         dir: cfg.dir.clone(),
     })
 }
@@ -135,6 +140,19 @@ pub fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
         cfg.seed,
         false,
     )?;
+    if cfg.snapshot {
+        // A snapshot of everything so far, then a tail of a tenth as many writes after it:
+        // recovery should load the snapshot and replay only the tail.
+        engine.create_snapshot()?;
+        write_parallel(
+            &engine,
+            (cfg.records / 10).max(1),
+            cfg.value_size,
+            BUILD_WRITERS,
+            cfg.seed.wrapping_add(1000),
+            false,
+        )?;
+    }
     Ok(())
 }
 
@@ -150,6 +168,7 @@ mod tests {
                 records: 3000,
                 value_size: 0,
                 seed: 9,
+                snapshot: false,
             },
             None,
         )
@@ -171,6 +190,7 @@ mod tests {
             records: 500,
             value_size: 64,
             seed: 1,
+            snapshot: false,
         };
         assert_eq!(run_recover(&cfg, None).unwrap().entries, 500);
         assert!(matches!(
@@ -198,10 +218,25 @@ mod tests {
             records: 0,
             value_size: 0,
             seed: 0,
+            snapshot: false,
         };
         assert!(matches!(
             run_recover(&cfg, None),
             Err(Error::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn with_a_snapshot_only_the_tail_replays() {
+        let cfg = RecoverBenchConfig {
+            dir: None,
+            records: 2000,
+            value_size: 32,
+            seed: 3,
+            snapshot: true,
+        };
+        let r = run_recover(&cfg, None).unwrap();
+        assert_eq!(r.snapshot_seq, Some(2000));
+        assert_eq!(r.entries, 200);
     }
 }
