@@ -47,6 +47,37 @@ impl Inner {
         }
     }
 
+    /// Swaps `inputs` for `outputs` with one manifest edit, publishes the new version, and
+    /// unlinks the inputs (readers still holding the old version keep their mapping).
+    fn install(&self, inputs: &[Arc<Table>], outputs: Vec<FileMeta>) -> Result<()> {
+        let bytes_in: u64 = inputs.iter().map(|t| t.meta.size).sum();
+        let bytes_out: u64 = outputs.iter().map(|m| m.size).sum();
+        let edit = VersionEdit {
+            deleted: inputs
+                .iter()
+                .map(|t| (t.meta.level, t.meta.file_no))
+                .collect(),
+            added: outputs,
+            ..Default::default()
+        };
+        let version = lock(&self.versions).log_and_apply(edit)?;
+        self.mem
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .version = version;
+        for t in inputs {
+            let _ = fs::remove_file(version::sst_path(&self.dir, &t.meta));
+        }
+        self.stats.compactions.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .compaction_bytes_in
+            .fetch_add(bytes_in, Ordering::Relaxed);
+        self.stats
+            .compaction_bytes_out
+            .fetch_add(bytes_out, Ordering::Relaxed);
+        Ok(())
+    }
+
     pub(super) fn compaction_due(&self) -> bool {
         let v = self.read_view().1;
         (0..LEVELS - 1).any(|l| self.level_score(&v, l) >= 1.0)
@@ -113,7 +144,6 @@ impl Inner {
     fn run(&self, v: &Version, job: Job) -> Result<()> {
         let out_level = job.level + 1;
         let all: Vec<Arc<Table>> = job.inputs.iter().chain(&job.next_inputs).cloned().collect();
-        let bytes_in: u64 = all.iter().map(|t| t.meta.size).sum();
         let deeper: Vec<Arc<Table>> = v.levels[out_level + 1..]
             .iter()
             .flatten()
@@ -172,31 +202,10 @@ impl Inner {
             }
             return Err(e);
         }
-        let bytes_out: u64 = outputs.iter().map(|m| m.size).sum();
-        let edit = VersionEdit {
-            deleted: all.iter().map(|t| (t.meta.level, t.meta.file_no)).collect(),
-            added: outputs,
-            ..Default::default()
-        };
-        let version = lock(&self.versions).log_and_apply(edit)?;
+        self.install(&all, outputs)?;
         if let Some((_, hi)) = key_range(&job.inputs) {
             lock(&self.bg).compact_pointer[job.level] = hi;
         }
-        self.mem
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .version = version;
-        // Readers still holding the old version keep their mapping; unlinking is safe.
-        for t in &all {
-            let _ = fs::remove_file(version::sst_path(&self.dir, &t.meta));
-        }
-        self.stats.compactions.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .compaction_bytes_in
-            .fetch_add(bytes_in, Ordering::Relaxed);
-        self.stats
-            .compaction_bytes_out
-            .fetch_add(bytes_out, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -393,29 +402,7 @@ impl Inner {
         // shadowed by a newer one.
         summary.overwritten_dropped = entries_in.saturating_sub(merged);
 
-        let edit = VersionEdit {
-            deleted: inputs
-                .iter()
-                .map(|t| (t.meta.level, t.meta.file_no))
-                .collect(),
-            added,
-            ..Default::default()
-        };
-        let version = lock(&self.versions).log_and_apply(edit)?;
-        self.mem
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .version = version;
-        for t in &inputs {
-            let _ = fs::remove_file(version::sst_path(&self.dir, &t.meta));
-        }
-        self.stats.compactions.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .compaction_bytes_in
-            .fetch_add(summary.bytes_in, Ordering::Relaxed);
-        self.stats
-            .compaction_bytes_out
-            .fetch_add(summary.bytes_out, Ordering::Relaxed);
+        self.install(&inputs, added)?;
         progress(bytes_in, bytes_in);
         Ok(summary)
     }
