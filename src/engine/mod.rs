@@ -714,6 +714,20 @@ impl Inner {
     }
 
     fn write(&self, kind: EntryType, key: Vec<u8>, value: Vec<u8>) -> Result<u64> {
+        self.write_entry(kind, key, value, true)
+    }
+
+    /// With `wait` false the entry is queued and, if another writer leads a group commit right
+    /// now, left for the next one instead of waiting: the background thread logs checkpoints
+    /// this way, since waiting on a leader that is itself stalled waiting for a flush would
+    /// deadlock. Such an entry is never acknowledged, so nothing is lost if it never lands.
+    fn write_entry(
+        &self,
+        kind: EntryType,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        wait: bool,
+    ) -> Result<u64> {
         if key.len() > u32::MAX as usize {
             return Err(Error::InvalidInput("key longer than 4 GiB".into()));
         }
@@ -737,6 +751,9 @@ impl Inner {
             }
             self.check_failed(&st)?;
             if st.leader {
+                if !wait {
+                    return Ok(seq);
+                }
                 st = self
                     .commit_cv
                     .wait(st)
@@ -1020,10 +1037,11 @@ impl Inner {
             }
             bg.logged_checkpoint = flushed;
         }
-        self.write(
+        self.write_entry(
             EntryType::Checkpoint,
             Vec::new(),
             flushed.to_le_bytes().to_vec(),
+            false,
         )
         .map(|_| ())
     }
