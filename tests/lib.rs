@@ -10,6 +10,7 @@ mod common;
 mod bad_input;
 mod compact_cli;
 mod crash;
+mod damage_not_torn;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use drkit::engine::recovery;
-use drkit::engine::{Engine, Options, Outcome, RecoveryMode};
+use drkit::engine::{Engine, FindingKind, Options, Outcome, RecoveryMode};
 use drkit::format::entry::EntryType;
 
 use super::common::*;
@@ -197,4 +197,80 @@ fn entries_spanning_blocks_cut_around_every_boundary() {
         },
         29,
     );
+}
+
+/// Flip-every-byte sweep over the final (here: only) block of a small single-segment WAL.
+/// A flipped byte inside a complete entry that is followed by another intact entry is damage
+/// inside written data: tolerate-tail must refuse it, never report it as a clean log or a torn
+/// tail and silently drop the complete entries after it.
+///
+/// Exception: a flip inside the very last entry of the segment cannot be told from a torn
+/// write (nothing intact follows it either way), so it is cut as a torn tail. The sweep only
+/// checks that this never loses an entry before it.
+#[test]
+fn every_byte_flip_in_the_final_block_is_damage_not_a_torn_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let work = tmp.path().join("work");
+    let sizes: Vec<usize> = (0..25).map(|i| (i * 53) % 200 + 1).collect();
+    let (segs, _) = build(&src, &sizes, 1 << 20);
+    assert_eq!(segs.len(), 1);
+    let pristine = fs::read(&segs[0]).unwrap();
+    assert!((pristine.len() as u64) < 32 * 1024, "a single block");
+
+    // Every entry (the puts, and whatever the engine wrote after them) with its extent.
+    let mut starts = Vec::new();
+    let end = drkit::format::wal::scan(&pristine, |ev| {
+        if let drkit::format::wal::Event::Entry { offset, entry } = ev {
+            starts.push((offset, entry.kind == EntryType::Put));
+        }
+        true
+    });
+    assert_eq!(end.valid_end, pristine.len() as u64);
+    let extent = |j: usize| {
+        let stop = starts.get(j + 1).map_or(end.valid_end, |s| s.0);
+        starts[j].0..stop
+    };
+    let puts_before = |j: usize| starts[..j].iter().filter(|s| s.1).count() as u64;
+
+    cut_copy(&src, &work, &segs, 0, pristine.len() as u64);
+    let seg = work.join("wal").join(segs[0].file_name().unwrap());
+    let mut n = 0;
+    for j in 0..starts.len() {
+        for i in extent(j) {
+            for mask in [0x01u8, 0x80] {
+                let mut bytes = pristine.clone();
+                bytes[i as usize] ^= mask;
+                fs::write(&seg, &bytes).unwrap();
+                let replay =
+                    recovery::replay(&work, 0, RecoveryMode::TolerateTail, true, &|_, _| {})
+                        .unwrap_or_else(|e| panic!("flip {mask:#04x} at {i}: {e}"));
+                let r = &replay.report;
+                let at = format!("flip {mask:#04x} at {i} (entry {j} at {:?})", extent(j));
+                if j + 1 < starts.len() {
+                    // Never a silent loss of a complete entry followed by an intact one.
+                    assert!(
+                        !matches!(r.outcome, Outcome::Clean | Outcome::TailTruncated)
+                            || r.replayed >= puts_before(starts.len()),
+                        "{at}: {:?} with {} entries: {:?}",
+                        r.outcome,
+                        r.replayed,
+                        r.findings
+                    );
+                    // And exactly: refused, naming the damaged entry.
+                    assert_eq!(r.outcome, Outcome::Refused, "{at}: {:?}", r.findings);
+                    assert_eq!(r.findings[0].kind, FindingKind::Damage, "{at}");
+                    assert_eq!(r.findings[0].offset, starts[j].0, "{at}");
+                } else {
+                    // The documented exception: the last entry's damage is a torn tail.
+                    assert_ne!(r.outcome, Outcome::Clean, "{at}");
+                    if r.outcome == Outcome::TailTruncated {
+                        assert_eq!(r.replayed, puts_before(j), "{at}");
+                    }
+                }
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 5000, "{n} flips");
 }

@@ -210,15 +210,27 @@ impl ScannedSegment {
         };
         match envelope::decode(path, &bytes, Kind::Wal) {
             Ok(_) => {}
-            Err(
-                e @ (crate::Error::NewerVersion { .. }
-                | crate::Error::UnknownFeatures { .. }
-                | crate::Error::WrongKind { .. }),
-            ) => {
+            // A drkit newer than this one wrote it: its bytes may be fine. Refuse outright
+            // (upgrade drkit) rather than call them damage and let a mode drop them.
+            Err(e @ (crate::Error::NewerVersion { .. } | crate::Error::UnknownFeatures { .. })) => {
                 return Err(e);
             }
+            // Another kind of file (or no drkit file) where a segment should be: this
+            // segment is unreadable, like any other broken header, and the rest of the log
+            // is still walked and reported.
+            Err(crate::Error::WrongKind {
+                expected, found, ..
+            }) => {
+                seg.all_zero = bytes.iter().all(|b| *b == 0);
+                seg.header_error = Some(if seg.all_zero {
+                    "segment header unreadable: every byte is zero".to_string()
+                } else {
+                    format!("not a {expected}: the header says it is a {found} file (wrong magic)")
+                });
+                return Ok(seg);
+            }
             Err(e) => {
-                seg.header_error = Some(e.to_string());
+                seg.header_error = Some(format!("segment header unreadable: {e}"));
                 seg.all_zero = bytes.iter().all(|b| *b == 0);
                 return Ok(seg);
             }
@@ -354,6 +366,9 @@ struct Walk {
     /// Set once the mode says to stop applying (first problem, except in skip-corrupted).
     stopped: bool,
     last_seq: Option<u64>,
+    /// The first damage (file, offset) met since the last entry: a sequence gap right after
+    /// it is the entries the damaged bytes held, not a lost segment.
+    damage_since_entry: Option<(PathBuf, u64)>,
 }
 
 impl Walk {
@@ -364,8 +379,15 @@ impl Walk {
         self.report.findings.push(f);
     }
 
+    fn damage_seen(&mut self, path: &Path, offset: u64) {
+        if self.damage_since_entry.is_none() {
+            self.damage_since_entry = Some((path.to_path_buf(), offset));
+        }
+    }
+
     /// Decides about one entry; true when it is applied.
     fn entry(&mut self, path: &Path, e: &Located) -> bool {
+        let damage_before = self.damage_since_entry.take();
         self.report.max_seen_seq = self.report.max_seen_seq.max(e.seq);
         if e.kind == EntryType::Seal {
             return false;
@@ -378,10 +400,20 @@ impl Walk {
         let expected = self.last_seq.map_or(self.checkpoint + 1, |l| l + 1);
         if e.seq != expected && !self.stopped {
             let what = if e.seq > expected {
-                format!(
-                    "sequences {expected}..={} are missing before this entry (a lost or deleted segment?)",
-                    e.seq - 1
-                )
+                let range = format!("sequences {expected}..={}", e.seq - 1);
+                match damage_before {
+                    Some((file, at)) if file == path => format!(
+                        "{range} were in the damaged bytes before this entry (from offset {at})"
+                    ),
+                    Some((file, at)) => format!(
+                        "{range} are missing before this entry: in the damaged bytes of {} \
+                         (from offset {at}), or in a lost segment",
+                        file.display()
+                    ),
+                    None => format!(
+                        "{range} are missing before this entry (a lost or deleted segment?)"
+                    ),
+                }
             } else {
                 format!("sequence goes backwards: {} after {}", e.seq, expected - 1)
             };
@@ -454,6 +486,7 @@ pub fn replay(
         },
         stopped: false,
         last_seq: None,
+        damage_since_entry: None,
     };
     let mut plan = Plan::default();
     // The latest damage finding not yet followed by a readable entry.
@@ -476,13 +509,14 @@ pub fn replay(
                 file: seg.path.clone(),
                 offset: 0,
                 end: seg.len,
-                what: format!("segment header unreadable: {e}"),
+                what: e.clone(),
             });
             if torn {
                 plan.truncate = Some((seg.path.clone(), 0));
             } else {
                 open_damage = Some(walk.report.findings.len() - 1);
                 walk.report.dropped_bytes += seg.len;
+                walk.damage_seen(&seg.path, 0);
             }
         }
         for (idx, ev) in seg.events.iter().enumerate() {
@@ -504,17 +538,29 @@ pub fn replay(
                     });
                     open_damage = Some(walk.report.findings.len() - 1);
                     walk.report.dropped_bytes += end - start;
+                    walk.damage_seen(&seg.path, *start);
                 }
             }
         }
         // Damage that runs to the end of the last segment with nothing readable after it is
-        // a torn tail, not corruption.
+        // a torn tail, not corruption. `wal::scan` ends a damage span in a file's final block
+        // at the next intact fragment, so a span that reaches EOF has no intact fragment
+        // anywhere after the fragment that failed: a crash only cuts the log short, it leaves
+        // nothing intact after the cut. (Intact fragments between the damaged entry's start
+        // and the failed fragment are that entry's own earlier pieces, written first.) An
+        // entry that checksums but does not decode is not a tear either: it advances
+        // `valid_end` past the damage start.
+        //
+        // Residual ambiguity: after a power loss, out-of-order page writeback can persist an
+        // unsynced fragment after a torn one. That is then called damage and tolerate-tail
+        // refuses (safe) rather than cutting (which would be unsafe for the flipped-byte case
+        // it cannot be told from); the operator recovers with `--mode point-in-time`.
         if is_last
             && seg.header_error.is_none()
             && let (Some(idx), Some(end)) = (open_damage, &seg.end)
         {
             let f = &mut walk.report.findings[idx];
-            if f.end == seg.len && f.file == seg.path {
+            if f.end == seg.len && f.file == seg.path && f.offset >= end.valid_end {
                 f.kind = FindingKind::TornTail;
                 open_damage = None;
                 plan.truncate = Some((seg.path.clone(), end.valid_end));

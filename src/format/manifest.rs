@@ -25,7 +25,9 @@
 //!
 //! Each record is appended and fsynced before the engine acts on it. A record cut short or
 //! failing its checksum at the very end is an edit that was never acted on (a crash during the
-//! append) and is ignored; damage followed by more records is corruption.
+//! append) and is ignored; damage followed by more records is corruption, also when a damaged
+//! length field makes a middle record appear to run past the end of the file (an intact record
+//! after it gives that away).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -267,13 +269,38 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ManifestLog> {
         let header = c.u32().zip(c.u32());
         let payload = header.and_then(|(len, _)| c.take(len as usize));
         let (Some((_, crc)), Some(payload)) = (header, payload) else {
-            // Runs past the end of the file: the append was cut by a crash.
+            // Runs past the end of the file: the append was cut by a crash, unless an intact
+            // record follows (a damaged length field made this one swallow the rest).
+            if let Some(next) = intact_record_after(bytes, pos) {
+                let claimed = header.map_or(String::new(), |(len, _)| format!(" {len} bytes"));
+                return Err(Error::corruption(
+                    path,
+                    at,
+                    format!(
+                        "manifest record claims{claimed} past the end of the file, but an \
+                         intact record follows at offset {next}: its length field is damaged"
+                    ),
+                )
+                .with_hint(crate::error::REPAIR_HINT));
+            }
             log.torn_tail_at = Some(at);
             return Ok(log);
         };
         let next = pos + 8 + payload.len();
         if masked_crc(&[payload]) != crc {
             if next >= bytes.len() {
+                // The final record: a torn append, unless an intact record starts inside it.
+                if let Some(next) = intact_record_after(bytes, pos) {
+                    return Err(Error::corruption(
+                        path,
+                        at,
+                        format!(
+                            "manifest record checksum mismatch, and an intact record follows \
+                             at offset {next}: damage, not a torn append"
+                        ),
+                    )
+                    .with_hint(crate::error::REPAIR_HINT));
+                }
                 log.torn_tail_at = Some(at);
                 return Ok(log);
             }
@@ -292,6 +319,29 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ManifestLog> {
         log.valid_len = pos as u64;
     }
     Ok(log)
+}
+
+/// The first offset after `from` where a complete record with a matching checksum starts.
+///
+/// A crash cuts an append short and leaves nothing after the cut, so an intact record after a
+/// record that runs past EOF (or fails its checksum at the end) means the bad record is damage,
+/// typically in its length field. An empty payload never counts: the engine never writes an
+/// empty edit, and 8 stray bytes could pose as one. Lengths that cannot fit are rejected
+/// before any checksum is computed.
+pub fn intact_record_after(bytes: &[u8], from: usize) -> Option<u64> {
+    let mut p = from.checked_add(1)?;
+    while p + 8 <= bytes.len() {
+        let mut c = Cursor::new(&bytes[p..]);
+        if let (Some(len), Some(crc)) = (c.u32(), c.u32())
+            && len != 0
+            && let Some(payload) = c.take(len as usize)
+            && masked_crc(&[payload]) == crc
+        {
+            return Some(p as u64);
+        }
+        p += 1;
+    }
+    None
 }
 
 /// Replays a decoded log into the state it describes.
@@ -459,6 +509,80 @@ mod tests {
         let n = last.len();
         last[n - 1] ^= 1;
         assert_eq!(decode(Path::new("m"), &last).unwrap().edits.len(), 1);
+    }
+
+    fn four_records() -> (Vec<u8>, Vec<u64>) {
+        let edits: Vec<VersionEdit> = (1..=4)
+            .map(|no| VersionEdit {
+                added: vec![file(0, no)],
+                flushed_seq: Some(no * 10),
+                ..Default::default()
+            })
+            .collect();
+        let bytes = log_bytes(&edits);
+        let starts = decode(Path::new("m"), &bytes)
+            .unwrap()
+            .edits
+            .iter()
+            .map(|(at, _)| *at)
+            .collect();
+        (bytes, starts)
+    }
+
+    /// A damaged length field in a middle record made it run past EOF (or end exactly at it
+    /// with a bad checksum), which decode took for a torn append: it silently dropped that
+    /// record and every later one.
+    #[test]
+    fn flipped_length_of_a_middle_record_is_corruption_at_that_record() {
+        let (bytes, starts) = four_records();
+        for &at in &starts[..3] {
+            for byte in 0..4 {
+                for mask in [0x01u8, 0x02, 0x10, 0x40, 0x80, 0xff] {
+                    let mut bad = bytes.clone();
+                    bad[at as usize + byte] ^= mask;
+                    match decode(Path::new("m"), &bad) {
+                        Err(Error::Corruption { offset, hint, .. }) => {
+                            assert_eq!(offset, at, "record {at} byte {byte} ^ {mask:#x}");
+                            assert_eq!(hint, crate::error::REPAIR_HINT);
+                        }
+                        other => {
+                            panic!("record {at} byte {byte} ^ {mask:#x}: {other:?}")
+                        }
+                    }
+                }
+            }
+        }
+        // The length made to end exactly at EOF: a complete "final" record with a bad
+        // checksum, and intact records inside it.
+        let mut bad = bytes.clone();
+        let at = starts[1] as usize;
+        let to_eof = (bytes.len() - at - 8) as u32;
+        bad[at..at + 4].copy_from_slice(&to_eof.to_le_bytes());
+        let err = decode(Path::new("m"), &bad).unwrap_err();
+        assert!(
+            matches!(err, Error::Corruption { offset, .. } if offset == starts[1] ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_the_last_record_is_a_torn_tail() {
+        let (bytes, starts) = four_records();
+        let last = *starts.last().unwrap();
+        for cut in last as usize + 1..bytes.len() {
+            let log = decode(Path::new("m"), &bytes[..cut]).unwrap();
+            assert_eq!(log.torn_tail_at, Some(last), "cut at {cut}");
+            assert_eq!(log.edits.len(), 3, "cut at {cut}");
+            assert_eq!(log.valid_len, last, "cut at {cut}");
+        }
+        // Garbage appended after the last record: a torn append too.
+        for tail in [vec![0xab; 100], vec![0xff, 0, 0, 0, 1, 2], vec![0, 0, 0]] {
+            let mut b = bytes.clone();
+            b.extend_from_slice(&tail);
+            let log = decode(Path::new("m"), &b).unwrap();
+            assert_eq!(log.torn_tail_at, Some(bytes.len() as u64));
+            assert_eq!(log.edits.len(), 4);
+        }
     }
 
     #[test]

@@ -18,7 +18,10 @@
 //! ```
 //!
 //! A payload is one WAL entry (entry.rs). Blocks give a reader a resynchronisation point after
-//! damage: the next block boundary always starts a fragment header.
+//! damage: the next block boundary always starts a fragment header. The final block of a file
+//! has no next boundary, so there a reader resumes at the next intact fragment instead (see
+//! `scan`): otherwise damage anywhere in it would run to the end of the file and look exactly
+//! like the torn tail a crash leaves.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -179,14 +182,68 @@ impl SegmentWriter {
     }
 }
 
+/// Whether a complete fragment with a valid checksum starts at `p`: its header fits in the
+/// block, its type is 1..=4, its length fits in the rest of the block and of the file, and its
+/// masked crc matches. Cheap rejections (type, length) come before the checksum.
+fn intact_fragment_at(bytes: &[u8], p: u64) -> bool {
+    let len = bytes.len() as u64;
+    let left_in_block = BLOCK_SIZE - p % BLOCK_SIZE;
+    if left_in_block < FRAGMENT_HEADER || p + FRAGMENT_HEADER > len {
+        return false;
+    }
+    let Some(header) = usize::try_from(p)
+        .ok()
+        .and_then(|at| bytes.get(at..at + FRAGMENT_HEADER as usize))
+    else {
+        return false;
+    };
+    let t = header[6];
+    if FragmentType::from_u8(t).is_none() {
+        return false;
+    }
+    let n = u64::from(u16::from_le_bytes([header[4], header[5]]));
+    if FRAGMENT_HEADER + n > left_in_block || p + FRAGMENT_HEADER + n > len {
+        return false;
+    }
+    let start = (p + FRAGMENT_HEADER) as usize;
+    let payload = &bytes[start..start + n as usize];
+    let stored = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    masked_crc(&[&[t], &header[4..6], payload]) == stored
+}
+
+/// The first offset `p > from` where an intact fragment starts (see `intact_fragment_at`), if
+/// any. `bytes` is the whole segment file.
+///
+/// A crash only cuts the log short: after the first torn fragment nothing intact follows.
+/// An intact fragment after a damaged one therefore means the damage is inside written data,
+/// not a torn tail. Cost: one byte compare for most offsets (zero-filled or garbage tails
+/// fail on the type byte), a checksum only where type and length are plausible.
+pub fn intact_fragment_after(bytes: &[u8], from: u64) -> Option<u64> {
+    let len = bytes.len() as u64;
+    let mut p = from.checked_add(1)?;
+    while p + FRAGMENT_HEADER <= len {
+        let left_in_block = BLOCK_SIZE - p % BLOCK_SIZE;
+        if left_in_block < FRAGMENT_HEADER {
+            p += left_in_block;
+            continue;
+        }
+        if intact_fragment_at(bytes, p) {
+            return Some(p);
+        }
+        p += 1;
+    }
+    None
+}
+
 /// What a reader met while walking a segment.
 #[derive(Debug)]
 pub enum Event<'a> {
     /// A complete entry starting at `offset` (its first fragment).
     Entry { offset: u64, entry: EntryRef<'a> },
     /// Bytes `[start, end)` cannot be read: a checksum mismatch, a fragment cut short, a
-    /// broken fragment sequence or an undecodable entry. `end` is where reading resumed (a
-    /// block boundary) or the end of the file.
+    /// broken fragment sequence or an undecodable entry. `end` is where reading resumed: the
+    /// next block boundary, or in the file's final block the next intact fragment, or the end
+    /// of the file when nothing intact follows (which is what a torn tail looks like).
     Damage { start: u64, end: u64, what: String },
 }
 
@@ -216,12 +273,22 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
     let mut assembling: Option<(u64, Vec<u8>)> = None;
     let mut skipping_orphans = false;
 
-    // Reports damage from `at` and moves to the next block boundary (or EOF).
+    // Reports damage from `at` and moves to the next block boundary. In the final block of the
+    // file there is none: resume at the next intact fragment after `at`, or EOF if there is
+    // none. Without that, a flipped byte in the final block would make the damage run to EOF
+    // and recovery would take acknowledged entries after it for a torn tail. Earlier blocks
+    // keep LevelDB's rule (resync only at a boundary, never at a guess inside a block): their
+    // damage never reaches EOF, so it is never mistaken for a tail.
     macro_rules! damage {
         ($at:expr, $what:expr) => {{
-            let begin = assembling.take().map_or($at, |(s, _)| s);
-            let next_block = (($at / BLOCK_SIZE) + 1) * BLOCK_SIZE;
-            let resume = next_block.min(len);
+            let at: u64 = $at;
+            let begin = assembling.take().map_or(at, |(s, _)| s);
+            let next_block = ((at / BLOCK_SIZE) + 1) * BLOCK_SIZE;
+            let resume = if next_block >= len {
+                intact_fragment_after(bytes, at).unwrap_or(len)
+            } else {
+                next_block
+            };
             if !on_event(Event::Damage {
                 start: begin,
                 end: resume,
@@ -283,26 +350,25 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
         pos += FRAGMENT_HEADER + frag_len;
 
         let whole: Option<(u64, std::borrow::Cow<'_, [u8]>)> = match ftype {
-            FragmentType::Full => {
-                if assembling.is_some() {
-                    damage!(
-                        frag_start,
-                        "entry started before the previous one ended".to_string()
-                    );
+            FragmentType::Full | FragmentType::First => {
+                // The entry being assembled lost its end; this fragment is intact and starts a
+                // new entry, so the damage ends here and reading goes on from it.
+                if let Some((s, _)) = assembling.take()
+                    && !on_event(Event::Damage {
+                        start: s,
+                        end: frag_start,
+                        what: "entry started before the previous one ended".to_string(),
+                    })
+                {
+                    return end;
                 }
                 skipping_orphans = false;
-                Some((frag_start, std::borrow::Cow::Borrowed(payload)))
-            }
-            FragmentType::First => {
-                if assembling.is_some() {
-                    damage!(
-                        frag_start,
-                        "entry started before the previous one ended".to_string()
-                    );
+                if ftype == FragmentType::Full {
+                    Some((frag_start, std::borrow::Cow::Borrowed(payload)))
+                } else {
+                    assembling = Some((frag_start, payload.to_vec()));
+                    None
                 }
-                skipping_orphans = false;
-                assembling = Some((frag_start, payload.to_vec()));
-                None
             }
             FragmentType::Middle | FragmentType::Last => match assembling.as_mut() {
                 Some((_, buf)) => {
@@ -469,6 +535,40 @@ mod tests {
         assert!(entries.len() > 20 && entries.len() < 40);
         // The entries after the damage are the tail of the original sequence.
         assert_eq!(entries.last().unwrap().0, 40);
+    }
+
+    #[test]
+    fn flip_in_the_final_block_resumes_at_the_next_intact_fragment() {
+        let values: Vec<Vec<u8>> = (0..30).map(|i| vec![i as u8; 300]).collect();
+        let bytes = build(&values);
+        assert!((bytes.len() as u64) < BLOCK_SIZE);
+        let starts: Vec<u64> = {
+            let mut v = Vec::new();
+            scan(&bytes, |ev| {
+                if let Event::Entry { offset, .. } = ev {
+                    v.push(offset);
+                }
+                true
+            });
+            v
+        };
+        let mut bad = bytes.clone();
+        bad[starts[5] as usize + 50] ^= 0x04;
+        let (entries, damage, end) = read_all(&bad);
+        assert_eq!(damage, vec![(starts[5], starts[6])]);
+        assert_eq!(entries.len(), 29);
+        assert_eq!(end.valid_end, bytes.len() as u64);
+        assert_eq!(intact_fragment_after(&bad, starts[5]), Some(starts[6]));
+        // Nothing intact after the last entry's start, nor in a zeroed or garbage tail.
+        assert_eq!(intact_fragment_after(&bytes, starts[29]), None);
+        for fill in [0u8, 0xab, 0x01] {
+            let mut tail = bytes.clone();
+            tail.resize(bytes.len() + 20_000, fill);
+            assert_eq!(intact_fragment_after(&tail, bytes.len() as u64 - 1), None);
+            let (entries, damage, _) = read_all(&tail);
+            assert_eq!(entries.len(), 30);
+            assert_eq!(damage, vec![(bytes.len() as u64, tail.len() as u64)]);
+        }
     }
 
     #[test]

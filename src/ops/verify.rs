@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::format::envelope::{self, Kind};
 use crate::format::manifest::{self, FileMeta, ManifestState};
 use crate::format::sst::{Sst, ValueKind};
-use crate::format::wal::{self, BLOCK_SIZE, FRAGMENT_HEADER};
+use crate::format::wal::{self, BLOCK_SIZE};
 use crate::format::{Cursor, current, masked_crc};
 use crate::io::SharedLock;
 
@@ -912,26 +912,19 @@ fn check_wal<'a>(dir: &Path, m: Option<&ManifestInfo>, fixes: &'a Fixes) -> (Out
             out.counts.bytes_read += r.wal_bytes;
             for f in &r.findings {
                 let (severity, what, fix) = match f.kind {
-                    FindingKind::TornTail => match damage_after(&f.file, f.offset) {
-                        None => (
-                            Severity::Warning,
-                            format!(
-                                "torn tail: {} (the incomplete last write of a crash, {} bytes)",
-                                f.what,
-                                f.end.saturating_sub(f.offset)
-                            ),
-                            fixes.recover.clone(),
+                    // Recovery calls damage a torn tail only when nothing intact follows
+                    // the fragment that failed (`wal::scan` resumes at the next intact
+                    // fragment in a file's final block), so a torn tail here is the
+                    // incomplete last write of a crash.
+                    FindingKind::TornTail => (
+                        Severity::Warning,
+                        format!(
+                            "torn tail: {} (the incomplete last write of a crash, {} bytes)",
+                            f.what,
+                            f.end.saturating_sub(f.offset)
                         ),
-                        Some(at) => (
-                            Severity::Error,
-                            format!(
-                                "{}, yet an intact fragment follows at offset {at}: damage \
-                                 inside the last segment, not a torn tail",
-                                f.what
-                            ),
-                            fixes.skip_corrupted.clone(),
-                        ),
-                    },
+                        fixes.recover.clone(),
+                    ),
                     FindingKind::Damage => (
                         Severity::Error,
                         f.what.clone(),
@@ -946,8 +939,8 @@ fn check_wal<'a>(dir: &Path, m: Option<&ManifestInfo>, fixes: &'a Fixes) -> (Out
             }
         }
         Err(e) => {
-            // Recovery gives up on a segment whose header names another kind or a newer
-            // version; report that, and still check the other segments one by one.
+            // Recovery gives up on a segment written by a newer drkit (version or features);
+            // report that, and still check the other segments one by one.
             let (offset, what) = locate(&e);
             let bad = match &e {
                 Error::WrongKind { path, .. }
@@ -1011,7 +1004,7 @@ fn check_segment_alone(path: &Path, is_last: bool, out: &mut Out<'_>) {
     let len = bytes.len() as u64;
     let mut damage = Vec::new();
     let mut entries = 0;
-    wal::scan(&bytes, |ev| {
+    let scanned = wal::scan(&bytes, |ev| {
         match ev {
             wal::Event::Entry { .. } => entries += 1,
             wal::Event::Damage { start, end, what } => damage.push((start, end, what)),
@@ -1021,7 +1014,9 @@ fn check_segment_alone(path: &Path, is_last: bool, out: &mut Out<'_>) {
     out.counts.entries += entries;
     let n = damage.len();
     for (i, (start, end, what)) in damage.into_iter().enumerate() {
-        let torn = is_last && i + 1 == n && end == len && damage_after(path, start).is_none();
+        // As in recovery: damage that reaches EOF has nothing intact after it (see
+        // `wal::scan`); an entry that checksums but does not decode is no tear.
+        let torn = is_last && i + 1 == n && end == len && start >= scanned.valid_end;
         if torn {
             out.push(
                 Severity::Warning,
@@ -1040,37 +1035,6 @@ fn check_segment_alone(path: &Path, is_last: bool, out: &mut Out<'_>) {
             );
         }
     }
-}
-
-/// Whether a complete fragment with a valid checksum starts after `start` in `segment`.
-///
-/// Recovery calls damage that runs to the end of the last segment a torn tail. A crash only
-/// cuts the log short, so nothing intact can follow the first torn fragment; finding an
-/// intact fragment after it means bytes in the middle of written data were damaged (for
-/// example a length field, which makes the reader skip to the next 32 KiB block), and
-/// `recover` in its default mode would cut acknowledged entries along with it.
-fn damage_after(segment: &Path, start: u64) -> Option<u64> {
-    let bytes = fs::read(segment).ok()?;
-    let len = bytes.len() as u64;
-    let mut p = start + 1;
-    while p + FRAGMENT_HEADER <= len {
-        let left_in_block = BLOCK_SIZE - p % BLOCK_SIZE;
-        if left_in_block < FRAGMENT_HEADER {
-            p += left_in_block;
-            continue;
-        }
-        let mut c = Cursor::new(bytes.get(p as usize..).unwrap_or_default());
-        if let (Some(crc), Some(n), Some(t)) = (c.u32(), c.u16(), c.u8())
-            && (1..=4).contains(&t)
-            && FRAGMENT_HEADER + u64::from(n) <= left_in_block
-            && let Some(payload) = c.take(usize::from(n))
-            && masked_crc(&[&[t], &n.to_le_bytes(), payload]) == crc
-        {
-            return Some(p);
-        }
-        p += 1;
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1119,6 +1083,7 @@ mod tests {
     use super::*;
     use crate::engine::{Engine, Options, SyncPolicy};
     use crate::format::sst::SstOptions;
+    use crate::format::wal::FRAGMENT_HEADER;
 
     /// A small dir: one L0 table of a few 256-byte blocks, a manifest of a few records, and
     /// WAL segments of about 2 KiB after the checkpoint.
@@ -1276,8 +1241,8 @@ mod tests {
         let d = dir.path();
         let sst = files(d, "sst").remove(0);
         let segs = files(d, "wal");
-        // The last segment's final fragment cannot be told from a torn write (see
-        // `damage_after`); every earlier segment must be exact.
+        // The last segment's final fragment cannot be told from a torn write (nothing intact
+        // follows it either way); every earlier segment must be exact.
         let wal = segs[segs.len() - 2].clone();
         let manifest = manifests_in(d).max().unwrap().1;
         let sizes = [&sst, &wal, &manifest].map(|p| fs::metadata(p).unwrap().len());
