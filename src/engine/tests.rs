@@ -323,3 +323,41 @@ fn recovered_runs_serve_reads_and_flush_in_the_background() {
     assert!(e.checkpoint_seq() >= 6001);
     assert_eq!(scan_all(&e).len(), 899);
 }
+
+#[test]
+fn concurrent_writers_with_tiny_memtables_flushes_snapshots_and_compactions_never_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        memtable_bytes: 8 << 10,
+        wal_segment_bytes: 16 << 10,
+        sst_target_bytes: 16 << 10,
+        l1_target_bytes: 32 << 10,
+        l0_compaction_trigger: 2,
+        max_immutable_memtables: 1,
+        snapshot_interval: Some(Duration::from_millis(5)),
+        sync: SyncPolicy::Never,
+        ..Options::default()
+    };
+    let e = Arc::new(Engine::open(dir.path(), opts.clone()).unwrap());
+    let writers: Vec<_> = (0..6)
+        .map(|t| {
+            let e = Arc::clone(&e);
+            std::thread::spawn(move || {
+                for i in 0..1500 {
+                    e.put(format!("{t}-{:04}", i % 300).as_bytes(), &[t as u8; 40])
+                        .unwrap();
+                    if i % 500 == 0 {
+                        e.flush().unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(scan_all(&e).len(), 6 * 300);
+    drop(e);
+    let e = Engine::open(dir.path(), opts).unwrap();
+    assert_eq!(scan_all(&e).len(), 6 * 300);
+}
