@@ -76,6 +76,8 @@ pub struct RecoveryReport {
     pub snapshot: Option<super::snapshot::SnapshotUse>,
     /// Snapshots that failed their checks: reported, never trusted.
     pub snapshots_skipped: Vec<super::snapshot::SkippedSnapshot>,
+    /// Segments wholly at or below the starting point, not read (see `replay`).
+    pub covered_segments: usize,
     pub segments: Vec<SegmentInfo>,
     pub wal_bytes: u64,
     /// Entries after the checkpoint applied to the memtable.
@@ -447,7 +449,19 @@ pub fn replay(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Replay> {
     let started = Instant::now();
-    let listed = list_segments(&dir.join("wal"))?;
+    let mut listed = list_segments(&dir.join("wal"))?;
+    // Segments wholly at or below the starting point (kept for archiving, or covered by a
+    // snapshot) hold nothing to apply: a real recovery does not read them. A dry run still
+    // reads and checks every one, since `verify` and `inspect` rely on it.
+    let mut covered_segments = 0;
+    if !dry_run {
+        let firsts: Vec<u64> = listed.iter().map(|(f, _)| *f).collect();
+        covered_segments = firsts
+            .windows(2)
+            .take_while(|w| w[1] <= checkpoint + 1)
+            .count();
+        listed.drain(..covered_segments);
+    }
     let mut total = 0;
     for (_, p) in &listed {
         total += fs::metadata(p).at(p)?.len();
@@ -471,6 +485,7 @@ pub fn replay(
             checkpoint_seq: checkpoint,
             snapshot: None,
             snapshots_skipped: Vec::new(),
+            covered_segments,
             segments: Vec::new(),
             wal_bytes: total,
             replayed: 0,

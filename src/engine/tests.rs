@@ -361,3 +361,40 @@ fn concurrent_writers_with_tiny_memtables_flushes_snapshots_and_compactions_neve
     let e = Engine::open(dir.path(), opts).unwrap();
     assert_eq!(scan_all(&e).len(), 6 * 300);
 }
+
+#[test]
+fn recovery_does_not_read_segments_below_the_checkpoint_but_a_dry_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        keep_wal: true,
+        wal_segment_bytes: 4 << 10,
+        ..Options::default()
+    };
+    {
+        let e = Engine::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..300 {
+            e.put(format!("k{i:03}").as_bytes(), &[9u8; 64]).unwrap();
+        }
+        e.flush().unwrap();
+        e.put(b"after", b"1").unwrap();
+    }
+    let segs = recovery::list_segments(&dir.path().join("wal"))
+        .unwrap()
+        .len();
+    let dry = Engine::recover(
+        dir.path(),
+        Options {
+            dry_run: true,
+            ..opts.clone()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!((dry.covered_segments, dry.segments.len()), (0, segs));
+    let e = Engine::open(dir.path(), opts).unwrap();
+    let r = e.recovery_report();
+    assert!(r.covered_segments >= 3, "{}", r.covered_segments);
+    assert_eq!(r.covered_segments + r.segments.len(), segs);
+    assert_eq!(r.replayed, 2, "the checkpoint entry and one put");
+    assert_eq!(e.get(b"k007").unwrap().as_deref(), Some(&[9u8; 64][..]));
+}
