@@ -158,6 +158,16 @@ pub struct SortedRun {
 
 impl SortedRun {
     /// `items` in log order; sorts them and keeps the newest version of each key.
+    /// `items` already sorted by key, each key once (a validated snapshot): no sort needed.
+    pub fn from_sorted(bytes: Arc<Vec<u8>>, items: Vec<RunEntry>, max_seq: u64) -> SortedRun {
+        SortedRun {
+            bytes,
+            overflow: Arc::new(Vec::new()),
+            entries: items,
+            max_seq,
+        }
+    }
+
     pub fn build(
         bytes: Arc<Vec<u8>>,
         overflow: Arc<Vec<u8>>,

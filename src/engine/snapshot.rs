@@ -160,7 +160,8 @@ pub fn load_newest(dir: &Path, checkpoint: u64) -> Result<(Option<Loaded>, Vec<S
             base_checkpoint: header.base_checkpoint,
             entries: items.len() as u64,
         };
-        let run = SortedRun::build(Arc::clone(&bytes), Arc::new(Vec::new()), items, max_seq);
+        // validate() checked that keys are strictly increasing.
+        let run = SortedRun::from_sorted(Arc::clone(&bytes), items, max_seq);
         return Ok((Some((Memtable::from_run(run), used, max_seq)), skipped));
     }
     Ok((None, skipped))
