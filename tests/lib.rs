@@ -11,6 +11,7 @@ mod bad_input;
 mod compact_cli;
 mod crash;
 mod damage_not_torn;
+mod damaged_reads;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;

@@ -132,6 +132,8 @@ struct Inner {
     bg_cv: Condvar,
     /// One compaction at a time: a job is picked and run under it.
     compacting: Mutex<()>,
+    /// One memtable flush at a time.
+    flushing: Mutex<()>,
     stats: Stats,
     _lock: DirLock,
 }
@@ -641,6 +643,7 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),
         compacting: Mutex::new(()),
+        flushing: Mutex::new(()),
         stats: Stats::default(),
         opts,
         _lock: dir_lock,
@@ -954,6 +957,9 @@ impl Inner {
             if yield_to_shutdown && lock(&self.bg).shutdown {
                 return Ok(());
             }
+            // One flush at a time: the background thread and an explicit flush() may both
+            // look at the oldest frozen memtable, and only one of them may write it out.
+            let _one_flush = lock(&self.flushing);
             let oldest = {
                 let m = self
                     .mem

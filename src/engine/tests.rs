@@ -398,3 +398,25 @@ fn recovery_does_not_read_segments_below_the_checkpoint_but_a_dry_run_does() {
     assert_eq!(r.replayed, 2, "the checkpoint entry and one put");
     assert_eq!(e.get(b"k007").unwrap().as_deref(), Some(&[9u8; 64][..]));
 }
+
+#[test]
+fn an_explicit_flush_racing_the_background_thread_writes_each_memtable_once() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(
+            dir.path(),
+            Options {
+                sync: SyncPolicy::Never,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        for i in 0..400 {
+            e.put(format!("k{i:04}").as_bytes(), &[7u8; 200]).unwrap();
+        }
+        e.flush().unwrap();
+        drop(e);
+        let tables = fs::read_dir(dir.path().join("sst")).unwrap().count();
+        assert_eq!(tables, 1, "one memtable, one table");
+    }
+}
