@@ -64,7 +64,7 @@ fn assert_refused(dir: &Path, args: &[&str], file: &Path) {
         // manifest; what matters is that the damaged file is left exactly as it was.
         let rel = file.strip_prefix(dir).unwrap();
         assert!(
-            before.get(rel).is_some() && before.get(rel) == dir_snapshot(dir).get(rel),
+            before.contains_key(rel) && before.get(rel) == dir_snapshot(dir).get(rel),
             "{args:?} changed {}",
             file.display()
         );
