@@ -14,7 +14,7 @@
 //! - The WAL: envelope and every fragment checksum of every segment and the continuity of
 //!   sequences across segments, through recovery's own dry-run walk (`recovery::replay`), so
 //!   verify and recover can never disagree about what is damage.
-//! - Snapshots: the envelope only (see [`check_snapshots`]).
+//! - Snapshots: checksum and framing of each (see [`check_snapshots`]).
 //!
 //! Like ripgrep, a problem in one file does not stop the others: each becomes a [`Finding`],
 //! and the caller decides the exit status from the whole report. Only problems with the dir
@@ -145,6 +145,7 @@ struct Fixes {
     point_in_time: String,
     repair: String,
     restore: &'static str,
+    prune_snapshots: String,
 }
 
 impl Fixes {
@@ -152,6 +153,9 @@ impl Fixes {
         let d = dir.display();
         Fixes {
             recover: format!("drkit recover {d}"),
+            prune_snapshots: format!(
+                "drkit snapshot prune {d} (recovery already skips a damaged snapshot and replays the WAL)"
+            ),
             skip_corrupted: format!(
                 "drkit recover {d} --mode skip-corrupted (damaged bytes go to lost/), or restore from backup"
             ),
@@ -1040,9 +1044,9 @@ fn check_segment_alone(path: &Path, is_last: bool, out: &mut Out<'_>) {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-/// Checks the envelope of every `snapshots/*.snap`. The snapshot format itself (its body
-/// and trailing checksum) is being defined in parallel with this code, so only the envelope,
-/// which every drkit file shares, is checked here; extend this once format/snapshot.rs lands.
+/// Checks every `snapshots/*.snap` in full (envelope, checksum, entry framing and order). A
+/// damaged snapshot is an error, though a harmless one to data: recovery skips it and
+/// replays the WAL, and `drkit snapshot prune` removes it.
 fn check_snapshots<'a>(dir: &Path, fixes: &'a Fixes) -> Out<'a> {
     let mut out = Out::new(fixes);
     let snap_dir = dir.join("snapshots");
@@ -1061,9 +1065,9 @@ fn check_snapshots<'a>(dir: &Path, fixes: &'a Fixes) -> Out<'a> {
                 out.counts.files += 1;
                 out.counts.snapshots += 1;
                 out.counts.bytes_read += bytes.len() as u64;
-                if let Err(e) = envelope::decode(&path, &bytes, Kind::Snapshot) {
+                if let Err(e) = crate::format::snapshot::validate(&path, &bytes) {
                     let (offset, what) = locate(&e);
-                    out.push(Severity::Error, &path, offset, what, fixes.restore);
+                    out.push(Severity::Error, &path, offset, what, &fixes.prune_snapshots);
                 }
             }
             Err(e) => out.push(
