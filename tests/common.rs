@@ -106,3 +106,30 @@ pub fn json_report(stdout: &[u8]) -> serde_json::Value {
     let line = text.lines().last().expect("a JSON line on stdout");
     serde_json::from_str(line).unwrap()
 }
+
+/// Every file and dir under `dir` with its content and mtime (LOCK included): equal before
+/// and after means a command changed nothing at all.
+pub type DirState = std::collections::BTreeMap<PathBuf, (Option<Vec<u8>>, std::time::SystemTime)>;
+
+pub fn dir_state(dir: &Path) -> DirState {
+    fn walk(at: &Path, out: &mut DirState) {
+        for e in std::fs::read_dir(at).unwrap() {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            let mtime = meta.modified().unwrap();
+            if meta.is_dir() {
+                out.insert(e.path(), (None, mtime));
+                walk(&e.path(), out);
+            } else {
+                out.insert(e.path(), (Some(std::fs::read(e.path()).unwrap()), mtime));
+            }
+        }
+    }
+    let mut out = DirState::new();
+    out.insert(
+        dir.to_path_buf(),
+        (None, std::fs::metadata(dir).unwrap().modified().unwrap()),
+    );
+    walk(dir, &mut out);
+    out
+}

@@ -165,28 +165,6 @@ fn scan_by_prefix_range_and_limit() {
     assert!(human.contains("1 records"), "{human}");
 }
 
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push((
-                    e.path().display().to_string(),
-                    fs::read(e.path()).unwrap(),
-                    m.modified().unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn reads_change_nothing_and_work_after_sigkill_like_damage() {
     let tmp = tempfile::tempdir().unwrap();
@@ -196,7 +174,7 @@ fn reads_change_nothing_and_work_after_sigkill_like_damage() {
     let mut f = fs::OpenOptions::new().append(true).open(&seg).unwrap();
     std::io::Write::write_all(&mut f, &[0x42; 11]).unwrap();
     drop(f);
-    let before = snapshot(tmp.path());
+    let before = dir_state(tmp.path());
     drkit()
         .args(["get"])
         .arg(tmp.path())
@@ -213,7 +191,7 @@ fn reads_change_nothing_and_work_after_sigkill_like_damage() {
         .arg(tmp.path())
         .assert()
         .success();
-    assert_eq!(snapshot(tmp.path()), before, "a read changed the dir");
+    assert_eq!(dir_state(tmp.path()), before, "a read changed the dir");
 }
 
 #[test]

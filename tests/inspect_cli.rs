@@ -4,11 +4,10 @@
 
 use super::common::*;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use drkit::bench::Op;
 use drkit::engine::{Engine, Options, SyncPolicy};
@@ -707,31 +706,7 @@ fn sigkill_like_dir_every_command_works() {
     );
 }
 
-type Snapshot = BTreeMap<PathBuf, (Option<Vec<u8>>, SystemTime)>;
-
 /// (content, mtime) of every file and dir under `dir`, LOCK included.
-fn snapshot(dir: &Path) -> Snapshot {
-    fn walk(at: &Path, out: &mut Snapshot) {
-        for e in fs::read_dir(at).unwrap() {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            let mtime = meta.modified().unwrap();
-            if meta.is_dir() {
-                out.insert(e.path(), (None, mtime));
-                walk(&e.path(), out);
-            } else {
-                out.insert(e.path(), (Some(fs::read(e.path()).unwrap()), mtime));
-            }
-        }
-    }
-    let mut out = Snapshot::new();
-    out.insert(
-        dir.to_path_buf(),
-        (None, fs::metadata(dir).unwrap().modified().unwrap()),
-    );
-    walk(dir, &mut out);
-    out
-}
 
 #[test]
 fn inspect_changes_no_byte_and_no_mtime() {
@@ -739,13 +714,13 @@ fn inspect_changes_no_byte_and_no_mtime() {
     let dir = tmp.path();
     build(dir, 500, &[250]);
     let check = |what: &str| {
-        let before = snapshot(dir);
+        let before = dir_state(dir);
         assert!(before.contains_key(&dir.join("LOCK")));
         // Coarse mtime clocks would hide a write made within the same tick: wait one out.
         std::thread::sleep(Duration::from_millis(20));
         let codes = every_command(dir);
         assert!(codes.len() > 8, "{codes:?}");
-        let after = snapshot(dir);
+        let after = dir_state(dir);
         assert_eq!(
             before.keys().collect::<Vec<_>>(),
             after.keys().collect::<Vec<_>>(),

@@ -50,30 +50,9 @@ fn build(dir: &Path, n: usize, size: usize) {
 
 /// Every file and dir under `dir` (relative path → contents, None for a dir), LOCK excluded:
 /// its PID content changes with every open, by design.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    fn walk(root: &Path, at: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
-        for e in fs::read_dir(at).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            let rel = p.strip_prefix(root).unwrap().to_path_buf();
-            if rel == Path::new("LOCK") {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                out.insert(rel, None);
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, Some(fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 fn assert_unchanged(before: &BTreeMap<PathBuf, Option<Vec<u8>>>, dir: &Path, what: &str) {
-    let after = snapshot(dir);
+    let after = dir_snapshot(dir);
     let names_before: Vec<&PathBuf> = before.keys().collect();
     let names_after: Vec<&PathBuf> = after.keys().collect();
     assert_eq!(
@@ -273,7 +252,7 @@ fn absolute_mode_refuses_a_torn_tail() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         make(dir);
-        let before = snapshot(dir);
+        let before = dir_snapshot(dir);
         let out = recover(dir, &["--mode", "absolute"]);
         assert_exit(&out, 4, "absolute on a torn tail");
         assert_unchanged(&before, dir, "absolute on a torn tail");
@@ -350,7 +329,7 @@ fn flipped_byte_is_refused_by_default_naming_file_and_offset() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let f = flipped(dir);
-    let before = snapshot(dir);
+    let before = dir_snapshot(dir);
 
     let out = recover(dir, &[]);
     assert_exit(&out, 4, "default mode on mid-log damage");
@@ -492,7 +471,7 @@ const ALL_MODES: [&str; 4] = [
 ];
 
 fn dry_runs_change_nothing(dir: &Path) {
-    let before = snapshot(dir);
+    let before = dir_snapshot(dir);
     for mode in ALL_MODES {
         for json in [false, true] {
             let mut args = vec!["--mode", mode, "--dry-run"];
@@ -586,7 +565,7 @@ fn missing_middle_segment_is_refused_by_default() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     missing_middle_segment(dir);
-    let before = snapshot(dir);
+    let before = dir_snapshot(dir);
     let out = recover(dir, &[]);
     assert_exit(&out, 4, "default mode with a missing segment");
     let all = text(&out);

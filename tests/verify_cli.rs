@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::OnceLock;
-use std::time::SystemTime;
 
 use drkit::engine::{Engine, Options, SyncPolicy};
 use drkit::format::sst::SstOptions;
@@ -322,36 +321,19 @@ fn torn_wal_tail_is_a_warning() {
 }
 
 /// (path, content, mtime) of every file, LOCK included.
-fn state(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
-    fn walk(at: &Path, out: &mut Vec<(PathBuf, Vec<u8>, SystemTime)>) {
-        for e in fs::read_dir(at).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(&e.path(), out);
-            } else {
-                let m = e.metadata().unwrap().modified().unwrap();
-                out.push((e.path(), fs::read(e.path()).unwrap(), m));
-            }
-        }
-    }
-    let mut v = Vec::new();
-    walk(dir, &mut v);
-    v.sort();
-    v
-}
 
 #[test]
 fn verify_changes_nothing() {
     let d = copy();
     assert!(d.path().join("LOCK").exists());
-    let before = state(d.path());
+    let before = dir_state(d.path());
     drkit().arg("verify").arg(d.path()).assert().code(0);
-    assert_eq!(state(d.path()), before);
+    assert_eq!(dir_state(d.path()), before);
     // Nor when it finds damage.
     flip(&segments(d.path())[0], 30);
-    let before = state(d.path());
+    let before = dir_state(d.path());
     drkit().arg("verify").arg(d.path()).assert().code(4);
-    assert_eq!(state(d.path()), before);
+    assert_eq!(dir_state(d.path()), before);
 }
 
 #[test]
