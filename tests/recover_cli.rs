@@ -48,9 +48,6 @@ fn build(dir: &Path, n: usize, size: usize) {
     build_with(dir, n, size, build_opts());
 }
 
-/// Every file and dir under `dir` (relative path → contents, None for a dir), LOCK excluded:
-/// its PID content changes with every open, by design.
-
 fn assert_unchanged(before: &BTreeMap<PathBuf, Option<Vec<u8>>>, dir: &Path, what: &str) {
     let after = dir_snapshot(dir);
     let names_before: Vec<&PathBuf> = before.keys().collect();
