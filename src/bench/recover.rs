@@ -139,6 +139,7 @@ pub fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
         BUILD_WRITERS,
         cfg.seed,
         false,
+        None,
     )?;
     if cfg.snapshot {
         // A snapshot of everything so far, then a tail of a tenth as many writes after it:
@@ -151,6 +152,7 @@ pub fn build_wal(dir: &Path, cfg: &RecoverBenchConfig) -> Result<()> {
             BUILD_WRITERS,
             cfg.seed.wrapping_add(1000),
             false,
+            None,
         )?;
     }
     Ok(())

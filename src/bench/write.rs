@@ -21,6 +21,8 @@ pub struct WriteBenchConfig {
     pub writers: usize,
     pub sync: SyncPolicy,
     pub seed: u64,
+    /// Plain puts cycle over this many keys (overwrites), to exercise compaction.
+    pub keyspace: Option<u64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -72,6 +74,7 @@ pub fn run_write(cfg: &WriteBenchConfig) -> Result<WriteBenchReport> {
         cfg.writers,
         cfg.seed,
         true,
+        cfg.keyspace,
     )?;
     let stats = engine.stats();
     let wal_bytes = stats.wal_bytes.load(Ordering::Relaxed);
@@ -116,6 +119,7 @@ pub(super) fn write_parallel(
     writers: usize,
     seed: u64,
     time_each: bool,
+    keyspace: Option<u64>,
 ) -> Result<(Duration, Vec<u64>)> {
     check_writers(writers)?;
     let n = writers as u64;
@@ -134,9 +138,12 @@ pub(super) fn write_parallel(
             .map(|(i, &(base, count))| {
                 let start_line = &start_line;
                 s.spawn(move || -> Result<Vec<u64>> {
-                    let ops = Workload::new(seed.wrapping_add(i as u64), value_size)
-                        .with_id_base(base)
-                        .take(count as usize);
+                    let mut w =
+                        Workload::new(seed.wrapping_add(i as u64), value_size).with_id_base(base);
+                    if let Some(ks) = keyspace {
+                        w = w.with_keyspace(ks);
+                    }
+                    let ops = w.take(count as usize);
                     let mut lat = Vec::with_capacity(if time_each { count as usize } else { 0 });
                     start_line.wait();
                     for op in ops {
@@ -193,6 +200,7 @@ mod tests {
             writers: 4,
             sync: SyncPolicy::Never,
             seed: 42,
+            keyspace: None,
         })
         .unwrap();
         assert_eq!(r.records, 2000);
@@ -219,6 +227,7 @@ mod tests {
             writers: 3,
             sync: SyncPolicy::Always,
             seed: 1,
+            keyspace: None,
         })
         .unwrap();
         assert_eq!(r.dir.as_deref(), Some(data.as_path()));
@@ -236,6 +245,7 @@ mod tests {
             writers: 0,
             sync: SyncPolicy::Never,
             seed: 0,
+            keyspace: None,
         };
         assert!(matches!(run_write(&cfg), Err(Error::InvalidInput(_))));
     }

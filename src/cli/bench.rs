@@ -40,6 +40,9 @@ pub struct WriteArgs {
     pub sync: SyncPolicy,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// With --value-size: cycle over this many keys, so later writes overwrite earlier ones.
+    #[arg(long, requires = "value_size")]
+    pub keyspace: Option<u64>,
     #[arg(long)]
     pub json: bool,
 }
@@ -80,6 +83,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 writers: a.writers,
                 sync: a.sync,
                 seed: a.seed,
+                keyspace: a.keyspace,
             };
             let r = run_write(&cfg)?;
             printer.json(&serde_json::json!({ "schema": 1, "type": "bench-write", "report": r }));
