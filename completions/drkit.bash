@@ -320,7 +320,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__write)
-            opts="-v -q -h -V --dir --records --value-size --writers --sync --seed --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --value-size --writers --sync --seed --keyspace --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,6 +347,10 @@ _drkit() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keyspace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

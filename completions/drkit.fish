@@ -183,6 +183,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l writers -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l sync -d 'always | interval:MS | never' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l keyspace -d 'With --value-size: cycle over this many keys, so later writes overwrite earlier ones' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

@@ -398,6 +398,7 @@ _arguments "${_arguments_options[@]}" : \
 '--writers=[]:WRITERS:_default' \
 '--sync=[always | interval\:MS | never]:SYNC:_default' \
 '--seed=[]:SEED:_default' \
+'--keyspace=[With --value-size\: cycle over this many keys, so later writes overwrite earlier ones]:KEYSPACE:_default' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
