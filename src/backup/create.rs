@@ -147,6 +147,12 @@ pub fn create(
             }
         }
     }
+    // On any error below, the partial dir goes at once rather than waiting for the next run
+    // (which would remove it too: it has no manifest, so it was never a backup).
+    let mut partial = Partial {
+        dir: &backup_dir,
+        armed: true,
+    };
     for d in &subdirs {
         fs::create_dir_all(d).at(d)?;
     }
@@ -208,6 +214,7 @@ pub fn create(
     // Last, and atomically: from this rename on the backup exists.
     write_atomic(&backup_dir.join(MANIFEST_FILE), &sealed::encode(&m)?)?;
     // Read back through the checking path: what list and restore will see.
+    partial.armed = false;
     let backup = repo.load(&m.id)?;
     drop(repo_lock);
     Ok(CreateReport {
@@ -215,6 +222,20 @@ pub fn create(
         cleaned,
         repo_created,
     })
+}
+
+/// Removes a backup dir that never got its manifest.
+struct Partial<'a> {
+    dir: &'a Path,
+    armed: bool,
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        if self.armed && !self.dir.join(MANIFEST_FILE).exists() {
+            let _ = fs::remove_dir_all(self.dir);
+        }
+    }
 }
 
 fn job(data: &Path, rel: &str) -> Result<Job> {

@@ -256,8 +256,10 @@ pub fn restore(
     }
     fs::rename(&staging_path, &plan.target).at(&plan.target)?;
     staging.armed = false;
-    if let Some(parent) = plan.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fsync_dir(parent)?;
+    // Both renames live in the parent's entries: durable only once it is synced.
+    match plan.target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => fsync_dir(p)?,
+        _ => fsync_dir(Path::new("."))?,
     }
     Ok(RestoreReport {
         plan,
