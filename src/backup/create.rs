@@ -28,6 +28,10 @@ pub struct CreateReport {
     /// Leftovers of killed runs that were removed first.
     pub cleaned: Vec<PathBuf>,
     pub repo_created: bool,
+    /// Wall time of the file copy and of the digest scan beside it (they overlap), for
+    /// telling which one bounds the run.
+    pub copy_ms: u64,
+    pub digest_ms: u64,
 }
 
 /// One file to copy: where it is and its name in the backup.
@@ -161,7 +165,11 @@ pub fn create(
     // The digest scan reads the same files as the copy; it runs beside it on its own thread
     // so that it costs no wall time when there are more cores than copy threads.
     let (copied, digest) = std::thread::scope(|s| {
-        let digest = s.spawn(|| logical_digest(&ro));
+        let digest = s.spawn(|| {
+            let t = Instant::now();
+            logical_digest(&ro).map(|d| (d, t.elapsed()))
+        });
+        let t = Instant::now();
         let copied = run_queue(opts.threads, &jobs, |j| {
             compress(
                 &j.src,
@@ -170,14 +178,15 @@ pub fn create(
                 opts.compress_level,
                 progress,
             )
-        });
+        })
+        .map(|c| (c, t.elapsed()));
         let digest = digest
             .join()
             .unwrap_or_else(|_| Err(Error::InvalidInput("the digest thread panicked".into())));
         (copied, digest)
     });
-    let mut files = copied?;
-    let (logical_digest, records) = digest?;
+    let (mut files, copy_time) = copied?;
+    let ((logical_digest, records), digest_time) = digest?;
     drop(ro);
     drop(data_lock);
     for d in subdirs.iter().rev() {
@@ -221,6 +230,8 @@ pub fn create(
         backup,
         cleaned,
         repo_created,
+        copy_ms: u64::try_from(copy_time.as_millis()).unwrap_or(u64::MAX),
+        digest_ms: u64::try_from(digest_time.as_millis()).unwrap_or(u64::MAX),
     })
 }
 

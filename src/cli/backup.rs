@@ -295,7 +295,12 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
         }
         Err(e) => return Err(e.into()),
     };
-    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created }));
+    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms }));
+    printer.verbose(format!(
+        "copy {:.2}s, digest scan {:.2}s (run side by side)",
+        report.copy_ms as f64 / 1000.0,
+        report.digest_ms as f64 / 1000.0
+    ));
     for p in &report.cleaned {
         printer.verbose(format!(
             "removed leftover of an interrupted run: {}",
