@@ -37,6 +37,8 @@ complete -c drkit -n "__fish_drkit_needs_command" -f -a "compact" -d 'Offline co
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "inspect" -d 'Look inside a data dir\'s files without changing them: WAL entries, SSTables, the manifest, or the dir as a whole'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "verify" -d 'Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
+complete -c drkit -n "__fish_drkit_needs_command" -f -a "backup" -d 'Backups of a stopped data dir into a repository: init, create, list, info, verify'
+complete -c drkit -n "__fish_drkit_needs_command" -f -a "restore" -d 'Restore a backup into a new or empty dir (checked file by file and as a whole)'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c drkit -n "__fish_drkit_needs_command" -f -a "man" -d 'Print the man page (roff)'
@@ -170,6 +172,70 @@ complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'Mo
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l repo -d 'The repository dir (new or empty)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l repo -d 'The repository dir (created if missing)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up; it must be stopped (its LOCK free)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir. (Incremental backups are not implemented yet.)'"
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l threads -d 'Files compressed in parallel (default: the number of CPUs)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l lock-wait -d 'Wait this long for another run\'s repository lock (`30s`, `5m`, `1h`) instead of failing at once with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l threads -d 'Files checked in parallel (default: the number of CPUs)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Also restore each backup into a temp dir and compare the logical digest'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where to restore; must be new or empty unless --force' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest full backup)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l dry-run -d 'Print the plan; change nothing'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l force -d 'Restore over a non-empty target: its content is moved aside to TARGET.drkit-old-<time>, never deleted'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s h -l help -d 'Print help'
@@ -222,20 +288,22 @@ complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s v -l verbos
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand crash-writer" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "recover" -d 'Recover a data dir after a crash: replay the WAL after the checkpoint, report damage'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "get" -d 'Read one record from a stopped or crashed data dir (changes nothing)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "scan" -d 'List records of a stopped or crashed data dir by prefix or range (changes nothing)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "snapshot" -d 'Snapshots of the memtables for fast recovery: create, list, prune'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "repair" -d 'Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "compact" -d 'Offline compaction: every level into the deepest, or --level N into N+1, in parallel'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "inspect" -d 'Look inside a data dir\'s files without changing them: WAL entries, SSTables, the manifest, or the dir as a whole'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "verify" -d 'Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "completions" -d 'Print a shell completion script'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "man" -d 'Print the man page (roff)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "crash-writer" -d 'Child process of `demo` and the crash tests: writes a seeded workload, printing each acknowledged sequence'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo bench completions man crash-writer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "recover" -d 'Recover a data dir after a crash: replay the WAL after the checkpoint, report damage'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "get" -d 'Read one record from a stopped or crashed data dir (changes nothing)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "scan" -d 'List records of a stopped or crashed data dir by prefix or range (changes nothing)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "snapshot" -d 'Snapshots of the memtables for fast recovery: create, list, prune'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "repair" -d 'Rebuild a lost or damaged manifest from the SSTs (prints the plan; --apply carries it out)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "compact" -d 'Offline compaction: every level into the deepest, or --level N into N+1, in parallel'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "inspect" -d 'Look inside a data dir\'s files without changing them: WAL entries, SSTables, the manifest, or the dir as a whole'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "verify" -d 'Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "demo" -d 'Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "backup" -d 'Backups of a stopped data dir into a repository: init, create, list, info, verify'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "restore" -d 'Restore a backup into a new or empty dir (checked file by file and as a whole)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "bench" -d 'Measure write and recovery throughput (db_bench-like)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "completions" -d 'Print a shell completion script'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "man" -d 'Print the man page (roff)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "crash-writer" -d 'Child process of `demo` and the crash tests: writes a seeded workload, printing each acknowledged sequence'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and not __fish_seen_subcommand_from recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from snapshot" -f -a "create" -d 'Recover the dir if needed, then write a snapshot of everything above the checkpoint, so the next recovery replays only the WAL after it'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from snapshot" -f -a "list" -d 'List snapshots with their sequence, checkpoint and health (changes nothing)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from snapshot" -f -a "prune" -d 'Remove snapshots beyond the newest --keep and those the checkpoint has overtaken'
@@ -243,5 +311,10 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "sst" -d 'Show an SSTable\'s properties, and with --keys / --blocks its entries and blocks'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "manifest" -d 'List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "dir" -d 'Summarise a data dir: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'

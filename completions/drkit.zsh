@@ -370,6 +370,168 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(backup)
+_arguments "${_arguments_options[@]}" : \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_drkit__subcmd__backup_commands" \
+"*::: :->backup" \
+&& ret=0
+
+    case $state in
+    (backup)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-backup-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir (new or empty)]:REPO:_files' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(create)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir (created if missing)]:REPO:_files' \
+'--data=[The data dir to back up; it must be stopped (its LOCK free)]:DATA:_files' \
+'--type=[]:KIND:((full\:"Every file of the dir. (Incremental backups are not implemented yet.)"))' \
+'--threads=[Files compressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
+'--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--lock-wait=[Wait this long for another run'\''s repository lock (\`30s\`, \`5m\`, \`1h\`) instead of failing at once with exit 11]:LOCK_WAIT:_default' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(info)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':id -- The backup id (see `backup list`):_default' \
+&& ret=0
+;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--threads=[Files checked in parallel (default\: the number of CPUs)]:THREADS:_default' \
+'--restore-test[Also restore each backup into a temp dir and compare the logical digest]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'::id -- One backup; all of them when omitted:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__backup__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-backup-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(create)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(info)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(restore)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--target=[Where to restore; must be new or empty unless --force]:TARGET:_files' \
+'--backup=[The backup to restore (default\: the newest full backup)]:BACKUP:_default' \
+'--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
+'--dry-run[Print the plan; change nothing]' \
+'--force[Restore over a non-empty target\: its content is moved aside to TARGET.drkit-old-<time>, never deleted]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 '*-v[More detail on stderr]' \
@@ -605,6 +767,46 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(backup)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__help__subcmd__backup_commands" \
+"*::: :->backup" \
+&& ret=0
+
+    case $state in
+    (backup)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-help-backup-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(create)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(info)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(restore)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__help__subcmd__bench_commands" \
@@ -666,6 +868,8 @@ _drkit_commands() {
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
+'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
+'restore:Restore a backup into a new or empty dir (checked file by file and as a whole)' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -673,6 +877,85 @@ _drkit_commands() {
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup_commands] )) ||
+_drkit__subcmd__backup_commands() {
+    local commands; commands=(
+'init:Create a backup repository (also created by the first \`backup create\`)' \
+'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'list:List the complete backups in a repository' \
+'info:Show one backup\: times, sequences, sizes, files' \
+'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit backup commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__create_commands] )) ||
+_drkit__subcmd__backup__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help_commands] )) ||
+_drkit__subcmd__backup__subcmd__help_commands() {
+    local commands; commands=(
+'init:Create a backup repository (also created by the first \`backup create\`)' \
+'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'list:List the complete backups in a repository' \
+'info:Show one backup\: times, sequences, sizes, files' \
+'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit backup help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__create_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__help_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__info_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__info_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help info commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__init_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__list_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__verify_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help verify commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__info_commands] )) ||
+_drkit__subcmd__backup__subcmd__info_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup info commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__init_commands] )) ||
+_drkit__subcmd__backup__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__list_commands] )) ||
+_drkit__subcmd__backup__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__verify_commands] )) ||
+_drkit__subcmd__backup__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup verify commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench_commands] )) ||
 _drkit__subcmd__bench_commands() {
@@ -754,6 +1037,8 @@ _drkit__subcmd__help_commands() {
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
+'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
+'restore:Restore a backup into a new or empty dir (checked file by file and as a whole)' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -761,6 +1046,42 @@ _drkit__subcmd__help_commands() {
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup_commands] )) ||
+_drkit__subcmd__help__subcmd__backup_commands() {
+    local commands; commands=(
+'init:Create a backup repository (also created by the first \`backup create\`)' \
+'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'list:List the complete backups in a repository' \
+'info:Show one backup\: times, sequences, sizes, files' \
+'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+    )
+    _describe -t commands 'drkit help backup commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__create_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__create_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__info_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__info_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup info commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__init_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__list_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__verify_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__verify_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup verify commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__bench_commands] )) ||
 _drkit__subcmd__help__subcmd__bench_commands() {
@@ -854,6 +1175,11 @@ _drkit__subcmd__help__subcmd__recover_commands() {
 _drkit__subcmd__help__subcmd__repair_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help repair commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__restore_commands] )) ||
+_drkit__subcmd__help__subcmd__restore_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help restore commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__scan_commands] )) ||
 _drkit__subcmd__help__subcmd__scan_commands() {
@@ -970,6 +1296,11 @@ _drkit__subcmd__recover_commands() {
 _drkit__subcmd__repair_commands() {
     local commands; commands=()
     _describe -t commands 'drkit repair commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__restore_commands] )) ||
+_drkit__subcmd__restore_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit restore commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__scan_commands] )) ||
 _drkit__subcmd__scan_commands() {

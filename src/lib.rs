@@ -6,6 +6,7 @@
 //! `cli` (binary edge) → `ops` / `backup` / `server` → `engine` → `format` / `io`.
 //! Library code never prints; it returns reports that `cli` renders.
 
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod engine;

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod backup_cli;
 mod bad_input;
 mod compact_cli;
 mod crash;

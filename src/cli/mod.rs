@@ -3,6 +3,7 @@
 //!
 //! This is the binary edge: `anyhow` is used here and nowhere else.
 
+mod backup;
 mod bench;
 mod compact;
 mod completions;
@@ -12,6 +13,7 @@ mod get;
 mod inspect;
 mod recover;
 mod repair;
+mod restore;
 mod scan;
 mod snapshot;
 mod verify;
@@ -71,6 +73,11 @@ pub enum Command {
     Verify(verify::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
+    /// Backups of a stopped data dir into a repository: init, create, list, info, verify.
+    #[command(subcommand)]
+    Backup(backup::Command),
+    /// Restore a backup into a new or empty dir (checked file by file and as a whole).
+    Restore(restore::Args),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -114,6 +121,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Compact(a) => a.json,
         Command::Verify(a) => a.json,
         Command::Bench(b) => b.json(),
+        Command::Backup(c) => c.json(),
+        Command::Restore(a) => a.json,
         Command::Inspect(c) => c.json(),
         _ => false,
     };
@@ -129,6 +138,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Demo(a) => demo::run(&printer, a),
         Command::Inspect(c) => inspect::run(&printer, c),
         Command::Bench(c) => bench::run(&printer, c),
+        Command::Backup(c) => backup::run(&printer, c),
+        Command::Restore(a) => restore::run(&printer, a),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),

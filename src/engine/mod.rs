@@ -34,7 +34,7 @@ pub use merge::{Item, MergeIter, Source};
 pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
 pub use read_only::ReadOnly;
 pub use recovery::{Finding, FindingKind, Outcome, RecoveryReport};
-pub use version::{Table, Version, load_state};
+pub use version::{Table, Version, VersionSet, load_state};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
@@ -43,7 +43,6 @@ use crate::format::record::{self, Account, Order, Trade};
 use crate::format::sst::{SstWriter, ValueKind};
 use crate::format::wal::SegmentWriter;
 use crate::io::DirLock;
-use version::VersionSet;
 
 /// Progress of a long recovery: (bytes done, bytes total).
 pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;

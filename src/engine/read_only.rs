@@ -18,7 +18,7 @@ use super::{live, refusal};
 use crate::error::{Error, Result};
 use crate::format::manifest::ManifestState;
 use crate::format::sst::ValueKind;
-use crate::io::SharedLock;
+use crate::io::{DirLock, SharedLock};
 
 #[derive(Debug)]
 pub struct ReadOnly {
@@ -36,6 +36,22 @@ impl ReadOnly {
     /// Fails with exit 11 while an engine holds the dir, and with the recovery refusal (exit
     /// 4) when the WAL is damaged beyond what `mode` tolerates.
     pub fn open(dir: &Path, mode: RecoveryMode) -> Result<ReadOnly> {
+        Self::check_dir(dir)?;
+        let lock = SharedLock::acquire(dir)?;
+        let mapped = lock.is_some();
+        Self::open_inner(dir, mode, lock, mapped)
+    }
+
+    /// The same view for a caller that already holds the dir's exclusive lock (a backup
+    /// copying the files): a shared lock taken from a second open file would conflict with
+    /// our own exclusive one, and the exclusive lock already keeps every writer out, so the
+    /// tables may be memory-mapped.
+    pub fn open_locked(dir: &Path, mode: RecoveryMode, _held: &DirLock) -> Result<ReadOnly> {
+        Self::check_dir(dir)?;
+        Self::open_inner(dir, mode, None, true)
+    }
+
+    fn check_dir(dir: &Path) -> Result<()> {
         if !dir.exists() {
             return Err(Error::NotFound {
                 path: dir.to_path_buf(),
@@ -54,14 +70,17 @@ impl ReadOnly {
                 reason: "no CURRENT file; point at a dir created by drkit, or if its MANIFEST/CURRENT were lost, run `drkit repair DIR`".into(),
             });
         }
-        let lock = SharedLock::acquire(dir)?;
+        Ok(())
+    }
+
+    fn open_inner(
+        dir: &Path,
+        mode: RecoveryMode,
+        lock: Option<SharedLock>,
+        mapped: bool,
+    ) -> Result<ReadOnly> {
         let (state, manifest_no) = load_state(dir)?;
-        let version = Arc::new(Version::build(
-            dir,
-            &state,
-            &Version::default(),
-            lock.is_some(),
-        )?);
+        let version = Arc::new(Version::build(dir, &state, &Version::default(), mapped)?);
         let (replay, snapshot_mem) =
             super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, false, &|_, _| {})?;
         if replay.report.outcome == Outcome::Refused {

@@ -244,6 +244,27 @@ impl VersionSet {
         Ok(version)
     }
 
+    /// Gives the stopped dir `dir` a new history id: a fresh manifest holding the same tree
+    /// under `history_id`, CURRENT pointed at it atomically, the old manifest removed. A
+    /// restored copy must not share its origin's history, or WAL archived from the two would
+    /// look like one timeline. Opening the dir with the engine would keep the old id, so this
+    /// goes through the same manifest code the engine uses. The caller holds the dir (a
+    /// restore's staging dir, which nothing else knows about yet).
+    pub fn reset_history_id(dir: &Path, history_id: [u8; 16]) -> Result<ManifestState> {
+        let (mut state, manifest_no) = load_state(dir)?;
+        state.history_id = history_id;
+        let mut vs = VersionSet {
+            dir: dir.to_path_buf(),
+            state,
+            manifest: None,
+            manifest_no,
+            // Not needed to write a manifest; nothing reads tables through this value.
+            current: Arc::default(),
+        };
+        vs.start_new_manifest()?;
+        Ok(vs.state)
+    }
+
     /// Writes a brand-new data dir's first manifest.
     pub fn create(dir: &Path, history_id: [u8; 16]) -> Result<VersionSet> {
         let state = ManifestState {

@@ -1,0 +1,113 @@
+//! `backups/<id>/manifest.json`: what one backup holds. Written last, so its presence is what
+//! makes a backup exist (see [`super::repo`]).
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::sealed::Sealed;
+use crate::error::{Error, Result};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Where a backup's compressed files live inside its dir: `files/<relative path>.zst`.
+pub const FILES_DIR: &str = "files";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupManifest {
+    pub format: String,
+    pub version: u16,
+    pub id: String,
+    /// "full" (the only kind this version writes).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The backup this one builds on; always null for a full backup.
+    pub parent: Option<String>,
+    /// RFC 3339, UTC.
+    pub start_time: String,
+    pub end_time: String,
+    pub duration_ms: u64,
+    pub source_dir: String,
+    /// The source dir's history id, hex.
+    pub history_id: String,
+    /// Every entry at or below it was in the SSTs at the backup point.
+    pub checkpoint_seq: u64,
+    /// The highest sequence the backed-up files hold.
+    pub last_seq: u64,
+    pub compress_level: i32,
+    /// Live records at the backup point and the blake3 over them in key order, each framed
+    /// as (key length u64 LE, key, value length u64 LE, value): what a restore must give back.
+    pub records: u64,
+    pub logical_digest: String,
+    /// Original and compressed bytes over all files.
+    pub bytes: u64,
+    pub stored_bytes: u64,
+    pub files: Vec<BackupFile>,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupFile {
+    /// Relative to the data dir, `/`-separated (`CURRENT`, `sst/sst_1_….sst`, `wal/…`).
+    pub path: String,
+    pub size: u64,
+    /// blake3 of the original bytes, hex.
+    pub blake3: String,
+    /// Size of the zstd file in the repository.
+    pub stored_size: u64,
+}
+
+pub const FORMAT: &str = "drkit-backup-manifest";
+
+impl Sealed for BackupManifest {
+    const VERSION: u16 = 1;
+    fn checksum_mut(&mut self) -> &mut String {
+        &mut self.checksum
+    }
+}
+
+impl BackupManifest {
+    /// `files/<path>.zst` under the backup's dir.
+    pub fn stored_path(backup_dir: &Path, file: &BackupFile) -> PathBuf {
+        backup_dir
+            .join(FILES_DIR)
+            .join(format!("{}.zst", file.path))
+    }
+
+    /// The manifest is read from disk and its paths decide where a restore writes: refuse
+    /// anything that could leave the target dir (absolute paths, `..`), which a sealed
+    /// manifest from drkit never holds.
+    pub fn check_paths(&self, manifest_path: &Path) -> Result<()> {
+        for f in &self.files {
+            let p = Path::new(&f.path);
+            let safe =
+                !f.path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+            if !safe {
+                return Err(Error::corruption(
+                    manifest_path,
+                    0,
+                    format!(
+                        "lists the file path {:?}, which is not a plain relative path",
+                        f.path
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A backup id or other name given on the command line must be one plain file name.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{id:?} is not a backup id (see `drkit backup list`)"
+        )))
+    }
+}

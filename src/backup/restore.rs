@@ -1,0 +1,271 @@
+//! `restore`: a backup into a new or empty dir (or, with `--force`, in place of an existing
+//! one, which is moved aside, never deleted).
+//!
+//! The files go into a staging dir next to the target (`DIR.drkit-restore-tmp`), each
+//! checked against its blake3 as it is written; the staging dir gets a new history id, its
+//! logical digest is compared with the backup's, and only then is it renamed into place. So
+//! a failed or killed restore never leaves a dir at the target that looks complete.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::manifest::BackupManifest;
+use super::repo::{Repo, hex};
+use super::{Progress, decode_stored, logical_digest, run_queue};
+use crate::engine::{ReadOnly, RecoveryMode, VersionSet};
+use crate::error::{Error, IoContext, Result};
+use crate::io::{DirLock, fsync_dir};
+
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    pub threads: usize,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetState {
+    Absent,
+    Empty,
+    NotEmpty,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RestorePlan {
+    pub backup_id: String,
+    pub backup_type: String,
+    pub backup_end_time: String,
+    pub checkpoint_seq: u64,
+    pub last_seq: u64,
+    pub records: u64,
+    pub files: usize,
+    pub bytes: u64,
+    pub stored_bytes: u64,
+    pub target: PathBuf,
+    pub target_state: TargetState,
+    pub staging: PathBuf,
+    /// Where the target's current content goes (only with --force on a non-empty target).
+    pub move_aside_to: Option<PathBuf>,
+    #[serde(skip)]
+    manifest: BackupManifest,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RestoreReport {
+    pub plan: RestorePlan,
+    pub new_history_id: String,
+    pub logical_digest: String,
+    pub records: u64,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// `DIR` + suffix, as a sibling of `DIR`.
+fn sibling(target: &Path, suffix: &str) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    target.with_file_name(name)
+}
+
+/// Chooses the backup (`id`, or the newest complete full backup) and looks at the target.
+/// Changes nothing.
+pub fn plan(repo: &Repo, target: &Path, id: Option<&str>, force: bool) -> Result<RestorePlan> {
+    if target.file_name().is_none() {
+        return Err(Error::InvalidInput(format!(
+            "{}: give the target dir by name (not `/`, `.` or `..`)",
+            target.display()
+        )));
+    }
+    let manifest = match id {
+        Some(id) => repo.load(id)?,
+        None => {
+            // Newest first; a damaged newest manifest is an error, not a reason to restore
+            // something older without saying so.
+            let listed = repo.list()?;
+            let newest_full = listed.into_iter().rev().find(|l| match &l.manifest {
+                Ok(m) => m.kind == "full",
+                Err(_) => true,
+            });
+            match newest_full {
+                Some(l) => l.manifest?,
+                None => {
+                    return Err(Error::NotFound {
+                        path: repo.backups_dir(),
+                        hint: "the repository holds no complete full backup; take one with `drkit backup create`".into(),
+                    });
+                }
+            }
+        }
+    };
+    let target_state = if !target.exists() {
+        TargetState::Absent
+    } else if !target.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "{}: is a file; the restore target must be a dir",
+            target.display()
+        )));
+    } else if fs::read_dir(target).at(target)?.next().is_none() {
+        TargetState::Empty
+    } else {
+        TargetState::NotEmpty
+    };
+    let move_aside_to = (target_state == TargetState::NotEmpty && force).then(|| {
+        sibling(
+            target,
+            &format!(".drkit-old-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")),
+        )
+    });
+    Ok(RestorePlan {
+        backup_id: manifest.id.clone(),
+        backup_type: manifest.kind.clone(),
+        backup_end_time: manifest.end_time.clone(),
+        checkpoint_seq: manifest.checkpoint_seq,
+        last_seq: manifest.last_seq,
+        records: manifest.records,
+        files: manifest.files.len(),
+        bytes: manifest.bytes,
+        stored_bytes: manifest.stored_bytes,
+        target: target.to_path_buf(),
+        target_state,
+        staging: sibling(target, ".drkit-restore-tmp"),
+        move_aside_to,
+        manifest,
+    })
+}
+
+/// Removes the staging dir unless disarmed: every failure path leaves no half-restored dir.
+struct Staging<'a> {
+    path: &'a Path,
+    armed: bool,
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_dir_all(self.path);
+        }
+    }
+}
+
+/// Carries out `plan`. On any error the staging dir is removed and the target is untouched.
+pub fn restore(
+    repo: &Repo,
+    plan: RestorePlan,
+    opts: &RestoreOptions,
+    progress: Progress<'_>,
+) -> Result<RestoreReport> {
+    let start = Instant::now();
+    if plan.target_state == TargetState::NotEmpty && !opts.force {
+        return Err(Error::InvalidInput(format!(
+            "{}: target is not empty; restore into a new or empty dir, or add --force to move its content aside to {}",
+            plan.target.display(),
+            sibling(&plan.target, ".drkit-old-<time>").display()
+        )));
+    }
+    // An engine running on the target must not have its dir renamed away under it. Only
+    // locked when the target has a LOCK file: DirLock would create one otherwise.
+    let _target_lock = if plan.target.join("LOCK").exists() {
+        Some(DirLock::acquire(&plan.target)?)
+    } else {
+        None
+    };
+    let staging_path = plan.staging.clone();
+    if staging_path.exists() {
+        // A leftover of a killed restore, unless another restore is using it right now.
+        drop(DirLock::acquire(&staging_path)?);
+        fs::remove_dir_all(&staging_path).at(&staging_path)?;
+    }
+    fs::create_dir_all(&staging_path).at(&staging_path)?;
+    let mut staging = Staging {
+        path: &staging_path,
+        armed: true,
+    };
+    let staging_lock = DirLock::acquire(&staging_path)?;
+
+    let m = &plan.manifest;
+    let backup_dir = repo.backup_dir(&m.id);
+    let mut dirs: Vec<PathBuf> = vec![staging_path.clone()];
+    for f in &m.files {
+        if let Some(parent) = Path::new(&f.path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            let d = staging_path.join(parent);
+            if !dirs.contains(&d) {
+                fs::create_dir_all(&d).at(&d)?;
+                dirs.push(d);
+            }
+        }
+    }
+    // The engine expects these even when the backup held no file in them.
+    for sub in ["wal", "sst"] {
+        let d = staging_path.join(sub);
+        if !dirs.contains(&d) {
+            fs::create_dir_all(&d).at(&d)?;
+            dirs.push(d);
+        }
+    }
+    let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
+    order.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
+    run_queue(opts.threads, &order, |f| {
+        let dest = staging_path.join(&f.path);
+        let mut out = File::create(&dest).at(&dest)?;
+        decode_stored(
+            &BackupManifest::stored_path(&backup_dir, f),
+            f,
+            Some((&mut out, &dest)),
+            progress,
+        )?;
+        out.sync_all().at(&dest)
+    })?;
+
+    let history: [u8; 16] = rand::random();
+    VersionSet::reset_history_id(&staging_path, history)?;
+    // The whole, not just the parts: the records the restored dir yields must be the ones
+    // the backup saw.
+    let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &staging_lock)?;
+    let (digest, records) = logical_digest(&ro)?;
+    drop(ro);
+    if digest != m.logical_digest || records != m.records {
+        return Err(Error::corruption(
+            repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
+            0,
+            format!(
+                "the restored data has {records} records with digest {digest}, the backup recorded {} with {}",
+                m.records, m.logical_digest
+            ),
+        )
+        .with_hint("the backup is not usable; restore another one and report this"));
+    }
+    drop(staging_lock);
+    for d in dirs.iter().rev() {
+        fsync_dir(d)?;
+    }
+
+    match (plan.target_state, &plan.move_aside_to) {
+        (TargetState::NotEmpty, Some(aside)) => {
+            fs::rename(&plan.target, aside).at(&plan.target)?;
+        }
+        (TargetState::Empty, _) => fs::remove_dir(&plan.target).at(&plan.target)?,
+        _ => {}
+    }
+    fs::rename(&staging_path, &plan.target).at(&plan.target)?;
+    staging.armed = false;
+    // Both renames live in the parent's entries: durable only once it is synced.
+    match plan.target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => fsync_dir(p)?,
+        _ => fsync_dir(Path::new("."))?,
+    }
+    Ok(RestoreReport {
+        plan,
+        new_history_id: hex(&history),
+        logical_digest: digest,
+        records,
+        duration: start.elapsed(),
+    })
+}

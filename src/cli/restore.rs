@@ -1,0 +1,116 @@
+//! `drkit restore`: a backup into a new or empty dir, checked file by file and as a whole.
+
+use std::path::PathBuf;
+
+use crate::backup::Repo;
+use crate::backup::restore::{self, RestoreOptions, RestorePlan, TargetState};
+use crate::error::Exit;
+use crate::output::{Printer, human_bytes, kv_table};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The repository dir.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Where to restore; must be new or empty unless --force.
+    #[arg(long)]
+    pub target: PathBuf,
+    /// The backup to restore (default: the newest full backup).
+    #[arg(long)]
+    pub backup: Option<String>,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restore over a non-empty target: its content is moved aside to TARGET.drkit-old-<time>,
+    /// never deleted.
+    #[arg(long)]
+    pub force: bool,
+    /// Files decompressed in parallel (default: the number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn plan_table(p: &RestorePlan) -> comfy_table::Table {
+    kv_table(&[
+        ("backup", p.backup_id.clone()),
+        ("type", p.backup_type.clone()),
+        ("taken (end)", p.backup_end_time.clone()),
+        ("seq range", format!("{}..{}", p.checkpoint_seq, p.last_seq)),
+        ("records", p.records.to_string()),
+        ("files", p.files.to_string()),
+        (
+            "bytes",
+            format!(
+                "{} ({} stored)",
+                human_bytes(p.bytes),
+                human_bytes(p.stored_bytes)
+            ),
+        ),
+        ("target", p.target.display().to_string()),
+        (
+            "target now",
+            match p.target_state {
+                TargetState::Absent => "absent".into(),
+                TargetState::Empty => "empty".into(),
+                TargetState::NotEmpty => "NOT EMPTY".into(),
+            },
+        ),
+        ("staging", p.staging.display().to_string()),
+        (
+            "old content moves to",
+            p.move_aside_to
+                .as_ref()
+                .map_or_else(|| "-".into(), |x| x.display().to_string()),
+        ),
+    ])
+}
+
+pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
+    let repo = Repo::open(&a.repo)?;
+    let plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force)?;
+    printer.json(&serde_json::json!({ "schema": 1, "type": "restore-plan", "dry_run": a.dry_run, "plan": plan }));
+    printer.table(&plan_table(&plan));
+    if a.dry_run {
+        if plan.target_state == TargetState::NotEmpty && !a.force {
+            printer.line("dry run: the target is not empty; a real run needs --force (its content would be moved aside)");
+        } else {
+            printer.line("dry run: nothing changed");
+        }
+        return Ok(Exit::Ok);
+    }
+    let opts = RestoreOptions {
+        threads: a.threads.unwrap_or_else(super::backup::default_threads),
+        force: a.force,
+    };
+    let bar = printer.progress(plan.bytes, "restore");
+    let result = restore::restore(&repo, plan, &opts, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let r = result?;
+    printer.json(&serde_json::json!({ "schema": 1, "type": "restored", "report": r }));
+    let secs = r.duration.as_secs_f64().max(0.001);
+    printer.table(&kv_table(&[
+        ("restored", r.plan.backup_id.clone()),
+        ("into", r.plan.target.display().to_string()),
+        ("records", r.records.to_string()),
+        (
+            "logical digest",
+            format!("{} (matches the backup)", r.logical_digest),
+        ),
+        ("new history id", r.new_history_id.clone()),
+        (
+            "old content moved to",
+            r.plan
+                .move_aside_to
+                .as_ref()
+                .map_or_else(|| "-".into(), |x| x.display().to_string()),
+        ),
+        ("duration", format!("{secs:.1}s")),
+        (
+            "throughput",
+            format!("{:.0} MB/s", r.plan.bytes as f64 / 1e6 / secs),
+        ),
+    ]));
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,425 @@
+//! Backups and restore through the real binary: a restore gives back exactly the records the
+//! backup saw, any damaged repository file is named and refused, a killed run leaves nothing
+//! listed, and locks behave as cron needs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use drkit::engine::{Engine, Options, SyncPolicy, load_state};
+
+use super::common::*;
+
+/// A stopped dir with several SSTs, a delete, a snapshot and a WAL tail above the checkpoint.
+fn build(dir: &Path, records: u32, value_len: usize) {
+    let e = Engine::open(
+        dir,
+        Options {
+            sync: SyncPolicy::Never,
+            memtable_bytes: 256 << 10,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..records {
+        let v: Vec<u8> = (0..value_len)
+            .map(|j| (i as usize * 31 + j * 7 + (j / 13) * 5) as u8)
+            .collect();
+        e.put(format!("k{i:07}").as_bytes(), &v).unwrap();
+    }
+    e.delete(b"k0000003").unwrap();
+    e.flush().unwrap();
+    for i in 0..50 {
+        e.put(format!("k{i:07}").as_bytes(), format!("tail{i}").as_bytes())
+            .unwrap();
+    }
+    e.create_snapshot().unwrap();
+    e.put(b"zz-after-snapshot", b"last").unwrap();
+}
+
+fn create_json(repo: &Path, data: &Path) -> serde_json::Value {
+    let out = drkit()
+        .args(["backup", "create", "--json", "--repo"])
+        .arg(repo)
+        .arg("--data")
+        .arg(data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json_report(&out)
+}
+
+fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// Every file in the repository except LOCK, relative to it.
+fn repo_files(repo: &Path) -> Vec<PathBuf> {
+    dir_snapshot(repo)
+        .into_iter()
+        .filter_map(|(rel, content)| content.map(|_| rel))
+        .collect()
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    build(&data, 3000, 300);
+    (tmp, data, repo)
+}
+
+#[test]
+fn full_backup_restores_every_record_under_a_new_history() {
+    let (tmp, data, repo) = setup();
+    let created = create_json(&repo, &data);
+    let b = &created["backup"];
+    let id = b["id"].as_str().unwrap().to_string();
+    assert!(id.contains("-full-"), "{id}");
+    assert_eq!(b["type"], "full");
+    assert!(b["parent"].is_null());
+    assert_eq!(b["logical_digest"].as_str().unwrap(), content_digest(&data));
+    assert!(b["files"].as_u64().unwrap() >= 5, "{b}");
+
+    let target = tmp.path().join("restored");
+    drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .assert()
+        .success();
+    assert!(!tmp.path().join("restored.drkit-restore-tmp").exists());
+    assert_eq!(full_scan(&target), full_scan(&data));
+    assert_eq!(
+        content_digest(&target),
+        b["logical_digest"].as_str().unwrap()
+    );
+    let (old, _) = load_state(&data).unwrap();
+    let (new, _) = load_state(&target).unwrap();
+    assert_ne!(
+        old.history_id, new.history_id,
+        "a restore starts a new history"
+    );
+    assert_eq!(old.files, new.files);
+
+    // list and info agree with create.
+    let out = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed = json_report(&out);
+    assert_eq!(listed["backup"]["id"], id.as_str());
+    let out = drkit()
+        .args(["backup", "info", "--json", "--repo"])
+        .arg(&repo)
+        .arg(&id)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let info = json_report(&out);
+    assert_eq!(info["backup"]["logical_digest"], b["logical_digest"]);
+    drkit()
+        .args(["backup", "info", "--repo"])
+        .arg(&repo)
+        .arg("20000101T000000Z-full-00000000")
+        .assert()
+        .code(10);
+    drkit()
+        .args(["backup", "verify", "--restore-test", "--repo"])
+        .arg(&repo)
+        .assert()
+        .success();
+}
+
+#[test]
+fn any_damaged_repository_file_is_named_and_refused() {
+    let (tmp, data, repo) = setup();
+    create_json(&repo, &data);
+    let files = repo_files(&repo);
+    assert!(files.iter().any(|f| f.ends_with("manifest.json")));
+    assert!(files.iter().any(|f| f.ends_with("repo.json")));
+    let mut cases: Vec<(PathBuf, &str)> = files.iter().map(|f| (f.clone(), "flip")).collect();
+    let largest = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "zst"))
+        .max_by_key(|f| fs::metadata(repo.join(f)).unwrap().len())
+        .unwrap()
+        .clone();
+    cases.push((largest, "truncate"));
+    for (i, (rel, how)) in cases.iter().enumerate() {
+        let copy = tmp.path().join(format!("repo{i}"));
+        copy_dir(&repo, &copy);
+        let path = copy.join(rel);
+        let mut bytes = fs::read(&path).unwrap();
+        match *how {
+            "flip" => {
+                let at = bytes.len() / 2;
+                bytes[at] ^= 0x40;
+            }
+            _ => bytes.truncate(bytes.len() / 2),
+        }
+        fs::write(&path, &bytes).unwrap();
+        let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+
+        let a = drkit()
+            .args(["backup", "verify", "--repo"])
+            .arg(&copy)
+            .assert()
+            .code(4);
+        assert!(
+            stderr_of(&a).contains(&name),
+            "{how} {name}: {}",
+            stderr_of(&a)
+        );
+
+        let target = tmp.path().join(format!("target{i}"));
+        let a = drkit()
+            .args(["restore", "--repo"])
+            .arg(&copy)
+            .arg("--target")
+            .arg(&target)
+            .assert()
+            .code(4);
+        assert!(
+            stderr_of(&a).contains(&name),
+            "{how} {name}: {}",
+            stderr_of(&a)
+        );
+        assert!(!target.exists(), "{how} {name}: target must stay absent");
+        assert!(
+            !tmp.path()
+                .join(format!("target{i}.drkit-restore-tmp"))
+                .exists(),
+            "{how} {name}: staging must be removed"
+        );
+    }
+}
+
+#[test]
+fn a_killed_create_leaves_no_listed_backup_and_the_next_run_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    build(&data, 40_000, 1000);
+    // Level 19 on one thread: slow enough to be killed in the middle.
+    let mut child = std::process::Command::new(drkit_path())
+        .args([
+            "backup",
+            "create",
+            "--threads",
+            "1",
+            "--compress-level",
+            "19",
+            "--repo",
+        ])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let backup_dir = loop {
+        let found = fs::read_dir(repo.join("backups"))
+            .ok()
+            .and_then(|mut rd| rd.next())
+            .map(|e| e.unwrap().path());
+        if let Some(d) = found {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "backup dir never appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !backup_dir.join("manifest.json").exists(),
+        "the run finished before it was killed; make the dir bigger"
+    );
+
+    let out = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        !String::from_utf8_lossy(&out).contains("\"type\":\"backup\""),
+        "a partial backup was listed"
+    );
+    drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(tmp.path().join("t"))
+        .assert()
+        .code(10);
+
+    let next = create_json(&repo, &data);
+    assert!(!backup_dir.exists(), "the leftover was not removed");
+    assert_eq!(next["cleaned"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        next["backup"]["logical_digest"].as_str().unwrap(),
+        content_digest(&data)
+    );
+}
+
+#[test]
+fn a_held_repository_lock_fails_at_once_or_is_waited_for() {
+    let (_tmp, data, repo) = setup();
+    drkit()
+        .args(["backup", "init", "--repo"])
+        .arg(&repo)
+        .assert()
+        .success();
+    let held = drkit::io::DirLock::acquire(&repo).unwrap();
+    let started = Instant::now();
+    let a = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .code(11);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(stderr_of(&a).contains("LOCK"), "{}", stderr_of(&a));
+
+    // Released within the wait: the second run queues instead of failing.
+    let repo2 = repo.clone();
+    let data2 = data.clone();
+    let waiter = std::thread::spawn(move || {
+        std::process::Command::new(drkit_path())
+            .args(["backup", "create", "--lock-wait", "2s", "--repo"])
+            .arg(&repo2)
+            .arg("--data")
+            .arg(&data2)
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    drop(held);
+    let out = waiter.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content() {
+    let (tmp, data, repo) = setup();
+    create_json(&repo, &data);
+    let target = tmp.path().join("t");
+    fs::create_dir_all(&target).unwrap();
+    fs::write(target.join("precious"), b"keep me").unwrap();
+    let a = drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .assert()
+        .code(1);
+    let err = stderr_of(&a);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep me");
+
+    // A dry run changes nothing either.
+    drkit()
+        .args(["restore", "--dry-run", "--force", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .assert()
+        .success();
+    assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep me");
+
+    drkit()
+        .args(["restore", "--force", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .assert()
+        .success();
+    assert_eq!(content_digest(&target), content_digest(&data));
+    let aside: Vec<PathBuf> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("t.drkit-old-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(fs::read(aside[0].join("precious")).unwrap(), b"keep me");
+
+    // An empty dir is a fine target without --force.
+    let empty = tmp.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&empty)
+        .assert()
+        .success();
+    assert_eq!(content_digest(&empty), content_digest(&data));
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let (tmp, data, repo) = setup();
+    for args in [
+        vec!["backup", "create", "--data", data.to_str().unwrap()],
+        vec!["backup", "verify"],
+        vec!["backup", "list"],
+        vec![
+            "restore",
+            "--target",
+            tmp.path().join("q").to_str().unwrap(),
+        ],
+    ] {
+        let a = drkit()
+            .arg("-q")
+            .args(&args)
+            .arg("--repo")
+            .arg(&repo)
+            .assert()
+            .success();
+        assert!(a.get_output().stdout.is_empty(), "{args:?}");
+        assert!(a.get_output().stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_running_engine_on_the_source_is_refused_with_exit_11() {
+    let (_tmp, data, repo) = setup();
+    let engine = Engine::open(&data, Options::default()).unwrap();
+    let a = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .code(11);
+    let err = stderr_of(&a);
+    assert!(err.contains("not implemented yet"), "{err}");
+    drop(engine);
+    drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .assert()
+        .success()
+        .stdout("");
+}
