@@ -307,6 +307,12 @@ impl Engine {
         opts: Options,
         progress: Option<ProgressFn>,
     ) -> Result<RecoveryReport> {
+        // Recover, make the dir consistent, close: no background flush of the recovered runs
+        // (they stay in the WAL), so the result does not depend on how fast the close came.
+        let opts = Options {
+            background_work: false,
+            ..opts
+        };
         match open_inner(dir, opts, progress)? {
             Opened::Engine(e) => Ok(e.recovery.clone()),
             Opened::Report(r) => Ok(r),
