@@ -133,3 +133,27 @@ pub fn dir_state(dir: &Path) -> DirState {
     walk(dir, &mut out);
     out
 }
+
+/// stdout and stderr of a finished command, labelled, for assertion messages and searches.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The command exited with `code` and did not panic.
+pub fn assert_exit(out: &std::process::Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: expected exit {code}\n{}",
+        text(out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{what}: panic\n{}",
+        text(out)
+    );
+}

@@ -56,28 +56,6 @@ fn inspect(args: &[&str], path: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn assert_exit(out: &Output, code: i32, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what}: expected exit {code}\n{}",
-        text(out)
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-        "{what}: panic\n{}",
-        text(out)
-    );
-}
-
 /// Every JSON line of stdout; each must carry schema 1 and a type.
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8(out.stdout.clone())
