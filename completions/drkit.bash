@@ -312,7 +312,7 @@ _drkit() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "full" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "full incr" -- "${cur}"))
                     return 0
                     ;;
                 --threads)

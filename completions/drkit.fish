@@ -177,7 +177,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
@@ -189,8 +189,9 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l repo -d 'The repository dir (created if missing)' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up; it must be stopped (its LOCK free)' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir. (Incremental backups are not implemented yet.)'"
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir'
+incr\t'Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup'"
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l threads -d 'Files compressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l lock-wait -d 'Wait this long for another run\'s repository lock (`30s`, `5m`, `1h`) instead of failing at once with exit 11' -r
@@ -220,7 +221,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
@@ -312,7 +313,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "manifest" -d 'List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "dir" -d 'Summarise a data dir: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'

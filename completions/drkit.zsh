@@ -407,8 +407,9 @@ _arguments "${_arguments_options[@]}" : \
 (create)
 _arguments "${_arguments_options[@]}" : \
 '--repo=[The repository dir (created if missing)]:REPO:_files' \
-'--data=[The data dir to back up; it must be stopped (its LOCK free)]:DATA:_files' \
-'--type=[]:KIND:((full\:"Every file of the dir. (Incremental backups are not implemented yet.)"))' \
+'--data=[The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine]:DATA:_files' \
+'--type=[]:KIND:((full\:"Every file of the dir"
+incr\:"Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup"))' \
 '--threads=[Files compressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another run'\''s repository lock (\`30s\`, \`5m\`, \`1h\`) instead of failing at once with exit 11]:LOCK_WAIT:_default' \
@@ -882,7 +883,7 @@ _drkit_commands() {
 _drkit__subcmd__backup_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
@@ -899,7 +900,7 @@ _drkit__subcmd__backup__subcmd__create_commands() {
 _drkit__subcmd__backup__subcmd__help_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
@@ -1051,7 +1052,7 @@ _drkit__subcmd__help_commands() {
 _drkit__subcmd__help__subcmd__backup_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \

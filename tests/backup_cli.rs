@@ -401,25 +401,3 @@ fn quiet_prints_nothing_on_success() {
         assert!(a.get_output().stderr.is_empty(), "{args:?}");
     }
 }
-
-#[test]
-fn a_running_engine_on_the_source_is_refused_with_exit_11() {
-    let (_tmp, data, repo) = setup();
-    let engine = Engine::open(&data, Options::default()).unwrap();
-    let a = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&data)
-        .assert()
-        .code(11);
-    let err = stderr_of(&a);
-    assert!(err.contains("not implemented yet"), "{err}");
-    drop(engine);
-    drkit()
-        .args(["backup", "list", "--json", "--repo"])
-        .arg(&repo)
-        .assert()
-        .success()
-        .stdout("");
-}

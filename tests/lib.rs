@@ -8,6 +8,7 @@
 mod common;
 
 mod backup_cli;
+mod backup_online;
 mod bad_input;
 mod compact_cli;
 mod crash;

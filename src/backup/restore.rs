@@ -188,7 +188,7 @@ pub fn restore(
     let staging_lock = DirLock::acquire(&staging_path)?;
 
     let m = &plan.manifest;
-    let backup_dir = repo.backup_dir(&m.id);
+    let backups_dir = repo.backups_dir();
     let mut dirs: Vec<PathBuf> = vec![staging_path.clone()];
     for f in &m.files {
         if let Some(parent) = Path::new(&f.path)
@@ -216,7 +216,7 @@ pub fn restore(
         let dest = staging_path.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
         decode_stored(
-            &BackupManifest::stored_path(&backup_dir, f),
+            &m.stored_path(&backups_dir, f),
             f,
             Some((&mut out, &dest)),
             progress,

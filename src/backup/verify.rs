@@ -93,12 +93,11 @@ pub fn verify(
                 continue;
             }
         };
-        let backup_dir = repo.backup_dir(&id);
         let problems = Mutex::new(Vec::new());
         let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
         order.sort_by_key(|f| std::cmp::Reverse(f.size));
         run_queue(threads, &order, |f| {
-            let stored = BackupManifest::stored_path(&backup_dir, f);
+            let stored = m.stored_path(&repo.backups_dir(), f);
             if let Err(e) = decode_stored(&stored, f, None, progress) {
                 lock(&problems).push(Problem::from_error(stored, &e));
             }

@@ -11,7 +11,7 @@ use crate::output::{Printer, human_bytes, kv_table, table};
 pub enum Command {
     /// Create a backup repository (also created by the first `backup create`).
     Init(InitArgs),
-    /// Take a full backup of a stopped or crashed data dir (online backup is not implemented yet).
+    /// Take a full or incremental backup of a data dir, stopped or held by a running engine.
     Create(CreateArgs),
     /// List the complete backups in a repository.
     List(RepoArgs),
@@ -32,8 +32,11 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum BackupType {
-    /// Every file of the dir. (Incremental backups are not implemented yet.)
+    /// Every file of the dir.
     Full,
+    /// Only what the newest backup of the same dir history does not hold (new tables, the
+    /// WAL since); taken as full when there is no such backup.
+    Incr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +44,8 @@ pub struct CreateArgs {
     /// The repository dir (created if missing).
     #[arg(long)]
     pub repo: PathBuf,
-    /// The data dir to back up; it must be stopped (its LOCK free).
+    /// The data dir to back up. When a running engine holds it, the backup is taken from a
+    /// consistent point (hard links inside DIR/backup-points/) without stopping the engine.
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long = "type", value_enum, default_value = "full")]
@@ -195,7 +199,14 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ("start", m.start_time.clone()),
                 ("end", m.end_time.clone()),
                 ("duration", secs(m.duration_ms)),
-                ("source", m.source_dir.clone()),
+                (
+                    "source",
+                    format!(
+                        "{}{}",
+                        m.source_dir,
+                        if m.online { " (running engine)" } else { "" }
+                    ),
+                ),
                 ("history id", m.history_id.clone()),
                 ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
                 ("records", m.records.to_string()),
@@ -208,12 +219,13 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ("zstd level", m.compress_level.to_string()),
                 ("files", m.files.len().to_string()),
             ]));
-            let mut t = table(&["file", "size", "stored", "blake3"]);
+            let mut t = table(&["file", "size", "stored", "stored in", "blake3"]);
             for f in &m.files {
                 t.add_row(vec![
                     f.path.clone(),
                     human_bytes(f.size),
                     human_bytes(f.stored_size),
+                    f.stored_in.clone().unwrap_or_else(|| "this backup".into()),
                     f.blake3.clone(),
                 ]);
             }
@@ -273,8 +285,11 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
 }
 
 fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
-    let BackupType::Full = a.kind;
     let opts = CreateOptions {
+        kind: match a.kind {
+            BackupType::Full => backup::BackupKind::Full,
+            BackupType::Incr => backup::BackupKind::Incr,
+        },
         threads: a.threads.unwrap_or_else(default_threads),
         compress_level: a.compress_level,
         lock_wait: a.lock_wait.unwrap_or_default(),
@@ -282,20 +297,11 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     let bar = printer.progress(backup::create::estimate_bytes(&a.data), "backup");
     let result = backup::create(&a.repo, &a.data, &opts, &|n| bar.inc(n));
     bar.finish_and_clear();
-    let report = match result {
-        Ok(r) => r,
-        // The data dir's lock, not the repository's: say why, and that it is a missing feature.
-        Err(e @ Error::Locked { .. }) if matches!(&e, Error::Locked { path, .. } if path.parent() == Some(a.data.as_path())) =>
-        {
-            return Err(anyhow::Error::new(e).context(format!(
-                "{}: an engine (or another drkit command) holds this data dir; backup of a running \
-                 engine (online backup) is not implemented yet: stop the engine and run the backup again",
-                a.data.display()
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms }));
+    let report = result?;
+    if let Some(why) = &report.promoted {
+        printer.warn(format!("note: {why}"));
+    }
+    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms, "online": report.online, "point_retries": report.point_retries, "promoted": report.promoted, "reused_files": report.reused_files, "reused_bytes": report.reused_bytes }));
     printer.verbose(format!(
         "copy {:.2}s, digest scan {:.2}s (run side by side)",
         report.copy_ms as f64 / 1000.0,
@@ -312,9 +318,26 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     printer.table(&kv_table(&[
         ("backup", m.id.clone()),
         ("type", m.kind.clone()),
+        ("parent", m.parent.clone().unwrap_or_else(|| "-".into())),
+        (
+            "source",
+            if report.online {
+                "running engine (point in time)".into()
+            } else {
+                "stopped dir".into()
+            },
+        ),
         ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
         ("records", m.records.to_string()),
         ("files", m.files.len().to_string()),
+        (
+            "reused",
+            format!(
+                "{} files, {} (held by earlier backups)",
+                report.reused_files,
+                human_bytes(report.reused_bytes)
+            ),
+        ),
         ("bytes", human_bytes(m.bytes)),
         (
             "stored",
@@ -337,7 +360,8 @@ fn summary(m: &BackupManifest) -> serde_json::Value {
         "end_time": m.end_time, "duration_ms": m.duration_ms, "checkpoint_seq": m.checkpoint_seq,
         "last_seq": m.last_seq, "records": m.records, "bytes": m.bytes,
         "stored_bytes": m.stored_bytes, "files": m.files.len(), "logical_digest": m.logical_digest,
-        "history_id": m.history_id, "source_dir": m.source_dir,
+        "history_id": m.history_id, "source_dir": m.source_dir, "online": m.online,
+        "references": m.references(),
     })
 }
 

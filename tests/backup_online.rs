@@ -1,0 +1,283 @@
+//! Online and incremental backups: a backup of an engine under write load restores to exactly
+//! the state at its recorded sequence, and a full → incr → incr chain restores each point.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use drkit::engine::{Engine, Options, SyncPolicy};
+
+use super::common::*;
+
+type State = BTreeMap<Vec<u8>, Vec<u8>>;
+/// One acknowledged write: its sequence, the key, and the value (None for a delete).
+type Write = (u64, Vec<u8>, Option<Vec<u8>>);
+
+fn small_engine(dir: &Path) -> Engine {
+    Engine::open(
+        dir,
+        Options {
+            sync: SyncPolicy::Never,
+            // Small enough that flushes, compactions and segment retirement all happen while
+            // the backups run.
+            memtable_bytes: 64 << 10,
+            wal_segment_bytes: 96 << 10,
+            sst_target_bytes: 64 << 10,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+fn value(i: u64) -> Vec<u8> {
+    format!("value-{i}-{}", "x".repeat((i % 97) as usize)).into_bytes()
+}
+
+fn create(repo: &Path, data: &Path, kind: &str) -> serde_json::Value {
+    let out = drkit()
+        .args([
+            "backup",
+            "create",
+            "--json",
+            "--threads",
+            "2",
+            "--type",
+            kind,
+        ])
+        .arg("--repo")
+        .arg(repo)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create");
+    json_report(&out.stdout)
+}
+
+fn restore(repo: &Path, id: &str, target: &Path) {
+    let out = drkit()
+        .args(["restore", "-q", "--repo"])
+        .arg(repo)
+        .arg("--backup")
+        .arg(id)
+        .arg("--target")
+        .arg(target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore");
+}
+
+/// A full scan as plain keys: the engine stores `put`'s keys under the `K` prefix.
+fn as_state(rows: Vec<(Vec<u8>, Vec<u8>)>) -> State {
+    rows.into_iter()
+        .map(|(k, v)| (k.strip_prefix(b"K").unwrap().to_vec(), v))
+        .collect()
+}
+
+#[test]
+fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let engine = Arc::new(small_engine(&data));
+    // Every acknowledged write with its sequence, in sequence order (one writer thread).
+    let log: Arc<std::sync::Mutex<Vec<Write>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (engine, log, stop) = (engine.clone(), log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) || i < 3000 {
+                // Overwrites and deletes, so a restored state that mixes two points in time
+                // differs from both.
+                let key = format!("key{:05}", i % 700).into_bytes();
+                if i % 11 == 5 {
+                    let seq = engine.delete(&key).unwrap();
+                    log.lock().unwrap().push((seq, key, None));
+                } else {
+                    let seq = engine.put(&key, &value(i)).unwrap();
+                    log.lock().unwrap().push((seq, key, Some(value(i))));
+                }
+                i += 1;
+            }
+        })
+    };
+    let mut backups = Vec::new();
+    while backups.len() < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let b = create(&repo, &data, "full");
+        assert_eq!(b["online"], true, "{b}");
+        backups.push(b);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    drop(engine);
+    let log = log.lock().unwrap().clone();
+    assert!(
+        fs::read_dir(data.join("backup-points"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "a finished backup leaves no point behind"
+    );
+
+    let mut last_seen = 0;
+    for (n, b) in backups.iter().enumerate() {
+        let last_seq = b["backup"]["last_seq"].as_u64().unwrap();
+        assert!(last_seq >= last_seen, "backups are taken in order");
+        last_seen = last_seq;
+        let mut expected = State::new();
+        for (seq, k, v) in &log {
+            if *seq > last_seq {
+                break;
+            }
+            match v {
+                Some(v) => expected.insert(k.clone(), v.clone()),
+                None => expected.remove(k),
+            };
+        }
+        let target = tmp.path().join(format!("restored{n}"));
+        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        let got = as_state(full_scan(&target));
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "backup {n} at seq {last_seq}: record count"
+        );
+        assert!(
+            got == expected,
+            "backup {n} at seq {last_seq}: restored state differs from the writes up to it"
+        );
+    }
+}
+
+#[test]
+fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let mut states = Vec::new();
+    let mut backups = Vec::new();
+    let mut i = 0u64;
+    for (round, kind) in ["full", "incr", "incr"].iter().enumerate() {
+        let engine = small_engine(&data);
+        let n = if round == 0 { 4000 } else { 600 };
+        for _ in 0..n {
+            let key = format!("key{:05}", (i * 7) % 3000).into_bytes();
+            engine.put(&key, &value(i)).unwrap();
+            i += 1;
+        }
+        engine
+            .delete(format!("key{:05}", round * 10).as_bytes())
+            .unwrap();
+        drop(engine);
+        states.push(as_state(full_scan(&data)));
+        backups.push(create(&repo, &data, kind));
+    }
+    let full = &backups[0]["backup"];
+    let incr1 = &backups[1]["backup"];
+    let incr2 = &backups[2]["backup"];
+    assert_eq!(incr1["type"], "incr");
+    assert_eq!(incr1["parent"], full["id"]);
+    assert_eq!(incr2["parent"], incr1["id"]);
+    for b in &backups[1..] {
+        assert!(b["reused_files"].as_u64().unwrap() > 0, "{b}");
+        assert!(
+            b["backup"]["stored_bytes"].as_u64().unwrap() < full["stored_bytes"].as_u64().unwrap(),
+            "an incremental backup stores less than the full one: {b}"
+        );
+    }
+    // The second incremental reads files from both earlier backups.
+    let refs: Vec<&str> = incr2["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(refs.contains(&full["id"].as_str().unwrap()), "{refs:?}");
+
+    let out = drkit()
+        .args(["backup", "verify", "--restore-test", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "verify");
+    for (n, b) in backups.iter().enumerate() {
+        let target = tmp.path().join(format!("restored{n}"));
+        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        assert!(
+            as_state(full_scan(&target)) == states[n],
+            "backup {n} ({}) does not restore the state it was taken at",
+            b["backup"]["type"]
+        );
+    }
+
+    // A file the incremental needs from the full backup is damaged: restoring the incremental
+    // names it and refuses.
+    let full_files = repo
+        .join("backups")
+        .join(full["id"].as_str().unwrap())
+        .join("files/sst");
+    let needed = fs::read_dir(&full_files)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_end_matches(".zst");
+            data.join("sst").join(name).exists()
+        })
+        .expect("the full backup holds a table the dir still has");
+    let mut bytes = fs::read(&needed).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    fs::write(&needed, bytes).unwrap();
+    let target = tmp.path().join("from-damaged");
+    let out = drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--backup")
+        .arg(incr2["id"].as_str().unwrap())
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 4, "restore of an incr whose parent file is damaged");
+    let name = needed.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text(&out).contains(&name), "{}", text(&out));
+    assert!(!target.exists());
+}
+
+#[test]
+fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let engine = small_engine(&data);
+    for i in 0..500 {
+        engine.put(format!("k{i}").as_bytes(), &value(i)).unwrap();
+    }
+    drop(engine);
+    let out = drkit()
+        .args(["backup", "create", "--type", "incr", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "incr on an empty repository");
+    assert!(text(&out).contains("taken as a full one"), "{}", text(&out));
+    let list = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let line = json_report(&list.stdout);
+    assert_eq!(line["backup"]["type"], "full");
+    assert!(line["backup"]["parent"].is_null());
+}
