@@ -67,6 +67,9 @@ _drkit() {
             drkit__subcmd__backup,create)
                 cmd="drkit__subcmd__backup__subcmd__create"
                 ;;
+            drkit__subcmd__backup,expire)
+                cmd="drkit__subcmd__backup__subcmd__expire"
+                ;;
             drkit__subcmd__backup,help)
                 cmd="drkit__subcmd__backup__subcmd__help"
                 ;;
@@ -84,6 +87,9 @@ _drkit() {
                 ;;
             drkit__subcmd__backup__subcmd__help,create)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__create"
+                ;;
+            drkit__subcmd__backup__subcmd__help,expire)
+                cmd="drkit__subcmd__backup__subcmd__help__subcmd__expire"
                 ;;
             drkit__subcmd__backup__subcmd__help,help)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__help"
@@ -168,6 +174,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__backup,create)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__create"
+                ;;
+            drkit__subcmd__help__subcmd__backup,expire)
+                cmd="drkit__subcmd__help__subcmd__backup__subcmd__expire"
                 ;;
             drkit__subcmd__help__subcmd__backup,info)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__info"
@@ -283,7 +292,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup)
-            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify help"
+            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify expire help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,8 +343,46 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__backup__subcmd__expire)
+            opts="-v -q -h -V --repo --keep-full --keep-incr-days --keep-wal-days --dry-run --now --lock-wait --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-full)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-incr-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-wal-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__backup__subcmd__help)
-            opts="init create list info verify help"
+            opts="init create list info verify expire help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +396,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__backup__subcmd__help__subcmd__expire)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -783,7 +844,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup)
-            opts="init create list info verify"
+            opts="init create list info verify expire"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,6 +858,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__backup__subcmd__expire)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -172,16 +172,17 @@ complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'Mo
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "list" -d 'List the complete backups in a repository'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l repo -d 'The repository dir (new or empty)' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More detail on stderr'
@@ -220,11 +221,24 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-full -d 'Full backups to keep, newest first (at least 1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-incr-days -d 'Keep incremental backups younger than this many days (while their full backup is kept)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-wal-days -d 'Keep archived WAL younger than this many days, and what replaying it needs' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l now -d 'Judge ages as of this time (RFC 3339) instead of now: for retention drills' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l lock-wait -d 'Wait this long for a running backup, restore or verify instead of failing with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l dry-run -d 'Show what would be removed; change nothing'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository dir' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where to restore; must be new or empty unless --force' -r -F
@@ -317,5 +331,6 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'

@@ -470,6 +470,26 @@ _arguments "${_arguments_options[@]}" : \
 '::id -- One backup; all of them when omitted:_default' \
 && ret=0
 ;;
+(expire)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--keep-full=[Full backups to keep, newest first (at least 1)]:KEEP_FULL:_default' \
+'--keep-incr-days=[Keep incremental backups younger than this many days (while their full backup is kept)]:KEEP_INCR_DAYS:_default' \
+'--keep-wal-days=[Keep archived WAL younger than this many days, and what replaying it needs]:KEEP_WAL_DAYS:_default' \
+'--now=[Judge ages as of this time (RFC 3339) instead of now\: for retention drills]:NOW:_default' \
+'--lock-wait=[Wait this long for a running backup, restore or verify instead of failing with exit 11]:LOCK_WAIT:_default' \
+'--dry-run[Show what would be removed; change nothing]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__backup__subcmd__help_commands" \
@@ -499,6 +519,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (verify)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(expire)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -800,6 +824,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(expire)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -887,6 +915,7 @@ _drkit__subcmd__backup_commands() {
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup commands' commands "$@"
@@ -896,6 +925,11 @@ _drkit__subcmd__backup__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup create commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__backup__subcmd__expire_commands] )) ||
+_drkit__subcmd__backup__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup expire commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__backup__subcmd__help_commands] )) ||
 _drkit__subcmd__backup__subcmd__help_commands() {
     local commands; commands=(
@@ -904,6 +938,7 @@ _drkit__subcmd__backup__subcmd__help_commands() {
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup help commands' commands "$@"
@@ -912,6 +947,11 @@ _drkit__subcmd__backup__subcmd__help_commands() {
 _drkit__subcmd__backup__subcmd__help__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup help create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__expire_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help expire commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__backup__subcmd__help__subcmd__help_commands() {
@@ -1056,6 +1096,7 @@ _drkit__subcmd__help__subcmd__backup_commands() {
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
     )
     _describe -t commands 'drkit help backup commands' commands "$@"
 }
@@ -1063,6 +1104,11 @@ _drkit__subcmd__help__subcmd__backup_commands() {
 _drkit__subcmd__help__subcmd__backup__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help backup create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__expire_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup expire commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__info_commands] )) ||
 _drkit__subcmd__help__subcmd__backup__subcmd__info_commands() {

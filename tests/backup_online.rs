@@ -281,3 +281,132 @@ fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
     assert_eq!(line["backup"]["type"], "full");
     assert!(line["backup"]["parent"].is_null());
 }
+
+fn ids(repo: &Path) -> Vec<String> {
+    let out = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["backup"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let mut i = 0u64;
+    let mut write = |n: u64| {
+        let engine = small_engine(&data);
+        for _ in 0..n {
+            engine
+                .put(format!("key{:05}", i % 5000).as_bytes(), &value(i))
+                .unwrap();
+            i += 1;
+        }
+    };
+    // full1 ← incr1; full2; full3 ← incr3a ← incr3b, where incr3b reads tables incr3a stored.
+    let mut made = Vec::new();
+    for (kind, writes) in [
+        ("full", 3000),
+        ("incr", 1500),
+        ("full", 1500),
+        ("full", 1500),
+        ("incr", 3000),
+        ("incr", 5),
+    ] {
+        write(writes);
+        made.push(create(&repo, &data, kind)["backup"].clone());
+    }
+    let id = |n: usize| made[n]["id"].as_str().unwrap().to_string();
+    let (full1, incr1, full2, full3, incr3a, incr3b) = (id(0), id(1), id(2), id(3), id(4), id(5));
+    assert!(
+        made[5]["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == &made[4]["id"]),
+        "the last incremental reads tables the one before stored: {}",
+        made[5]
+    );
+    // Judged at a moment when incr3b is just under 7 days old and incr3a just over.
+    let end3b =
+        chrono::DateTime::parse_from_rfc3339(made[5]["end_time"].as_str().unwrap()).unwrap();
+    let now = (end3b + chrono::Duration::days(7)).to_rfc3339();
+    let expire = |extra: &[&str]| {
+        let out = drkit()
+            .args([
+                "backup",
+                "expire",
+                "--json",
+                "--keep-full",
+                "2",
+                "--now",
+                &now,
+                "--repo",
+            ])
+            .arg(&repo)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "expire");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "expire-decision")
+            .map(|v| {
+                let d = &v["decision"];
+                (
+                    d["id"].as_str().unwrap().to_string(),
+                    (
+                        d["keep"].as_bool().unwrap(),
+                        d["reason"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect::<BTreeMap<String, (bool, String)>>()
+    };
+
+    let before = dir_snapshot(&repo);
+    let planned = expire(&["--dry-run"]);
+    assert!(dir_snapshot(&repo) == before, "a dry run changes nothing");
+    assert!(!planned[&full1].0 && !planned[&incr1].0, "{planned:#?}");
+    assert!(
+        planned[&full2].0 && planned[&full3].0 && planned[&incr3b].0,
+        "{planned:#?}"
+    );
+    assert!(
+        planned[&incr3a].0,
+        "incr3a is old but incr3b needs it: {planned:#?}"
+    );
+    assert!(planned[&incr3a].1.contains(&incr3b), "{planned:#?}");
+
+    let applied = expire(&[]);
+    assert_eq!(applied, planned, "apply does what the dry run showed");
+    assert_eq!(
+        ids(&repo),
+        vec![full2.clone(), full3, incr3a, incr3b.clone()]
+    );
+    let out = drkit()
+        .args(["backup", "verify", "--restore-test", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "every kept backup still restores");
+
+    // The newest backup is never expired, whatever the policy says.
+    let again = expire(&["--keep-incr-days", "0"]);
+    assert!(again[&incr3b].0, "{again:#?}");
+    let out = drkit()
+        .args(["backup", "expire", "--keep-full", "0", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2, "keep-full 0 is refused");
+}

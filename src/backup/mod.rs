@@ -8,6 +8,7 @@
 //! file and as a whole.
 
 pub mod create;
+pub mod expire;
 pub mod manifest;
 pub mod point;
 pub mod repo;

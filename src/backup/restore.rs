@@ -160,6 +160,8 @@ pub fn restore(
     progress: Progress<'_>,
 ) -> Result<RestoreReport> {
     let start = Instant::now();
+    // Held to the end: `backup expire` must not remove files this restore is reading.
+    let _readers = repo.read_guard()?;
     if plan.target_state == TargetState::NotEmpty && !opts.force {
         return Err(Error::InvalidInput(format!(
             "{}: target is not empty; restore into a new or empty dir, or add --force to move its content aside to {}",

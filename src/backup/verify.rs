@@ -67,6 +67,7 @@ pub fn verify(
     threads: usize,
     progress: Progress<'_>,
 ) -> Result<VerifyReport> {
+    let _readers = repo.read_guard()?;
     let listed: Vec<(String, Result<BackupManifest>)> = match id {
         Some(id) => vec![(id.to_string(), repo.load(id))],
         None => repo

@@ -19,6 +19,35 @@ pub enum Command {
     Info(InfoArgs),
     /// Re-read every file of one or all backups against its blake3; exit 4 on any damage.
     Verify(VerifyArgs),
+    /// Remove backups the retention policy no longer keeps (never one a kept backup needs).
+    Expire(ExpireArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExpireArgs {
+    /// The repository dir.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Full backups to keep, newest first (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep_full: usize,
+    /// Keep incremental backups younger than this many days (while their full backup is kept).
+    #[arg(long, default_value_t = 7)]
+    pub keep_incr_days: u32,
+    /// Keep archived WAL younger than this many days, and what replaying it needs.
+    #[arg(long, default_value_t = 30)]
+    pub keep_wal_days: u32,
+    /// Show what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Judge ages as of this time (RFC 3339) instead of now: for retention drills.
+    #[arg(long, hide = true)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Wait this long for a running backup, restore or verify instead of failing with exit 11.
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_wait: Option<Duration>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +138,7 @@ impl Command {
             Command::List(a) => a.json,
             Command::Info(a) => a.json,
             Command::Verify(a) => a.json,
+            Command::Expire(a) => a.json,
         }
     }
 }
@@ -149,6 +179,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Create(a) => create(printer, a),
+        Command::Expire(a) => expire(printer, a),
         Command::List(a) => {
             let repo = Repo::open(&a.repo)?;
             let listed = repo.list()?;
@@ -350,6 +381,50 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
         ),
         ("leftovers removed", report.cleaned.len().to_string()),
     ]));
+    Ok(Exit::Ok)
+}
+
+fn expire(printer: &Printer, a: ExpireArgs) -> anyhow::Result<Exit> {
+    let repo = Repo::open(&a.repo)?;
+    let policy = backup::expire::Policy {
+        keep_full: a.keep_full,
+        keep_incr_days: a.keep_incr_days,
+        keep_wal_days: a.keep_wal_days,
+    };
+    let report = backup::expire::expire(
+        &repo,
+        policy,
+        a.now.unwrap_or_else(chrono::Utc::now),
+        a.dry_run,
+        a.lock_wait.unwrap_or_default(),
+    )?;
+    let plan = &report.plan;
+    let mut t = table(&["backup", "type", "end", "decision", "why", "stored"]);
+    for d in &plan.backups {
+        printer.json(&serde_json::json!({ "schema": 1, "type": "expire-decision", "dry_run": a.dry_run, "decision": d }));
+        t.add_row(vec![
+            d.id.clone(),
+            d.kind.clone(),
+            d.end_time.clone(),
+            match (d.keep, a.dry_run) {
+                (true, _) => "keep".into(),
+                (false, true) => "would remove".into(),
+                (false, false) => "removed".into(),
+            },
+            d.reason.clone(),
+            human_bytes(d.stored_bytes),
+        ]);
+    }
+    let removed = plan.removed().count();
+    printer.json(&serde_json::json!({ "schema": 1, "type": "expire-summary", "dry_run": a.dry_run, "policy": plan.policy, "removed": removed, "kept": plan.backups.len() - removed, "freed_bytes": plan.freed_bytes(), "cleaned": report.cleaned }));
+    printer.table(&t);
+    printer.line(format!(
+        "{} {removed} of {} backups, {} {}",
+        if a.dry_run { "would remove" } else { "removed" },
+        plan.backups.len(),
+        human_bytes(plan.freed_bytes()),
+        if a.dry_run { "would be freed" } else { "freed" },
+    ));
     Ok(Exit::Ok)
 }
 
