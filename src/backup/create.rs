@@ -101,6 +101,7 @@ pub fn create(
     let ro = ReadOnly::open_locked(data, RecoveryMode::TolerateTail, &data_lock)?;
     let state = ro.state().clone();
     let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
+    let last_entry_ns = super::pitr::entry_time_in_dir(data, last_seq)?;
 
     let mut jobs = vec![
         job(data, "CURRENT")?,
@@ -212,6 +213,7 @@ pub fn create(
         history_id: hex(&state.history_id),
         checkpoint_seq: state.flushed_seq,
         last_seq,
+        last_entry_ns,
         compress_level: opts.compress_level,
         records,
         logical_digest,
