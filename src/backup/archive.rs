@@ -36,8 +36,8 @@ use super::manifest::BackupFile;
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use super::{CHUNK, decode_stored};
-use crate::engine::recovery::list_segments;
 use crate::engine::load_state;
+use crate::engine::recovery::list_segments;
 use crate::error::{Error, IoContext, Result};
 use crate::format::archive_status::{self, ArchiveStatus, Hold};
 use crate::format::entry::EntryType;
@@ -570,7 +570,8 @@ impl Archiver {
             let Some(name) = e.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            let stray = name.ends_with(".tmp") || (name.ends_with(".zst") && !named.contains(name.as_str()));
+            let stray = name.ends_with(".tmp")
+                || (name.ends_with(".zst") && !named.contains(name.as_str()));
             if stray {
                 let p = e.path();
                 fs::remove_file(&p).at(&p)?;
@@ -604,8 +605,7 @@ impl Archiver {
     fn status_through(&self) -> u64 {
         match archive_status::read(&self.data) {
             Hold::Through(s)
-                if s.history_id == self.history
-                    && hex(&s.repo_id) == self.repo.meta.id =>
+                if s.history_id == self.history && hex(&s.repo_id) == self.repo.meta.id =>
             {
                 s.archived_through
             }
@@ -744,7 +744,9 @@ impl Archiver {
     }
 
     fn remove_partial(&self, old: &ArchivedSegment) -> Result<()> {
-        let side = self.dir.join(ArchivedSegment::sidecar_name(&old.name, false));
+        let side = self
+            .dir
+            .join(ArchivedSegment::sidecar_name(&old.name, false));
         fs::remove_file(&side).at(&side)?;
         let p = self.dir.join(&old.stored);
         fs::remove_file(&p).at(&p)?;

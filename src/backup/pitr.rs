@@ -37,7 +37,9 @@ impl Target {
             ))
         })?;
         t.timestamp_nanos_opt().map(Target::Time).ok_or_else(|| {
-            Error::InvalidInput(format!("--to-time {text:?} is outside the years 1677..2262"))
+            Error::InvalidInput(format!(
+                "--to-time {text:?} is outside the years 1677..2262"
+            ))
         })
     }
 
@@ -360,8 +362,7 @@ pub fn entry_time_in_dir(data: &Path, seq: u64) -> Result<Option<i64>> {
     };
     let bytes = std::fs::read(path).at(path)?;
     let f = facts(path, &bytes)?;
-    Ok(f
-        .entries
+    Ok(f.entries
         .iter()
         .find(|e| e.0 == seq && e.2 != EntryType::Seal)
         .map(|e| e.1))
@@ -382,7 +383,11 @@ pub fn cut_after(wal_dir: &Path, seq: u64) -> Result<Option<i64>> {
         let f = facts(path, &bytes)?;
         if f.last_seq().is_some_and(|l| l > seq) {
             let end = f.end_of(seq).ok_or_else(|| {
-                Error::corruption(path, 0, format!("holds entries after seq {seq} but not seq {seq} itself"))
+                Error::corruption(
+                    path,
+                    0,
+                    format!("holds entries after seq {seq} but not seq {seq} itself"),
+                )
             })?;
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -400,4 +405,27 @@ pub fn cut_after(wal_dir: &Path, seq: u64) -> Result<Option<i64>> {
     }
     crate::io::fsync_dir(wal_dir)?;
     Ok(time)
+}
+
+/// The recoverable window of each history that has a backup among `backups`, in order of
+/// first appearance; a history whose archive index is damaged gets the error instead.
+pub fn windows(repo: &Repo, backups: &[&BackupManifest]) -> Vec<(String, Result<Window>)> {
+    let mut histories: Vec<&str> = Vec::new();
+    for m in backups {
+        if !histories.contains(&m.history_id.as_str()) {
+            histories.push(&m.history_id);
+        }
+    }
+    histories
+        .into_iter()
+        .map(|h| {
+            let mine: Vec<&BackupManifest> = backups
+                .iter()
+                .filter(|m| m.history_id == h)
+                .copied()
+                .collect();
+            let w = archive::load_index(repo, h).map(|index| window(h, &mine, &index));
+            (h.to_string(), w)
+        })
+        .collect()
 }

@@ -81,12 +81,9 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
         rows.push((
             "archived WAL replayed",
             match (x.segments.first(), x.segments.last()) {
-                (Some(a), Some(b)) => format!(
-                    "{} segment(s), {} .. {}",
-                    x.segments.len(),
-                    a.name,
-                    b.name
-                ),
+                (Some(a), Some(b)) => {
+                    format!("{} segment(s), {} .. {}", x.segments.len(), a.name, b.name)
+                }
                 _ => "none (the backup is the target)".into(),
             },
         ));

@@ -99,7 +99,8 @@ fn archive(printer: &Printer, a: ArchiveArgs) -> anyhow::Result<Exit> {
     while !stop.load(Ordering::Relaxed) {
         let report = archiver.run(true)?;
         if report.changed() {
-            printer.json(&serde_json::json!({ "schema": 1, "type": "wal-archive", "report": report }));
+            printer
+                .json(&serde_json::json!({ "schema": 1, "type": "wal-archive", "report": report }));
             for s in &report.segments {
                 if matches!(s.action, Action::Archived | Action::Partial) {
                     printer.verbose(format!(
@@ -138,7 +139,14 @@ fn action_name(a: Action) -> &'static str {
 
 fn print_report(printer: &Printer, r: &ArchiveReport) {
     printer.json(&serde_json::json!({ "schema": 1, "type": "wal-archive", "report": r }));
-    let mut t = table(&["segment", "seq range", "entries", "bytes", "stored", "action"]);
+    let mut t = table(&[
+        "segment",
+        "seq range",
+        "entries",
+        "bytes",
+        "stored",
+        "action",
+    ]);
     for s in &r.segments {
         t.add_row(vec![
             s.name.clone(),
@@ -151,7 +159,10 @@ fn print_report(printer: &Printer, r: &ArchiveReport) {
     }
     printer.table(&t);
     for p in &r.cleaned {
-        printer.verbose(format!("removed leftover of an interrupted run: {}", p.display()));
+        printer.verbose(format!(
+            "removed leftover of an interrupted run: {}",
+            p.display()
+        ));
     }
     let archived = r
         .segments
@@ -172,7 +183,9 @@ fn warn_gaps(printer: &Printer, r: &ArchiveReport) -> Exit {
     if let Some(why) = &r.status_was_unreadable {
         printer.warn(format!(
             "drkit: warning: {} was unreadable ({why}); rewritten",
-            r.data.join(crate::format::archive_status::FILE_NAME).display()
+            r.data
+                .join(crate::format::archive_status::FILE_NAME)
+                .display()
         ));
     }
     if r.gaps.is_empty() {

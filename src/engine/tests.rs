@@ -467,10 +467,7 @@ fn archive_status_holds_unarchived_segments_until_archived() {
     assert!(before.len() <= 3, "flushed segments retired: {before:?}");
 
     // Archiving on, nothing archived yet (through 0): every segment stays.
-    let history = {
-        let e = Engine::open(dir.path(), opts()).unwrap();
-        e.history_id()
-    };
+    let history = load_state(dir.path()).unwrap().0.history_id;
     write_status(dir.path(), history, 0);
     let all = {
         let e = Engine::open(dir.path(), opts()).unwrap();
@@ -482,7 +479,10 @@ fn archive_status_holds_unarchived_segments_until_archived() {
     };
     assert!(all.len() >= 6, "segments kept while unarchived: {all:?}");
     for s in &before {
-        assert!(all.contains(s), "segment {s} deleted before it was archived");
+        assert!(
+            all.contains(s),
+            "segment {s} deleted before it was archived"
+        );
     }
 
     // Archived through the end of the third segment: exactly the first three may go.
@@ -497,12 +497,11 @@ fn archive_status_holds_unarchived_segments_until_archived() {
     assert_eq!(now.first(), Some(&all[3]), "{all:?} -> {now:?}");
 
     // A damaged status file, or one for another history, holds everything.
-    for bad in [
-        Some(b"drkit-archive-status 1\nrepo zz\n".to_vec()),
-        None,
-    ] {
+    for bad in [Some(b"drkit-archive-status 1\nrepo zz\n".to_vec()), None] {
         match bad {
-            Some(bytes) => std::fs::write(dir.path().join(archive_status::FILE_NAME), bytes).unwrap(),
+            Some(bytes) => {
+                std::fs::write(dir.path().join(archive_status::FILE_NAME), bytes).unwrap()
+            }
             None => write_status(dir.path(), [9; 16], u64::MAX),
         }
         let kept = wal_segments(dir.path());
@@ -513,7 +512,10 @@ fn archive_status_holds_unarchived_segments_until_archived() {
         }
         let after = wal_segments(dir.path());
         for s in &kept {
-            assert!(after.contains(s), "segment {s} deleted under an untrusted status");
+            assert!(
+                after.contains(s),
+                "segment {s} deleted under an untrusted status"
+            );
         }
     }
 

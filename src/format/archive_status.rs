@@ -78,8 +78,8 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ArchiveStatus> {
              `drkit wal archive` run rewrites it",
         )
     };
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| bad(e.valid_up_to(), "ARCHIVE_STATUS is not text"))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| bad(e.valid_up_to(), "ARCHIVE_STATUS is not text"))?;
     let mut lines = text.split_inclusive('\n');
     let format = lines.next().unwrap_or_default();
     if format.trim_end_matches('\n') != FORMAT_LINE {
@@ -94,7 +94,10 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ArchiveStatus> {
                 supported: 1,
             });
         }
-        return Err(bad(0, "does not start with the drkit-archive-status format line"));
+        return Err(bad(
+            0,
+            "does not start with the drkit-archive-status format line",
+        ));
     }
     let mut at = format.len();
     let mut field = |name: &str| -> Result<(&str, usize)> {
