@@ -61,7 +61,7 @@ impl Log {
             value = Some(v);
         }
         self.writes.push((seq, key, value));
-        if i % 17 == 0 {
+        if i.is_multiple_of(17) {
             let t = now_ns();
             self.instants.push((t, self.writes.len()));
             // The next write's timestamp must be strictly after the instant.
@@ -227,7 +227,7 @@ fn scenario() -> Scenario {
     for i in 0..150 {
         log.write(&e, i, 2);
     }
-    let mut follow = std::process::Command::new(drkit_path())
+    let follow = std::process::Command::new(drkit_path())
         .args(["wal", "archive", "--follow", "--poll", "100ms", "--repo"])
         .arg(&repo)
         .arg("--data")
@@ -238,7 +238,7 @@ fn scenario() -> Scenario {
         .unwrap();
     for i in 150..300 {
         log.write(&e, i, 2);
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             std::thread::sleep(Duration::from_millis(120));
         }
     }
