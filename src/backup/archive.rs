@@ -337,6 +337,11 @@ pub fn read_sidecar(path: &Path, history: &str) -> Result<ArchivedSegment> {
 
 /// Every sidecar of `history`, checked; the first damaged one is an error (exit 4).
 pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
+    if archive_status::parse_hex16(history).is_none() {
+        return Err(Error::InvalidInput(format!(
+            "{history:?} is not a history id (32 hex digits)"
+        )));
+    }
     let dir = history_dir(repo, history);
     let mut index = Index::default();
     for p in sidecars(&dir)? {
@@ -673,6 +678,11 @@ impl Archiver {
                     self.checked.insert(name.clone());
                     through = through.max(have.last_seq);
                     outcomes.push(outcome(have, Action::Present));
+                    // A run killed between the closed copy's sidecar and the removal of
+                    // the growing copy left both: finish the removal.
+                    if let Some(old) = index.partial.remove(first) {
+                        self.remove_partial(&old)?;
+                    }
                     continue;
                 }
                 let f = facts(path, &bytes)?;
@@ -842,5 +852,104 @@ pub fn disable(data: &Path) -> Result<bool> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(first: u64, last: u64, sealed: bool) -> ArchivedSegment {
+        let name = wal::segment_name(first);
+        ArchivedSegment {
+            format: SIDECAR_FORMAT.into(),
+            version: 1,
+            stored: format!("{name}.zst"),
+            name,
+            history_id: "00".repeat(16),
+            first_seq: first,
+            last_seq: last,
+            entries: last + 1 - first,
+            first_entry_ns: Some(first as i64),
+            last_entry_ns: Some(last as i64),
+            first_entry_time: None,
+            last_entry_time: None,
+            size: 0,
+            blake3: String::new(),
+            stored_size: 0,
+            sealed,
+            archived_at: String::new(),
+            checksum: String::new(),
+        }
+    }
+
+    fn index(segs: &[ArchivedSegment]) -> Index {
+        let mut i = Index::default();
+        for s in segs {
+            let map = if s.sealed {
+                &mut i.sealed
+            } else {
+                &mut i.partial
+            };
+            map.insert(s.first_seq, s.clone());
+        }
+        i
+    }
+
+    #[test]
+    fn chain_reach_and_gaps() {
+        let i = index(&[
+            seg(1, 10, true),
+            seg(11, 20, true),
+            // 21..=30 missing
+            seg(31, 40, true),
+            seg(41, 45, false),
+            // A stale growing copy of a segment that is closed now: never used.
+            seg(11, 15, false),
+        ]);
+        assert_eq!(
+            i.gaps(),
+            vec![Gap {
+                from_seq: 21,
+                to_seq: 30,
+                before: wal::segment_name(31)
+            }]
+        );
+        assert_eq!(i.segments().len(), 4);
+        let c = i.chain(5, 20).unwrap();
+        assert_eq!(c.iter().map(|s| s.first_seq).collect::<Vec<_>>(), [1, 11]);
+        assert_eq!(i.chain(5, 25).unwrap_err(), 21);
+        assert_eq!(i.chain(32, 46).unwrap_err(), 46);
+        assert_eq!(i.chain(32, 45).unwrap().len(), 2);
+        assert!(i.chain(8, 7).unwrap().is_empty());
+        assert_eq!(i.reach(3).0, 20);
+        assert_eq!(i.reach(21).0, 20);
+        assert_eq!(i.reach(35).0, 45);
+    }
+
+    #[test]
+    fn sidecar_names_are_checked() {
+        let mut s = seg(7, 9, true);
+        let dir = Path::new("/r/wal/x");
+        let h = "00".repeat(16);
+        assert!(
+            s.check_names(&dir.join(ArchivedSegment::sidecar_name(&s.name, true)), &h)
+                .is_ok()
+        );
+        s.stored = "../../etc/passwd".into();
+        assert!(
+            s.check_names(&dir.join(ArchivedSegment::sidecar_name(&s.name, true)), &h)
+                .is_err()
+        );
+        let mut p = seg(7, 9, false);
+        p.stored = format!("{}.partial-0123456789abcdef.zst", p.name);
+        assert!(
+            p.check_names(&dir.join(ArchivedSegment::sidecar_name(&p.name, false)), &h)
+                .is_ok()
+        );
+        assert!(
+            p.check_names(&dir.join(ArchivedSegment::sidecar_name(&p.name, true)), &h)
+                .is_err()
+        );
     }
 }
