@@ -64,6 +64,9 @@ _drkit() {
             drkit,verify)
                 cmd="drkit__subcmd__verify"
                 ;;
+            drkit,wal)
+                cmd="drkit__subcmd__wal"
+                ;;
             drkit__subcmd__backup,create)
                 cmd="drkit__subcmd__backup__subcmd__create"
                 ;;
@@ -172,6 +175,9 @@ _drkit() {
             drkit__subcmd__help,verify)
                 cmd="drkit__subcmd__help__subcmd__verify"
                 ;;
+            drkit__subcmd__help,wal)
+                cmd="drkit__subcmd__help__subcmd__wal"
+                ;;
             drkit__subcmd__help__subcmd__backup,create)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__create"
                 ;;
@@ -216,6 +222,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__snapshot,prune)
                 cmd="drkit__subcmd__help__subcmd__snapshot__subcmd__prune"
+                ;;
+            drkit__subcmd__help__subcmd__wal,archive)
+                cmd="drkit__subcmd__help__subcmd__wal__subcmd__archive"
                 ;;
             drkit__subcmd__inspect,dir)
                 cmd="drkit__subcmd__inspect__subcmd__dir"
@@ -271,6 +280,18 @@ _drkit() {
             drkit__subcmd__snapshot__subcmd__help,prune)
                 cmd="drkit__subcmd__snapshot__subcmd__help__subcmd__prune"
                 ;;
+            drkit__subcmd__wal,archive)
+                cmd="drkit__subcmd__wal__subcmd__archive"
+                ;;
+            drkit__subcmd__wal,help)
+                cmd="drkit__subcmd__wal__subcmd__help"
+                ;;
+            drkit__subcmd__wal__subcmd__help,archive)
+                cmd="drkit__subcmd__wal__subcmd__help__subcmd__archive"
+                ;;
+            drkit__subcmd__wal__subcmd__help,help)
+                cmd="drkit__subcmd__wal__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -278,7 +299,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,7 +851,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot repair compact inspect verify demo backup restore bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1277,6 +1298,34 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__wal)
+            opts="archive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__wal__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__inspect)
             opts="-v -q -h -V --verbose --quiet --help --version wal sst manifest dir help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1506,7 +1555,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__restore)
-            opts="-v -q -h -V --repo --target --backup --dry-run --force --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1521,6 +1570,14 @@ _drkit() {
                     return 0
                     ;;
                 --backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-seq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1698,6 +1755,96 @@ _drkit() {
         drkit__subcmd__verify)
             opts="-v -q -h -V --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__wal)
+            opts="-v -q -h -V --verbose --quiet --help --version archive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__wal__subcmd__archive)
+            opts="-v -q -h -V --repo --data --follow --poll --compress-level --lock-wait --disable --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__wal__subcmd__help)
+            opts="archive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__wal__subcmd__help__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__wal__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -542,7 +542,9 @@ esac
 _arguments "${_arguments_options[@]}" : \
 '--repo=[The repository dir]:REPO:_files' \
 '--target=[Where to restore; must be new or empty unless --force]:TARGET:_files' \
-'--backup=[The backup to restore (default\: the newest full backup)]:BACKUP:_default' \
+'--backup=[The backup to restore (default\: the newest full backup; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
+'(--to-time)--to-seq=[Point in time by sequence\: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it]:N:_default' \
+'--to-time=[Point in time by commit time (RFC 3339, e.g. 2026-11-25T17\:00\:00Z)\: keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it]:RFC3339:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--dry-run[Print the plan; change nothing]' \
 '--force[Restore over a non-empty target\: its content is moved aside to TARGET.drkit-old-<time>, never deleted]' \
@@ -556,6 +558,74 @@ _arguments "${_arguments_options[@]}" : \
 '-V[Print version]' \
 '--version[Print version]' \
 && ret=0
+;;
+(wal)
+_arguments "${_arguments_options[@]}" : \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_drkit__subcmd__wal_commands" \
+"*::: :->wal" \
+&& ret=0
+
+    case $state in
+    (wal)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-wal-command-$line[1]:"
+        case $line[1] in
+            (archive)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir (created if missing)]:REPO:_files' \
+'--data=[The data dir; may be in use by a running engine (no lock is taken on it)]:DATA:_files' \
+'--poll=[How often --follow looks for new WAL (\`500ms\`, \`1s\`, \`5s\`)]:POLL:_default' \
+'--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--lock-wait=[Wait this long for another archiver of the same history instead of failing at once with exit 11]:LOCK_WAIT:_default' \
+'(--disable)--follow[Keep running\: archive the growing segment too (up to its last complete entry) and look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors and gap warnings unless -v]' \
+'--disable[Turn archiving off for the data dir\: remove DIR/ARCHIVE_STATUS, so the engine deletes flushed segments again without waiting for the archive]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__wal__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-wal-help-command-$line[1]:"
+        case $line[1] in
+            (archive)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
 ;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
@@ -836,6 +906,26 @@ esac
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(wal)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__help__subcmd__wal_commands" \
+"*::: :->wal" \
+&& ret=0
+
+    case $state in
+    (wal)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-help-wal-command-$line[1]:"
+        case $line[1] in
+            (archive)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__help__subcmd__bench_commands" \
@@ -898,7 +988,8 @@ _drkit_commands() {
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
-'restore:Restore a backup into a new or empty dir (checked file by file and as a whole)' \
+'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
+'wal:WAL archiving for point-in-time restore' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1079,7 +1170,8 @@ _drkit__subcmd__help_commands() {
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
-'restore:Restore a backup into a new or empty dir (checked file by file and as a whole)' \
+'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
+'wal:WAL archiving for point-in-time restore' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1262,6 +1354,18 @@ _drkit__subcmd__help__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help verify commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__wal_commands] )) ||
+_drkit__subcmd__help__subcmd__wal_commands() {
+    local commands; commands=(
+'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+    )
+    _describe -t commands 'drkit help wal commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__wal__subcmd__archive_commands] )) ||
+_drkit__subcmd__help__subcmd__wal__subcmd__archive_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help wal archive commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__inspect_commands] )) ||
 _drkit__subcmd__inspect_commands() {
     local commands; commands=(
@@ -1413,6 +1517,37 @@ _drkit__subcmd__snapshot__subcmd__prune_commands() {
 _drkit__subcmd__verify_commands() {
     local commands; commands=()
     _describe -t commands 'drkit verify commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__wal_commands] )) ||
+_drkit__subcmd__wal_commands() {
+    local commands; commands=(
+'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit wal commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__wal__subcmd__archive_commands] )) ||
+_drkit__subcmd__wal__subcmd__archive_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit wal archive commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__wal__subcmd__help_commands] )) ||
+_drkit__subcmd__wal__subcmd__help_commands() {
+    local commands; commands=(
+'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit wal help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__wal__subcmd__help__subcmd__archive_commands] )) ||
+_drkit__subcmd__wal__subcmd__help__subcmd__archive_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit wal help archive commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__wal__subcmd__help__subcmd__help_commands] )) ||
+_drkit__subcmd__wal__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit wal help help commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_drkit" ]; then

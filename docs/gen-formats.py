@@ -7,7 +7,7 @@ them. A unit test (format::tests::formats_doc_is_fresh) fails when the page is s
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
-order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot"]
+order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status"]
 out = [
     "# On-disk formats",
     "",
@@ -24,6 +24,7 @@ out = [
     "DIR/wal/{first seq:020}.wal       WAL segments (wal.rs, entry.rs)",
     "DIR/sst/sst_{level}_{no:020}.sst  SSTables (sst.rs)",
     "DIR/snapshots/snapshot_{seq:020}.snap  memtable images for fast recovery (snapshot.rs)",
+    "DIR/ARCHIVE_STATUS                what `drkit wal archive` has archived; the engine keeps the rest (archive_status.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
     "```",
     "",

@@ -112,6 +112,11 @@ pub enum Error {
 
     #[error("recovery dropped data: {0}")]
     DataDropped(String),
+
+    /// A point-in-time target the repository cannot reach (before the oldest backup, past
+    /// the archive's end, or across a gap in it).
+    #[error("{0}")]
+    NotCovered(String),
 }
 
 fn hint_suffix(hint: &str) -> String {
@@ -159,6 +164,7 @@ impl Error {
             | Error::Corruption { .. } => Exit::Corruption,
             Error::Locked { .. } => Exit::LockHeld,
             Error::DataDropped(_) => Exit::DataDropped,
+            Error::NotCovered(_) => Exit::TargetNotCovered,
         }
     }
 }

@@ -277,7 +277,11 @@ fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
         .arg(&repo)
         .output()
         .unwrap();
-    let line = json_report(&list.stdout);
+    let line: serde_json::Value = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "backup")
+        .unwrap();
     assert_eq!(line["backup"]["type"], "full");
     assert!(line["backup"]["parent"].is_null());
 }
@@ -292,6 +296,7 @@ fn ids(repo: &Path) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "backup")
         .map(|v| v["backup"]["id"].as_str().unwrap().to_string())
         .collect()
 }

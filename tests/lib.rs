@@ -17,6 +17,7 @@ mod damaged_reads;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;
+mod pitr_cli;
 mod recover_cli;
 mod repair_cli;
 mod snapshot_cli;

@@ -161,6 +161,7 @@ pub fn create(
     let state = ro.state().clone();
     let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
     let history_id = hex(&state.history_id);
+    let last_entry_ns = super::pitr::entry_time_in_dir(src_dir, last_seq)?;
 
     let mut jobs = vec![
         job(src_dir, "CURRENT")?,
@@ -309,6 +310,7 @@ pub fn create(
         history_id,
         checkpoint_seq: state.flushed_seq,
         last_seq,
+        last_entry_ns,
         compress_level: opts.compress_level,
         records,
         logical_digest,

@@ -37,6 +37,12 @@ pub struct BackupManifest {
     pub checkpoint_seq: u64,
     /// The highest sequence the backed-up files hold.
     pub last_seq: u64,
+    /// Commit time (ns since the Unix epoch) of the entry at `last_seq`: the backup's point
+    /// for `restore --to-time`. Absent when the dir's WAL no longer held that entry, and in
+    /// manifests of older drkit versions (left out when absent, so those still read back
+    /// byte for byte).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_entry_ns: Option<i64>,
     pub compress_level: i32,
     /// Live records at the backup point and the blake3 over them in key order, each framed
     /// as (key length u64 LE, key, value length u64 LE, value): what a restore must give back.

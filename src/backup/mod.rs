@@ -7,9 +7,11 @@
 //! also records a logical digest of all live records, so a restore is checked both file by
 //! file and as a whole.
 
+pub mod archive;
 pub mod create;
 pub mod expire;
 pub mod manifest;
+pub mod pitr;
 pub mod point;
 pub mod repo;
 pub mod restore;
@@ -123,7 +125,7 @@ impl<R: Read> Read for Counting<R> {
 fn decode_stored(
     stored: &Path,
     expect: &BackupFile,
-    mut sink: Option<(&mut File, &Path)>,
+    mut sink: Option<(&mut dyn Write, &Path)>,
     progress: Progress<'_>,
 ) -> Result<()> {
     let hint = "the repository copy is damaged; this backup cannot be trusted: restore from \

@@ -10,10 +10,12 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::archive;
 use super::manifest::BackupManifest;
+use super::pitr::{self, PitrPlan, Target};
 use super::repo::{Repo, hex};
 use super::{Progress, decode_stored, logical_digest, run_queue};
-use crate::engine::{ReadOnly, RecoveryMode, VersionSet};
+use crate::engine::{Engine, Options, Outcome, ReadOnly, RecoveryMode, VersionSet};
 use crate::error::{Error, IoContext, Result};
 use crate::io::{DirLock, fsync_dir};
 
@@ -47,6 +49,8 @@ pub struct RestorePlan {
     pub staging: PathBuf,
     /// Where the target's current content goes (only with --force on a non-empty target).
     pub move_aside_to: Option<PathBuf>,
+    /// With --to-seq/--to-time: the archived WAL replayed after the backup, and the window.
+    pub pitr: Option<PitrPlan>,
     #[serde(skip)]
     manifest: BackupManifest,
 }
@@ -57,6 +61,11 @@ pub struct RestoreReport {
     pub new_history_id: String,
     pub logical_digest: String,
     pub records: u64,
+    /// With a point-in-time target: the last sequence the restored dir holds, that entry's
+    /// commit time if the WAL held it, and the archived entries replayed after the backup.
+    pub reached_seq: Option<u64>,
+    pub reached_time: Option<String>,
+    pub replayed: u64,
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
 }
@@ -72,18 +81,31 @@ fn sibling(target: &Path, suffix: &str) -> PathBuf {
     target.with_file_name(name)
 }
 
-/// Chooses the backup (`id`, or the newest complete full backup) and looks at the target.
-/// Changes nothing.
-pub fn plan(repo: &Repo, target: &Path, id: Option<&str>, force: bool) -> Result<RestorePlan> {
+/// Chooses the backup (`id`, or the newest complete full backup; with a point-in-time
+/// target `to`, the newest backup at or before it and the archived WAL up to it) and looks
+/// at the target. Changes nothing.
+pub fn plan(
+    repo: &Repo,
+    target: &Path,
+    id: Option<&str>,
+    force: bool,
+    to: Option<Target>,
+) -> Result<RestorePlan> {
     if target.file_name().is_none() {
         return Err(Error::InvalidInput(format!(
             "{}: give the target dir by name (not `/`, `.` or `..`)",
             target.display()
         )));
     }
-    let manifest = match id {
-        Some(id) => repo.load(id)?,
-        None => {
+    let mut pitr = None;
+    let manifest = match (to, id) {
+        (Some(to), id) => {
+            let (m, p) = pitr::plan(repo, to, id)?;
+            pitr = Some(p);
+            m
+        }
+        (None, Some(id)) => repo.load(id)?,
+        (None, None) => {
             // Newest first; a damaged newest manifest is an error, not a reason to restore
             // something older without saying so.
             let listed = repo.list()?;
@@ -134,6 +156,7 @@ pub fn plan(repo: &Repo, target: &Path, id: Option<&str>, force: bool) -> Result
         target_state,
         staging: sibling(target, ".drkit-restore-tmp"),
         move_aside_to,
+        pitr,
         manifest,
     })
 }
@@ -220,7 +243,7 @@ pub fn restore(
         decode_stored(
             &m.stored_path(&backups_dir, f),
             f,
-            Some((&mut out, &dest)),
+            Some((&mut out as &mut dyn std::io::Write, &dest)),
             progress,
         )?;
         out.sync_all().at(&dest)
@@ -244,6 +267,47 @@ pub fn restore(
         )
         .with_hint("the backup is not usable; restore another one and report this"));
     }
+    let (mut reached_seq, mut reached_time, mut replayed) = (None, None, 0);
+    let (staging_lock, digest, records) = match &plan.pitr {
+        None => (staging_lock, digest, records),
+        Some(p) => {
+            let wal_dir = staging_path.join("wal");
+            for seg in p.replace.iter().chain(&p.segments) {
+                archive::restore_archived(repo, seg, &wal_dir.join(&seg.name))?;
+                progress(seg.size);
+            }
+            let time = pitr::cut_after(&wal_dir, p.target_seq)?;
+            // Recovery takes the dir's lock itself.
+            drop(staging_lock);
+            let report = Engine::recover(
+                &staging_path,
+                Options {
+                    create_if_missing: false,
+                    recovery_mode: RecoveryMode::TolerateTail,
+                    ..Options::default()
+                },
+                None,
+            )?;
+            let reached = report.last_applied_seq.max(report.checkpoint_seq);
+            if report.outcome == Outcome::Refused {
+                return Err(crate::engine::refusal(&report));
+            }
+            if reached != p.target_seq || report.max_seen_seq > p.target_seq {
+                return Err(Error::InvalidInput(format!(
+                    "replaying the archived WAL reached seq {reached} (highest seen {}), not the target seq {}; nothing was restored",
+                    report.max_seen_seq, p.target_seq
+                )));
+            }
+            replayed = report.replayed;
+            reached_seq = Some(reached);
+            reached_time = time.map(archive::rfc3339_ns);
+            let lock = DirLock::acquire(&staging_path)?;
+            let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &lock)?;
+            let (digest, records) = logical_digest(&ro)?;
+            drop(ro);
+            (lock, digest, records)
+        }
+    };
     drop(staging_lock);
     for d in dirs.iter().rev() {
         fsync_dir(d)?;
@@ -268,6 +332,9 @@ pub fn restore(
         new_history_id: hex(&history),
         logical_digest: digest,
         records,
+        reached_seq,
+        reached_time,
+        replayed,
         duration: start.elapsed(),
     })
 }

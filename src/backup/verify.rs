@@ -21,7 +21,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn from_error(fallback: PathBuf, e: &Error) -> Problem {
+    pub(crate) fn from_error(fallback: PathBuf, e: &Error) -> Problem {
         match e {
             Error::Corruption {
                 path, offset, what, ..
@@ -49,14 +49,27 @@ pub struct BackupCheck {
     pub restore_test: Option<bool>,
 }
 
+/// The archived WAL of one history (checked when every backup is).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ArchiveCheck {
+    pub history_id: String,
+    pub segments: usize,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifyReport {
     pub backups: Vec<BackupCheck>,
+    pub archive: Vec<ArchiveCheck>,
 }
 
 impl VerifyReport {
     pub fn problems(&self) -> impl Iterator<Item = &Problem> {
-        self.backups.iter().flat_map(|b| b.problems.iter())
+        self.backups
+            .iter()
+            .flat_map(|b| b.problems.iter())
+            .chain(self.archive.iter().flat_map(|a| a.problems.iter()))
     }
 }
 
@@ -112,7 +125,7 @@ pub fn verify(
         if restore_test && problems.is_empty() {
             let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
             let target = tmp.path().join("restore-test");
-            let plan = restore::plan(repo, &target, Some(&id), false)?;
+            let plan = restore::plan(repo, &target, Some(&id), false, None)?;
             let opts = RestoreOptions {
                 threads,
                 force: false,
@@ -133,5 +146,17 @@ pub fn verify(
             restore_test: restore_ok,
         });
     }
-    Ok(VerifyReport { backups })
+    let mut archive = Vec::new();
+    if id.is_none() {
+        for history in super::archive::histories(repo)? {
+            let (segments, bytes, problems) = super::archive::verify_history(repo, &history)?;
+            archive.push(ArchiveCheck {
+                history_id: history,
+                segments,
+                bytes,
+                problems,
+            });
+        }
+    }
+    Ok(VerifyReport { backups, archive })
 }

@@ -183,6 +183,18 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
         Command::List(a) => {
             let repo = Repo::open(&a.repo)?;
             let listed = repo.list()?;
+            let ok: Vec<&BackupManifest> = listed
+                .iter()
+                .filter_map(|l| l.manifest.as_ref().ok())
+                .collect();
+            // JSON lines of the windows come first, so the last line stays a backup's.
+            let windows = backup::pitr::windows(&repo, &ok);
+            for (history, w) in &windows {
+                match w {
+                    Ok(w) => printer.json(&serde_json::json!({ "schema": 1, "type": "recoverable-window", "window": w })),
+                    Err(e) => printer.json(&serde_json::json!({ "schema": 1, "type": "recoverable-window-damaged", "history_id": history, "error": e.to_string() })),
+                }
+            }
             let mut t = table(&[
                 "id",
                 "type",
@@ -211,6 +223,27 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             }
             printer.table(&t);
             printer.line(format!("{} backups in {}", listed.len(), a.repo.display()));
+            for (history, w) in &windows {
+                match w {
+                    Ok(w) => {
+                        printer.line(format!(
+                            "recoverable window of history {history}: {}",
+                            w.describe()
+                        ));
+                        for g in &w.archive_gaps {
+                            printer.warn(format!(
+                                "drkit: warning: the WAL archive of history {history} has a gap: seq {}..={} (before {})",
+                                g.from_seq, g.to_seq, g.before
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        printer.warn(format!(
+                            "drkit: warning: WAL archive of history {history}: {e}"
+                        ));
+                    }
+                }
+            }
             if damaged > 0 {
                 printer.warn(format!(
                     "{damaged} backup manifest(s) damaged; `drkit backup verify --repo {}` for details",
@@ -222,7 +255,21 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
         Command::Info(a) => {
             let repo = Repo::open(&a.repo)?;
             let m = repo.load(&a.id)?;
-            printer.json(&serde_json::json!({ "schema": 1, "type": "backup", "backup": m }));
+            let all: Vec<BackupManifest> = repo
+                .list()?
+                .into_iter()
+                .filter_map(|l| l.manifest.ok())
+                .collect();
+            let mine: Vec<&BackupManifest> = all
+                .iter()
+                .filter(|x| x.history_id == m.history_id)
+                .collect();
+            let (window, window_json) = match backup::pitr::windows(&repo, &mine).pop() {
+                Some((_, Ok(w))) => (w.describe(), serde_json::to_value(&w).unwrap_or_default()),
+                Some((_, Err(e))) => (format!("unknown: {e}"), serde_json::Value::Null),
+                None => ("-".into(), serde_json::Value::Null),
+            };
+            printer.json(&serde_json::json!({ "schema": 1, "type": "backup", "backup": m, "recoverable_window": window_json }));
             printer.table(&kv_table(&[
                 ("id", m.id.clone()),
                 ("type", m.kind.clone()),
@@ -240,6 +287,12 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ),
                 ("history id", m.history_id.clone()),
                 ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
+                (
+                    "point in time",
+                    m.last_entry_ns
+                        .map_or_else(|| "-".into(), backup::archive::rfc3339_ns),
+                ),
+                ("recoverable window", window),
                 ("records", m.records.to_string()),
                 ("logical digest", m.logical_digest.clone()),
                 ("bytes", human_bytes(m.bytes)),
@@ -285,6 +338,21 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         "ok".into()
                     } else {
                         format!("{} DAMAGED", b.problems.len())
+                    },
+                ]);
+            }
+            for c in &report.archive {
+                printer
+                    .json(&serde_json::json!({ "schema": 1, "type": "archive-check", "check": c }));
+                t.add_row(vec![
+                    format!("wal/{} ({} segments)", c.history_id, c.segments),
+                    c.segments.to_string(),
+                    human_bytes(c.bytes),
+                    "-".into(),
+                    if c.problems.is_empty() {
+                        "ok".into()
+                    } else {
+                        format!("{} DAMAGED", c.problems.len())
                     },
                 ]);
             }
@@ -433,7 +501,7 @@ fn summary(m: &BackupManifest) -> serde_json::Value {
     serde_json::json!({
         "id": m.id, "type": m.kind, "parent": m.parent, "start_time": m.start_time,
         "end_time": m.end_time, "duration_ms": m.duration_ms, "checkpoint_seq": m.checkpoint_seq,
-        "last_seq": m.last_seq, "records": m.records, "bytes": m.bytes,
+        "last_seq": m.last_seq, "last_entry_ns": m.last_entry_ns, "records": m.records, "bytes": m.bytes,
         "stored_bytes": m.stored_bytes, "files": m.files.len(), "logical_digest": m.logical_digest,
         "history_id": m.history_id, "source_dir": m.source_dir, "online": m.online,
         "references": m.references(),

@@ -17,6 +17,7 @@ mod restore;
 mod scan;
 mod snapshot;
 mod verify;
+mod wal;
 
 use std::process::ExitCode;
 
@@ -76,8 +77,12 @@ pub enum Command {
     /// Backups of a stopped data dir into a repository: init, create, list, info, verify.
     #[command(subcommand)]
     Backup(backup::Command),
-    /// Restore a backup into a new or empty dir (checked file by file and as a whole).
+    /// Restore a backup into a new or empty dir (checked file by file and as a whole), or to
+    /// a point in time with --to-seq/--to-time (archived WAL replayed after the backup).
     Restore(restore::Args),
+    /// WAL archiving for point-in-time restore.
+    #[command(subcommand)]
+    Wal(wal::Command),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -123,6 +128,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Bench(b) => b.json(),
         Command::Backup(c) => c.json(),
         Command::Restore(a) => a.json,
+        Command::Wal(c) => c.json(),
         Command::Inspect(c) => c.json(),
         _ => false,
     };
@@ -140,6 +146,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Bench(c) => bench::run(&printer, c),
         Command::Backup(c) => backup::run(&printer, c),
         Command::Restore(a) => restore::run(&printer, a),
+        Command::Wal(c) => wal::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::backup::Repo;
+use crate::backup::pitr::Target;
 use crate::backup::restore::{self, RestoreOptions, RestorePlan, TargetState};
 use crate::error::Exit;
 use crate::output::{Printer, human_bytes, kv_table};
@@ -15,9 +16,18 @@ pub struct Args {
     /// Where to restore; must be new or empty unless --force.
     #[arg(long)]
     pub target: PathBuf,
-    /// The backup to restore (default: the newest full backup).
+    /// The backup to restore (default: the newest full backup; with --to-seq/--to-time, the
+    /// newest backup at or before the target).
     #[arg(long)]
     pub backup: Option<String>,
+    /// Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL
+    /// after the backup. Exit 12 when the repository cannot reach it.
+    #[arg(long, value_name = "N", conflicts_with = "to_time")]
+    pub to_seq: Option<u64>,
+    /// Point in time by commit time (RFC 3339, e.g. 2026-11-25T17:00:00Z): keep every entry
+    /// before the first one committed after it. Exit 12 when the repository cannot reach it.
+    #[arg(long, value_name = "RFC3339")]
+    pub to_time: Option<String>,
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -33,7 +43,7 @@ pub struct Args {
 }
 
 fn plan_table(p: &RestorePlan) -> comfy_table::Table {
-    kv_table(&[
+    let mut rows = vec![
         ("backup", p.backup_id.clone()),
         ("type", p.backup_type.clone()),
         ("taken (end)", p.backup_end_time.clone()),
@@ -64,12 +74,33 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
                 .as_ref()
                 .map_or_else(|| "-".into(), |x| x.display().to_string()),
         ),
-    ])
+    ];
+    if let Some(x) = &p.pitr {
+        rows.push(("point in time", x.target_text.clone()));
+        rows.push(("restores through seq", x.target_seq.to_string()));
+        rows.push((
+            "archived WAL replayed",
+            match (x.segments.first(), x.segments.last()) {
+                (Some(a), Some(b)) => {
+                    format!("{} segment(s), {} .. {}", x.segments.len(), a.name, b.name)
+                }
+                _ => "none (the backup is the target)".into(),
+            },
+        ));
+        rows.push(("history", x.history_id.clone()));
+        rows.push(("recoverable window", x.window.describe()));
+    }
+    kv_table(&rows)
 }
 
 pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
     let repo = Repo::open(&a.repo)?;
-    let plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force)?;
+    let to = match (a.to_seq, &a.to_time) {
+        (Some(n), _) => Some(Target::Seq(n)),
+        (None, Some(t)) => Some(Target::parse_time(t)?),
+        (None, None) => None,
+    };
+    let plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force, to)?;
     printer.json(&serde_json::json!({ "schema": 1, "type": "restore-plan", "dry_run": a.dry_run, "plan": plan }));
     printer.table(&plan_table(&plan));
     if a.dry_run {
@@ -84,20 +115,40 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
         threads: a.threads.unwrap_or_else(super::backup::default_threads),
         force: a.force,
     };
-    let bar = printer.progress(plan.bytes, "restore");
+    let wal_bytes: u64 = plan.pitr.as_ref().map_or(0, |p| {
+        p.segments.iter().chain(&p.replace).map(|s| s.size).sum()
+    });
+    let bar = printer.progress(plan.bytes + wal_bytes, "restore");
     let result = restore::restore(&repo, plan, &opts, &|n| bar.inc(n));
     bar.finish_and_clear();
     let r = result?;
     printer.json(&serde_json::json!({ "schema": 1, "type": "restored", "report": r }));
     let secs = r.duration.as_secs_f64().max(0.001);
-    printer.table(&kv_table(&[
+    let mut rows = vec![
         ("restored", r.plan.backup_id.clone()),
         ("into", r.plan.target.display().to_string()),
         ("records", r.records.to_string()),
-        (
+    ];
+    match r.reached_seq {
+        None => rows.push((
             "logical digest",
             format!("{} (matches the backup)", r.logical_digest),
-        ),
+        )),
+        Some(seq) => {
+            rows.push((
+                "backup digest",
+                "matches the backup (checked before the WAL replay)".into(),
+            ));
+            rows.push(("archived entries replayed", r.replayed.to_string()));
+            rows.push(("reached seq", seq.to_string()));
+            rows.push((
+                "reached time",
+                r.reached_time.clone().unwrap_or_else(|| "-".into()),
+            ));
+            rows.push(("logical digest", r.logical_digest.clone()));
+        }
+    }
+    rows.extend([
         ("new history id", r.new_history_id.clone()),
         (
             "old content moved to",
@@ -111,6 +162,7 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
             "throughput",
             format!("{:.0} MB/s", r.plan.bytes as f64 / 1e6 / secs),
         ),
-    ]));
+    ]);
+    printer.table(&kv_table(&rows));
     Ok(Exit::Ok)
 }

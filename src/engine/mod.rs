@@ -37,6 +37,7 @@ pub use recovery::{Finding, FindingKind, Outcome, RecoveryReport};
 pub use version::{Table, Version, VersionSet, load_state};
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::archive_status;
 use crate::format::entry::{EntryRef, EntryType};
 use crate::format::manifest::{FileMeta, VersionEdit};
 use crate::format::record::{self, Account, Order, Trade};
@@ -155,6 +156,18 @@ fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// The highest sequence whose closed segments may be deleted as far as WAL archiving is
+/// concerned: unlimited when archiving is off for `dir`, 0 (keep everything) when its status
+/// file is damaged or follows another history, since deleting a segment the archive lacks
+/// would open a gap that no later run can close.
+fn archived_through(dir: &Path, history: [u8; 16]) -> u64 {
+    match archive_status::read(dir) {
+        archive_status::Hold::Off => u64::MAX,
+        archive_status::Hold::Through(s) if s.history_id == history => s.archived_through,
+        archive_status::Hold::Through(_) | archive_status::Hold::Unreadable(_) => 0,
+    }
 }
 
 /// Live entries of a merged iteration: tombstones dropped.
@@ -1010,12 +1023,17 @@ impl Inner {
         }
     }
 
-    /// Removes closed segments whose every entry is at or below the checkpoint.
+    /// Removes closed segments whose every entry is at or below the checkpoint and, when WAL
+    /// archiving is on for the dir (DIR/ARCHIVE_STATUS), already in the archive.
     fn retire_wal(&self) -> Result<()> {
         if self.opts.keep_wal {
             return Ok(());
         }
-        let flushed = lock(&self.versions).state().flushed_seq;
+        let (flushed, history) = {
+            let vs = lock(&self.versions);
+            (vs.state().flushed_seq, vs.state().history_id)
+        };
+        let archived = archived_through(&self.dir, history);
         let mut wal = lock(&self.wal);
         let active_first = wal.writer.first_seq();
         let firsts: Vec<u64> = wal
@@ -1027,7 +1045,8 @@ impl Inner {
         let mut keep = Vec::new();
         for (i, (first, path)) in std::mem::take(&mut wal.closed).into_iter().enumerate() {
             // Entries of segment i are below the next segment's first sequence.
-            if firsts[i + 1] - 1 <= flushed {
+            let last = firsts[i + 1] - 1;
+            if last <= flushed && last <= archived {
                 fs::remove_file(&path).at(&path)?;
             } else {
                 keep.push((first, path));

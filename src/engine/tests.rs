@@ -420,3 +420,111 @@ fn an_explicit_flush_racing_the_background_thread_writes_each_memtable_once() {
         assert_eq!(tables, 1, "one memtable, one table");
     }
 }
+
+fn wal_segments(dir: &Path) -> Vec<u64> {
+    recovery::list_segments(&dir.join("wal"))
+        .unwrap()
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
+}
+
+fn write_status(dir: &Path, history: [u8; 16], through: u64) {
+    let s = archive_status::ArchiveStatus {
+        repo_id: [7; 16],
+        history_id: history,
+        archived_through: through,
+    };
+    crate::io::write_atomic(
+        &dir.join(archive_status::FILE_NAME),
+        archive_status::encode(&s).as_bytes(),
+    )
+    .unwrap();
+}
+
+fn fill(e: &Engine, from: u32, n: u32) {
+    for i in from..from + n {
+        e.put(format!("k{i:06}").as_bytes(), &[b'v'; 200]).unwrap();
+    }
+}
+
+#[test]
+fn archive_status_holds_unarchived_segments_until_archived() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || Options {
+        sync: SyncPolicy::Never,
+        ..small_opts()
+    };
+    // Without a status file, flushed segments go.
+    {
+        let e = Engine::open(dir.path(), opts()).unwrap();
+        fill(&e, 0, 2000);
+        e.flush().unwrap();
+        fill(&e, 2000, 10);
+        e.flush().unwrap();
+    }
+    let before = wal_segments(dir.path());
+    assert!(before.len() <= 3, "flushed segments retired: {before:?}");
+
+    // Archiving on, nothing archived yet (through 0): every segment stays.
+    let history = load_state(dir.path()).unwrap().0.history_id;
+    write_status(dir.path(), history, 0);
+    let all = {
+        let e = Engine::open(dir.path(), opts()).unwrap();
+        fill(&e, 10_000, 2000);
+        e.flush().unwrap();
+        fill(&e, 12_000, 10);
+        e.flush().unwrap();
+        wal_segments(dir.path())
+    };
+    assert!(all.len() >= 6, "segments kept while unarchived: {all:?}");
+    for s in &before {
+        assert!(
+            all.contains(s),
+            "segment {s} deleted before it was archived"
+        );
+    }
+
+    // Archived through the end of the third segment: exactly the first three may go.
+    let through = all[3] - 1;
+    write_status(dir.path(), history, through);
+    {
+        let e = Engine::open(dir.path(), opts()).unwrap();
+        e.put(b"x", b"y").unwrap();
+        e.flush().unwrap();
+    }
+    let now = wal_segments(dir.path());
+    assert_eq!(now.first(), Some(&all[3]), "{all:?} -> {now:?}");
+
+    // A damaged status file, or one for another history, holds everything.
+    for bad in [Some(b"drkit-archive-status 1\nrepo zz\n".to_vec()), None] {
+        match bad {
+            Some(bytes) => {
+                std::fs::write(dir.path().join(archive_status::FILE_NAME), bytes).unwrap()
+            }
+            None => write_status(dir.path(), [9; 16], u64::MAX),
+        }
+        let kept = wal_segments(dir.path());
+        {
+            let e = Engine::open(dir.path(), opts()).unwrap();
+            fill(&e, 20_000, 500);
+            e.flush().unwrap();
+        }
+        let after = wal_segments(dir.path());
+        for s in &kept {
+            assert!(
+                after.contains(s),
+                "segment {s} deleted under an untrusted status"
+            );
+        }
+    }
+
+    // Archiving off again: the checkpoint alone decides.
+    std::fs::remove_file(dir.path().join(archive_status::FILE_NAME)).unwrap();
+    {
+        let e = Engine::open(dir.path(), opts()).unwrap();
+        e.put(b"x", b"z").unwrap();
+        e.flush().unwrap();
+    }
+    assert!(wal_segments(dir.path()).len() <= 3);
+}

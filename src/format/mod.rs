@@ -1,6 +1,7 @@
 //! On-disk codecs, one file per format, each with its byte layout drawn at the top.
 //! This layer knows bytes only: no locks, no engine state.
 
+pub mod archive_status;
 pub mod current;
 pub mod entry;
 pub mod envelope;

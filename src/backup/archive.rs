@@ -1,0 +1,956 @@
+//! `drkit wal archive`: copies WAL segments of a data dir into the repository, for
+//! point-in-time restore.
+//!
+//! ```text
+//!  REPO/wal/<history id>/LOCK                              one archiver per history (flock)
+//!  REPO/wal/<history id>/{first seq:020}.wal.zst            a closed segment, zstd
+//!  REPO/wal/<history id>/{first seq:020}.wal.json           its sidecar (sealed JSON), written last
+//!  REPO/wal/<history id>/{first seq:020}.wal.partial-<h>.zst  the growing segment (--follow),
+//!  REPO/wal/<history id>/{first seq:020}.wal.partial.json     up to its last complete entry
+//! ```
+//!
+//! A segment is in the archive once its sidecar is: the compressed copy is written and synced
+//! first, the sidecar renamed into place last, so a killed run leaves at most an unreferenced
+//! `.zst` that the next run removes. The growing segment's copy carries part of its blake3 in
+//! its name, so a new copy never overwrites the one the current sidecar names; the sidecar's
+//! rename switches from one to the other.
+//!
+//! The archiver takes no lock on the data dir: a closed segment never changes, and the growing
+//! one is only appended to, so reading it yields a prefix of what it will become (a fragment
+//! being written shows up as a torn tail and is left for the next pass). It does not take the
+//! repository's LOCK either, which `backup create` holds for as long as a backup runs.
+//!
+//! Which segments are closed: every one but the newest in `DIR/wal/`. The engine creates the
+//! next segment only after sealing the previous one, and on open only after recovery has cut
+//! any torn tail, so a segment that is not the newest is final.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::BackupFile;
+use super::repo::{Repo, hex};
+use super::sealed::{self, Sealed};
+use super::{CHUNK, decode_stored};
+use crate::engine::load_state;
+use crate::engine::recovery::list_segments;
+use crate::error::{Error, IoContext, Result};
+use crate::format::archive_status::{self, ArchiveStatus, Hold};
+use crate::format::entry::EntryType;
+use crate::format::envelope::{self, Kind};
+use crate::format::wal::{self, Event, parse_segment_name};
+use crate::io::{DirLock, fsync_dir, write_atomic};
+
+/// `REPO/wal`: one dir per history id.
+pub const ARCHIVE_DIR: &str = "wal";
+pub const SIDECAR_FORMAT: &str = "drkit-archived-wal";
+const PARTIAL: &str = ".partial";
+
+/// The sidecar of one archived segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedSegment {
+    pub format: String,
+    pub version: u16,
+    /// The segment's file name in the data dir (`{first seq:020}.wal`).
+    pub name: String,
+    pub history_id: String,
+    /// The compressed copy's file name, beside the sidecar.
+    pub stored: String,
+    pub first_seq: u64,
+    /// The last entry's sequence; `first_seq - 1` for a segment without entries.
+    pub last_seq: u64,
+    /// Entries other than the seal.
+    pub entries: u64,
+    /// Commit timestamps (ns since the Unix epoch, and RFC 3339 for people) of the first and
+    /// last entry other than the seal.
+    pub first_entry_ns: Option<i64>,
+    pub last_entry_ns: Option<i64>,
+    pub first_entry_time: Option<String>,
+    pub last_entry_time: Option<String>,
+    /// Original bytes archived and their blake3, hex; the compressed size.
+    pub size: u64,
+    pub blake3: String,
+    pub stored_size: u64,
+    /// True: the segment is closed and this is all of it. False: a growing segment,
+    /// archived up to its last complete entry (replaced as it grows).
+    pub sealed: bool,
+    pub archived_at: String,
+    pub checksum: String,
+}
+
+impl Sealed for ArchivedSegment {
+    const VERSION: u16 = 1;
+    fn checksum_mut(&mut self) -> &mut String {
+        &mut self.checksum
+    }
+}
+
+impl ArchivedSegment {
+    /// The sidecar's file name.
+    pub fn sidecar_name(name: &str, sealed: bool) -> String {
+        if sealed {
+            format!("{name}.json")
+        } else {
+            format!("{name}{PARTIAL}.json")
+        }
+    }
+
+    /// As a backup file entry, for the shared blake3-checked decoder.
+    pub fn as_file(&self) -> BackupFile {
+        BackupFile {
+            path: format!("wal/{}", self.name),
+            size: self.size,
+            blake3: self.blake3.clone(),
+            stored_size: self.stored_size,
+            stored_in: None,
+        }
+    }
+
+    /// The sidecar is read from disk and its names decide which file is opened: accept only
+    /// the names this module writes.
+    fn check_names(&self, sidecar: &Path, history: &str) -> Result<()> {
+        let stored_ok = self.stored == format!("{}.zst", self.name)
+            || self
+                .stored
+                .strip_prefix(&format!("{}{PARTIAL}-", self.name))
+                .and_then(|r| r.strip_suffix(".zst"))
+                .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let expected_sidecar = Self::sidecar_name(&self.name, self.sealed);
+        let ok = self.format == SIDECAR_FORMAT
+            && parse_segment_name(&self.name) == Some(self.first_seq)
+            && stored_ok
+            && self.history_id == history
+            && sidecar.file_name().and_then(|n| n.to_str()) == Some(expected_sidecar.as_str());
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::corruption(
+                sidecar,
+                0,
+                format!(
+                    "the sidecar does not describe this file (segment {:?}, stored as {:?}, history {})",
+                    self.name, self.stored, self.history_id
+                ),
+            ))
+        }
+    }
+}
+
+/// What one segment holds, from a walk over its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// (sequence, timestamp ns, type, offset of its first fragment) per entry, in log order.
+    pub entries: Vec<(u64, i64, EntryType, u64)>,
+    /// Where the first damage starts (for a growing segment: the fragment being written).
+    pub damage: Option<(u64, String)>,
+    /// Just past the last complete entry before any damage.
+    pub valid_end: u64,
+}
+
+impl Facts {
+    fn data(&self) -> impl Iterator<Item = &(u64, i64, EntryType, u64)> {
+        self.entries.iter().filter(|e| e.2 != EntryType::Seal)
+    }
+
+    pub fn first_ns(&self) -> Option<i64> {
+        self.data().next().map(|e| e.1)
+    }
+
+    pub fn last_ns(&self) -> Option<i64> {
+        self.data().last().map(|e| e.1)
+    }
+
+    pub fn last_seq(&self) -> Option<u64> {
+        self.entries.last().map(|e| e.0)
+    }
+
+    /// The offset just past the entry `seq` (a cut there keeps it and drops what follows).
+    pub fn end_of(&self, seq: u64) -> Option<u64> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.0 == seq && e.2 != EntryType::Seal)?;
+        Some(self.entries.get(i + 1).map_or(self.valid_end, |e| e.3))
+    }
+}
+
+/// Walks a whole segment (`bytes` includes the envelope), stopping at the first damage.
+pub fn facts(path: &Path, bytes: &[u8]) -> Result<Facts> {
+    envelope::decode(path, bytes, Kind::Wal)?;
+    let mut f = Facts {
+        valid_end: envelope::LEN as u64,
+        ..Facts::default()
+    };
+    let end = wal::scan(bytes, |ev| match ev {
+        Event::Entry { offset, entry } => {
+            f.entries
+                .push((entry.seq, entry.timestamp_ns, entry.kind, offset));
+            true
+        }
+        Event::Damage { start, what, .. } => {
+            f.damage = Some((start, what));
+            false
+        }
+    });
+    f.valid_end = match &f.damage {
+        Some((start, _)) => *start,
+        None => end.valid_end,
+    };
+    Ok(f)
+}
+
+pub fn rfc3339_ns(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// The archive of one history, as its sidecars describe it.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    /// Closed segments by first sequence.
+    pub sealed: BTreeMap<u64, ArchivedSegment>,
+    /// Growing segments by first sequence (only where no closed copy exists yet).
+    pub partial: BTreeMap<u64, ArchivedSegment>,
+}
+
+impl Index {
+    /// The copy to use for each segment, oldest first: the closed one where there is one.
+    pub fn segments(&self) -> Vec<&ArchivedSegment> {
+        let mut out: Vec<&ArchivedSegment> = self.sealed.values().collect();
+        out.extend(
+            self.partial
+                .iter()
+                .filter(|(f, _)| !self.sealed.contains_key(f))
+                .map(|(_, s)| s),
+        );
+        out.sort_by_key(|s| s.first_seq);
+        out
+    }
+
+    /// Missing sequence ranges between archived segments (inclusive bounds), with the
+    /// segment after each.
+    pub fn gaps(&self) -> Vec<Gap> {
+        let segs = self.segments();
+        segs.windows(2)
+            .filter_map(|w| {
+                let (a, b) = (w[0], w[1]);
+                (b.first_seq > a.last_seq + 1).then(|| Gap {
+                    from_seq: a.last_seq + 1,
+                    to_seq: b.first_seq - 1,
+                    before: b.name.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The segments that carry `from..=to` without a hole, or where the chain breaks.
+    pub fn chain(&self, from: u64, to: u64) -> std::result::Result<Vec<&ArchivedSegment>, u64> {
+        let segs = self.segments();
+        let mut out = Vec::new();
+        let mut next = from;
+        while next <= to {
+            let Some(s) = segs
+                .iter()
+                .find(|s| s.first_seq <= next && next <= s.last_seq)
+            else {
+                return Err(next);
+            };
+            out.push(*s);
+            next = s.last_seq + 1;
+        }
+        Ok(out)
+    }
+
+    /// The highest sequence reachable from `from` without a hole (`from - 1` when none).
+    pub fn reach(&self, from: u64) -> (u64, Option<&ArchivedSegment>) {
+        let segs = self.segments();
+        let mut next = from;
+        let mut last = None;
+        while let Some(s) = segs
+            .iter()
+            .find(|s| s.first_seq <= next && next <= s.last_seq)
+        {
+            next = s.last_seq + 1;
+            last = Some(*s);
+        }
+        (next - 1, last)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub from_seq: u64,
+    pub to_seq: u64,
+    /// The archived segment right after the gap.
+    pub before: String,
+}
+
+pub fn history_dir(repo: &Repo, history: &str) -> PathBuf {
+    repo.root().join(ARCHIVE_DIR).join(history)
+}
+
+/// Histories with an archive dir.
+pub fn histories(repo: &Repo) -> Result<Vec<String>> {
+    let dir = repo.root().join(ARCHIVE_DIR);
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for e in fs::read_dir(&dir).at(&dir)? {
+        let e = e.at(&dir)?;
+        if let Some(name) = e.file_name().to_str()
+            && archive_status::parse_hex16(name).is_some()
+            && e.path().is_dir()
+        {
+            out.push(name.to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Sidecar paths in a history dir, sorted.
+fn sidecars(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for e in fs::read_dir(dir).at(dir)? {
+        let e = e.at(dir)?;
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn read_sidecar(path: &Path, history: &str) -> Result<ArchivedSegment> {
+    let bytes = fs::read(path).at(path)?;
+    let s: ArchivedSegment = sealed::decode(path, &bytes)?;
+    s.check_names(path, history)?;
+    Ok(s)
+}
+
+/// Every sidecar of `history`, checked; the first damaged one is an error (exit 4).
+pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
+    if archive_status::parse_hex16(history).is_none() {
+        return Err(Error::InvalidInput(format!(
+            "{history:?} is not a history id (32 hex digits)"
+        )));
+    }
+    let dir = history_dir(repo, history);
+    let mut index = Index::default();
+    for p in sidecars(&dir)? {
+        let s = read_sidecar(&p, history)?;
+        if s.sealed {
+            index.sealed.insert(s.first_seq, s);
+        } else {
+            index.partial.insert(s.first_seq, s);
+        }
+    }
+    Ok(index)
+}
+
+/// Decompresses an archived segment into memory, checking sizes and blake3.
+pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
+    let dir = history_dir(repo, &seg.history_id);
+    let mut out = Vec::with_capacity(usize::try_from(seg.size).unwrap_or(0));
+    decode_stored(
+        &dir.join(&seg.stored),
+        &seg.as_file(),
+        Some((&mut out as &mut dyn Write, &dir.join(&seg.stored))),
+        &|_| {},
+    )?;
+    Ok(out)
+}
+
+/// Decompresses an archived segment into `dest`, checking sizes and blake3.
+pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Result<()> {
+    let dir = history_dir(repo, &seg.history_id);
+    let mut out = File::create(dest).at(dest)?;
+    decode_stored(
+        &dir.join(&seg.stored),
+        &seg.as_file(),
+        Some((&mut out as &mut dyn Write, dest)),
+        &|_| {},
+    )?;
+    out.sync_all().at(dest)
+}
+
+/// The check `backup verify` makes of one history's archive: every sidecar's seal, every
+/// copy against its blake3. Problems are collected, not fatal.
+pub fn verify_history(repo: &Repo, history: &str) -> Result<(usize, u64, Vec<super::Problem>)> {
+    let dir = history_dir(repo, history);
+    let mut problems = Vec::new();
+    let (mut count, mut bytes) = (0usize, 0u64);
+    for p in sidecars(&dir)? {
+        let s = match read_sidecar(&p, history) {
+            Ok(s) => s,
+            // A running archiver replaced a growing segment's sidecar under us: not damage.
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                continue;
+            }
+            Err(e) => {
+                problems.push(super::Problem::from_error(p, &e));
+                continue;
+            }
+        };
+        count += 1;
+        bytes += s.size;
+        let stored = dir.join(&s.stored);
+        if let Err(e) = decode_stored(&stored, &s.as_file(), None, &|_| {}) {
+            if !s.sealed && read_sidecar(&p, history).ok().as_ref() != Some(&s) {
+                continue;
+            }
+            problems.push(super::Problem::from_error(stored, &e));
+        }
+    }
+    Ok((count, bytes, problems))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Copied now.
+    Archived,
+    /// Already in the archive with the same blake3.
+    Present,
+    /// The growing segment, copied up to its last complete entry.
+    Partial,
+    /// The growing segment, unchanged since the last copy.
+    PartialUnchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentOutcome {
+    pub name: String,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub entries: u64,
+    pub size: u64,
+    pub stored_size: u64,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveReport {
+    pub repo: PathBuf,
+    pub repo_id: String,
+    pub data: PathBuf,
+    pub history_id: String,
+    pub segments: Vec<SegmentOutcome>,
+    /// Holes in the archived sequence range (e.g. segments retired before archiving began).
+    pub gaps: Vec<Gap>,
+    /// Sequences the archive holds without a hole at its end: (first, last).
+    pub range: Option<(u64, u64)>,
+    /// What the data dir's ARCHIVE_STATUS now says.
+    pub archived_through: u64,
+    /// Set when the status file was unreadable before this run rewrote it.
+    pub status_was_unreadable: Option<String>,
+    pub cleaned: Vec<PathBuf>,
+    pub repo_created: bool,
+}
+
+impl ArchiveReport {
+    pub fn changed(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s.action, Action::Archived | Action::Partial))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    pub compress_level: i32,
+    /// How long to wait for another archiver's lock on this history; zero fails at once.
+    pub lock_wait: Duration,
+}
+
+/// An archiver holding the lock of one history; `run` may be called again and again
+/// (`--follow`).
+#[derive(Debug)]
+pub struct Archiver {
+    repo: Repo,
+    repo_created: bool,
+    data: PathBuf,
+    history: [u8; 16],
+    dir: PathBuf,
+    opts: ArchiveOptions,
+    /// Closed segments already compared with the archive by this process: they never change.
+    checked: HashSet<String>,
+    cleaned: Vec<PathBuf>,
+    _lock: DirLock,
+}
+
+/// The data dir's history id. The manifest may be replaced (engine open) or appended to
+/// (flush) while we read it: a failed read is retried briefly before it counts.
+fn data_history(data: &Path) -> Result<[u8; 16]> {
+    let mut tries = 0;
+    loop {
+        match load_state(data) {
+            Ok((state, _)) => return Ok(state.history_id),
+            Err(e) if tries < 20 && !matches!(e, Error::NewerVersion { .. }) => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+                let _ = e;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn check_data_dir(data: &Path) -> Result<()> {
+    if data.join("CURRENT").is_file() {
+        return Ok(());
+    }
+    Err(if data.exists() {
+        Error::NotDataDir {
+            path: data.to_path_buf(),
+            reason: "no CURRENT file".into(),
+        }
+    } else {
+        Error::NotFound {
+            path: data.to_path_buf(),
+            hint: "check the --data path".into(),
+        }
+    })
+}
+
+impl Archiver {
+    /// Opens (creating if missing) the repository, takes the archive lock of `data`'s
+    /// history, and removes what a killed run left.
+    pub fn open(repo_root: &Path, data: &Path, opts: ArchiveOptions) -> Result<Archiver> {
+        if !(1..=22).contains(&opts.compress_level) {
+            return Err(Error::InvalidInput(format!(
+                "compression level {} is out of range 1..=22",
+                opts.compress_level
+            )));
+        }
+        check_data_dir(data)?;
+        let history = data_history(data)?;
+        let (repo, repo_created) = Repo::init(repo_root)?;
+        let dir = history_dir(&repo, &hex(&history));
+        fs::create_dir_all(&dir).at(&dir)?;
+        fsync_dir(&repo.root().join(ARCHIVE_DIR))?;
+        let deadline = Instant::now() + opts.lock_wait;
+        let lock = loop {
+            match DirLock::acquire(&dir) {
+                Err(Error::Locked { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
+        let mut a = Archiver {
+            repo,
+            repo_created,
+            data: data.to_path_buf(),
+            history,
+            dir,
+            opts,
+            checked: HashSet::new(),
+            cleaned: Vec::new(),
+            _lock: lock,
+        };
+        a.cleaned = a.clean_leftovers()?;
+        Ok(a)
+    }
+
+    /// Removes `*.tmp` files and compressed copies no sidecar names.
+    fn clean_leftovers(&self) -> Result<Vec<PathBuf>> {
+        let index = load_index(&self.repo, &hex(&self.history))?;
+        let named: HashSet<&str> = index
+            .sealed
+            .values()
+            .chain(index.partial.values())
+            .map(|s| s.stored.as_str())
+            .collect();
+        let mut removed = Vec::new();
+        for e in fs::read_dir(&self.dir).at(&self.dir)? {
+            let e = e.at(&self.dir)?;
+            let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let stray = name.ends_with(".tmp")
+                || (name.ends_with(".zst") && !named.contains(name.as_str()));
+            if stray {
+                let p = e.path();
+                fs::remove_file(&p).at(&p)?;
+                removed.push(p);
+            }
+        }
+        if !removed.is_empty() {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+
+    /// The status the data dir should carry, written only when it changes.
+    fn write_status(&self, through: u64) -> Result<Option<String>> {
+        let path = self.data.join(archive_status::FILE_NAME);
+        let want = ArchiveStatus {
+            repo_id: archive_status::parse_hex16(&self.repo.meta.id).unwrap_or_default(),
+            history_id: self.history,
+            archived_through: through,
+        };
+        let was = match archive_status::read(&self.data) {
+            Hold::Through(s) if s == want => return Ok(None),
+            Hold::Unreadable(why) => Some(why),
+            _ => None,
+        };
+        write_atomic(&path, archive_status::encode(&want).as_bytes())?;
+        Ok(was)
+    }
+
+    /// What the status file says for this repository and history (0 when nothing yet).
+    fn status_through(&self) -> u64 {
+        match archive_status::read(&self.data) {
+            Hold::Through(s)
+                if s.history_id == self.history && hex(&s.repo_id) == self.repo.meta.id =>
+            {
+                s.archived_through
+            }
+            _ => 0,
+        }
+    }
+
+    /// One pass: every closed segment not yet archived, and with `include_growing` the
+    /// newest segment up to its last complete entry. Then the status file.
+    pub fn run(&mut self, include_growing: bool) -> Result<ArchiveReport> {
+        check_data_dir(&self.data)?;
+        let now = data_history(&self.data)?;
+        if now != self.history {
+            return Err(Error::InvalidInput(format!(
+                "{}: the data dir's history changed from {} to {} while archiving (restored over?); start `drkit wal archive` again",
+                self.data.display(),
+                hex(&self.history),
+                hex(&now)
+            )));
+        }
+        let history = hex(&self.history);
+        // On before the first copy: from here on the engine keeps what is not archived yet.
+        let before = self.status_through();
+        let mut status_was_unreadable = self.write_status(before)?;
+
+        let segments = list_segments(&self.data.join("wal"))?;
+        let mut index = load_index(&self.repo, &history)?;
+        let mut outcomes = Vec::new();
+        let mut through = before;
+        let closed = segments.len().saturating_sub(1);
+        for (i, (first, path)) in segments.iter().enumerate() {
+            let name = wal::segment_name(*first);
+            let is_closed = i < closed;
+            if !is_closed && !include_growing {
+                break;
+            }
+            if is_closed
+                && let Some(have) = index.sealed.get(first)
+                && self.checked.contains(&name)
+            {
+                through = through.max(have.last_seq);
+                continue;
+            }
+            let bytes = match fs::read(path) {
+                Ok(b) => b,
+                // Retired by the engine between the listing and now: it was archived.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            };
+            if is_closed {
+                let sum = blake3::hash(&bytes).to_hex().to_string();
+                if let Some(have) = index.sealed.get(first) {
+                    if have.blake3 != sum {
+                        return Err(Error::corruption(
+                            path,
+                            0,
+                            format!(
+                                "this closed segment hashes to {sum}, but the archive holds it with blake3 {} ({})",
+                                have.blake3,
+                                self.dir.join(ArchivedSegment::sidecar_name(&name, true)).display()
+                            ),
+                        )
+                        .with_hint("one of the two copies was changed after archiving: `drkit verify DIR` and `drkit backup verify --repo R` tell which"));
+                    }
+                    self.checked.insert(name.clone());
+                    through = through.max(have.last_seq);
+                    outcomes.push(outcome(have, Action::Present));
+                    // A run killed between the closed copy's sidecar and the removal of
+                    // the growing copy left both: finish the removal.
+                    if let Some(old) = index.partial.remove(first) {
+                        self.remove_partial(&old)?;
+                    }
+                    continue;
+                }
+                let f = facts(path, &bytes)?;
+                if let Some((at, what)) = &f.damage {
+                    return Err(Error::corruption(path, *at, format!("closed segment is damaged: {what}"))
+                        .with_hint("it cannot be archived as it is: run `drkit verify DIR`, then `drkit recover DIR`"));
+                }
+                let seg = self.store(&name, *first, &bytes, &f, true, &sum)?;
+                if let Some(old) = index.partial.remove(first) {
+                    self.remove_partial(&old)?;
+                }
+                self.checked.insert(name.clone());
+                through = through.max(seg.last_seq);
+                outcomes.push(outcome(&seg, Action::Archived));
+                index.sealed.insert(*first, seg);
+            } else {
+                if bytes.len() <= envelope::LEN {
+                    continue;
+                }
+                let f = facts(path, &bytes)?;
+                if f.entries.is_empty() {
+                    continue;
+                }
+                let keep = bytes
+                    .get(..usize::try_from(f.valid_end).unwrap_or(usize::MAX))
+                    .unwrap_or(&bytes);
+                let sum = blake3::hash(keep).to_hex().to_string();
+                if let Some(have) = index.partial.get(first)
+                    && have.blake3 == sum
+                {
+                    outcomes.push(outcome(have, Action::PartialUnchanged));
+                    continue;
+                }
+                let seg = self.store(&name, *first, keep, &f, false, &sum)?;
+                if let Some(old) = index.partial.get(first)
+                    && old.stored != seg.stored
+                {
+                    let p = self.dir.join(&old.stored);
+                    fs::remove_file(&p).at(&p)?;
+                }
+                outcomes.push(outcome(&seg, Action::Partial));
+                index.partial.insert(*first, seg);
+            }
+        }
+        if through != before
+            && let Some(why) = self.write_status(through)?
+        {
+            status_was_unreadable.get_or_insert(why);
+        }
+        let gaps = index.gaps();
+        let segs = index.segments();
+        let range = segs.last().map(|last| {
+            let start = gaps.last().map_or(segs[0].first_seq, |g| g.to_seq + 1);
+            (start, last.last_seq)
+        });
+        Ok(ArchiveReport {
+            repo: self.repo.root().to_path_buf(),
+            repo_id: self.repo.meta.id.clone(),
+            data: self.data.clone(),
+            history_id: history,
+            segments: outcomes,
+            gaps,
+            range,
+            archived_through: through,
+            status_was_unreadable,
+            cleaned: std::mem::take(&mut self.cleaned),
+            repo_created: std::mem::take(&mut self.repo_created),
+        })
+    }
+
+    fn remove_partial(&self, old: &ArchivedSegment) -> Result<()> {
+        let side = self
+            .dir
+            .join(ArchivedSegment::sidecar_name(&old.name, false));
+        fs::remove_file(&side).at(&side)?;
+        let p = self.dir.join(&old.stored);
+        fs::remove_file(&p).at(&p)?;
+        fsync_dir(&self.dir)
+    }
+
+    /// Compressed copy first (synced), then the sidecar: the segment is in the archive once
+    /// the sidecar's rename is durable.
+    fn store(
+        &self,
+        name: &str,
+        first: u64,
+        bytes: &[u8],
+        f: &Facts,
+        sealed: bool,
+        sum: &str,
+    ) -> Result<ArchivedSegment> {
+        let stored = if sealed {
+            format!("{name}.zst")
+        } else {
+            format!("{name}{PARTIAL}-{}.zst", sum.get(..16).unwrap_or(sum))
+        };
+        let dst = self.dir.join(&stored);
+        let tmp = self.dir.join(format!("{stored}.tmp"));
+        let out = File::create(&tmp).at(&tmp)?;
+        let mut enc = zstd::stream::write::Encoder::new(
+            BufWriter::with_capacity(CHUNK, out),
+            self.opts.compress_level,
+        )
+        .at(&tmp)?;
+        enc.include_checksum(true).at(&tmp)?;
+        enc.write_all(bytes).at(&tmp)?;
+        let out = enc
+            .finish()
+            .at(&tmp)?
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        out.sync_all().at(&tmp)?;
+        let stored_size = out.metadata().at(&tmp)?.len();
+        drop(out);
+        fs::rename(&tmp, &dst).at(&dst)?;
+        fsync_dir(&self.dir)?;
+        let last_seq = f.last_seq().unwrap_or(first.saturating_sub(1));
+        let seg = ArchivedSegment {
+            format: SIDECAR_FORMAT.into(),
+            version: ArchivedSegment::VERSION,
+            name: name.to_string(),
+            history_id: hex(&self.history),
+            stored,
+            first_seq: first,
+            last_seq,
+            entries: f.data().count() as u64,
+            first_entry_ns: f.first_ns(),
+            last_entry_ns: f.last_ns(),
+            first_entry_time: f.first_ns().map(rfc3339_ns),
+            last_entry_time: f.last_ns().map(rfc3339_ns),
+            size: bytes.len() as u64,
+            blake3: sum.to_string(),
+            stored_size,
+            sealed,
+            archived_at: super::repo::now_rfc3339(),
+            checksum: String::new(),
+        };
+        write_atomic(
+            &self.dir.join(ArchivedSegment::sidecar_name(name, sealed)),
+            &sealed::encode(&seg)?,
+        )?;
+        Ok(seg)
+    }
+}
+
+fn outcome(s: &ArchivedSegment, action: Action) -> SegmentOutcome {
+    SegmentOutcome {
+        name: s.name.clone(),
+        first_seq: s.first_seq,
+        last_seq: s.last_seq,
+        entries: s.entries,
+        size: s.size,
+        stored_size: s.stored_size,
+        action,
+    }
+}
+
+/// `wal archive --disable`: removes DIR/ARCHIVE_STATUS, so the engine deletes flushed
+/// segments again. Returns whether there was one.
+pub fn disable(data: &Path) -> Result<bool> {
+    check_data_dir(data)?;
+    let path = data.join(archive_status::FILE_NAME);
+    match fs::remove_file(&path) {
+        Ok(()) => {
+            fsync_dir(data)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(first: u64, last: u64, sealed: bool) -> ArchivedSegment {
+        let name = wal::segment_name(first);
+        ArchivedSegment {
+            format: SIDECAR_FORMAT.into(),
+            version: 1,
+            stored: format!("{name}.zst"),
+            name,
+            history_id: "00".repeat(16),
+            first_seq: first,
+            last_seq: last,
+            entries: last + 1 - first,
+            first_entry_ns: Some(first as i64),
+            last_entry_ns: Some(last as i64),
+            first_entry_time: None,
+            last_entry_time: None,
+            size: 0,
+            blake3: String::new(),
+            stored_size: 0,
+            sealed,
+            archived_at: String::new(),
+            checksum: String::new(),
+        }
+    }
+
+    fn index(segs: &[ArchivedSegment]) -> Index {
+        let mut i = Index::default();
+        for s in segs {
+            let map = if s.sealed {
+                &mut i.sealed
+            } else {
+                &mut i.partial
+            };
+            map.insert(s.first_seq, s.clone());
+        }
+        i
+    }
+
+    #[test]
+    fn chain_reach_and_gaps() {
+        let i = index(&[
+            seg(1, 10, true),
+            seg(11, 20, true),
+            // 21..=30 missing
+            seg(31, 40, true),
+            seg(41, 45, false),
+            // A stale growing copy of a segment that is closed now: never used.
+            seg(11, 15, false),
+        ]);
+        assert_eq!(
+            i.gaps(),
+            vec![Gap {
+                from_seq: 21,
+                to_seq: 30,
+                before: wal::segment_name(31)
+            }]
+        );
+        assert_eq!(i.segments().len(), 4);
+        let c = i.chain(5, 20).unwrap();
+        assert_eq!(c.iter().map(|s| s.first_seq).collect::<Vec<_>>(), [1, 11]);
+        assert_eq!(i.chain(5, 25).unwrap_err(), 21);
+        assert_eq!(i.chain(32, 46).unwrap_err(), 46);
+        assert_eq!(i.chain(32, 45).unwrap().len(), 2);
+        assert!(i.chain(8, 7).unwrap().is_empty());
+        assert_eq!(i.reach(3).0, 20);
+        assert_eq!(i.reach(21).0, 20);
+        assert_eq!(i.reach(35).0, 45);
+    }
+
+    #[test]
+    fn sidecar_names_are_checked() {
+        let mut s = seg(7, 9, true);
+        let dir = Path::new("/r/wal/x");
+        let h = "00".repeat(16);
+        assert!(
+            s.check_names(&dir.join(ArchivedSegment::sidecar_name(&s.name, true)), &h)
+                .is_ok()
+        );
+        s.stored = "../../etc/passwd".into();
+        assert!(
+            s.check_names(&dir.join(ArchivedSegment::sidecar_name(&s.name, true)), &h)
+                .is_err()
+        );
+        let mut p = seg(7, 9, false);
+        p.stored = format!("{}.partial-0123456789abcdef.zst", p.name);
+        assert!(
+            p.check_names(&dir.join(ArchivedSegment::sidecar_name(&p.name, false)), &h)
+                .is_ok()
+        );
+        assert!(
+            p.check_names(&dir.join(ArchivedSegment::sidecar_name(&p.name, true)), &h)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,543 @@
+//! WAL archiving and point-in-time restore through the real binary: restores to many
+//! sequence and time targets each give exactly the state computed from our own write log;
+//! targets the repository cannot reach exit 12 and leave the target alone; a gap or a
+//! flipped byte in the archive is named and refused; archiving is idempotent; the engine
+//! keeps what is not archived yet.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use drkit::engine::{Engine, Options, SyncPolicy};
+
+use super::common::*;
+
+/// One acknowledged write: its sequence, key, value (None: delete).
+type Write = (u64, Vec<u8>, Option<Vec<u8>>);
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+fn rfc3339(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn small_opts() -> Options {
+    Options {
+        sync: SyncPolicy::Never,
+        memtable_bytes: 8 << 10,
+        wal_segment_bytes: 4 << 10,
+        sst_target_bytes: 32 << 10,
+        l1_target_bytes: 64 << 10,
+        ..Options::default()
+    }
+}
+
+struct Log {
+    writes: Vec<Write>,
+    /// (instant, writes before it): every write in the first part committed at or before
+    /// the instant, every later one after it.
+    instants: Vec<(i64, usize)>,
+}
+
+impl Log {
+    fn write(&mut self, e: &Engine, i: u32, round: u32) {
+        let key = format!("k{:04}", (i * 7 + round * 13) % 257).into_bytes();
+        let seq;
+        let value;
+        if i % 9 == 4 {
+            seq = e.delete(&key).unwrap();
+            value = None;
+        } else {
+            let v = format!("r{round}-i{i}-")
+                .repeat(1 + (i % 5) as usize)
+                .into_bytes();
+            seq = e.put(&key, &v).unwrap();
+            value = Some(v);
+        }
+        self.writes.push((seq, key, value));
+        if i.is_multiple_of(17) {
+            let t = now_ns();
+            self.instants.push((t, self.writes.len()));
+            // The next write's timestamp must be strictly after the instant.
+            while now_ns() <= t {}
+        }
+    }
+
+    fn expected(writes: &[Write]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut m = BTreeMap::new();
+        for (_, k, v) in writes {
+            let key = [b"K".as_slice(), k].concat();
+            match v {
+                Some(v) => m.insert(key, v.clone()),
+                None => m.remove(&key),
+            };
+        }
+        m.into_iter().collect()
+    }
+
+    fn upto_seq(&self, n: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let k = self.writes.iter().take_while(|w| w.0 <= n).count();
+        Self::expected(&self.writes[..k])
+    }
+}
+
+fn round(data: &Path, log: &mut Log, round: u32, n: u32) {
+    let e = Engine::open(data, small_opts()).unwrap();
+    for i in 0..n {
+        log.write(&e, i, round);
+    }
+}
+
+fn run(args: &[&str], paths: &[(&str, &Path)]) -> std::process::Output {
+    let mut c = drkit();
+    c.args(args);
+    for (flag, p) in paths {
+        c.arg(flag).arg(p);
+    }
+    c.output().unwrap()
+}
+
+fn archive(repo: &Path, data: &Path) -> std::process::Output {
+    run(
+        &["wal", "archive", "--json"],
+        &[("--repo", repo), ("--data", data)],
+    )
+}
+
+fn backup(repo: &Path, data: &Path) -> serde_json::Value {
+    let out = run(
+        &["backup", "create", "--json"],
+        &[("--repo", repo), ("--data", data)],
+    );
+    assert_exit(&out, 0, "backup create");
+    json_report(&out.stdout)["backup"].clone()
+}
+
+fn restore(repo: &Path, target: &Path, extra: &[&str]) -> std::process::Output {
+    let mut c = drkit();
+    c.args(["restore", "--json", "--repo"])
+        .arg(repo)
+        .arg("--target")
+        .arg(target)
+        .args(extra);
+    c.output().unwrap()
+}
+
+fn archive_files(repo: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(repo.join("wal"))
+        .unwrap()
+        .flat_map(|h| fs::read_dir(h.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "LOCK")
+        .collect();
+    v.sort();
+    v
+}
+
+fn sidecar(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+}
+
+/// A sealed sidecar's segment range, by the segment's first sequence.
+fn sealed_sidecars(repo: &Path) -> Vec<(PathBuf, u64, u64)> {
+    archive_files(repo)
+        .into_iter()
+        .filter(|p| p.to_str().unwrap().ends_with(".wal.json"))
+        .map(|p| {
+            let s = sidecar(&p);
+            let (a, b) = (
+                s["first_seq"].as_u64().unwrap(),
+                s["last_seq"].as_u64().unwrap(),
+            );
+            (p, a, b)
+        })
+        .collect()
+}
+
+struct Scenario {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    data: PathBuf,
+    repo: PathBuf,
+    log: Log,
+    b1: serde_json::Value,
+    b2: serde_json::Value,
+    /// The last sequence the archive holds (the growing segment's copy included).
+    end: u64,
+}
+
+fn scenario() -> Scenario {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let data = root.join("data");
+    let repo = root.join("repo");
+    let mut log = Log {
+        writes: Vec::new(),
+        instants: Vec::new(),
+    };
+
+    // Before archiving: flushed segments are retired as usual.
+    round(&data, &mut log, 0, 400);
+    let first = archive(&repo, &data);
+    assert_exit(&first, 0, "first wal archive (enables archiving)");
+    assert!(data.join("ARCHIVE_STATUS").is_file());
+    let b1 = backup(&repo, &data);
+
+    // The engine now keeps what is not archived: the next run finds no hole.
+    round(&data, &mut log, 1, 400);
+    let out = archive(&repo, &data);
+    assert_exit(&out, 0, "wal archive after round 1");
+    let r = json_report(&out.stdout);
+    assert!(r["report"]["gaps"].as_array().unwrap().is_empty(), "{r}");
+    let archived = r["report"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "archived")
+        .count();
+    assert!(archived >= 3, "several segments archived: {r}");
+
+    // Idempotent: a second run copies nothing and changes no file.
+    let files = archive_files(&repo);
+    let contents: Vec<Vec<u8>> = files.iter().map(|p| fs::read(p).unwrap()).collect();
+    let out = archive(&repo, &data);
+    assert_exit(&out, 0, "wal archive again");
+    let r = json_report(&out.stdout);
+    assert!(
+        r["report"]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["action"] == "present"),
+        "{r}"
+    );
+    assert_eq!(archive_files(&repo), files);
+    let again: Vec<Vec<u8>> = files.iter().map(|p| fs::read(p).unwrap()).collect();
+    assert!(again == contents, "a repeated run rewrote archived files");
+    let b2 = backup(&repo, &data);
+
+    // A running engine and `wal archive --follow` beside it, stopped with SIGTERM.
+    let e = Engine::open(&data, small_opts()).unwrap();
+    for i in 0..150 {
+        log.write(&e, i, 2);
+    }
+    let follow = std::process::Command::new(drkit_path())
+        .args(["wal", "archive", "--follow", "--poll", "100ms", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for i in 150..300 {
+        log.write(&e, i, 2);
+        if i.is_multiple_of(50) {
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    }
+    e.sync().unwrap();
+    let last = log.writes.last().unwrap().0;
+    // Wait until the growing segment's copy holds the last write.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reached = archive_files(&repo)
+            .iter()
+            .filter(|p| p.to_str().unwrap().ends_with(".partial.json"))
+            .map(|p| sidecar(p)["last_seq"].as_u64().unwrap())
+            .max()
+            .unwrap_or(0);
+        if reached >= last {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "--follow never archived seq {last} (reached {reached})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &follow.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = follow.wait_with_output().unwrap();
+    assert_exit(&out, 0, "wal archive --follow after SIGTERM");
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "{}",
+        text(&out)
+    );
+    drop(e);
+    // Background checkpoint entries may follow the last write.
+    let end = archive_files(&repo)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| sidecar(p)["last_seq"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(end >= last);
+    Scenario {
+        _tmp: tmp,
+        root,
+        data,
+        repo,
+        log,
+        b1,
+        b2,
+        end,
+    }
+}
+
+fn seq_of(b: &serde_json::Value) -> u64 {
+    b["last_seq"].as_u64().unwrap()
+}
+
+#[test]
+fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach() {
+    let s = scenario();
+    let (b1, b2, end) = (seq_of(&s.b1), seq_of(&s.b2), s.end);
+    assert!(b1 < b2 && b2 < end, "{b1} {b2} {end}");
+
+    // The plan shows the window.
+    let out = restore(
+        &s.repo,
+        &s.root.join("plan"),
+        &["--dry-run", "--to-seq", &b2.to_string()],
+    );
+    assert_exit(&out, 0, "dry run");
+    let plan = json_report(&out.stdout);
+    let reaches = &plan["plan"]["pitr"]["window"]["reaches"];
+    assert_eq!(reaches[0]["from_seq"].as_u64(), Some(b1), "{plan}");
+    assert_eq!(reaches[0]["to_seq"].as_u64(), Some(end), "{plan}");
+    assert!(!s.root.join("plan").exists());
+
+    // Sequence targets across the range: the backup points, around them, segment edges,
+    // and a stride through the rest.
+    let mut targets = vec![b1, b1 + 1, b2 - 1, b2, b2 + 1, end - 1, end];
+    for (_, a, b) in sealed_sidecars(&s.repo) {
+        targets.extend([a, b]);
+    }
+    targets.extend((b1..=end).step_by(97));
+    targets.retain(|t| (b1..=end).contains(t));
+    targets.sort_unstable();
+    targets.dedup();
+    for (i, n) in targets.iter().enumerate() {
+        let target = s.root.join(format!("seq-{i}"));
+        let out = restore(&s.repo, &target, &["--to-seq", &n.to_string()]);
+        assert_exit(&out, 0, &format!("restore --to-seq {n}"));
+        let r = json_report(&out.stdout);
+        assert_eq!(r["report"]["reached_seq"].as_u64(), Some(*n), "{r}");
+        let want_backup = if *n >= b2 { &s.b2 } else { &s.b1 };
+        assert_eq!(r["report"]["plan"]["backup_id"], want_backup["id"], "{r}");
+        assert_eq!(full_scan(&target), s.log.upto_seq(*n), "state at seq {n}");
+        fs::remove_dir_all(&target).unwrap();
+    }
+
+    // Time targets: instants between writes after the first backup.
+    let b1_ns = s.b1["last_entry_ns"]
+        .as_i64()
+        .expect("the backup records its point in time");
+    let times: Vec<&(i64, usize)> = s
+        .log
+        .instants
+        .iter()
+        .filter(|(t, n)| *t >= b1_ns && s.log.writes[*n - 1].0 < end)
+        .collect();
+    assert!(times.len() >= 8, "{}", times.len());
+    for (i, (t, n)) in times.iter().step_by(times.len() / 8).enumerate() {
+        let target = s.root.join(format!("time-{i}"));
+        let out = restore(&s.repo, &target, &["--to-time", &rfc3339(*t)]);
+        assert_exit(&out, 0, &format!("restore --to-time {}", rfc3339(*t)));
+        assert_eq!(
+            full_scan(&target),
+            Log::expected(&s.log.writes[..*n]),
+            "state at {}",
+            rfc3339(*t)
+        );
+        fs::remove_dir_all(&target).unwrap();
+    }
+
+    // Outside the window: exit 12, the target untouched (absent, or an existing dir as is).
+    let before_b1 = s.log.instants.iter().find(|(t, _)| *t < b1_ns).unwrap().0;
+    let kept = s.root.join("kept");
+    fs::create_dir_all(&kept).unwrap();
+    fs::write(kept.join("precious"), b"x").unwrap();
+    for args in [
+        vec!["--to-seq".to_string(), (b1 - 1).to_string()],
+        vec!["--to-seq".to_string(), (end + 1).to_string()],
+        vec!["--to-time".to_string(), rfc3339(before_b1)],
+        vec![
+            "--to-time".to_string(),
+            rfc3339(now_ns() + 3_600_000_000_000),
+        ],
+        vec![
+            "--to-seq".to_string(),
+            (b1 + 1).to_string(),
+            "--backup".into(),
+            s.b2["id"].as_str().unwrap().into(),
+        ],
+    ] {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let absent = s.root.join("absent");
+        let out = restore(&s.repo, &absent, &a);
+        assert_exit(&out, 12, &format!("restore {args:?}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("recoverable window"), "{err}");
+        assert!(!absent.exists());
+        assert!(!s.root.join("absent.drkit-restore-tmp").exists());
+        let before = dir_snapshot(&kept);
+        let mut forced = a.clone();
+        forced.push("--force");
+        let out = restore(&s.repo, &kept, &forced);
+        assert_exit(&out, 12, &format!("restore --force {args:?}"));
+        assert_eq!(dir_snapshot(&kept), before);
+    }
+
+    // `backup list` shows the window; `backup verify` checks the archive too.
+    let out = run(&["backup", "list"], &[("--repo", &s.repo)]);
+    assert_exit(&out, 0, "backup list");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("seq {b1}..={end}")),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["backup", "verify"], &[("--repo", &s.repo)]);
+    assert_exit(&out, 0, "backup verify");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("wal/"),
+        "{}",
+        text(&out)
+    );
+
+    // A segment missing from the archive (deleted by hand after the engine retired it):
+    // `wal archive` reports the gap (exit 3), restore across it exits 12 naming it, and a
+    // target before it still restores.
+    let sealed = sealed_sidecars(&s.repo);
+    let (side, a, b) = sealed
+        .iter()
+        .find(|(_, a, _)| *a > b2 + 1)
+        .cloned()
+        .expect("a sealed segment after the second backup");
+    let gap_repo = s.root.join("gap-repo");
+    let gap_data = s.root.join("gap-data");
+    copy_dir(&s.repo, &gap_repo);
+    copy_dir(&s.data, &gap_data);
+    let rel = side.strip_prefix(&s.repo).unwrap();
+    fs::remove_file(gap_repo.join(rel)).unwrap();
+    fs::remove_file(gap_repo.join(rel).with_extension("zst")).unwrap();
+    // As if the engine had retired it before it was archived.
+    let _ = fs::remove_file(gap_data.join("wal").join(side.file_stem().unwrap()));
+    let out = archive(&gap_repo, &gap_data);
+    assert_exit(&out, 3, "wal archive with a hole in the archive");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("seq {a}..={b}")),
+        "{}",
+        text(&out)
+    );
+    let out = restore(
+        &gap_repo,
+        &s.root.join("gap"),
+        &["--to-seq", &end.to_string()],
+    );
+    assert_exit(&out, 12, "restore across the gap");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gap") && err.contains(&format!("{a}..={b}")),
+        "{err}"
+    );
+    let out = restore(
+        &gap_repo,
+        &s.root.join("before-gap"),
+        &["--to-seq", &(a - 1).to_string()],
+    );
+    assert_exit(&out, 0, "restore up to the gap");
+    assert_eq!(full_scan(&s.root.join("before-gap")), s.log.upto_seq(a - 1));
+}
+
+#[test]
+fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore() {
+    let s = scenario();
+    let end = s.end;
+    let sealed = sealed_sidecars(&s.repo);
+    let (side, _, _) = sealed
+        .iter()
+        .rfind(|(_, a, _)| *a > seq_of(&s.b2))
+        .cloned()
+        .unwrap();
+    let zst = side.with_extension("zst");
+    for (name, victim) in [("segment", &zst), ("sidecar", &side)] {
+        let repo = s.root.join(format!("flip-{name}"));
+        copy_dir(&s.repo, &repo);
+        let path = repo.join(victim.strip_prefix(&s.repo).unwrap());
+        let mut bytes = fs::read(&path).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x10;
+        fs::write(&path, &bytes).unwrap();
+        let out = run(&["backup", "verify"], &[("--repo", &repo)]);
+        assert_exit(
+            &out,
+            4,
+            &format!("verify with a flipped byte in the {name}"),
+        );
+        assert!(
+            text(&out).contains(path.file_name().unwrap().to_str().unwrap()),
+            "verify names the {name}: {}",
+            text(&out)
+        );
+        let target = s.root.join(format!("restore-{name}"));
+        let out = restore(&repo, &target, &["--to-seq", &end.to_string()]);
+        assert_exit(&out, 4, &format!("restore through a flipped {name}"));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains(path.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            text(&out)
+        );
+        assert!(!target.exists());
+    }
+}
+
+#[test]
+fn one_archiver_per_history_and_disable_turns_the_hold_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let mut log = Log {
+        writes: Vec::new(),
+        instants: Vec::new(),
+    };
+    round(&data, &mut log, 0, 50);
+    let mut follow = std::process::Command::new(drkit_path())
+        .args(["wal", "archive", "--follow", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .spawn()
+        .unwrap();
+    // Wait for it to hold the lock (it has written the status file by then).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !data.join("ARCHIVE_STATUS").exists() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = archive(&repo, &data);
+    assert_exit(&out, 11, "second archiver of the same history");
+    std::process::Command::new("kill")
+        .args(["-INT", &follow.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(follow.wait().unwrap().code(), Some(0));
+    let out = run(
+        &["wal", "archive", "--disable"],
+        &[("--repo", &repo), ("--data", &data)],
+    );
+    assert_exit(&out, 0, "disable");
+    assert!(!data.join("ARCHIVE_STATUS").exists());
+}
