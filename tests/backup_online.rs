@@ -328,7 +328,25 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     ] {
         write(writes);
         made.push(create(&repo, &data, kind)["backup"].clone());
+        let out = drkit()
+            .args(["wal", "archive", "-q", "--repo"])
+            .arg(&repo)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "wal archive");
     }
+    write(3000);
+    let out = drkit()
+        .args(["wal", "archive", "-q", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "wal archive");
+
     let id = |n: usize| made[n]["id"].as_str().unwrap().to_string();
     let (full1, incr1, full2, full3, incr3a, incr3b) = (id(0), id(1), id(2), id(3), id(4), id(5));
     assert!(
@@ -378,6 +396,52 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
             .collect::<BTreeMap<String, (bool, String)>>()
     };
 
+    // (seq range of every closed archived segment, by name)
+    let archived = |repo: &Path| -> BTreeMap<String, (u64, u64)> {
+        let mut out = BTreeMap::new();
+        for h in fs::read_dir(repo.join("wal")).unwrap() {
+            for e in fs::read_dir(h.unwrap().path()).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_str().unwrap().to_string();
+                if name.ends_with(".wal.json") {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+                    out.insert(
+                        name,
+                        (
+                            v["first_seq"].as_u64().unwrap(),
+                            v["last_seq"].as_u64().unwrap(),
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let archived_before = archived(&repo);
+    let archive_end = archived_before.values().map(|(_, l)| *l).max().unwrap();
+    assert!(
+        archive_end > made[5]["last_seq"].as_u64().unwrap(),
+        "the archive reaches past the newest backup"
+    );
+    let end_state = {
+        let target = tmp.path().join("end-before-expire");
+        let out = drkit()
+            .args([
+                "restore",
+                "-q",
+                "--to-seq",
+                &archive_end.to_string(),
+                "--repo",
+            ])
+            .arg(&repo)
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "restore to the end of the archive");
+        as_state(full_scan(&target))
+    };
     let before = dir_snapshot(&repo);
     let planned = expire(&["--dry-run"]);
     assert!(dir_snapshot(&repo) == before, "a dry run changes nothing");
@@ -404,6 +468,45 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "every kept backup still restores");
+    // WAL: the window (30 days) starts before every backup, so a restore to its start
+    // begins at the oldest kept backup, full2: only segments wholly at or below its point go,
+    // and the archive still carries every later point.
+    let full2_seq = made[2]["last_seq"].as_u64().unwrap();
+    let archived_after = archived(&repo);
+    assert!(
+        archived_after.len() < archived_before.len(),
+        "old WAL is removed"
+    );
+    for (name, (_, last)) in &archived_before {
+        let gone = !archived_after.contains_key(name);
+        assert_eq!(
+            gone,
+            *last <= full2_seq,
+            "{name} (last seq {last}) vs full2 at {full2_seq}"
+        );
+    }
+    let restored_to_end = |name: &str| {
+        let target = tmp.path().join(name);
+        let out = drkit()
+            .args([
+                "restore",
+                "-q",
+                "--to-seq",
+                &archive_end.to_string(),
+                "--repo",
+            ])
+            .arg(&repo)
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "restore to the end of the archive");
+        as_state(full_scan(&target))
+    };
+    assert!(
+        restored_to_end("end-after-expire") == end_state,
+        "after expire the archive still reaches its end, with the same state"
+    );
 
     // The newest backup is never expired, whatever the policy says.
     let again = expire(&["--keep-incr-days", "0"]);

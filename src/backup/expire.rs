@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::archive;
 use super::manifest::{BackupManifest, MANIFEST_FILE};
 use super::repo::Repo;
 use crate::error::{Error, IoContext, Result};
@@ -56,11 +57,25 @@ pub struct Decision {
     pub stored_bytes: u64,
 }
 
+/// What happens to one history's archived WAL.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WalDecision {
+    pub history_id: String,
+    /// Closed segments kept and removed, and the compressed bytes removal frees.
+    pub kept: usize,
+    pub removed: Vec<String>,
+    pub freed_bytes: u64,
+    /// Everything above this sequence is kept (None: all kept).
+    pub keep_above_seq: Option<u64>,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExpirePlan {
     pub policy: Policy,
     pub now: String,
     pub backups: Vec<Decision>,
+    pub wal: Vec<WalDecision>,
 }
 
 impl ExpirePlan {
@@ -69,8 +84,100 @@ impl ExpirePlan {
     }
 
     pub fn freed_bytes(&self) -> u64 {
-        self.removed().map(|d| d.stored_bytes).sum()
+        self.removed().map(|d| d.stored_bytes).sum::<u64>()
+            + self.wal.iter().map(|w| w.freed_bytes).sum::<u64>()
     }
+
+    pub fn removed_segments(&self) -> usize {
+        self.wal.iter().map(|w| w.removed.len()).sum()
+    }
+}
+
+/// The backup point's time in ns: its last entry's commit time, or its end time for a
+/// backup that does not record one.
+fn point_ns(m: &BackupManifest) -> Option<i64> {
+    m.last_entry_ns
+        .or_else(|| parse_time(m).and_then(|t| t.timestamp_nanos_opt()))
+}
+
+/// Archived WAL: for each history, what the kept backups and the PITR window need. The
+/// window reaches back `keep_wal_days`; a restore to its start begins from the newest kept
+/// backup at or before it (or the oldest kept one), so every segment above that backup's
+/// point stays, and only closed segments wholly at or below it go. A history without any
+/// kept backup cannot be restored from; its segments go once older than the window. An
+/// archive whose sidecars cannot be read is left alone.
+fn plan_wal(
+    repo: &Repo,
+    policy: Policy,
+    now: DateTime<Utc>,
+    kept: &[&BackupManifest],
+) -> Result<Vec<WalDecision>> {
+    let window_start = (now - chrono::Duration::days(i64::from(policy.keep_wal_days)))
+        .timestamp_nanos_opt()
+        .unwrap_or(i64::MIN);
+    let mut out = Vec::new();
+    for history in archive::histories(repo)? {
+        let index = match archive::load_index(repo, &history) {
+            Ok(i) => i,
+            Err(e) => {
+                out.push(WalDecision {
+                    history_id: history,
+                    kept: 0,
+                    removed: Vec::new(),
+                    freed_bytes: 0,
+                    keep_above_seq: None,
+                    reason: format!(
+                        "archive unreadable ({e}); nothing removed, see `backup verify`"
+                    ),
+                });
+                continue;
+            }
+        };
+        let mut ours: Vec<&&BackupManifest> =
+            kept.iter().filter(|m| m.history_id == history).collect();
+        ours.sort_by_key(|m| m.last_seq);
+        let base = ours
+            .iter()
+            .rev()
+            .find(|m| point_ns(m).is_some_and(|t| t <= window_start))
+            .or(ours.first());
+        let (removable, keep_above_seq, reason): (Vec<&archive::ArchivedSegment>, _, _) = match base
+        {
+            Some(b) => (
+                index
+                    .sealed
+                    .values()
+                    .filter(|s| s.last_seq <= b.last_seq)
+                    .collect(),
+                Some(b.last_seq),
+                format!(
+                    "kept above seq {} (the point of backup {}, where a restore to the start of the {}-day window begins)",
+                    b.last_seq, b.id, policy.keep_wal_days
+                ),
+            ),
+            None => (
+                index
+                    .sealed
+                    .values()
+                    .filter(|s| s.last_entry_ns.is_some_and(|t| t < window_start))
+                    .collect(),
+                None,
+                format!(
+                    "no kept backup of this history: only segments older than {} days go",
+                    policy.keep_wal_days
+                ),
+            ),
+        };
+        out.push(WalDecision {
+            history_id: history,
+            kept: index.sealed.len() - removable.len(),
+            freed_bytes: removable.iter().map(|s| s.stored_size).sum(),
+            removed: removable.iter().map(|s| s.name.clone()).collect(),
+            keep_above_seq,
+            reason,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -201,10 +308,17 @@ pub fn plan(repo: &Repo, policy: Policy, now: DateTime<Utc>) -> Result<ExpirePla
             }
         })
         .collect();
+    let kept: Vec<&BackupManifest> = manifests
+        .iter()
+        .filter(|(id, _)| reasons.contains_key(*id))
+        .map(|(_, m)| m)
+        .collect();
+    let wal = plan_wal(repo, policy, now, &kept)?;
     Ok(ExpirePlan {
         policy,
         now: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         backups,
+        wal,
     })
 }
 
@@ -238,6 +352,23 @@ pub fn expire(
             fs::remove_dir_all(&dir).at(&dir)?;
         }
         fsync_dir(&backups)?;
+        for w in &plan.wal {
+            let dir = archive::history_dir(repo, &w.history_id);
+            for name in &w.removed {
+                // The sidecar first: from then on the segment is not archived.
+                let sidecar = dir.join(archive::ArchivedSegment::sidecar_name(name, true));
+                fs::remove_file(&sidecar).at(&sidecar)?;
+                let stored = dir.join(format!("{name}.zst"));
+                match fs::remove_file(&stored) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&stored, e)),
+                }
+            }
+            if !w.removed.is_empty() {
+                fsync_dir(&dir)?;
+            }
+        }
     }
     drop(lock);
     Ok(ExpireReport {

@@ -484,12 +484,27 @@ fn expire(printer: &Printer, a: ExpireArgs) -> anyhow::Result<Exit> {
         ]);
     }
     let removed = plan.removed().count();
-    printer.json(&serde_json::json!({ "schema": 1, "type": "expire-summary", "dry_run": a.dry_run, "policy": plan.policy, "removed": removed, "kept": plan.backups.len() - removed, "freed_bytes": plan.freed_bytes(), "cleaned": report.cleaned }));
     printer.table(&t);
+    let mut wt = table(&["WAL history", "segments kept", "removed", "freed", "why"]);
+    for w in &plan.wal {
+        printer.json(&serde_json::json!({ "schema": 1, "type": "expire-wal", "dry_run": a.dry_run, "wal": w }));
+        wt.add_row(vec![
+            w.history_id.clone(),
+            w.kept.to_string(),
+            w.removed.len().to_string(),
+            human_bytes(w.freed_bytes),
+            w.reason.clone(),
+        ]);
+    }
+    if !plan.wal.is_empty() {
+        printer.table(&wt);
+    }
+    printer.json(&serde_json::json!({ "schema": 1, "type": "expire-summary", "dry_run": a.dry_run, "policy": plan.policy, "removed": removed, "kept": plan.backups.len() - removed, "removed_wal_segments": plan.removed_segments(), "freed_bytes": plan.freed_bytes(), "cleaned": report.cleaned }));
     printer.line(format!(
-        "{} {removed} of {} backups, {} {}",
+        "{} {removed} of {} backups and {} archived WAL segments, {} {}",
         if a.dry_run { "would remove" } else { "removed" },
         plan.backups.len(),
+        plan.removed_segments(),
         human_bytes(plan.freed_bytes()),
         if a.dry_run { "would be freed" } else { "freed" },
     ));
