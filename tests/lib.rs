@@ -14,6 +14,7 @@ mod compact_cli;
 mod crash;
 mod damage_not_torn;
 mod damaged_reads;
+mod demo_cli;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;
