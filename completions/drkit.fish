@@ -243,7 +243,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository dir' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where to restore; must be new or empty unless --force' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest full backup; with --to-seq/--to-time, the newest backup at or before the target)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-seq -d 'Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-time -d 'Point in time by commit time (RFC 3339, e.g. 2026-11-25T17:00:00Z): keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r

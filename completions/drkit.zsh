@@ -542,7 +542,7 @@ esac
 _arguments "${_arguments_options[@]}" : \
 '--repo=[The repository dir]:REPO:_files' \
 '--target=[Where to restore; must be new or empty unless --force]:TARGET:_files' \
-'--backup=[The backup to restore (default\: the newest full backup; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
+'--backup=[The backup to restore (default\: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
 '(--to-time)--to-seq=[Point in time by sequence\: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it]:N:_default' \
 '--to-time=[Point in time by commit time (RFC 3339, e.g. 2026-11-25T17\:00\:00Z)\: keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it]:RFC3339:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \

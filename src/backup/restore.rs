@@ -81,7 +81,7 @@ fn sibling(target: &Path, suffix: &str) -> PathBuf {
     target.with_file_name(name)
 }
 
-/// Chooses the backup (`id`, or the newest complete full backup; with a point-in-time
+/// Chooses the backup (`id`, or the newest complete backup; with a point-in-time
 /// target `to`, the newest backup at or before it and the archived WAL up to it) and looks
 /// at the target. Changes nothing.
 pub fn plan(
@@ -106,19 +106,15 @@ pub fn plan(
         }
         (None, Some(id)) => repo.load(id)?,
         (None, None) => {
-            // Newest first; a damaged newest manifest is an error, not a reason to restore
+            // The newest backup, full or incremental (an incremental restores as completely
+            // as a full one). A damaged newest manifest is an error, not a reason to restore
             // something older without saying so.
-            let listed = repo.list()?;
-            let newest_full = listed.into_iter().rev().find(|l| match &l.manifest {
-                Ok(m) => m.kind == "full",
-                Err(_) => true,
-            });
-            match newest_full {
+            match repo.list()?.pop() {
                 Some(l) => l.manifest?,
                 None => {
                     return Err(Error::NotFound {
                         path: repo.backups_dir(),
-                        hint: "the repository holds no complete full backup; take one with `drkit backup create`".into(),
+                        hint: "the repository holds no complete backup; take one with `drkit backup create`".into(),
                     });
                 }
             }
