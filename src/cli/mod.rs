@@ -15,7 +15,9 @@ mod recover;
 mod repair;
 mod restore;
 mod scan;
+mod serve;
 mod snapshot;
+mod status;
 mod verify;
 
 use std::process::ExitCode;
@@ -78,6 +80,10 @@ pub enum Command {
     Backup(backup::Command),
     /// Restore a backup into a new or empty dir (checked file by file and as a whole).
     Restore(restore::Args),
+    /// Run the engine behind a Redis-protocol (RESP) server: redis-cli and Redis clients work.
+    Serve(serve::Args),
+    /// Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO).
+    Status(status::Args),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -124,6 +130,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Backup(c) => c.json(),
         Command::Restore(a) => a.json,
         Command::Inspect(c) => c.json(),
+        Command::Serve(a) => a.json,
+        Command::Status(a) => a.json,
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
@@ -140,6 +148,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Bench(c) => bench::run(&printer, c),
         Command::Backup(c) => backup::run(&printer, c),
         Command::Restore(a) => restore::run(&printer, a),
+        Command::Serve(a) => serve::run(&printer, a),
+        Command::Status(a) => status::run(&printer, a),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),
