@@ -18,6 +18,7 @@ mod get_scan;
 mod inspect_cli;
 mod recover_cli;
 mod repair_cli;
+mod serve;
 mod snapshot_cli;
 mod verify_cli;
 mod wal_sweep;
