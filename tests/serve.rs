@@ -92,6 +92,10 @@ impl Drop for Server {
     }
 }
 
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip must be visible in the test output"
+)]
 /// The redis-cli binary. CI installs it (.ci/run) and must fail without it; a developer
 /// without it gets a clear skip.
 fn redis_cli() -> Option<PathBuf> {

@@ -284,7 +284,7 @@ fn plain_write(name: &str, args: &Args) -> Option<Result<Vec<BatchOp>, Reply>> {
             }
         }
         "mset" => {
-            if args.len() < 3 || args.len() % 2 == 0 {
+            if args.len() < 3 || args.len().is_multiple_of(2) {
                 return Some(Err(wrong_arity(name)));
             }
             Ok(args[1..]
@@ -809,9 +809,8 @@ fn scan(shared: &Shared, args: &Args) -> Reply {
     };
     let mut keys = Vec::new();
     let mut last = None;
-    let mut examined = 0;
     let mut more = false;
-    for r in iter {
+    for (examined, r) in iter.enumerate() {
         if examined == count {
             more = true;
             break;
@@ -820,7 +819,6 @@ fn scan(shared: &Shared, args: &Args) -> Reply {
             Ok(kv) => kv,
             Err(e) => return engine_error(&e),
         };
-        examined += 1;
         let user_key = &key[1..];
         if pattern.is_none_or(|p| glob_match(p, user_key)) {
             keys.push(Reply::bulk(user_key.to_vec()));
