@@ -22,10 +22,11 @@ struct Server {
 impl Server {
     fn start(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(drkit_path());
-        cmd.args(["serve", "--json", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir)
-            .args(extra)
-            .env_remove("DRKIT_REQUIREPASS")
+        cmd.args(["serve", "--json", "--data"]).arg(dir).args(extra);
+        if !extra.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.env_remove("DRKIT_REQUIREPASS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -878,4 +879,170 @@ fn a_second_server_on_a_served_dir_is_refused_with_lock_held() {
         .output()
         .unwrap();
     assert_exit(&out, 11, "second server on the same dir");
+}
+
+/// A network namespace joined to this one by a veth pair on a private /30 that nothing on
+/// this machine uses (checked first), removed again on drop. None when namespaces cannot be
+/// made here (not root, no `ip`, no CAP_NET_ADMIN) or no candidate subnet is free.
+struct NetNs {
+    name: String,
+    host_if: String,
+    host_ip: String,
+}
+
+impl NetNs {
+    fn create() -> Option<NetNs> {
+        let (host_ip, ns_ip) = ["10.231.77", "172.31.231", "192.168.231"]
+            .iter()
+            .map(|net| (format!("{net}.1"), format!("{net}.2")))
+            .find(|(a, b)| unused_address(a) && unused_address(b))?;
+        let id = std::process::id() % 100_000;
+        let name = format!("drkit-pm-{id}");
+        let (host_if, ns_if) = (format!("dkpm{id}a"), format!("dkpm{id}b"));
+        if !ip(&["netns", "add", &name]) {
+            return None;
+        }
+        let ns = NetNs {
+            name,
+            host_if: host_if.clone(),
+            host_ip,
+        };
+        let ok = ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+        ]) && ip(&["link", "set", &ns_if, "netns", &ns.name])
+            && ip(&[
+                "addr",
+                "add",
+                &format!("{}/30", ns.host_ip),
+                "dev",
+                &host_if,
+            ])
+            && ip(&["link", "set", &host_if, "up"])
+            && ip(&[
+                "-n",
+                &ns.name,
+                "addr",
+                "add",
+                &format!("{ns_ip}/30"),
+                "dev",
+                &ns_if,
+            ])
+            && ip(&["-n", &ns.name, "link", "set", &ns_if, "up"])
+            && ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        if !ok {
+            return None;
+        }
+        Some(ns)
+    }
+
+    fn exec(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+}
+
+/// True when `addr` is neither local nor on a directly connected network here: the kernel
+/// would send it to a gateway (or has no route at all).
+fn unused_address(addr: &str) -> bool {
+    let Ok(out) = Command::new("ip")
+        .args(["-4", "route", "get", addr])
+        .output()
+    else {
+        return false;
+    };
+    let route = String::from_utf8_lossy(&out.stdout);
+    !out.status.success() || (route.contains(" via ") && !route.starts_with("local"))
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        // The kernel removes the pair with the namespace, but only once that is freed:
+        // delete our end at once so nothing is left behind even briefly.
+        let _ = ip(&["link", "del", &self.host_if]);
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip must be visible in the test output"
+)]
+#[test]
+fn protected_mode_refuses_a_client_from_another_network_namespace() {
+    let Some(ns) = NetNs::create() else {
+        eprintln!(
+            "SKIP: cannot create a network namespace with a veth pair here (needs root and `ip netns`)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let status_from_ns = |port: u16, password: Option<&str>| {
+        let mut c = ns.exec(&drkit_path());
+        c.args([
+            "status",
+            "--json",
+            "--addr",
+            &format!("{}:{port}", ns.host_ip),
+        ]);
+        match password {
+            Some(p) => c.env("DRKIT_REQUIREPASS", p),
+            None => c.env_remove("DRKIT_REQUIREPASS"),
+        };
+        c.output().unwrap()
+    };
+
+    // No password: the client in the namespace is refused with the how-to; loopback is served.
+    let listen = format!("{}:0", ns.host_ip);
+    let open = Server::start(&tmp.path().join("open"), &["--listen", &listen], &[]);
+    let out = status_from_ns(open.port, None);
+    assert_exit(&out, 1, "status from another namespace, no password");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DENIED") && err.contains("protected mode"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--requirepass-file"),
+        "the error says how to set a password: {err}"
+    );
+
+    // With a password, the same client is served once it authenticates.
+    let guarded = Server::start(
+        &tmp.path().join("guarded"),
+        &["--listen", &listen],
+        &[("DRKIT_REQUIREPASS", "pm-secret")],
+    );
+    let out = status_from_ns(guarded.port, Some("pm-secret"));
+    assert_exit(&out, 0, "status from another namespace with the password");
+    assert_eq!(json_report(&out.stdout)["role"], "master");
+    let out = status_from_ns(guarded.port, None);
+    assert_exit(
+        &out,
+        1,
+        "status from another namespace without the password",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NOAUTH"),
+        "{}",
+        text(&out)
+    );
+
+    // --no-protected-mode serves it without a password.
+    let trusting = Server::start(
+        &tmp.path().join("trusting"),
+        &["--listen", &listen, "--no-protected-mode"],
+        &[],
+    );
+    let out = status_from_ns(trusting.port, None);
+    assert_exit(&out, 0, "status with protected mode off");
 }
