@@ -287,6 +287,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
+    let writes_wait = shared.engine.options().sync == crate::engine::SyncPolicy::Always;
     loop {
         let mut cmds = Vec::new();
         let mut used = 0;
@@ -309,7 +310,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         buf.drain(..used);
         out.clear();
         if !cmds.is_empty() {
-            let replies = if cmds.iter().any(is_blocking) {
+            let replies = if cmds.iter().any(|c| is_blocking(c, writes_wait)) {
                 let s = Arc::clone(&shared);
                 let mut moved = session;
                 let Ok((replies, back)) = tokio::task::spawn_blocking(move || {
@@ -432,8 +433,8 @@ async fn metrics_server(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// `drkit status`: sends AUTH (when given a password) and INFO to `addr` and returns the
-/// INFO text.
+/// `drkit status`: sends AUTH (when given a password) and INFO (all but the keyspace) to
+/// `addr` and returns the INFO text.
 pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Result<String> {
     let unreachable = |e: std::io::Error| {
         Error::InvalidInput(format!(
@@ -452,7 +453,16 @@ pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Res
     if let Some(p) = password {
         req.extend(resp::encode_request(&[b"AUTH", p]));
     }
-    req.extend(resp::encode_request(&[b"INFO"]));
+    // Not the keyspace section: counting keys walks the whole key space.
+    req.extend(resp::encode_request(&[
+        b"INFO",
+        b"server",
+        b"clients",
+        b"persistence",
+        b"stats",
+        b"replication",
+        b"levels",
+    ]));
     stream.write_all(&req).map_err(unreachable)?;
     let mut reader = std::io::BufReader::new(stream);
     if password.is_some() {

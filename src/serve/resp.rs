@@ -149,7 +149,6 @@ fn parse_inline(buf: &[u8]) -> Result<Option<(Args, usize)>, ProtocolError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Simple(&'static str),
-    Status(String),
     Error(String),
     Int(i64),
     Bulk(Vec<u8>),
@@ -179,7 +178,6 @@ impl Reply {
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Reply::Simple(s) => line_reply(out, b'+', s.as_bytes()),
-            Reply::Status(s) => line_reply(out, b'+', s.as_bytes()),
             Reply::Error(s) => line_reply(out, b'-', s.as_bytes()),
             Reply::Int(i) => line_reply(out, b':', i.to_string().as_bytes()),
             Reply::Bulk(b) => {
