@@ -58,8 +58,14 @@ _drkit() {
             drkit,scan)
                 cmd="drkit__subcmd__scan"
                 ;;
+            drkit,serve)
+                cmd="drkit__subcmd__serve"
+                ;;
             drkit,snapshot)
                 cmd="drkit__subcmd__snapshot"
+                ;;
+            drkit,status)
+                cmd="drkit__subcmd__status"
                 ;;
             drkit,verify)
                 cmd="drkit__subcmd__verify"
@@ -169,8 +175,14 @@ _drkit() {
             drkit__subcmd__help,scan)
                 cmd="drkit__subcmd__help__subcmd__scan"
                 ;;
+            drkit__subcmd__help,serve)
+                cmd="drkit__subcmd__help__subcmd__serve"
+                ;;
             drkit__subcmd__help,snapshot)
                 cmd="drkit__subcmd__help__subcmd__snapshot"
+                ;;
+            drkit__subcmd__help,status)
+                cmd="drkit__subcmd__help__subcmd__status"
                 ;;
             drkit__subcmd__help,verify)
                 cmd="drkit__subcmd__help__subcmd__verify"
@@ -299,7 +311,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal serve status bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,7 +863,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal serve status bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1228,6 +1240,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help__subcmd__snapshot)
             opts="create list prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1273,6 +1299,20 @@ _drkit() {
         drkit__subcmd__help__subcmd__snapshot__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1622,6 +1662,56 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__serve)
+            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snapshot-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bulk-len)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requirepass-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__snapshot)
             opts="-v -q -h -V --verbose --quiet --help --version create list prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1742,6 +1832,32 @@ _drkit() {
             fi
             case "${prev}" in
                 --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__status)
+            opts="-v -q -h -V --addr --requirepass-file --timeout --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requirepass-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

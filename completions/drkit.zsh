@@ -627,6 +627,45 @@ esac
     ;;
 esac
 ;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+'--data=[The data dir (created if missing); locked while the server runs]:DATA:_files' \
+'--listen=[Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port (printed at start)]:LISTEN:_default' \
+'--sync=[When a write is acknowledged\: \`always\` (fsync first, shared by concurrent writers), \`interval\:MS\` (fsync every MS ms; a crash loses at most that), \`never\`]:SYNC:_default' \
+'--metrics=[Serve Prometheus text metrics over HTTP on this address (GET /metrics)]:ADDR:_default' \
+'--snapshot-interval=[Write a memtable snapshot this often (30s, 5m, 1h) so restarts replay less WAL]:DUR:_default' \
+'--max-clients=[Most clients connected at once; more are refused with an error]:MAX_CLIENTS:_default' \
+'--idle-timeout=[Close a client that sent nothing for this long (30s, 5m); 0 never does]:DUR:_default' \
+'--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
+'--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
+'--no-protected-mode[Serve clients from any address even without a password (default\: only loopback clients are served when no password is set)]' \
+'--json[Print the start and stop lines as JSON]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[Address of a running \`drkit serve\`]:ADDR:_default' \
+'--requirepass-file=[Password file for a server that requires AUTH (else DRKIT_REQUIREPASS is used)]:PATH:_files' \
+'--timeout=[Give up connecting or reading after this long]:DUR:_default' \
+'--json[Print the status as JSON]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 '*-v[More detail on stderr]' \
@@ -926,6 +965,14 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__help__subcmd__bench_commands" \
@@ -990,6 +1037,8 @@ _drkit_commands() {
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
 'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
 'wal:WAL archiving for point-in-time restore' \
+'serve:Run the engine behind a Redis-protocol (RESP) server\: redis-cli and Redis clients work' \
+'status:Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO)' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1172,6 +1221,8 @@ _drkit__subcmd__help_commands() {
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
 'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
 'wal:WAL archiving for point-in-time restore' \
+'serve:Run the engine behind a Redis-protocol (RESP) server\: redis-cli and Redis clients work' \
+'status:Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO)' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1325,6 +1376,11 @@ _drkit__subcmd__help__subcmd__scan_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help scan commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__help__subcmd__serve_commands] )) ||
+_drkit__subcmd__help__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help serve commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__help__subcmd__snapshot_commands] )) ||
 _drkit__subcmd__help__subcmd__snapshot_commands() {
     local commands; commands=(
@@ -1348,6 +1404,11 @@ _drkit__subcmd__help__subcmd__snapshot__subcmd__list_commands() {
 _drkit__subcmd__help__subcmd__snapshot__subcmd__prune_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help snapshot prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__status_commands] )) ||
+_drkit__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help status commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__verify_commands] )) ||
 _drkit__subcmd__help__subcmd__verify_commands() {
@@ -1458,6 +1519,11 @@ _drkit__subcmd__scan_commands() {
     local commands; commands=()
     _describe -t commands 'drkit scan commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__serve_commands] )) ||
+_drkit__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit serve commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__snapshot_commands] )) ||
 _drkit__subcmd__snapshot_commands() {
     local commands; commands=(
@@ -1512,6 +1578,11 @@ _drkit__subcmd__snapshot__subcmd__list_commands() {
 _drkit__subcmd__snapshot__subcmd__prune_commands() {
     local commands; commands=()
     _describe -t commands 'drkit snapshot prune commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__status_commands] )) ||
+_drkit__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit status commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__verify_commands] )) ||
 _drkit__subcmd__verify_commands() {

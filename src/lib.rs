@@ -3,7 +3,7 @@
 //! point-in-time restore, serve, replicate).
 //!
 //! Layers, with dependencies pointing down only:
-//! `cli` (binary edge) → `ops` / `backup` / `server` → `engine` → `format` / `io`.
+//! `cli` (binary edge) → `ops` / `backup` / `serve` → `engine` → `format` / `io`.
 //! Library code never prints; it returns reports that `cli` renders.
 
 pub mod backup;
@@ -15,5 +15,6 @@ pub mod format;
 pub mod io;
 pub mod ops;
 pub mod output;
+pub mod serve;
 
 pub use error::{Error, Exit, Result};

@@ -21,6 +21,7 @@ mod inspect_cli;
 mod pitr_cli;
 mod recover_cli;
 mod repair_cli;
+mod serve;
 mod snapshot_cli;
 mod verify_cli;
 mod wal_sweep;

@@ -15,7 +15,9 @@ mod recover;
 mod repair;
 mod restore;
 mod scan;
+mod serve;
 mod snapshot;
+mod status;
 mod verify;
 mod wal;
 
@@ -83,6 +85,10 @@ pub enum Command {
     /// WAL archiving for point-in-time restore.
     #[command(subcommand)]
     Wal(wal::Command),
+    /// Run the engine behind a Redis-protocol (RESP) server: redis-cli and Redis clients work.
+    Serve(serve::Args),
+    /// Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO).
+    Status(status::Args),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -130,6 +136,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Restore(a) => a.json,
         Command::Wal(c) => c.json(),
         Command::Inspect(c) => c.json(),
+        Command::Serve(a) => a.json,
+        Command::Status(a) => a.json,
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
@@ -147,6 +155,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Backup(c) => backup::run(&printer, c),
         Command::Restore(a) => restore::run(&printer, a),
         Command::Wal(c) => wal::run(&printer, c),
+        Command::Serve(a) => serve::run(&printer, a),
+        Command::Status(a) => status::run(&printer, a),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),

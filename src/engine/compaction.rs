@@ -70,6 +70,9 @@ impl Inner {
         }
         self.stats.compactions.fetch_add(1, Ordering::Relaxed);
         self.stats
+            .last_compaction_unix_ms
+            .store(super::now_unix_ms(), Ordering::Relaxed);
+        self.stats
             .compaction_bytes_in
             .fetch_add(bytes_in, Ordering::Relaxed);
         self.stats

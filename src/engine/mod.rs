@@ -117,6 +117,44 @@ pub struct Stats {
     pub compactions: AtomicU64,
     pub compaction_bytes_in: AtomicU64,
     pub compaction_bytes_out: AtomicU64,
+    /// Unix time in ms of the last memtable flush / compaction (0: none since open).
+    pub last_flush_unix_ms: AtomicU64,
+    pub last_compaction_unix_ms: AtomicU64,
+    /// Group commits by entries in the batch: bucket i counts batches of at most
+    /// `BATCH_SIZE_BUCKETS[i]` entries (and more than the previous bound); the last one the rest.
+    pub batch_size_buckets: [AtomicU64; BATCH_SIZE_BUCKETS.len() + 1],
+}
+
+/// Upper bounds of the group-commit batch size histogram in [`Stats`].
+pub const BATCH_SIZE_BUCKETS: [u64; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/// Unix time in milliseconds, for "last flush" style counters.
+pub(crate) fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// One write of [`Engine::write_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchOp {
+    Put { key: Vec<u8>, value: Vec<u8> },
+    Delete { key: Vec<u8> },
+    Order(Order),
+    Trade(Trade),
+    Account(Account),
+}
+
+impl BatchOp {
+    fn into_entry(self) -> (EntryType, Vec<u8>, Vec<u8>) {
+        match self {
+            BatchOp::Put { key, value } => (EntryType::Put, record::plain_key(&key), value),
+            BatchOp::Delete { key } => (EntryType::Delete, record::plain_key(&key), Vec::new()),
+            BatchOp::Order(o) => (EntryType::OrderInsert, o.key(), o.encode()),
+            BatchOp::Trade(t) => (EntryType::TradeExecuted, t.key(), t.encode()),
+            BatchOp::Account(a) => (EntryType::AccountUpdate, a.key(), a.encode()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -365,6 +403,21 @@ impl Engine {
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<u64> {
         self.inner
             .write(EntryType::Put, record::plain_key(key), value.to_vec())
+    }
+
+    /// Writes several entries in one group commit (one WAL write, one fsync under
+    /// sync=always) and returns once all of them are acknowledged, with the last sequence.
+    /// Concurrent readers may see a prefix of the batch, and after a crash only a prefix of
+    /// an unacknowledged batch may survive: it is a throughput tool, not a transaction.
+    pub fn write_batch(&self, ops: Vec<BatchOp>) -> Result<u64> {
+        self.inner
+            .write_entries(ops.into_iter().map(BatchOp::into_entry).collect(), true)
+    }
+
+    /// Bytes held by the active and frozen memtables.
+    pub fn memtable_bytes(&self) -> u64 {
+        let (mems, _) = self.inner.read_view();
+        mems.iter().map(|m| m.approx_bytes() as u64).sum()
     }
 
     /// Deletes a plain key.
@@ -735,37 +788,44 @@ impl Inner {
     }
 
     fn write(&self, kind: EntryType, key: Vec<u8>, value: Vec<u8>) -> Result<u64> {
-        self.write_entry(kind, key, value, true)
+        self.write_entries(vec![(kind, key, value)], true)
     }
 
     /// With `wait` false the entry is queued and, if another writer leads a group commit right
     /// now, left for the next one instead of waiting: the background thread logs checkpoints
     /// this way, since waiting on a leader that is itself stalled waiting for a flush would
     /// deadlock. Such an entry is never acknowledged, so nothing is lost if it never lands.
-    fn write_entry(
+    ///
+    /// All `entries` are queued under one lock, so they get consecutive sequences and land in
+    /// the same group commit (one write, one fsync); the returned sequence is the last one.
+    fn write_entries(
         &self,
-        kind: EntryType,
-        key: Vec<u8>,
-        value: Vec<u8>,
+        entries: Vec<(EntryType, Vec<u8>, Vec<u8>)>,
         wait: bool,
     ) -> Result<u64> {
-        if key.len() > u32::MAX as usize {
+        if entries.iter().any(|(_, k, _)| k.len() > u32::MAX as usize) {
             return Err(Error::InvalidInput("key longer than 4 GiB".into()));
         }
         let mut st = lock(&self.commit);
         self.check_failed(&st)?;
-        let seq = st.next_seq;
-        st.next_seq += 1;
+        if entries.is_empty() {
+            return Ok(st.done_seq);
+        }
         // Timestamps never go backwards, so "entries up to time T" is a prefix of the log.
         let ts = now_ns().max(st.last_ts);
         st.last_ts = ts;
-        st.pending.push(Pending {
-            seq,
-            ts,
-            kind,
-            key,
-            value,
-        });
+        let mut seq = st.next_seq;
+        for (kind, key, value) in entries {
+            seq = st.next_seq;
+            st.next_seq += 1;
+            st.pending.push(Pending {
+                seq,
+                ts,
+                kind,
+                key,
+                value,
+            });
+        }
         loop {
             if st.done_seq >= seq {
                 return Ok(seq);
@@ -848,6 +908,8 @@ impl Inner {
         self.stats
             .batched_entries
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let bucket = BATCH_SIZE_BUCKETS.partition_point(|&b| b < batch.len() as u64);
+        self.stats.batch_size_buckets[bucket].fetch_add(1, Ordering::Relaxed);
 
         let active = Arc::clone(
             &self
@@ -1018,6 +1080,9 @@ impl Inner {
                 m.version = version;
             }
             self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .last_flush_unix_ms
+                .store(now_unix_ms(), Ordering::Relaxed);
             self.bg_cv.notify_all();
             self.retire_wal()?;
         }
@@ -1067,10 +1132,12 @@ impl Inner {
             }
             bg.logged_checkpoint = flushed;
         }
-        self.write_entry(
-            EntryType::Checkpoint,
-            Vec::new(),
-            flushed.to_le_bytes().to_vec(),
+        self.write_entries(
+            vec![(
+                EntryType::Checkpoint,
+                Vec::new(),
+                flushed.to_le_bytes().to_vec(),
+            )],
             false,
         )
         .map(|_| ())

@@ -528,3 +528,56 @@ fn archive_status_holds_unarchived_segments_until_archived() {
     }
     assert!(wal_segments(dir.path()).len() <= 3);
 }
+
+#[test]
+fn write_batch_commits_all_entries_with_one_fsync_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path(), Options::default()).unwrap();
+    e.put(b"gone", b"x").unwrap();
+    let fsyncs = e.stats().fsyncs.load(Ordering::Relaxed);
+    let order = Order {
+        order_id: "o9".into(),
+        user_id: "u9".into(),
+        instrument_id: "ETH-USD".into(),
+        side: Side::Sell,
+        price: 3.25,
+        volume: 4.0,
+    };
+    let mut ops: Vec<BatchOp> = (0..16)
+        .map(|i| BatchOp::Put {
+            key: format!("k{i:02}").into_bytes(),
+            value: format!("v{i}").into_bytes(),
+        })
+        .collect();
+    ops.push(BatchOp::Delete {
+        key: b"gone".to_vec(),
+    });
+    ops.push(BatchOp::Order(order.clone()));
+    let last = e.write_batch(ops).unwrap();
+    assert_eq!(last, 1 + 18, "consecutive sequences after the first put");
+    assert_eq!(e.last_seq(), last);
+    assert_eq!(
+        e.stats().fsyncs.load(Ordering::Relaxed) - fsyncs,
+        1,
+        "one fsync for the whole batch"
+    );
+    // The batch of 18 lands in the (16, 32] bucket.
+    let bucket = BATCH_SIZE_BUCKETS.partition_point(|&b| b < 18);
+    assert_eq!(BATCH_SIZE_BUCKETS[bucket], 32);
+    assert_eq!(
+        e.stats().batch_size_buckets[bucket].load(Ordering::Relaxed),
+        1
+    );
+    assert_eq!(e.write_batch(Vec::new()).unwrap(), last, "empty batch");
+    drop(e);
+    let e = Engine::open(dir.path(), Options::default()).unwrap();
+    for i in 0..16 {
+        assert_eq!(
+            e.get(format!("k{i:02}").as_bytes()).unwrap(),
+            Some(format!("v{i}").into_bytes())
+        );
+    }
+    assert_eq!(e.get(b"gone").unwrap(), None);
+    assert_eq!(e.get_order("o9").unwrap(), Some(order));
+    assert!(e.memtable_bytes() > 0, "recovered entries sit in memtables");
+}

@@ -1,0 +1,498 @@
+//! `drkit serve`: the engine in-process behind a RESP (Redis protocol) server on tokio, with
+//! Prometheus metrics, INFO for `drkit status`, and graceful shutdown.
+//!
+//! Threads: tokio's workers parse requests and answer cheap reads (GET, MGET, EXISTS, the
+//! typed GETs) in place. A batch holding a write (or a key-space walk) runs on tokio's
+//! blocking pool, so each connection's write reaches the engine on its own thread and the
+//! engine's group commit shares one fsync between all connections writing at that moment;
+//! a connection's pipelined writes are one `write_batch` on top of that.
+//!
+//! Shutdown (SIGTERM, SIGINT or SHUTDOWN): stop accepting, let each connection finish the
+//! batch it is running and write its replies, then close; sync the WAL and release the dir
+//! lock. A second signal returns [`Stopped::Forced`] at once.
+
+pub mod access;
+pub mod command;
+pub mod info;
+pub mod metrics;
+pub mod pattern;
+pub mod resp;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use access::{PROTECTED_MODE_ERROR, Password, refused_by_protected_mode};
+use command::{Shared, execute_batch, is_blocking};
+use resp::{Limits, Reply, parse_request};
+
+/// Most requests run as one batch; more stay buffered for the next round.
+const MAX_BATCH: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub metrics: Option<SocketAddr>,
+    pub max_clients: usize,
+    /// Close a client idle this long; None: never.
+    pub idle_timeout: Option<Duration>,
+    pub max_bulk_len: usize,
+    pub protected_mode: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6380)),
+            metrics: None,
+            max_clients: 10_000,
+            idle_timeout: Some(Duration::from_secs(300)),
+            max_bulk_len: Limits::default().max_bulk_len,
+            protected_mode: true,
+        }
+    }
+}
+
+/// Where the server listens, once it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Ready {
+    pub addr: SocketAddr,
+    pub metrics: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Connections finished, WAL synced, lock released.
+    Graceful,
+    /// A second signal arrived during the graceful stop: nothing more was waited for.
+    Forced,
+}
+
+fn listen_error(addr: SocketAddr, e: &std::io::Error, flag: &str) -> Error {
+    Error::InvalidInput(format!(
+        "cannot listen on {addr}: {e}; choose another address with {flag}"
+    ))
+}
+
+/// Runs the server until shutdown. `on_ready` is called once both listeners are bound.
+pub fn serve(
+    engine: Engine,
+    cfg: ServeConfig,
+    password: Option<Password>,
+    on_ready: impl FnOnce(Ready),
+) -> Result<Stopped> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("drkit-serve")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io(engine.dir(), e))?;
+    let engine = Arc::new(engine);
+    let result = rt.block_on(run(Arc::clone(&engine), cfg, password, on_ready));
+    match result {
+        Ok(Stopped::Graceful) => {
+            rt.shutdown_timeout(Duration::from_secs(5));
+            engine.sync()?;
+            // Dropping the last handle stops the engine's threads and releases the lock.
+            drop(engine);
+            Ok(Stopped::Graceful)
+        }
+        other => {
+            rt.shutdown_background();
+            other
+        }
+    }
+}
+
+async fn run(
+    engine: Arc<Engine>,
+    cfg: ServeConfig,
+    password: Option<Password>,
+    on_ready: impl FnOnce(Ready),
+) -> Result<Stopped> {
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| listen_error(cfg.listen, &e, "--listen"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| listen_error(cfg.listen, &e, "--listen"))?;
+    let metrics_listener = match cfg.metrics {
+        Some(m) => Some(
+            TcpListener::bind(m)
+                .await
+                .map_err(|e| listen_error(m, &e, "--metrics"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|e| Error::InvalidInput(e.to_string()))?,
+        ),
+        None => None,
+    };
+    use tokio::signal::unix::{SignalKind, signal};
+    let signal_error =
+        |e: std::io::Error| Error::InvalidInput(format!("cannot handle signals: {e}"));
+    let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
+
+    let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+    let shared = Arc::new(Shared::new(
+        engine,
+        cfg.clone(),
+        password,
+        addr.port(),
+        shutdown_tx,
+    ));
+    let force = Arc::new(Notify::new());
+    {
+        let shared = Arc::clone(&shared);
+        let force = Arc::clone(&force);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            shared.request_shutdown();
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            force.notify_one();
+        });
+    }
+    {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut before = shared.metrics.total_requests();
+            loop {
+                tick.tick().await;
+                let now = shared.metrics.total_requests();
+                shared.ops_per_sec.store(now - before, Ordering::Relaxed);
+                before = now;
+            }
+        });
+    }
+    if let Some(l) = metrics_listener {
+        tokio::spawn(metrics_server(l, Arc::clone(&shared)));
+    }
+    on_ready(Ready {
+        addr,
+        metrics: metrics_addr,
+    });
+
+    let mut conns = JoinSet::new();
+    loop {
+        if *shutdown_rx.borrow() {
+            break;
+        }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => accept(&shared, &mut conns, stream, peer),
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            _ = shutdown_rx.changed() => {}
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    tokio::select! {
+        _ = drain => Ok(Stopped::Graceful),
+        _ = force.notified() => Ok(Stopped::Forced),
+    }
+}
+
+/// Decrements the client count however the connection task ends.
+struct ClientSlot(Arc<Shared>);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
+    let m = &shared.metrics;
+    m.connections_total.fetch_add(1, Ordering::Relaxed);
+    let refusal = if refused_by_protected_mode(
+        peer.ip(),
+        shared.password.is_some(),
+        shared.cfg.protected_mode,
+    ) {
+        m.rejected_protected_mode.fetch_add(1, Ordering::Relaxed);
+        Some(PROTECTED_MODE_ERROR.to_string())
+    } else if shared.clients.load(Ordering::Relaxed) >= shared.cfg.max_clients {
+        m.rejected_max_clients.fetch_add(1, Ordering::Relaxed);
+        Some(format!(
+            "ERR max number of clients reached ({}, --max-clients)",
+            shared.cfg.max_clients
+        ))
+    } else {
+        None
+    };
+    if let Some(text) = refusal {
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let mut out = Vec::new();
+            Reply::err(text).encode(&mut out);
+            let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&out)).await;
+        });
+        return;
+    }
+    shared.clients.fetch_add(1, Ordering::Relaxed);
+    let slot = ClientSlot(Arc::clone(shared));
+    let shared = Arc::clone(shared);
+    conns.spawn(async move {
+        let _slot = slot;
+        connection(shared, stream).await;
+    });
+}
+
+enum ReadOutcome {
+    Data(usize),
+    Closed,
+    IdleTimeout,
+    Shutdown,
+}
+
+async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut shutdown = shared.subscribe_shutdown();
+    let mut session = shared.new_session();
+    let limits = Limits {
+        max_bulk_len: shared.cfg.max_bulk_len,
+        ..Limits::default()
+    };
+    // One request may hold many bulk strings; beyond this much unparsed input the client is
+    // either hostile or broken.
+    let max_buffered = shared
+        .cfg
+        .max_bulk_len
+        .saturating_mul(2)
+        .saturating_add(1 << 20);
+    let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
+    let mut chunk = vec![0u8; 64 << 10];
+    let mut out = Vec::with_capacity(16 << 10);
+    let writes_wait = shared.engine.options().sync == crate::engine::SyncPolicy::Always;
+    loop {
+        let mut cmds = Vec::new();
+        let mut used = 0;
+        let mut protocol_error = None;
+        while cmds.len() < MAX_BATCH {
+            match parse_request(&buf[used..], &limits) {
+                Ok(Some((args, n))) => {
+                    used += n;
+                    if !args.is_empty() {
+                        cmds.push(args);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    protocol_error = Some(e);
+                    break;
+                }
+            }
+        }
+        buf.drain(..used);
+        out.clear();
+        if !cmds.is_empty() {
+            let replies = if cmds.iter().any(|c| is_blocking(c, writes_wait)) {
+                let s = Arc::clone(&shared);
+                let mut moved = session;
+                let Ok((replies, back)) = tokio::task::spawn_blocking(move || {
+                    let r = execute_batch(&s, &mut moved, cmds);
+                    (r, moved)
+                })
+                .await
+                else {
+                    return;
+                };
+                session = back;
+                replies
+            } else {
+                execute_batch(&shared, &mut session, cmds)
+            };
+            for r in &replies {
+                r.encode(&mut out);
+            }
+        }
+        if let Some(e) = &protocol_error {
+            shared
+                .metrics
+                .protocol_errors
+                .fetch_add(1, Ordering::Relaxed);
+            Reply::err(format!("ERR {e}")).encode(&mut out);
+        } else if buf.len() > max_buffered {
+            shared
+                .metrics
+                .protocol_errors
+                .fetch_add(1, Ordering::Relaxed);
+            Reply::err("ERR Protocol error: request too large (see --max-bulk-len)")
+                .encode(&mut out);
+            session.close = true;
+        }
+        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+            return;
+        }
+        if session.close || protocol_error.is_some() || shared.shutdown_requested() {
+            let _ = stream.shutdown().await;
+            return;
+        }
+        if used > 0 {
+            // Requests may be left over from a full batch: parse again before reading.
+            continue;
+        }
+        let read = async {
+            let r = match shared.cfg.idle_timeout {
+                Some(d) => match tokio::time::timeout(d, stream.read(&mut chunk)).await {
+                    Ok(r) => r,
+                    Err(_) => return ReadOutcome::IdleTimeout,
+                },
+                None => stream.read(&mut chunk).await,
+            };
+            match r {
+                Ok(0) | Err(_) => ReadOutcome::Closed,
+                Ok(n) => ReadOutcome::Data(n),
+            }
+        };
+        let outcome = tokio::select! {
+            r = read => r,
+            _ = shutdown.changed() => ReadOutcome::Shutdown,
+        };
+        match outcome {
+            ReadOutcome::Data(n) => buf.extend_from_slice(&chunk[..n]),
+            ReadOutcome::IdleTimeout => {
+                shared.metrics.idle_timeouts.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            ReadOutcome::Closed | ReadOutcome::Shutdown => return,
+        }
+    }
+}
+
+/// A minimal HTTP/1.x responder: GET /metrics (or /) answers the exposition, anything
+/// else 404. One request per connection.
+async fn metrics_server(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut req = Vec::new();
+            let mut chunk = [0u8; 1024];
+            let read_head = async {
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return false,
+                        Ok(n) => req.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                true
+            };
+            if !matches!(
+                tokio::time::timeout(Duration::from_secs(5), read_head).await,
+                Ok(true)
+            ) {
+                return;
+            }
+            let first = req.split(|&b| b == b'\n').next().unwrap_or_default();
+            let mut parts = first.split(|&b| b == b' ');
+            let (method, path) = (parts.next(), parts.next());
+            let response = if method == Some(b"GET") && matches!(path, Some(b"/metrics" | b"/")) {
+                let body = shared.metrics.render(
+                    &shared.engine,
+                    shared.clients.load(Ordering::Relaxed),
+                    shared.started.elapsed(),
+                );
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 23\r\nConnection: close\r\n\r\ntry GET /metrics here\r\n".to_string()
+            };
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// `drkit status`: sends AUTH (when given a password) and INFO (all but the keyspace) to
+/// `addr` and returns the INFO text.
+pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Result<String> {
+    let unreachable = |e: std::io::Error| {
+        Error::InvalidInput(format!(
+            "cannot reach {addr}: {e}; is `drkit serve` running there (see --addr)?"
+        ))
+    };
+    let target = std::net::ToSocketAddrs::to_socket_addrs(addr)
+        .map_err(unreachable)?
+        .next()
+        .ok_or_else(|| Error::InvalidInput(format!("{addr}: no address to connect to")))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(unreachable)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(unreachable)?;
+    let mut req = Vec::new();
+    if let Some(p) = password {
+        req.extend(resp::encode_request(&[b"AUTH", p]));
+    }
+    // Not the keyspace section: counting keys walks the whole key space.
+    req.extend(resp::encode_request(&[
+        b"INFO",
+        b"server",
+        b"clients",
+        b"persistence",
+        b"stats",
+        b"replication",
+        b"levels",
+    ]));
+    stream.write_all(&req).map_err(unreachable)?;
+    let mut reader = std::io::BufReader::new(stream);
+    if password.is_some() {
+        read_reply(&mut reader, addr)?;
+    }
+    read_reply(&mut reader, addr)
+}
+
+/// Reads one simple, error or bulk reply; an error reply becomes an Err.
+fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
+    let broken = |what: String| Error::InvalidInput(format!("{addr}: {what}"));
+    let mut line = String::new();
+    r.read_line(&mut line)
+        .map_err(|e| broken(format!("reading the reply: {e}")))?;
+    let line = line.trim_end();
+    match line.as_bytes().first() {
+        Some(b'+') => Ok(line[1..].to_string()),
+        Some(b'-') => Err(broken(format!("server refused: {}", &line[1..]))),
+        Some(b'$') => {
+            let len: usize = line[1..]
+                .parse()
+                .map_err(|_| broken(format!("bad bulk length in {line:?}")))?;
+            let mut body = vec![0u8; len + 2];
+            r.read_exact(&mut body)
+                .map_err(|e| broken(format!("reading the reply: {e}")))?;
+            body.truncate(len);
+            Ok(String::from_utf8_lossy(&body).into_owned())
+        }
+        _ => Err(broken(format!(
+            "not a RESP reply: {line:?} (is this a drkit or Redis server?)"
+        ))),
+    }
+}
