@@ -424,8 +424,8 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         archive_end > made[5]["last_seq"].as_u64().unwrap(),
         "the archive reaches past the newest backup"
     );
-    let end_state = {
-        let target = tmp.path().join("end-before-expire");
+    let restored_to_end = |name: &str| {
+        let target = tmp.path().join(name);
         let out = drkit()
             .args([
                 "restore",
@@ -442,6 +442,7 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         assert_exit(&out, 0, "restore to the end of the archive");
         as_state(full_scan(&target))
     };
+    let end_state = restored_to_end("end-before-expire");
     let before = dir_snapshot(&repo);
     let planned = expire(&["--dry-run"]);
     assert!(dir_snapshot(&repo) == before, "a dry run changes nothing");
@@ -485,24 +486,6 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
             "{name} (last seq {last}) vs full2 at {full2_seq}"
         );
     }
-    let restored_to_end = |name: &str| {
-        let target = tmp.path().join(name);
-        let out = drkit()
-            .args([
-                "restore",
-                "-q",
-                "--to-seq",
-                &archive_end.to_string(),
-                "--repo",
-            ])
-            .arg(&repo)
-            .arg("--target")
-            .arg(&target)
-            .output()
-            .unwrap();
-        assert_exit(&out, 0, "restore to the end of the archive");
-        as_state(full_scan(&target))
-    };
     assert!(
         restored_to_end("end-after-expire") == end_state,
         "after expire the archive still reaches its end, with the same state"

@@ -504,7 +504,9 @@ fn data_history(data: &Path) -> Result<[u8; 16]> {
     }
 }
 
-fn check_data_dir(data: &Path) -> Result<()> {
+/// A `--data` that is a data dir (has CURRENT): exit 10 for a typo, a clear refusal for
+/// another kind of dir. Checked before anything is locked or created in it.
+pub(super) fn check_data_dir(data: &Path) -> Result<()> {
     if data.join("CURRENT").is_file() {
         return Ok(());
     }

@@ -126,19 +126,7 @@ pub fn create(
         )));
     }
     // Checked before locking: DirLock creates DIR/LOCK, and a typo must not litter.
-    if !data.join("CURRENT").is_file() {
-        return Err(if data.exists() {
-            Error::NotDataDir {
-                path: data.to_path_buf(),
-                reason: "no CURRENT file".into(),
-            }
-        } else {
-            Error::NotFound {
-                path: data.to_path_buf(),
-                hint: "check the --data path".into(),
-            }
-        });
-    }
+    super::archive::check_data_dir(data)?;
     let (repo, repo_created) = Repo::init(repo_root)?;
     let repo_lock = repo.lock(opts.lock_wait)?;
     let mut cleaned = repo.clean_leftovers(&repo_lock)?;
