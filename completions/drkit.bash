@@ -70,6 +70,9 @@ _drkit() {
             drkit__subcmd__backup,create)
                 cmd="drkit__subcmd__backup__subcmd__create"
                 ;;
+            drkit__subcmd__backup,expire)
+                cmd="drkit__subcmd__backup__subcmd__expire"
+                ;;
             drkit__subcmd__backup,help)
                 cmd="drkit__subcmd__backup__subcmd__help"
                 ;;
@@ -87,6 +90,9 @@ _drkit() {
                 ;;
             drkit__subcmd__backup__subcmd__help,create)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__create"
+                ;;
+            drkit__subcmd__backup__subcmd__help,expire)
+                cmd="drkit__subcmd__backup__subcmd__help__subcmd__expire"
                 ;;
             drkit__subcmd__backup__subcmd__help,help)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__help"
@@ -174,6 +180,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__backup,create)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__create"
+                ;;
+            drkit__subcmd__help__subcmd__backup,expire)
+                cmd="drkit__subcmd__help__subcmd__backup__subcmd__expire"
                 ;;
             drkit__subcmd__help__subcmd__backup,info)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__info"
@@ -304,7 +313,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup)
-            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify help"
+            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify expire help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,7 +342,7 @@ _drkit() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "full" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "full incr" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -355,8 +364,46 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__backup__subcmd__expire)
+            opts="-v -q -h -V --repo --keep-full --keep-incr-days --keep-wal-days --dry-run --now --lock-wait --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-full)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-incr-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-wal-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__backup__subcmd__help)
-            opts="init create list info verify help"
+            opts="init create list info verify expire help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +417,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__backup__subcmd__help__subcmd__expire)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -804,7 +865,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup)
-            opts="init create list info verify"
+            opts="init create list info verify expire"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,6 +879,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__backup__subcmd__expire)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

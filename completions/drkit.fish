@@ -173,16 +173,17 @@ complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'Mo
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "list" -d 'List the complete backups in a repository'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l repo -d 'The repository dir (new or empty)' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More detail on stderr'
@@ -190,8 +191,9 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l repo -d 'The repository dir (created if missing)' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up; it must be stopped (its LOCK free)' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir. (Incremental backups are not implemented yet.)'"
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir'
+incr\t'Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup'"
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l threads -d 'Files compressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l lock-wait -d 'Wait this long for another run\'s repository lock (`30s`, `5m`, `1h`) instead of failing at once with exit 11' -r
@@ -220,15 +222,28 @@ complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subc
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-full -d 'Full backups to keep, newest first (at least 1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-incr-days -d 'Keep incremental backups younger than this many days (while their full backup is kept)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-wal-days -d 'Keep archived WAL younger than this many days, and what replaying it needs' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l now -d 'Judge ages as of this time (RFC 3339) instead of now: for retention drills' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l lock-wait -d 'Wait this long for a running backup, restore or verify instead of failing with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l dry-run -d 'Show what would be removed; change nothing'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository dir' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where to restore; must be new or empty unless --force' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest full backup; with --to-seq/--to-time, the newest backup at or before the target)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-seq -d 'Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-time -d 'Point in time by commit time (RFC 3339, e.g. 2026-11-25T17:00:00Z): keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r
@@ -336,10 +351,11 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "manifest" -d 'List every version edit of the manifest (files added and deleted, checkpoint) and where CURRENT points. A torn final record (a crash during an append) is noted, not an error'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "dir" -d 'Summarise a data dir: files and bytes per level, WAL segments and how the log ends, snapshots, checkpoint, history id and an estimate of space amplification'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "create" -d 'Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from wal" -f -a "archive" -d 'Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine\'s hold: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'

@@ -407,8 +407,9 @@ _arguments "${_arguments_options[@]}" : \
 (create)
 _arguments "${_arguments_options[@]}" : \
 '--repo=[The repository dir (created if missing)]:REPO:_files' \
-'--data=[The data dir to back up; it must be stopped (its LOCK free)]:DATA:_files' \
-'--type=[]:KIND:((full\:"Every file of the dir. (Incremental backups are not implemented yet.)"))' \
+'--data=[The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine]:DATA:_files' \
+'--type=[]:KIND:((full\:"Every file of the dir"
+incr\:"Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup"))' \
 '--threads=[Files compressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another run'\''s repository lock (\`30s\`, \`5m\`, \`1h\`) instead of failing at once with exit 11]:LOCK_WAIT:_default' \
@@ -469,6 +470,26 @@ _arguments "${_arguments_options[@]}" : \
 '::id -- One backup; all of them when omitted:_default' \
 && ret=0
 ;;
+(expire)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository dir]:REPO:_files' \
+'--keep-full=[Full backups to keep, newest first (at least 1)]:KEEP_FULL:_default' \
+'--keep-incr-days=[Keep incremental backups younger than this many days (while their full backup is kept)]:KEEP_INCR_DAYS:_default' \
+'--keep-wal-days=[Keep archived WAL younger than this many days, and what replaying it needs]:KEEP_WAL_DAYS:_default' \
+'--now=[Judge ages as of this time (RFC 3339) instead of now\: for retention drills]:NOW:_default' \
+'--lock-wait=[Wait this long for a running backup, restore or verify instead of failing with exit 11]:LOCK_WAIT:_default' \
+'--dry-run[Show what would be removed; change nothing]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__backup__subcmd__help_commands" \
@@ -501,6 +522,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(expire)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -517,7 +542,7 @@ esac
 _arguments "${_arguments_options[@]}" : \
 '--repo=[The repository dir]:REPO:_files' \
 '--target=[Where to restore; must be new or empty unless --force]:TARGET:_files' \
-'--backup=[The backup to restore (default\: the newest full backup; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
+'--backup=[The backup to restore (default\: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
 '(--to-time)--to-seq=[Point in time by sequence\: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it]:N:_default' \
 '--to-time=[Point in time by commit time (RFC 3339, e.g. 2026-11-25T17\:00\:00Z)\: keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it]:RFC3339:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
@@ -869,6 +894,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(expire)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -973,10 +1002,11 @@ _drkit_commands() {
 _drkit__subcmd__backup_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup commands' commands "$@"
@@ -986,14 +1016,20 @@ _drkit__subcmd__backup__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup create commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__backup__subcmd__expire_commands] )) ||
+_drkit__subcmd__backup__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup expire commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__backup__subcmd__help_commands] )) ||
 _drkit__subcmd__backup__subcmd__help_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup help commands' commands "$@"
@@ -1002,6 +1038,11 @@ _drkit__subcmd__backup__subcmd__help_commands() {
 _drkit__subcmd__backup__subcmd__help__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup help create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__expire_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help expire commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__backup__subcmd__help__subcmd__help_commands() {
@@ -1143,10 +1184,11 @@ _drkit__subcmd__help_commands() {
 _drkit__subcmd__help__subcmd__backup_commands() {
     local commands; commands=(
 'init:Create a backup repository (also created by the first \`backup create\`)' \
-'create:Take a full backup of a stopped or crashed data dir (online backup is not implemented yet)' \
+'create:Take a full or incremental backup of a data dir, stopped or held by a running engine' \
 'list:List the complete backups in a repository' \
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
+'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
     )
     _describe -t commands 'drkit help backup commands' commands "$@"
 }
@@ -1154,6 +1196,11 @@ _drkit__subcmd__help__subcmd__backup_commands() {
 _drkit__subcmd__help__subcmd__backup__subcmd__create_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help backup create commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__expire_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__expire_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup expire commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__info_commands] )) ||
 _drkit__subcmd__help__subcmd__backup__subcmd__info_commands() {

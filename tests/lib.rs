@@ -8,11 +8,13 @@
 mod common;
 
 mod backup_cli;
+mod backup_online;
 mod bad_input;
 mod compact_cli;
 mod crash;
 mod damage_not_torn;
 mod damaged_reads;
+mod demo_cli;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;

@@ -106,6 +106,7 @@ impl ArchivedSegment {
             size: self.size,
             blake3: self.blake3.clone(),
             stored_size: self.stored_size,
+            stored_in: None,
         }
     }
 

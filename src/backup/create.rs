@@ -1,11 +1,23 @@
-//! `backup create`: a full backup of a stopped or crashed data dir.
+//! `backup create`: a full or incremental backup of a data dir, stopped or running.
+//!
+//! A stopped (or crashed) dir is locked and copied as it is. A dir a running engine holds is
+//! copied from a [`point`](super::point): hard links and prefix copies taken without
+//! stopping the engine. Either way the recovered view of exactly the files copied gives the
+//! logical digest, so the digest always describes what a restore will yield.
+//!
+//! An incremental backup stores only what its parent (the newest backup of the same history)
+//! does not already hold: tables are immutable and uniquely named within a history, so a
+//! table of the same name and size is the same table; other files are compared by blake3.
+//! Each file it does not store names the backup whose dir holds the stored copy.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, MANIFEST_FILE};
+use super::point::{self, Point};
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use super::{CHUNK, Progress, logical_digest, run_queue};
@@ -14,8 +26,25 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::manifest_name;
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupKind {
+    Full,
+    Incr,
+}
+
+impl BackupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Full => "full",
+            BackupKind::Incr => "incr",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CreateOptions {
+    pub kind: BackupKind,
     pub threads: usize,
     pub compress_level: i32,
     /// How long to wait for another run's repository lock; zero fails at once.
@@ -25,9 +54,18 @@ pub struct CreateOptions {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CreateReport {
     pub backup: BackupManifest,
-    /// Leftovers of killed runs that were removed first.
+    /// Leftovers of killed runs that were removed first (in the repository and the data dir).
     pub cleaned: Vec<PathBuf>,
     pub repo_created: bool,
+    /// Whether a running engine held the dir, so the backup was taken from a point.
+    pub online: bool,
+    /// How often taking the point had to start again because the engine changed its files.
+    pub point_retries: usize,
+    /// Why an incremental backup was taken as a full one instead.
+    pub promoted: Option<String>,
+    /// Files (and their bytes) the backup references in earlier backups instead of storing.
+    pub reused_files: usize,
+    pub reused_bytes: u64,
     /// Wall time of the file copy and of the digest scan beside it (they overlap), for
     /// telling which one bounds the run.
     pub copy_ms: u64,
@@ -39,6 +77,21 @@ struct Job {
     src: PathBuf,
     rel: String,
     size: u64,
+}
+
+/// Where the files are read from: the data dir itself, locked, or a point of it.
+enum Source {
+    Stopped(DirLock),
+    Online(Point),
+}
+
+impl Source {
+    fn lock(&self) -> &DirLock {
+        match self {
+            Source::Stopped(l) => l,
+            Source::Online(p) => p.lock(),
+        }
+    }
 }
 
 /// The total original bytes `create` will read, for sizing a progress bar before it starts.
@@ -60,9 +113,6 @@ pub fn estimate_bytes(data: &Path) -> u64 {
 }
 
 /// Backs up `data` into the repository at `repo_root` (created if missing).
-///
-/// Fails with exit 11 at once when an engine (or another tool) holds the data dir: this
-/// version copies only stopped dirs.
 pub fn create(
     repo_root: &Path,
     data: &Path,
@@ -91,27 +141,37 @@ pub fn create(
     }
     let (repo, repo_created) = Repo::init(repo_root)?;
     let repo_lock = repo.lock(opts.lock_wait)?;
-    let cleaned = repo.clean_leftovers(&repo_lock)?;
+    let mut cleaned = repo.clean_leftovers(&repo_lock)?;
 
     let start = Instant::now();
     let start_time = chrono::Utc::now();
-    let data_lock = DirLock::acquire(data)?;
+    let source = match DirLock::acquire(data) {
+        Ok(lock) => Source::Stopped(lock),
+        Err(Error::Locked { .. }) => Source::Online(point::take(data)?),
+        Err(e) => return Err(e),
+    };
+    cleaned.extend(point::clean_leftovers(data)?);
+    let (src_dir, online, point_retries) = match &source {
+        Source::Stopped(_) => (data, false, 0),
+        Source::Online(p) => (p.dir(), true, p.retries),
+    };
     // The recovered view of the same files we copy: its scan is the logical digest, and it
     // refuses (exit 4) a WAL damaged beyond a torn tail, which a backup must not hide.
-    let ro = ReadOnly::open_locked(data, RecoveryMode::TolerateTail, &data_lock)?;
+    let ro = ReadOnly::open_locked(src_dir, RecoveryMode::TolerateTail, source.lock())?;
     let state = ro.state().clone();
     let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
-    let last_entry_ns = super::pitr::entry_time_in_dir(data, last_seq)?;
+    let history_id = hex(&state.history_id);
+    let last_entry_ns = super::pitr::entry_time_in_dir(src_dir, last_seq)?;
 
     let mut jobs = vec![
-        job(data, "CURRENT")?,
-        job(data, &manifest_name(ro.manifest_no()))?,
+        job(src_dir, "CURRENT")?,
+        job(src_dir, &manifest_name(ro.manifest_no()))?,
     ];
     for meta in state.files.values() {
-        jobs.push(job(data, &format!("sst/{}", meta.file_name()))?);
+        jobs.push(job(src_dir, &format!("sst/{}", meta.file_name()))?);
     }
     for sub in ["wal", "snapshots"] {
-        let dir = data.join(sub);
+        let dir = src_dir.join(sub);
         if !dir.exists() {
             continue;
         }
@@ -127,15 +187,35 @@ pub fn create(
         }
         names.sort();
         for n in names {
-            jobs.push(job(data, &format!("{sub}/{n}"))?);
+            jobs.push(job(src_dir, &format!("{sub}/{n}"))?);
         }
     }
     jobs.sort_by(|a, b| b.size.cmp(&a.size).then(a.rel.cmp(&b.rel)));
 
+    let (kind, parent, promoted) = match opts.kind {
+        BackupKind::Full => (BackupKind::Full, None, None),
+        BackupKind::Incr => match newest_of_history(&repo, &history_id)? {
+            Some(p) => (BackupKind::Incr, Some(p), None),
+            None => (
+                BackupKind::Full,
+                None,
+                Some(format!(
+                    "the repository holds no backup of this dir's history {history_id}, so this \
+                     incremental backup was taken as a full one"
+                )),
+            ),
+        },
+    };
+    let parent_files: HashMap<&str, &BackupFile> = parent
+        .iter()
+        .flat_map(|p| p.files.iter().map(|f| (f.path.as_str(), f)))
+        .collect();
+
     let suffix: [u8; 4] = rand::random();
     let id = format!(
-        "{}-full-{}",
+        "{}-{}-{}",
         start_time.format("%Y%m%dT%H%M%SZ"),
+        kind.as_str(),
         hex(&suffix)
     );
     let backup_dir = repo.backup_dir(&id);
@@ -163,6 +243,29 @@ pub fn create(
     }
     fsync_dir(&repo.backups_dir())?;
 
+    let copy_one = |j: &Job| -> Result<BackupFile> {
+        let owner = parent.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
+        if let Some(pf) = parent_files
+            .get(j.rel.as_str())
+            .filter(|f| f.size == j.size)
+        {
+            let same = j.rel.starts_with("sst/") || hash_file(&j.src)? == pf.blake3;
+            if same {
+                progress(j.size);
+                return Ok(BackupFile {
+                    stored_in: Some(pf.stored_in.clone().unwrap_or_else(|| owner.to_string())),
+                    ..(*pf).clone()
+                });
+            }
+        }
+        compress(
+            &j.src,
+            &files_dir.join(format!("{}.zst", j.rel)),
+            &j.rel,
+            opts.compress_level,
+            progress,
+        )
+    };
     // The digest scan reads the same files as the copy; it runs beside it on its own thread
     // so that it costs no wall time when there are more cores than copy threads.
     let (copied, digest) = std::thread::scope(|s| {
@@ -171,16 +274,7 @@ pub fn create(
             logical_digest(&ro).map(|d| (d, t.elapsed()))
         });
         let t = Instant::now();
-        let copied = run_queue(opts.threads, &jobs, |j| {
-            compress(
-                &j.src,
-                &files_dir.join(format!("{}.zst", j.rel)),
-                &j.rel,
-                opts.compress_level,
-                progress,
-            )
-        })
-        .map(|c| (c, t.elapsed()));
+        let copied = run_queue(opts.threads, &jobs, copy_one).map(|c| (c, t.elapsed()));
         let digest = digest
             .join()
             .unwrap_or_else(|_| Err(Error::InvalidInput("the digest thread panicked".into())));
@@ -189,20 +283,22 @@ pub fn create(
     let (mut files, copy_time) = copied?;
     let ((logical_digest, records), digest_time) = digest?;
     drop(ro);
-    drop(data_lock);
+    drop(source);
     for d in subdirs.iter().rev() {
         fsync_dir(d)?;
     }
     fsync_dir(&backup_dir)?;
 
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let reused: Vec<&BackupFile> = files.iter().filter(|f| f.stored_in.is_some()).collect();
+    let (reused_files, reused_bytes) = (reused.len(), reused.iter().map(|f| f.size).sum());
     let end_time = chrono::Utc::now();
     let m = BackupManifest {
         format: manifest::FORMAT.into(),
         version: BackupManifest::VERSION,
         id,
-        kind: "full".into(),
-        parent: None,
+        kind: kind.as_str().into(),
+        parent: parent.as_ref().map(|p| p.id.clone()),
         start_time: start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         end_time: end_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -210,7 +306,8 @@ pub fn create(
             .unwrap_or_else(|_| data.to_path_buf())
             .display()
             .to_string(),
-        history_id: hex(&state.history_id),
+        online,
+        history_id,
         checkpoint_seq: state.flushed_seq,
         last_seq,
         last_entry_ns,
@@ -218,7 +315,11 @@ pub fn create(
         records,
         logical_digest,
         bytes: files.iter().map(|f| f.size).sum(),
-        stored_bytes: files.iter().map(|f| f.stored_size).sum(),
+        stored_bytes: files
+            .iter()
+            .filter(|f| f.stored_in.is_none())
+            .map(|f| f.stored_size)
+            .sum(),
         files,
         checksum: String::new(),
     };
@@ -232,9 +333,43 @@ pub fn create(
         backup,
         cleaned,
         repo_created,
+        online,
+        point_retries,
+        promoted,
+        reused_files,
+        reused_bytes,
         copy_ms: u64::try_from(copy_time.as_millis()).unwrap_or(u64::MAX),
         digest_ms: u64::try_from(digest_time.as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+/// The newest intact backup of `history_id`: the parent of an incremental backup. A damaged
+/// manifest cannot be a parent (its file list is not trusted); `backup verify` reports it.
+fn newest_of_history(repo: &Repo, history_id: &str) -> Result<Option<BackupManifest>> {
+    Ok(repo
+        .list()?
+        .into_iter()
+        .rev()
+        .filter_map(|l| l.manifest.ok())
+        .find(|m| m.history_id == history_id))
+}
+
+/// blake3 of a file's bytes, hex.
+fn hash_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).at(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(buf.get(..n).unwrap_or_default());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(hasher.finalize().to_hex().to_string())
 }
 
 /// Removes a backup dir that never got its manifest.
@@ -304,5 +439,6 @@ fn compress(
         size,
         blake3: hasher.finalize().to_hex().to_string(),
         stored_size,
+        stored_in: None,
     })
 }

@@ -17,16 +17,20 @@ pub struct BackupManifest {
     pub format: String,
     pub version: u16,
     pub id: String,
-    /// "full" (the only kind this version writes).
+    /// "full" or "incr".
     #[serde(rename = "type")]
     pub kind: String,
-    /// The backup this one builds on; always null for a full backup.
+    /// The backup an incremental one was taken against; null for a full backup. Which files
+    /// it actually needs from earlier backups is said per file (`stored_in`).
     pub parent: Option<String>,
     /// RFC 3339, UTC.
     pub start_time: String,
     pub end_time: String,
     pub duration_ms: u64,
     pub source_dir: String,
+    /// Taken from a point of a dir a running engine held (see `backup::point`).
+    #[serde(default)]
+    pub online: bool,
     /// The source dir's history id, hex.
     pub history_id: String,
     /// Every entry at or below it was in the SSTs at the backup point.
@@ -44,7 +48,8 @@ pub struct BackupManifest {
     /// as (key length u64 LE, key, value length u64 LE, value): what a restore must give back.
     pub records: u64,
     pub logical_digest: String,
-    /// Original and compressed bytes over all files.
+    /// Original bytes over all files, and compressed bytes of the files stored in this
+    /// backup's own dir (not those it references in earlier backups).
     pub bytes: u64,
     pub stored_bytes: u64,
     pub files: Vec<BackupFile>,
@@ -60,6 +65,10 @@ pub struct BackupFile {
     pub blake3: String,
     /// Size of the zstd file in the repository.
     pub stored_size: u64,
+    /// The earlier backup whose dir holds the stored copy; absent when this backup's own
+    /// dir does. Always the backup that stored it, never a chain to walk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_in: Option<String>,
 }
 
 pub const FORMAT: &str = "drkit-backup-manifest";
@@ -72,11 +81,21 @@ impl Sealed for BackupManifest {
 }
 
 impl BackupManifest {
-    /// `files/<path>.zst` under the backup's dir.
-    pub fn stored_path(backup_dir: &Path, file: &BackupFile) -> PathBuf {
-        backup_dir
+    /// `backups/<owner>/files/<path>.zst`, where the owner is this backup or the earlier
+    /// one that stored the file.
+    pub fn stored_path(&self, backups_dir: &Path, file: &BackupFile) -> PathBuf {
+        backups_dir
+            .join(file.stored_in.as_deref().unwrap_or(&self.id))
             .join(FILES_DIR)
             .join(format!("{}.zst", file.path))
+    }
+
+    /// The earlier backups whose dirs this one reads files from.
+    pub fn references(&self) -> std::collections::BTreeSet<&str> {
+        self.files
+            .iter()
+            .filter_map(|f| f.stored_in.as_deref())
+            .collect()
     }
 
     /// The manifest is read from disk and its paths decide where a restore writes: refuse
@@ -93,6 +112,18 @@ impl BackupManifest {
                     0,
                     format!(
                         "lists the file path {:?}, which is not a plain relative path",
+                        f.path
+                    ),
+                ));
+            }
+            if let Some(owner) = &f.stored_in
+                && check_id(owner).is_err()
+            {
+                return Err(Error::corruption(
+                    manifest_path,
+                    0,
+                    format!(
+                        "says {} is stored in {owner:?}, which is not a backup id",
                         f.path
                     ),
                 ));

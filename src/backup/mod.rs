@@ -1,9 +1,7 @@
 //! Backups of a data dir into a repository, and restore from it.
 //!
-//! This version takes full backups of a stopped (or crashed) dir: the dir's LOCK is held
-//! exclusively while the files are copied, so they cannot change underneath. Online backups
-//! of a running engine, incremental backups, WAL archiving, point-in-time restore and expiry
-//! are not implemented yet.
+//! Full and incremental backups of a stopped, crashed or running dir (see [`create`] and
+//! [`point`]).
 //!
 //! Every file is stored zstd-compressed with the blake3 of its original bytes; the manifest
 //! also records a logical digest of all live records, so a restore is checked both file by
@@ -11,8 +9,10 @@
 
 pub mod archive;
 pub mod create;
+pub mod expire;
 pub mod manifest;
 pub mod pitr;
+pub mod point;
 pub mod repo;
 pub mod restore;
 pub mod sealed;
@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub use create::{CreateOptions, CreateReport, create};
+pub use create::{BackupKind, CreateOptions, CreateReport, create};
 pub use manifest::{BackupFile, BackupManifest};
 pub use repo::{Listed, Repo};
 pub use restore::{RestoreOptions, RestorePlan, RestoreReport, TargetState};

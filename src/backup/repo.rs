@@ -2,16 +2,21 @@
 //!
 //! ```text
 //!  REPO/repo.json                   format version, random id, created time (sealed JSON)
-//!  REPO/LOCK                        flock held by `backup create` (exit 11, or --lock-wait)
+//!  REPO/LOCK                        flock held by `backup create` and `backup expire`
+//!                                   (exit 11, or --lock-wait)
+//!  REPO/READERS                     flock held shared by restore and verify while they read,
+//!                                   exclusively by `backup expire` while it removes
 //!  REPO/backups/<id>/files/…​.zst    one zstd file per data-dir file
 //!  REPO/backups/<id>/manifest.json  written last: a backup without it does not exist
 //! ```
 //!
-//! Readers (list, info, verify, restore) take no lock: a complete backup is never changed,
-//! and the only thing `create` removes is a backup dir without a manifest, which no reader
-//! looks at. (When `expire` comes, readers will need a shared lock.)
+//! A complete backup is never changed, only removed whole by `expire`, which removes its
+//! manifest first: from then on it is not listed, and the rest goes after. Restore and verify
+//! hold READERS shared for their whole run, so `expire` never pulls files out from under
+//! them; `create` does not need it (it only adds). `list` and `info` read single manifests,
+//! which are either there or not.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
 pub const REPO_FILE: &str = "repo.json";
+pub const READERS_FILE: &str = "READERS";
 pub const BACKUPS_DIR: &str = "backups";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +151,57 @@ impl Repo {
         }
     }
 
+    /// Held by restore and verify while they read backup files: `expire` waits for (or, after
+    /// its --lock-wait, refuses) running readers, and a reader waits for a running `expire`,
+    /// which is short. A repository on read-only storage has nothing to guard against.
+    pub fn read_guard(&self) -> Result<Option<ReadGuard>> {
+        let path = self.root.join(READERS_FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(Error::io(&path, e)),
+                }
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        file.lock_shared().at(&path)?;
+        Ok(Some(ReadGuard { _file: file }))
+    }
+
+    /// READERS, exclusively: no restore or verify is reading. Waits up to `wait`.
+    pub fn exclusive_read_guard(&self, wait: Duration) -> Result<ReadGuard> {
+        let path = self.root.join(READERS_FILE);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .at(&path)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(ReadGuard { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Locked { path, holder: None });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+
     /// Complete backups (those with a manifest), oldest first.
     pub fn list(&self) -> Result<Vec<Listed>> {
         let dir = self.backups_dir();
@@ -251,6 +308,12 @@ impl Repo {
         }
         Ok(removed)
     }
+}
+
+/// A flock on READERS, released when dropped (the kernel also releases it if we die).
+#[derive(Debug)]
+pub struct ReadGuard {
+    _file: File,
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -82,7 +82,7 @@ fn sibling(target: &Path, suffix: &str) -> PathBuf {
     target.with_file_name(name)
 }
 
-/// Chooses the backup (`id`, or the newest complete full backup; with a point-in-time
+/// Chooses the backup (`id`, or the newest complete backup; with a point-in-time
 /// target `to`, the newest backup at or before it and the archived WAL up to it) and looks
 /// at the target. Changes nothing.
 pub fn plan(
@@ -107,19 +107,15 @@ pub fn plan(
         }
         (None, Some(id)) => repo.load(id)?,
         (None, None) => {
-            // Newest first; a damaged newest manifest is an error, not a reason to restore
+            // The newest backup, full or incremental (an incremental restores as completely
+            // as a full one). A damaged newest manifest is an error, not a reason to restore
             // something older without saying so.
-            let listed = repo.list()?;
-            let newest_full = listed.into_iter().rev().find(|l| match &l.manifest {
-                Ok(m) => m.kind == "full",
-                Err(_) => true,
-            });
-            match newest_full {
+            match repo.list()?.pop() {
                 Some(l) => l.manifest?,
                 None => {
                     return Err(Error::NotFound {
                         path: repo.backups_dir(),
-                        hint: "the repository holds no complete full backup; take one with `drkit backup create`".into(),
+                        hint: "the repository holds no complete backup; take one with `drkit backup create`".into(),
                     });
                 }
             }
@@ -184,6 +180,8 @@ pub fn restore(
     progress: Progress<'_>,
 ) -> Result<RestoreReport> {
     let start = Instant::now();
+    // Held to the end: `backup expire` must not remove files this restore is reading.
+    let _readers = repo.read_guard()?;
     if plan.target_state == TargetState::NotEmpty && !opts.force {
         return Err(Error::InvalidInput(format!(
             "{}: target is not empty; restore into a new or empty dir, or add --force to move its content aside to {}",
@@ -212,7 +210,7 @@ pub fn restore(
     let staging_lock = DirLock::acquire(&staging_path)?;
 
     let m = &plan.manifest;
-    let backup_dir = repo.backup_dir(&m.id);
+    let backups_dir = repo.backups_dir();
     let mut dirs: Vec<PathBuf> = vec![staging_path.clone()];
     for f in &m.files {
         if let Some(parent) = Path::new(&f.path)
@@ -240,7 +238,7 @@ pub fn restore(
         let dest = staging_path.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
         decode_stored(
-            &BackupManifest::stored_path(&backup_dir, f),
+            &m.stored_path(&backups_dir, f),
             f,
             Some((&mut out as &mut dyn std::io::Write, &dest)),
             progress,

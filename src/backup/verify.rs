@@ -80,6 +80,7 @@ pub fn verify(
     threads: usize,
     progress: Progress<'_>,
 ) -> Result<VerifyReport> {
+    let _readers = repo.read_guard()?;
     let listed: Vec<(String, Result<BackupManifest>)> = match id {
         Some(id) => vec![(id.to_string(), repo.load(id))],
         None => repo
@@ -106,12 +107,11 @@ pub fn verify(
                 continue;
             }
         };
-        let backup_dir = repo.backup_dir(&id);
         let problems = Mutex::new(Vec::new());
         let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
         order.sort_by_key(|f| std::cmp::Reverse(f.size));
         run_queue(threads, &order, |f| {
-            let stored = BackupManifest::stored_path(&backup_dir, f);
+            let stored = m.stored_path(&repo.backups_dir(), f);
             if let Err(e) = decode_stored(&stored, f, None, progress) {
                 lock(&problems).push(Problem::from_error(stored, &e));
             }

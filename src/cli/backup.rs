@@ -11,7 +11,7 @@ use crate::output::{Printer, human_bytes, kv_table, table};
 pub enum Command {
     /// Create a backup repository (also created by the first `backup create`).
     Init(InitArgs),
-    /// Take a full backup of a stopped or crashed data dir (online backup is not implemented yet).
+    /// Take a full or incremental backup of a data dir, stopped or held by a running engine.
     Create(CreateArgs),
     /// List the complete backups in a repository.
     List(RepoArgs),
@@ -19,6 +19,35 @@ pub enum Command {
     Info(InfoArgs),
     /// Re-read every file of one or all backups against its blake3; exit 4 on any damage.
     Verify(VerifyArgs),
+    /// Remove backups the retention policy no longer keeps (never one a kept backup needs).
+    Expire(ExpireArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExpireArgs {
+    /// The repository dir.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Full backups to keep, newest first (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep_full: usize,
+    /// Keep incremental backups younger than this many days (while their full backup is kept).
+    #[arg(long, default_value_t = 7)]
+    pub keep_incr_days: u32,
+    /// Keep archived WAL younger than this many days, and what replaying it needs.
+    #[arg(long, default_value_t = 30)]
+    pub keep_wal_days: u32,
+    /// Show what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Judge ages as of this time (RFC 3339) instead of now: for retention drills.
+    #[arg(long, hide = true)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Wait this long for a running backup, restore or verify instead of failing with exit 11.
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_wait: Option<Duration>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,8 +61,11 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum BackupType {
-    /// Every file of the dir. (Incremental backups are not implemented yet.)
+    /// Every file of the dir.
     Full,
+    /// Only what the newest backup of the same dir history does not hold (new tables, the
+    /// WAL since); taken as full when there is no such backup.
+    Incr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +73,8 @@ pub struct CreateArgs {
     /// The repository dir (created if missing).
     #[arg(long)]
     pub repo: PathBuf,
-    /// The data dir to back up; it must be stopped (its LOCK free).
+    /// The data dir to back up. When a running engine holds it, the backup is taken from a
+    /// consistent point (hard links inside DIR/backup-points/) without stopping the engine.
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long = "type", value_enum, default_value = "full")]
@@ -105,6 +138,7 @@ impl Command {
             Command::List(a) => a.json,
             Command::Info(a) => a.json,
             Command::Verify(a) => a.json,
+            Command::Expire(a) => a.json,
         }
     }
 }
@@ -145,6 +179,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Create(a) => create(printer, a),
+        Command::Expire(a) => expire(printer, a),
         Command::List(a) => {
             let repo = Repo::open(&a.repo)?;
             let listed = repo.list()?;
@@ -242,7 +277,14 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ("start", m.start_time.clone()),
                 ("end", m.end_time.clone()),
                 ("duration", secs(m.duration_ms)),
-                ("source", m.source_dir.clone()),
+                (
+                    "source",
+                    format!(
+                        "{}{}",
+                        m.source_dir,
+                        if m.online { " (running engine)" } else { "" }
+                    ),
+                ),
                 ("history id", m.history_id.clone()),
                 ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
                 (
@@ -261,12 +303,13 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ("zstd level", m.compress_level.to_string()),
                 ("files", m.files.len().to_string()),
             ]));
-            let mut t = table(&["file", "size", "stored", "blake3"]);
+            let mut t = table(&["file", "size", "stored", "stored in", "blake3"]);
             for f in &m.files {
                 t.add_row(vec![
                     f.path.clone(),
                     human_bytes(f.size),
                     human_bytes(f.stored_size),
+                    f.stored_in.clone().unwrap_or_else(|| "this backup".into()),
                     f.blake3.clone(),
                 ]);
             }
@@ -341,8 +384,11 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
 }
 
 fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
-    let BackupType::Full = a.kind;
     let opts = CreateOptions {
+        kind: match a.kind {
+            BackupType::Full => backup::BackupKind::Full,
+            BackupType::Incr => backup::BackupKind::Incr,
+        },
         threads: a.threads.unwrap_or_else(default_threads),
         compress_level: a.compress_level,
         lock_wait: a.lock_wait.unwrap_or_default(),
@@ -350,20 +396,11 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     let bar = printer.progress(backup::create::estimate_bytes(&a.data), "backup");
     let result = backup::create(&a.repo, &a.data, &opts, &|n| bar.inc(n));
     bar.finish_and_clear();
-    let report = match result {
-        Ok(r) => r,
-        // The data dir's lock, not the repository's: say why, and that it is a missing feature.
-        Err(e @ Error::Locked { .. }) if matches!(&e, Error::Locked { path, .. } if path.parent() == Some(a.data.as_path())) =>
-        {
-            return Err(anyhow::Error::new(e).context(format!(
-                "{}: an engine (or another drkit command) holds this data dir; backup of a running \
-                 engine (online backup) is not implemented yet: stop the engine and run the backup again",
-                a.data.display()
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms }));
+    let report = result?;
+    if let Some(why) = &report.promoted {
+        printer.warn(format!("note: {why}"));
+    }
+    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms, "online": report.online, "point_retries": report.point_retries, "promoted": report.promoted, "reused_files": report.reused_files, "reused_bytes": report.reused_bytes }));
     printer.verbose(format!(
         "copy {:.2}s, digest scan {:.2}s (run side by side)",
         report.copy_ms as f64 / 1000.0,
@@ -380,9 +417,26 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     printer.table(&kv_table(&[
         ("backup", m.id.clone()),
         ("type", m.kind.clone()),
+        ("parent", m.parent.clone().unwrap_or_else(|| "-".into())),
+        (
+            "source",
+            if report.online {
+                "running engine (point in time)".into()
+            } else {
+                "stopped dir".into()
+            },
+        ),
         ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
         ("records", m.records.to_string()),
         ("files", m.files.len().to_string()),
+        (
+            "reused",
+            format!(
+                "{} files, {} (held by earlier backups)",
+                report.reused_files,
+                human_bytes(report.reused_bytes)
+            ),
+        ),
         ("bytes", human_bytes(m.bytes)),
         (
             "stored",
@@ -398,6 +452,65 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+fn expire(printer: &Printer, a: ExpireArgs) -> anyhow::Result<Exit> {
+    let repo = Repo::open(&a.repo)?;
+    let policy = backup::expire::Policy {
+        keep_full: a.keep_full,
+        keep_incr_days: a.keep_incr_days,
+        keep_wal_days: a.keep_wal_days,
+    };
+    let report = backup::expire::expire(
+        &repo,
+        policy,
+        a.now.unwrap_or_else(chrono::Utc::now),
+        a.dry_run,
+        a.lock_wait.unwrap_or_default(),
+    )?;
+    let plan = &report.plan;
+    let mut t = table(&["backup", "type", "end", "decision", "why", "stored"]);
+    for d in &plan.backups {
+        printer.json(&serde_json::json!({ "schema": 1, "type": "expire-decision", "dry_run": a.dry_run, "decision": d }));
+        t.add_row(vec![
+            d.id.clone(),
+            d.kind.clone(),
+            d.end_time.clone(),
+            match (d.keep, a.dry_run) {
+                (true, _) => "keep".into(),
+                (false, true) => "would remove".into(),
+                (false, false) => "removed".into(),
+            },
+            d.reason.clone(),
+            human_bytes(d.stored_bytes),
+        ]);
+    }
+    let removed = plan.removed().count();
+    printer.table(&t);
+    let mut wt = table(&["WAL history", "segments kept", "removed", "freed", "why"]);
+    for w in &plan.wal {
+        printer.json(&serde_json::json!({ "schema": 1, "type": "expire-wal", "dry_run": a.dry_run, "wal": w }));
+        wt.add_row(vec![
+            w.history_id.clone(),
+            w.kept.to_string(),
+            w.removed.len().to_string(),
+            human_bytes(w.freed_bytes),
+            w.reason.clone(),
+        ]);
+    }
+    if !plan.wal.is_empty() {
+        printer.table(&wt);
+    }
+    printer.json(&serde_json::json!({ "schema": 1, "type": "expire-summary", "dry_run": a.dry_run, "policy": plan.policy, "removed": removed, "kept": plan.backups.len() - removed, "removed_wal_segments": plan.removed_segments(), "freed_bytes": plan.freed_bytes(), "cleaned": report.cleaned }));
+    printer.line(format!(
+        "{} {removed} of {} backups and {} archived WAL segments, {} {}",
+        if a.dry_run { "would remove" } else { "removed" },
+        plan.backups.len(),
+        plan.removed_segments(),
+        human_bytes(plan.freed_bytes()),
+        if a.dry_run { "would be freed" } else { "freed" },
+    ));
+    Ok(Exit::Ok)
+}
+
 /// The manifest without its file list, for list lines.
 fn summary(m: &BackupManifest) -> serde_json::Value {
     serde_json::json!({
@@ -405,7 +518,8 @@ fn summary(m: &BackupManifest) -> serde_json::Value {
         "end_time": m.end_time, "duration_ms": m.duration_ms, "checkpoint_seq": m.checkpoint_seq,
         "last_seq": m.last_seq, "last_entry_ns": m.last_entry_ns, "records": m.records, "bytes": m.bytes,
         "stored_bytes": m.stored_bytes, "files": m.files.len(), "logical_digest": m.logical_digest,
-        "history_id": m.history_id, "source_dir": m.source_dir,
+        "history_id": m.history_id, "source_dir": m.source_dir, "online": m.online,
+        "references": m.references(),
     })
 }
 

@@ -27,15 +27,25 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     };
     let report = run_demo(&cfg, &mut |step: &str| printer.line(format!("==> {step}")))?;
     print(printer, &report);
-    if report.missing_acknowledged == 0 && report.wrong_values == 0 {
-        Ok(Exit::Ok)
-    } else {
+    if report.missing_acknowledged != 0 || report.wrong_values != 0 {
         anyhow::bail!(
             "demo failed: {} acknowledged writes missing and {} wrong values after recovery",
             report.missing_acknowledged,
             report.wrong_values
         )
     }
+    let b = &report.backup;
+    if !b.matches() {
+        anyhow::bail!(
+            "demo failed: the point-in-time restore in {} has {} records ({} keys differ), the state at {} had {}",
+            b.restored_dir.display(),
+            b.restored_records,
+            b.mismatched_keys,
+            b.target_time,
+            b.expected_records
+        )
+    }
+    Ok(Exit::Ok)
 }
 
 fn print(printer: &Printer, r: &DemoReport) {
@@ -77,11 +87,80 @@ fn print(printer: &Printer, r: &DemoReport) {
             },
         ),
     ]));
+    let b = &r.backup;
+    printer.line("==> backups and the point-in-time restore:");
+    printer.table(&kv_table(&[
+        ("repository", b.repo.display().to_string()),
+        (
+            "full backup",
+            format!(
+                "{} ({}), {} stored as {}",
+                b.full_id,
+                if b.full_online {
+                    "taken while an engine ran"
+                } else {
+                    "stopped dir"
+                },
+                human_bytes(b.full_bytes),
+                human_bytes(b.full_stored_bytes)
+            ),
+        ),
+        ("writes after it", b.writes_after_full.to_string()),
+        (
+            "incremental backup",
+            format!(
+                "{}: {} stored, {} files reused from the full backup",
+                b.incr_id,
+                human_bytes(b.incr_stored_bytes),
+                b.incr_reused_files
+            ),
+        ),
+        (
+            "writes after it",
+            format!(
+                "{} (the target lies after the first {})",
+                b.writes_after_incr, b.writes_before_target
+            ),
+        ),
+        ("restore target", format!("--to-time {}", b.target_time)),
+        (
+            "restored from",
+            format!(
+                "{} + {} archived WAL entries, up to seq {}",
+                b.restored_from,
+                b.replayed_from_archive,
+                b.reached_seq.map_or_else(|| "-".into(), |s| s.to_string())
+            ),
+        ),
+        (
+            "records: expected / restored",
+            format!("{} / {}", b.expected_records, b.restored_records),
+        ),
+        (
+            "digest: expected / restored",
+            format!(
+                "{}… / {}…",
+                b.expected_digest.get(..16).unwrap_or_default(),
+                b.restored_digest.get(..16).unwrap_or_default()
+            ),
+        ),
+        ("keys that differ", b.mismatched_keys.to_string()),
+        (
+            "verdict",
+            if b.matches() {
+                "PASS: the restored dir is exactly the state at the target time".into()
+            } else {
+                "FAIL".into()
+            },
+        ),
+    ]));
     if r.kept {
         printer.line(format!(
-            "data dir kept at {} (try `drkit recover {} --dry-run`)",
+            "data dir kept at {} (try `drkit recover {} --dry-run`); backups in {}, the restore in {}",
             r.dir.display(),
-            r.dir.display()
+            r.dir.display(),
+            b.repo.display(),
+            b.restored_dir.display()
         ));
     }
 }

@@ -16,8 +16,8 @@ pub struct Args {
     /// Where to restore; must be new or empty unless --force.
     #[arg(long)]
     pub target: PathBuf,
-    /// The backup to restore (default: the newest full backup; with --to-seq/--to-time, the
-    /// newest backup at or before the target).
+    /// The backup to restore (default: the newest backup, full or incremental; with
+    /// --to-seq/--to-time, the newest backup at or before the target).
     #[arg(long)]
     pub backup: Option<String>,
     /// Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL

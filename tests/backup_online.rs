@@ -1,0 +1,520 @@
+//! Online and incremental backups: a backup of an engine under write load restores to exactly
+//! the state at its recorded sequence, and a full → incr → incr chain restores each point.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use drkit::engine::{Engine, Options, SyncPolicy};
+
+use super::common::*;
+
+type State = BTreeMap<Vec<u8>, Vec<u8>>;
+/// One acknowledged write: its sequence, the key, and the value (None for a delete).
+type Write = (u64, Vec<u8>, Option<Vec<u8>>);
+
+fn small_engine(dir: &Path) -> Engine {
+    Engine::open(
+        dir,
+        Options {
+            sync: SyncPolicy::Never,
+            // Small enough that flushes, compactions and segment retirement all happen while
+            // the backups run.
+            memtable_bytes: 64 << 10,
+            wal_segment_bytes: 96 << 10,
+            sst_target_bytes: 64 << 10,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+fn value(i: u64) -> Vec<u8> {
+    format!("value-{i}-{}", "x".repeat((i % 97) as usize)).into_bytes()
+}
+
+fn create(repo: &Path, data: &Path, kind: &str) -> serde_json::Value {
+    let out = drkit()
+        .args([
+            "backup",
+            "create",
+            "--json",
+            "--threads",
+            "2",
+            "--type",
+            kind,
+        ])
+        .arg("--repo")
+        .arg(repo)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create");
+    json_report(&out.stdout)
+}
+
+fn restore(repo: &Path, id: &str, target: &Path) {
+    let out = drkit()
+        .args(["restore", "-q", "--repo"])
+        .arg(repo)
+        .arg("--backup")
+        .arg(id)
+        .arg("--target")
+        .arg(target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore");
+}
+
+/// A full scan as plain keys: the engine stores `put`'s keys under the `K` prefix.
+fn as_state(rows: Vec<(Vec<u8>, Vec<u8>)>) -> State {
+    rows.into_iter()
+        .map(|(k, v)| (k.strip_prefix(b"K").unwrap().to_vec(), v))
+        .collect()
+}
+
+#[test]
+fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let engine = Arc::new(small_engine(&data));
+    // Every acknowledged write with its sequence, in sequence order (one writer thread).
+    let log: Arc<std::sync::Mutex<Vec<Write>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (engine, log, stop) = (engine.clone(), log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) || i < 3000 {
+                // Overwrites and deletes, so a restored state that mixes two points in time
+                // differs from both.
+                let key = format!("key{:05}", i % 700).into_bytes();
+                if i % 11 == 5 {
+                    let seq = engine.delete(&key).unwrap();
+                    log.lock().unwrap().push((seq, key, None));
+                } else {
+                    let seq = engine.put(&key, &value(i)).unwrap();
+                    log.lock().unwrap().push((seq, key, Some(value(i))));
+                }
+                i += 1;
+            }
+        })
+    };
+    let mut backups = Vec::new();
+    while backups.len() < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let b = create(&repo, &data, "full");
+        assert_eq!(b["online"], true, "{b}");
+        backups.push(b);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    drop(engine);
+    let log = log.lock().unwrap().clone();
+    assert!(
+        fs::read_dir(data.join("backup-points"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "a finished backup leaves no point behind"
+    );
+
+    let mut last_seen = 0;
+    for (n, b) in backups.iter().enumerate() {
+        let last_seq = b["backup"]["last_seq"].as_u64().unwrap();
+        assert!(last_seq >= last_seen, "backups are taken in order");
+        last_seen = last_seq;
+        let mut expected = State::new();
+        for (seq, k, v) in &log {
+            if *seq > last_seq {
+                break;
+            }
+            match v {
+                Some(v) => expected.insert(k.clone(), v.clone()),
+                None => expected.remove(k),
+            };
+        }
+        let target = tmp.path().join(format!("restored{n}"));
+        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        let got = as_state(full_scan(&target));
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "backup {n} at seq {last_seq}: record count"
+        );
+        assert!(
+            got == expected,
+            "backup {n} at seq {last_seq}: restored state differs from the writes up to it"
+        );
+    }
+}
+
+#[test]
+fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let mut states = Vec::new();
+    let mut backups = Vec::new();
+    let mut i = 0u64;
+    for (round, kind) in ["full", "incr", "incr"].iter().enumerate() {
+        let engine = small_engine(&data);
+        let n = if round == 0 { 4000 } else { 600 };
+        for _ in 0..n {
+            let key = format!("key{:05}", (i * 7) % 3000).into_bytes();
+            engine.put(&key, &value(i)).unwrap();
+            i += 1;
+        }
+        engine
+            .delete(format!("key{:05}", round * 10).as_bytes())
+            .unwrap();
+        drop(engine);
+        states.push(as_state(full_scan(&data)));
+        backups.push(create(&repo, &data, kind));
+    }
+    let full = &backups[0]["backup"];
+    let incr1 = &backups[1]["backup"];
+    let incr2 = &backups[2]["backup"];
+    assert_eq!(incr1["type"], "incr");
+    assert_eq!(incr1["parent"], full["id"]);
+    assert_eq!(incr2["parent"], incr1["id"]);
+    for b in &backups[1..] {
+        assert!(b["reused_files"].as_u64().unwrap() > 0, "{b}");
+        assert!(
+            b["backup"]["stored_bytes"].as_u64().unwrap() < full["stored_bytes"].as_u64().unwrap(),
+            "an incremental backup stores less than the full one: {b}"
+        );
+    }
+    // The second incremental reads files from both earlier backups.
+    let refs: Vec<&str> = incr2["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(refs.contains(&full["id"].as_str().unwrap()), "{refs:?}");
+
+    let out = drkit()
+        .args(["backup", "verify", "--restore-test", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "verify");
+    for (n, b) in backups.iter().enumerate() {
+        let target = tmp.path().join(format!("restored{n}"));
+        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        assert!(
+            as_state(full_scan(&target)) == states[n],
+            "backup {n} ({}) does not restore the state it was taken at",
+            b["backup"]["type"]
+        );
+    }
+
+    // A file the incremental needs from the full backup is damaged: restoring the incremental
+    // names it and refuses.
+    let full_files = repo
+        .join("backups")
+        .join(full["id"].as_str().unwrap())
+        .join("files/sst");
+    let needed = fs::read_dir(&full_files)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_end_matches(".zst");
+            data.join("sst").join(name).exists()
+        })
+        .expect("the full backup holds a table the dir still has");
+    let mut bytes = fs::read(&needed).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    fs::write(&needed, bytes).unwrap();
+    let target = tmp.path().join("from-damaged");
+    let out = drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--backup")
+        .arg(incr2["id"].as_str().unwrap())
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 4, "restore of an incr whose parent file is damaged");
+    let name = needed.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text(&out).contains(&name), "{}", text(&out));
+    assert!(!target.exists());
+}
+
+#[test]
+fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let engine = small_engine(&data);
+    for i in 0..500 {
+        engine.put(format!("k{i}").as_bytes(), &value(i)).unwrap();
+    }
+    drop(engine);
+    let out = drkit()
+        .args(["backup", "create", "--type", "incr", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "incr on an empty repository");
+    assert!(text(&out).contains("taken as a full one"), "{}", text(&out));
+    let list = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let line: serde_json::Value = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "backup")
+        .unwrap();
+    assert_eq!(line["backup"]["type"], "full");
+    assert!(line["backup"]["parent"].is_null());
+}
+
+fn ids(repo: &Path) -> Vec<String> {
+    let out = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "backup")
+        .map(|v| v["backup"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let mut i = 0u64;
+    let mut write = |n: u64| {
+        let engine = small_engine(&data);
+        for _ in 0..n {
+            engine
+                .put(format!("key{:05}", i % 5000).as_bytes(), &value(i))
+                .unwrap();
+            i += 1;
+        }
+    };
+    // full1 ← incr1; full2; full3 ← incr3a ← incr3b, where incr3b reads tables incr3a stored.
+    let mut made = Vec::new();
+    for (kind, writes) in [
+        ("full", 3000),
+        ("incr", 1500),
+        ("full", 1500),
+        ("full", 1500),
+        ("incr", 3000),
+        ("incr", 5),
+    ] {
+        write(writes);
+        made.push(create(&repo, &data, kind)["backup"].clone());
+        let out = drkit()
+            .args(["wal", "archive", "-q", "--repo"])
+            .arg(&repo)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "wal archive");
+    }
+    write(3000);
+    let out = drkit()
+        .args(["wal", "archive", "-q", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "wal archive");
+
+    let id = |n: usize| made[n]["id"].as_str().unwrap().to_string();
+    let (full1, incr1, full2, full3, incr3a, incr3b) = (id(0), id(1), id(2), id(3), id(4), id(5));
+    assert!(
+        made[5]["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == &made[4]["id"]),
+        "the last incremental reads tables the one before stored: {}",
+        made[5]
+    );
+    // Judged at a moment when incr3b is just under 7 days old and incr3a just over.
+    let end3b =
+        chrono::DateTime::parse_from_rfc3339(made[5]["end_time"].as_str().unwrap()).unwrap();
+    let now = (end3b + chrono::Duration::days(7)).to_rfc3339();
+    let expire = |extra: &[&str]| {
+        let out = drkit()
+            .args([
+                "backup",
+                "expire",
+                "--json",
+                "--keep-full",
+                "2",
+                "--now",
+                &now,
+                "--repo",
+            ])
+            .arg(&repo)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "expire");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "expire-decision")
+            .map(|v| {
+                let d = &v["decision"];
+                (
+                    d["id"].as_str().unwrap().to_string(),
+                    (
+                        d["keep"].as_bool().unwrap(),
+                        d["reason"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect::<BTreeMap<String, (bool, String)>>()
+    };
+
+    // (seq range of every closed archived segment, by name)
+    let archived = |repo: &Path| -> BTreeMap<String, (u64, u64)> {
+        let mut out = BTreeMap::new();
+        for h in fs::read_dir(repo.join("wal")).unwrap() {
+            for e in fs::read_dir(h.unwrap().path()).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_str().unwrap().to_string();
+                if name.ends_with(".wal.json") {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+                    out.insert(
+                        name,
+                        (
+                            v["first_seq"].as_u64().unwrap(),
+                            v["last_seq"].as_u64().unwrap(),
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let archived_before = archived(&repo);
+    let archive_end = archived_before.values().map(|(_, l)| *l).max().unwrap();
+    assert!(
+        archive_end > made[5]["last_seq"].as_u64().unwrap(),
+        "the archive reaches past the newest backup"
+    );
+    let end_state = {
+        let target = tmp.path().join("end-before-expire");
+        let out = drkit()
+            .args([
+                "restore",
+                "-q",
+                "--to-seq",
+                &archive_end.to_string(),
+                "--repo",
+            ])
+            .arg(&repo)
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "restore to the end of the archive");
+        as_state(full_scan(&target))
+    };
+    let before = dir_snapshot(&repo);
+    let planned = expire(&["--dry-run"]);
+    assert!(dir_snapshot(&repo) == before, "a dry run changes nothing");
+    assert!(!planned[&full1].0 && !planned[&incr1].0, "{planned:#?}");
+    assert!(
+        planned[&full2].0 && planned[&full3].0 && planned[&incr3b].0,
+        "{planned:#?}"
+    );
+    assert!(
+        planned[&incr3a].0,
+        "incr3a is old but incr3b needs it: {planned:#?}"
+    );
+    assert!(planned[&incr3a].1.contains(&incr3b), "{planned:#?}");
+
+    let applied = expire(&[]);
+    assert_eq!(applied, planned, "apply does what the dry run showed");
+    assert_eq!(
+        ids(&repo),
+        vec![full2.clone(), full3, incr3a, incr3b.clone()]
+    );
+    let out = drkit()
+        .args(["backup", "verify", "--restore-test", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "every kept backup still restores");
+    // WAL: the window (30 days) starts before every backup, so a restore to its start
+    // begins at the oldest kept backup, full2: only segments wholly at or below its point go,
+    // and the archive still carries every later point.
+    let full2_seq = made[2]["last_seq"].as_u64().unwrap();
+    let archived_after = archived(&repo);
+    assert!(
+        archived_after.len() < archived_before.len(),
+        "old WAL is removed"
+    );
+    for (name, (_, last)) in &archived_before {
+        let gone = !archived_after.contains_key(name);
+        assert_eq!(
+            gone,
+            *last <= full2_seq,
+            "{name} (last seq {last}) vs full2 at {full2_seq}"
+        );
+    }
+    let restored_to_end = |name: &str| {
+        let target = tmp.path().join(name);
+        let out = drkit()
+            .args([
+                "restore",
+                "-q",
+                "--to-seq",
+                &archive_end.to_string(),
+                "--repo",
+            ])
+            .arg(&repo)
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "restore to the end of the archive");
+        as_state(full_scan(&target))
+    };
+    assert!(
+        restored_to_end("end-after-expire") == end_state,
+        "after expire the archive still reaches its end, with the same state"
+    );
+
+    // The newest backup is never expired, whatever the policy says.
+    let again = expire(&["--keep-incr-days", "0"]);
+    assert!(again[&incr3b].0, "{again:#?}");
+    let out = drkit()
+        .args(["backup", "expire", "--keep-full", "0", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2, "keep-full 0 is refused");
+}
