@@ -534,6 +534,25 @@ fn one_archiver_per_history_and_disable_turns_the_hold_off() {
         .status()
         .unwrap();
     assert_eq!(follow.wait().unwrap().code(), Some(0));
+    // A damaged status file: `verify` warns (the engine keeps everything meanwhile), and
+    // the next run rewrites it, saying so.
+    fs::write(
+        data.join("ARCHIVE_STATUS"),
+        b"drkit-archive-status 1\nrepo xx\n",
+    )
+    .unwrap();
+    let verify = || drkit().arg("verify").arg(&data).output().unwrap();
+    let out = verify();
+    assert_exit(&out, 0, "verify with a damaged ARCHIVE_STATUS");
+    assert!(text(&out).contains("ARCHIVE_STATUS"), "{}", text(&out));
+    let out = archive(&repo, &data);
+    assert_exit(&out, 0, "wal archive over a damaged status");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unreadable"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&verify()).contains("ARCHIVE_STATUS"));
     let out = run(
         &["wal", "archive", "--disable"],
         &[("--repo", &repo), ("--data", &data)],

@@ -62,7 +62,8 @@ pub struct RestoreReport {
     pub logical_digest: String,
     pub records: u64,
     /// With a point-in-time target: the last sequence the restored dir holds, that entry's
-    /// commit time if the WAL held it, and the archived entries replayed after the backup.
+    /// commit time if the WAL held it, and the WAL entries recovery replayed above the
+    /// backup's checkpoint (the backup's own WAL tail included).
     pub reached_seq: Option<u64>,
     pub reached_time: Option<String>,
     pub replayed: u64,

@@ -139,7 +139,7 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
                 "backup digest",
                 "matches the backup (checked before the WAL replay)".into(),
             ));
-            rows.push(("archived entries replayed", r.replayed.to_string()));
+            rows.push(("WAL entries replayed", r.replayed.to_string()));
             rows.push(("reached seq", seq.to_string()));
             rows.push((
                 "reached time",

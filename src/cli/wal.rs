@@ -157,7 +157,11 @@ fn print_report(printer: &Printer, r: &ArchiveReport) {
             action_name(s.action).to_string(),
         ]);
     }
-    printer.table(&t);
+    if r.segments.is_empty() {
+        printer.line("no closed segment to archive yet (the newest, growing one needs --follow)");
+    } else {
+        printer.table(&t);
+    }
     for p in &r.cleaned {
         printer.verbose(format!(
             "removed leftover of an interrupted run: {}",

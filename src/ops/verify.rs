@@ -271,6 +271,19 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
     let fixes = Fixes::new(dir);
     let mut out = Out::new(&fixes);
     let manifest = check_manifest(dir, &mut out);
+    // Damage here loses nothing (the engine then keeps every segment), but the WAL grows
+    // until the archiver rewrites it: worth a warning, not an error.
+    if let crate::format::archive_status::Hold::Unreadable(what) =
+        crate::format::archive_status::read(dir)
+    {
+        out.push(
+            Severity::Warning,
+            &dir.join(crate::format::archive_status::FILE_NAME),
+            0,
+            format!("WAL archive status unreadable, so the engine keeps every WAL segment: {what}"),
+            "run `drkit wal archive --repo R --data DIR` (it rewrites the file), or `--disable` to turn archiving off",
+        );
+    }
 
     let (sst_out, ((wal_out, wal_gap), snap_out)) = rayon::join(
         || check_ssts(dir, manifest.as_ref(), &fixes),
