@@ -9,6 +9,7 @@ mod common;
 
 mod backup_cli;
 mod bad_input;
+mod bench_cli;
 mod compact_cli;
 mod crash;
 mod damage_not_torn;

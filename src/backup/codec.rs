@@ -424,10 +424,16 @@ impl Frames<'_> {
         let path = self.path;
         let bad = |at: u64, what: String| corrupt(path, at, what);
         if got < 5 {
-            return Err(bad(offset, "the file ends inside a zstd frame header".into()));
+            return Err(bad(
+                offset,
+                "the file ends inside a zstd frame header".into(),
+            ));
         }
         let (Some(magic), Some(&fhd)) = (bytes.first_chunk::<4>(), bytes.get(4)) else {
-            return Err(bad(offset, "the file ends inside a zstd frame header".into()));
+            return Err(bad(
+                offset,
+                "the file ends inside a zstd frame header".into(),
+            ));
         };
         if u32::from_le_bytes(*magic) != MAGIC {
             return Err(bad(offset, "no zstd frame starts here (bad magic)".into()));
@@ -485,9 +491,9 @@ impl Frames<'_> {
             let at = self.pos;
             let start = bytes.len();
             self.read_exact_into(&mut bytes, 3, offset)?;
-            let h = bytes
-                .get(start..start + 3)
-                .map_or(0, |b| u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16);
+            let h = bytes.get(start..start + 3).map_or(0, |b| {
+                u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16
+            });
             let last = h & 1 != 0;
             let len = match (h >> 1) & 3 {
                 0 | 2 => (h >> 3) as usize,
@@ -598,7 +604,11 @@ mod tests {
         let (_, stored, _) = round_trip(&data, 2);
         assert_eq!(zstd::decode_all(stored.as_slice()).unwrap(), data);
         // The random third is stored raw (about its own size), the text is compressed.
-        assert!(stored.len() > BLOCK && stored.len() < 2 * BLOCK, "{}", stored.len());
+        assert!(
+            stored.len() > BLOCK && stored.len() < 2 * BLOCK,
+            "{}",
+            stored.len()
+        );
         let random = &data[BLOCK..2 * BLOCK];
         let raw = raw_frame(random);
         assert_eq!(raw[4], RAW_FHD);

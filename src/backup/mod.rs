@@ -65,55 +65,6 @@ pub fn logical_digest(ro: &ReadOnly) -> Result<(String, u64)> {
     Ok((h.finalize().to_hex().to_string(), records))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::{Engine, Options};
-
-    /// The digest's definition, record by record, as the manifest documents it.
-    fn digest_by_definition(records: &[(Vec<u8>, Vec<u8>)]) -> String {
-        let mut h = blake3::Hasher::new();
-        for (k, v) in records {
-            h.update(&(k.len() as u64).to_le_bytes());
-            h.update(k);
-            h.update(&(v.len() as u64).to_le_bytes());
-            h.update(v);
-        }
-        h.finalize().to_hex().to_string()
-    }
-
-    #[test]
-    fn batched_logical_digest_matches_its_definition() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut expect = Vec::new();
-        {
-            let e = Engine::open(dir.path(), Options::default()).unwrap();
-            // Values of mixed sizes, some larger than a batch, so batches split records.
-            for i in 0..3000u32 {
-                let len = match i % 100 {
-                    0 => DIGEST_BATCH + 17,
-                    n => usize::try_from(n).unwrap() * 37,
-                };
-                let v = vec![u8::try_from(i % 251).unwrap(); len];
-                let k = format!("key-{i:06}").into_bytes();
-                e.put(&k, &v).unwrap();
-                expect.push((crate::format::record::plain_key(&k), v));
-            }
-            e.flush().unwrap();
-        }
-        let lock = crate::io::DirLock::acquire(dir.path()).unwrap();
-        let ro = ReadOnly::open_locked(
-            dir.path(),
-            crate::engine::RecoveryMode::TolerateTail,
-            &lock,
-        )
-        .unwrap();
-        let (digest, records) = logical_digest(&ro).unwrap();
-        assert_eq!(records, 3000);
-        assert_eq!(digest, digest_by_definition(&expect));
-    }
-}
-
 /// Runs `job` over `items` on `threads` rayon workers, each taking the next item from a
 /// shared queue. The caller sorts largest first: a plain parallel iterator would split the
 /// list into fixed halves, and one worker could be left with the big files at the end. Stops
@@ -180,4 +131,50 @@ fn decode_stored(
     progress: Progress<'_>,
 ) -> Result<()> {
     codec::decode(stored, expect, sink, file_workers(), progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, Options};
+
+    /// The digest's definition, record by record, as the manifest documents it.
+    fn digest_by_definition(records: &[(Vec<u8>, Vec<u8>)]) -> String {
+        let mut h = blake3::Hasher::new();
+        for (k, v) in records {
+            h.update(&(k.len() as u64).to_le_bytes());
+            h.update(k);
+            h.update(&(v.len() as u64).to_le_bytes());
+            h.update(v);
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    #[test]
+    fn batched_logical_digest_matches_its_definition() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expect = Vec::new();
+        {
+            let e = Engine::open(dir.path(), Options::default()).unwrap();
+            // Values of mixed sizes, some larger than a batch, so batches split records.
+            for i in 0..1500u32 {
+                let len = match i % 100 {
+                    0 => DIGEST_BATCH + 17,
+                    n => usize::try_from(n).unwrap() * 37,
+                };
+                let v = vec![u8::try_from(i % 251).unwrap(); len];
+                let k = format!("key-{i:06}").into_bytes();
+                e.put(&k, &v).unwrap();
+                expect.push((crate::format::record::plain_key(&k), v));
+            }
+            e.flush().unwrap();
+        }
+        let lock = crate::io::DirLock::acquire(dir.path()).unwrap();
+        let ro =
+            ReadOnly::open_locked(dir.path(), crate::engine::RecoveryMode::TolerateTail, &lock)
+                .unwrap();
+        let (digest, records) = logical_digest(&ro).unwrap();
+        assert_eq!(records, 1500);
+        assert_eq!(digest, digest_by_definition(&expect));
+    }
 }
