@@ -198,7 +198,8 @@ impl Writeback {
     }
 }
 
-/// Where decoded bytes go: a file being restored (written and kept), or nowhere (verify).
+/// Where decoded bytes go: a file being restored (written and kept; its writeback is started
+/// as it grows), or nowhere (verify).
 pub type Sink<'a> = Option<(&'a mut File, &'a Path)>;
 
 /// Decompresses the repository file `stored` for `expect`, checking its stored size, its
@@ -244,6 +245,7 @@ pub fn decode(
         hasher: blake3::Hasher::new(),
         total: 0,
         sink,
+        writeback: Writeback::default(),
         progress,
     };
     if first.content_size.is_none() {
@@ -301,6 +303,7 @@ struct Check<'a> {
     hasher: blake3::Hasher,
     total: u64,
     sink: Sink<'a>,
+    writeback: Writeback,
     progress: Progress<'a>,
 }
 
@@ -321,6 +324,7 @@ impl Check<'_> {
         self.hasher.update(data);
         if let Some((f, path)) = self.sink.as_mut() {
             f.write_all(data).at(path)?;
+            self.writeback.wrote(f, data.len() as u64);
         }
         (self.progress)(data.len() as u64);
         Ok(())

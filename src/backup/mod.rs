@@ -38,31 +38,85 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 /// Chunk for streaming copies: large enough that zstd and blake3 run at full speed.
 const CHUNK: usize = 1 << 20;
 
-/// Bytes of framed records hashed at a time by [`logical_digest`].
-const DIGEST_BATCH: usize = 256 << 10;
+/// SST bytes per range of the parallel [`logical_digest`] scan: a range's framed records are
+/// held in memory until hashed, a few ranges at a time.
+const DIGEST_RANGE_BYTES: u64 = 16 << 20;
 
 /// Live records and their digest, in key order, framed as in [`BackupManifest::logical_digest`].
 pub fn logical_digest(ro: &ReadOnly) -> Result<(String, u64)> {
+    logical_digest_with(ro, file_workers())
+}
+
+/// [`logical_digest`] with the key space cut into ranges scanned by `workers` threads: the
+/// scan (merging, decoding, checksumming blocks) is what costs, so it runs in parallel,
+/// while one thread hashes the ranges' framed records in key order, which gives exactly the
+/// digest of one scan.
+fn logical_digest_with(ro: &ReadOnly, workers: usize) -> Result<(String, u64)> {
     let mut h = blake3::Hasher::new();
     let mut records = 0u64;
-    // blake3 hashes many 1 KiB chunks at once with SIMD only when given them at once; fed
-    // record by record it compresses one 64-byte block at a time, several times slower. The
-    // hash of a stream does not depend on how it is split, so batching changes no digest.
-    let mut batch = Vec::with_capacity(DIGEST_BATCH + CHUNK);
-    for item in ro.scan(&[], Bound::Unbounded)? {
-        let (k, v) = item?;
-        batch.extend_from_slice(&(k.len() as u64).to_le_bytes());
-        batch.extend_from_slice(&k);
-        batch.extend_from_slice(&(v.len() as u64).to_le_bytes());
-        batch.extend_from_slice(&v);
-        records += 1;
-        if batch.len() >= DIGEST_BATCH {
-            h.update(&batch);
-            batch.clear();
-        }
-    }
-    h.update(&batch);
+    let mut ranges = key_ranges(ro, DIGEST_RANGE_BYTES).into_iter();
+    pipeline::ordered(
+        workers,
+        workers,
+        || Ok(ranges.next()),
+        || Ok(()),
+        |(), (start, end)| framed_range(ro, &start, end),
+        |(framed, n)| {
+            // blake3 hashes many 1 KiB chunks at once with SIMD only when given them at
+            // once; fed record by record it compresses one 64-byte block at a time, several
+            // times slower. The hash of a stream does not depend on how it is split.
+            h.update(&framed);
+            records += n;
+            Ok(())
+        },
+    )?;
     Ok((h.finalize().to_hex().to_string(), records))
+}
+
+/// The live records in `[start, end)`, framed, and their count.
+fn framed_range(ro: &ReadOnly, start: &[u8], end: Bound<Vec<u8>>) -> Result<(Vec<u8>, u64)> {
+    let mut framed = Vec::new();
+    let mut n = 0u64;
+    for item in ro.scan(start, end)? {
+        let (k, v) = item?;
+        framed.extend_from_slice(&(k.len() as u64).to_le_bytes());
+        framed.extend_from_slice(&k);
+        framed.extend_from_slice(&(v.len() as u64).to_le_bytes());
+        framed.extend_from_slice(&v);
+        n += 1;
+    }
+    Ok((framed, n))
+}
+
+/// Cuts the key space into contiguous ranges, `[start, next start)` and the last one open,
+/// holding about `target` SST bytes each going by the SSTs' first keys and sizes. Any cut is
+/// correct (every range merges every source); the sizes only balance the work and bound the
+/// memory a range's records take.
+fn key_ranges(ro: &ReadOnly, target: u64) -> Vec<(Vec<u8>, Bound<Vec<u8>>)> {
+    let mut firsts: Vec<(&[u8], u64)> = ro
+        .state()
+        .files
+        .values()
+        .map(|f| (f.smallest.as_slice(), f.size))
+        .collect();
+    firsts.sort_unstable();
+    let mut cuts: Vec<Vec<u8>> = Vec::new();
+    let mut acc = 0u64;
+    for (key, size) in firsts {
+        if acc >= target && cuts.last().is_none_or(|c| c.as_slice() < key) && !key.is_empty() {
+            cuts.push(key.to_vec());
+            acc = 0;
+        }
+        acc += size;
+    }
+    let mut ranges = Vec::with_capacity(cuts.len() + 1);
+    let mut start = Vec::new();
+    for cut in cuts {
+        let next = cut.clone();
+        ranges.push((std::mem::replace(&mut start, next), Bound::Excluded(cut)));
+    }
+    ranges.push((start, Bound::Unbounded));
+    ranges
 }
 
 /// Runs `job` over `items` on `threads` rayon workers, each taking the next item from a
@@ -151,30 +205,64 @@ mod tests {
     }
 
     #[test]
-    fn batched_logical_digest_matches_its_definition() {
+    fn parallel_logical_digest_matches_its_definition() {
         let dir = tempfile::tempdir().unwrap();
-        let mut expect = Vec::new();
+        let mut expect = std::collections::BTreeMap::new();
         {
-            let e = Engine::open(dir.path(), Options::default()).unwrap();
-            // Values of mixed sizes, some larger than a batch, so batches split records.
+            let opts = Options {
+                sst_target_bytes: 256 << 10,
+                ..Options::default()
+            };
+            let e = Engine::open(dir.path(), opts).unwrap();
             for i in 0..1500u32 {
+                // Mixed sizes, a few values larger than a whole range's target below.
                 let len = match i % 100 {
-                    0 => DIGEST_BATCH + 17,
+                    0 => 300_017,
                     n => usize::try_from(n).unwrap() * 37,
                 };
                 let v = vec![u8::try_from(i % 251).unwrap(); len];
                 let k = format!("key-{i:06}").into_bytes();
                 e.put(&k, &v).unwrap();
-                expect.push((crate::format::record::plain_key(&k), v));
+                expect.insert(crate::format::record::plain_key(&k), v);
+                // Several SSTs, so the key space is cut into several ranges.
+                if i % 300 == 299 {
+                    e.flush().unwrap();
+                }
             }
-            e.flush().unwrap();
+            // Newer versions and a delete left in the WAL, over keys in the SSTs.
+            for i in (0..1500u32).step_by(97) {
+                let k = format!("key-{i:06}").into_bytes();
+                e.put(&k, b"newer").unwrap();
+                expect.insert(crate::format::record::plain_key(&k), b"newer".to_vec());
+            }
+            e.delete(b"key-000500").unwrap();
+            expect.remove(&crate::format::record::plain_key(b"key-000500"));
         }
+        let expect: Vec<_> = expect.into_iter().collect();
         let lock = crate::io::DirLock::acquire(dir.path()).unwrap();
         let ro =
             ReadOnly::open_locked(dir.path(), crate::engine::RecoveryMode::TolerateTail, &lock)
                 .unwrap();
-        let (digest, records) = logical_digest(&ro).unwrap();
-        assert_eq!(records, 1500);
-        assert_eq!(digest, digest_by_definition(&expect));
+        let want = (digest_by_definition(&expect), expect.len() as u64);
+        assert!(
+            key_ranges(&ro, 1).len() >= 5,
+            "{:?}",
+            key_ranges(&ro, 1).len()
+        );
+        assert_eq!(key_ranges(&ro, u64::MAX).len(), 1);
+        for target in [1, 100_000, u64::MAX] {
+            let mut h = blake3::Hasher::new();
+            let mut n = 0;
+            for (start, end) in key_ranges(&ro, target) {
+                let (framed, records) = framed_range(&ro, &start, end).unwrap();
+                h.update(&framed);
+                n += records;
+            }
+            let got = (h.finalize().to_hex().to_string(), n);
+            assert_eq!(got, want, "ranges of {target} bytes");
+        }
+        for workers in [1, 2, 3] {
+            assert_eq!(logical_digest_with(&ro, workers).unwrap(), want);
+        }
     }
 }
