@@ -73,18 +73,23 @@ pub fn encode(
     let mut size = 0u64;
     let mut first = true;
     let mut writeback = Writeback::default();
+    // Written blocks come back for the next reads: fresh 4 MiB buffers would each cost a
+    // thousand page faults and a zeroing pass.
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (input, hash, size_ref) = (&mut input, &mut hasher, &mut size);
     ordered(
         workers,
         workers * 2,
-        || {
-            let block = read_block(&mut input, src)?;
+        // `move`: the producer thread owns the receiver (which cannot be shared).
+        move || {
+            let block = read_block(input, src, spare_rx.try_recv().ok())?;
             // An empty file still gets its one (empty) frame: zstd rejects an empty stream.
             if block.is_empty() && !first {
                 return Ok(None);
             }
             first = false;
-            hasher.update(&block);
-            size += block.len() as u64;
+            hash.update(&block);
+            *size_ref += block.len() as u64;
             Ok(Some(block))
         },
         || {
@@ -97,12 +102,20 @@ pub fn encode(
         },
         |c, block| {
             let frame = encode_block(c, &block).at(dst)?;
-            Ok((frame, block.len()))
+            Ok((block, frame))
         },
-        |(frame, len)| {
-            out.write_all(&frame).at(dst)?;
-            writeback.wrote(&out, frame.len() as u64);
-            progress(len as u64);
+        |(block, frame)| {
+            let n = match frame {
+                Encoded::Zstd(frame) => {
+                    out.write_all(&frame).at(dst)?;
+                    frame.len()
+                }
+                Encoded::Raw(checksum) => write_raw_frame(&mut out, &block, checksum).at(dst)?,
+            };
+            writeback.wrote(&out, n as u64);
+            progress(block.len() as u64);
+            // The producer may have finished already; the block is then simply dropped.
+            let _ = spare_tx.send(block);
             Ok(())
         },
     )?;
@@ -115,9 +128,12 @@ pub fn encode(
     })
 }
 
-/// Reads up to [`BLOCK`] bytes; fewer only at the end of the file.
-fn read_block(input: &mut File, path: &Path) -> Result<Vec<u8>> {
-    let mut block = vec![0u8; BLOCK];
+/// Reads up to [`BLOCK`] bytes into `spare` (or a new buffer); fewer only at the end of the
+/// file.
+fn read_block(input: &mut File, path: &Path, spare: Option<Vec<u8>>) -> Result<Vec<u8>> {
+    let mut block = spare.unwrap_or_default();
+    // Only a new or shortened buffer gets zeroed, and only its new part.
+    block.resize(BLOCK, 0);
     let mut filled = 0;
     while let Some(rest) = block.get_mut(filled..).filter(|r| !r.is_empty()) {
         match input.read(rest) {
@@ -131,44 +147,82 @@ fn read_block(input: &mut File, path: &Path) -> Result<Vec<u8>> {
     Ok(block)
 }
 
+/// A block ready to write: a zstd frame, or a raw frame of the block itself with this
+/// checksum (written straight from the block, see [`write_raw_frame`]).
+enum Encoded {
+    Zstd(Vec<u8>),
+    Raw(u32),
+}
+
 /// One block as one frame: raw when a sample from its middle does not compress, else zstd.
-fn encode_block(c: &mut zstd::bulk::Compressor<'_>, block: &[u8]) -> std::io::Result<Vec<u8>> {
+fn encode_block(c: &mut zstd::bulk::Compressor<'_>, block: &[u8]) -> std::io::Result<Encoded> {
     if block.len() >= 4 * SAMPLE {
         let at = block.len() / 2 - SAMPLE / 2;
         let sample = block.get(at..at + SAMPLE).unwrap_or_default();
         let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(SAMPLE));
         c.compress_to_buffer(sample, &mut out)?;
         if out.len() > SAMPLE - (SAMPLE >> SAMPLE_GAIN_SHIFT) {
-            return Ok(raw_frame(block));
+            return Ok(Encoded::Raw(raw_checksum(block)));
         }
     }
     let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(block.len()));
     c.compress_to_buffer(block, &mut out)?;
-    Ok(out)
+    Ok(Encoded::Zstd(out))
 }
 
-/// `data` as a zstd frame of raw blocks (layout at the top of this file).
-fn raw_frame(data: &[u8]) -> Vec<u8> {
+/// A raw frame's Content_Checksum: the low 32 bits of xxh64, as zstd checks it.
+fn raw_checksum(data: &[u8]) -> u32 {
+    xxhash_rust::xxh64::xxh64(data, 0) as u32
+}
+
+/// The headers of a raw frame for `data` (layout at the top of this file): the frame header,
+/// and one block header per [`RAW_BLOCK`] of data (one for empty data: a frame holds a block).
+fn raw_headers(data: &[u8]) -> ([u8; 13], Vec<[u8; 3]>) {
+    let mut head = [0u8; 13];
+    head[..4].copy_from_slice(&MAGIC.to_le_bytes());
+    head[4] = RAW_FHD;
+    head[5..].copy_from_slice(&(data.len() as u64).to_le_bytes());
     let blocks = data.len().div_ceil(RAW_BLOCK).max(1);
-    let mut f = Vec::with_capacity(data.len() + 3 * blocks + 17);
-    f.extend_from_slice(&MAGIC.to_le_bytes());
-    f.push(RAW_FHD);
-    f.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    let mut chunks = data.chunks(RAW_BLOCK).peekable();
-    if chunks.peek().is_none() {
-        // One empty last block: a frame must hold at least one.
-        f.extend_from_slice(&[1, 0, 0]);
+    let headers = (0..blocks)
+        .map(|i| {
+            let len = data.len().saturating_sub(i * RAW_BLOCK).min(RAW_BLOCK);
+            let last = u32::from(i + 1 == blocks);
+            // Block_Type 0 (raw) in bits 1-2; len ≤ 128 KiB fits the 21 size bits.
+            let h = ((len as u32) << 3) | last;
+            let [a, b, c, _] = h.to_le_bytes();
+            [a, b, c]
+        })
+        .collect();
+    (head, headers)
+}
+
+/// Writes `data` as a raw frame with one vectored write, without copying it into a frame
+/// buffer first. Returns the bytes written.
+fn write_raw_frame(out: &mut File, data: &[u8], checksum: u32) -> std::io::Result<usize> {
+    use std::io::IoSlice;
+    let (head, headers) = raw_headers(data);
+    let sum = checksum.to_le_bytes();
+    let mut slices = Vec::with_capacity(2 * headers.len() + 2);
+    slices.push(IoSlice::new(&head));
+    let mut chunks = data.chunks(RAW_BLOCK);
+    for h in &headers {
+        slices.push(IoSlice::new(h));
+        if let Some(chunk) = chunks.next() {
+            slices.push(IoSlice::new(chunk));
+        }
     }
-    while let Some(chunk) = chunks.next() {
-        let last = u32::from(chunks.peek().is_none());
-        // Block_Type 0 (raw) in bits 1-2; chunk.len() ≤ 128 KiB fits the 21 size bits.
-        let header = ((chunk.len() as u32) << 3) | last;
-        f.extend_from_slice(&header.to_le_bytes()[..3]);
-        f.extend_from_slice(chunk);
+    slices.push(IoSlice::new(&sum));
+    let total = slices.iter().map(|s| s.len()).sum();
+    let mut rest = slices.as_mut_slice();
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    let sum = xxhash_rust::xxh64::xxh64(data, 0);
-    f.extend_from_slice(&(sum as u32).to_le_bytes());
-    f
+    Ok(total)
 }
 
 /// Starts writeback of a file being written every [`WRITEBACK_EVERY`] bytes.
@@ -255,6 +309,9 @@ pub fn decode(
         return decode_stream(file, check);
     }
     let mut pending = Some(first);
+    // Decoded buffers go back to the workers: see the same in `encode`. At most as many as
+    // are in flight at once.
+    let spare: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
     ordered(
         workers,
         workers * 2,
@@ -271,7 +328,9 @@ pub fn decode(
                 ));
             };
             // `size` ≤ MAX_FRAME_CONTENT, checked while reading the frame.
-            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            let mut out = super::lock(&spare).pop().unwrap_or_default();
+            out.clear();
+            out.reserve(usize::try_from(size).unwrap_or(0));
             match d.decompress_to_buffer(&frame.bytes, &mut out) {
                 Ok(n) if n as u64 == size => Ok((frame.offset, out)),
                 Ok(n) => Err(bad(
@@ -284,7 +343,11 @@ pub fn decode(
                 )),
             }
         },
-        |(offset, data)| check.take(offset, &data),
+        |(offset, data)| {
+            check.take(offset, &data)?;
+            super::lock(&spare).push(data);
+            Ok(())
+        },
     )?;
     check.finish(reader.pos)
 }
@@ -553,6 +616,18 @@ mod tests {
     use rand::{RngCore, SeedableRng};
 
     fn noop(_: u64) {}
+
+    /// A raw frame in memory, the way `write_raw_frame` writes it.
+    fn raw_frame(data: &[u8]) -> Vec<u8> {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        let mut f = File::create(&path).unwrap();
+        let n = write_raw_frame(&mut f, data, raw_checksum(data)).unwrap();
+        drop(f);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(n, bytes.len());
+        bytes
+    }
 
     /// Compressible text, then random bytes, then text: blocks of both kinds in one file.
     fn mixed(len: usize) -> Vec<u8> {
