@@ -290,9 +290,11 @@ pub fn decode(
         path: stored,
         pos: 0,
     };
-    let Some(first) = reader.next_frame()? else {
+    let Some(first) = reader.next_frame(Vec::new())? else {
         return Err(bad(0, "the file is empty; it holds no zstd frame".into()));
     };
+    // Shared: in framed files the workers write their frames themselves (see below).
+    let sink: Option<(&File, &Path)> = sink.map(|(f, p)| (&*f, p));
     let mut check = Check {
         stored,
         expect,
@@ -309,30 +311,65 @@ pub fn decode(
         return decode_stream(file, check);
     }
     let mut pending = Some(first);
+    // Where the next frame's bytes go in the original file.
+    let mut out_at = 0u64;
     // Decoded buffers go back to the workers: see the same in `encode`. At most as many as
     // are in flight at once.
     let spare: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    let spare_frames: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
     ordered(
         workers,
         workers * 2,
-        || match pending.take() {
-            Some(f) => Ok(Some(f)),
-            None => reader.next_frame(),
-        },
-        || zstd::bulk::Decompressor::new().at(stored),
-        |d, frame| {
+        || {
+            let frame = match pending.take() {
+                Some(f) => f,
+                None => {
+                    let buf = super::lock(&spare_frames).pop().unwrap_or_default();
+                    let Some(f) = reader.next_frame(buf)? else {
+                        return Ok(None);
+                    };
+                    f
+                }
+            };
             let Some(size) = frame.content_size else {
                 return Err(bad(
                     frame.offset,
                     "a zstd frame without a content size follows framed data".into(),
                 ));
             };
+            let at = out_at;
+            out_at += size;
+            if out_at > expect.size {
+                return Err(bad(
+                    frame.offset,
+                    format!(
+                        "frames hold more than the {} bytes the manifest says",
+                        expect.size
+                    ),
+                ));
+            }
+            Ok(Some((frame, size, at)))
+        },
+        || zstd::bulk::Decompressor::new().at(stored),
+        |d, (frame, size, at)| {
             // `size` ≤ MAX_FRAME_CONTENT, checked while reading the frame.
             let mut out = super::lock(&spare).pop().unwrap_or_default();
             out.clear();
             out.reserve(usize::try_from(size).unwrap_or(0));
-            match d.decompress_to_buffer(&frame.bytes, &mut out) {
-                Ok(n) if n as u64 == size => Ok((frame.offset, out)),
+            let decoded = d.decompress_to_buffer(&frame.bytes, &mut out);
+            super::lock(&spare_frames).push(frame.bytes);
+            match decoded {
+                Ok(n) if n as u64 == size => {
+                    // Written here, at its place, while the bytes are still in this core's
+                    // cache: copied into the page cache by the consumer thread instead, they
+                    // would come from memory, and that copy was the largest cost of a
+                    // restore. Nothing is trusted until the consumer's checks pass, and a
+                    // failed restore removes the whole staging dir.
+                    if let Some((f, path)) = sink {
+                        std::os::unix::fs::FileExt::write_all_at(f, &out, at).at(path)?;
+                    }
+                    Ok((frame.offset, out))
+                }
                 Ok(n) => Err(bad(
                     frame.offset,
                     format!("zstd frame decodes to {n} bytes, its header says {size}"),
@@ -344,7 +381,7 @@ pub fn decode(
             }
         },
         |(offset, data)| {
-            check.take(offset, &data)?;
+            check.take(offset, &data, true)?;
             super::lock(&spare).push(data);
             Ok(())
         },
@@ -365,14 +402,15 @@ struct Check<'a> {
     expect: &'a BackupFile,
     hasher: blake3::Hasher,
     total: u64,
-    sink: Sink<'a>,
+    sink: Option<(&'a File, &'a Path)>,
     writeback: Writeback,
     progress: Progress<'a>,
 }
 
 impl Check<'_> {
-    /// Takes the next decoded bytes, which came from compressed offset `at`.
-    fn take(&mut self, at: u64, data: &[u8]) -> Result<()> {
+    /// Takes the next decoded bytes, which came from compressed offset `at`, and writes them
+    /// to the sink unless that was `written` already (at their place).
+    fn take(&mut self, at: u64, data: &[u8], written: bool) -> Result<()> {
         self.total += data.len() as u64;
         if self.total > self.expect.size {
             return Err(corrupt(
@@ -385,8 +423,10 @@ impl Check<'_> {
             ));
         }
         self.hasher.update(data);
-        if let Some((f, path)) = self.sink.as_mut() {
-            f.write_all(data).at(path)?;
+        if let Some((mut f, path)) = self.sink {
+            if !written {
+                f.write_all(data).at(path)?;
+            }
             self.writeback.wrote(f, data.len() as u64);
         }
         (self.progress)(data.len() as u64);
@@ -458,7 +498,7 @@ fn decode_stream(file: File, mut check: Check<'_>) -> Result<()> {
             }
         };
         let at = decoder.get_ref().get_ref().read;
-        check.take(at, buf.get(..n).unwrap_or_default())?;
+        check.take(at, buf.get(..n).unwrap_or_default(), false)?;
     }
     let end = decoder.get_ref().get_ref().read;
     check.finish(end)
@@ -481,9 +521,10 @@ struct Frames<'a> {
 impl Frames<'_> {
     /// The next frame, or None at the end of the file. A frame cut short, a bad magic or
     /// header, or one larger than this codec writes is corruption at its offset.
-    fn next_frame(&mut self) -> Result<Option<Frame>> {
+    /// The frame's bytes go into `bytes` (cleared first), so buffers can be reused.
+    fn next_frame(&mut self, mut bytes: Vec<u8>) -> Result<Option<Frame>> {
         let offset = self.pos;
-        let mut bytes = Vec::new();
+        bytes.clear();
         let got = self.read_up_to(&mut bytes, 5)?;
         if got == 0 {
             return Ok(None);
@@ -554,6 +595,11 @@ impl Frames<'_> {
             }));
         }
         let limit = zstd::zstd_safe::compress_bound(MAX_FRAME_CONTENT as usize) as u64;
+        // Room for a raw frame of that size (the most a frame takes, bar a few bytes), so
+        // the buffer is not regrown block by block.
+        if let Some(size) = content_size.and_then(|n| usize::try_from(n).ok()) {
+            bytes.reserve(size + 3 * size.div_ceil(RAW_BLOCK) + 8);
+        }
         loop {
             let at = self.pos;
             let start = bytes.len();

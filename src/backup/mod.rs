@@ -55,27 +55,39 @@ fn logical_digest_with(ro: &ReadOnly, workers: usize) -> Result<(String, u64)> {
     let mut h = blake3::Hasher::new();
     let mut records = 0u64;
     let mut ranges = key_ranges(ro, DIGEST_RANGE_BYTES).into_iter();
+    // Hashed buffers go back to the workers: fresh ones of many MiB would be page-faulted in
+    // and zeroed by the kernel every time.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     pipeline::ordered(
         workers,
         workers,
         || Ok(ranges.next()),
         || Ok(()),
-        |(), (start, end)| framed_range(ro, &start, end),
+        |(), (start, end)| {
+            let buf = lock(&spare).pop().unwrap_or_default();
+            framed_range(ro, &start, end, buf)
+        },
         |(framed, n)| {
             // blake3 hashes many 1 KiB chunks at once with SIMD only when given them at
             // once; fed record by record it compresses one 64-byte block at a time, several
             // times slower. The hash of a stream does not depend on how it is split.
             h.update(&framed);
             records += n;
+            lock(&spare).push(framed);
             Ok(())
         },
     )?;
     Ok((h.finalize().to_hex().to_string(), records))
 }
 
-/// The live records in `[start, end)`, framed, and their count.
-fn framed_range(ro: &ReadOnly, start: &[u8], end: Bound<Vec<u8>>) -> Result<(Vec<u8>, u64)> {
-    let mut framed = Vec::new();
+/// The live records in `[start, end)`, framed into `framed` (cleared first), and their count.
+fn framed_range(
+    ro: &ReadOnly,
+    start: &[u8],
+    end: Bound<Vec<u8>>,
+    mut framed: Vec<u8>,
+) -> Result<(Vec<u8>, u64)> {
+    framed.clear();
     let mut n = 0u64;
     for item in ro.scan(start, end)? {
         let (k, v) = item?;
@@ -254,7 +266,7 @@ mod tests {
             let mut h = blake3::Hasher::new();
             let mut n = 0;
             for (start, end) in key_ranges(&ro, target) {
-                let (framed, records) = framed_range(&ro, &start, end).unwrap();
+                let (framed, records) = framed_range(&ro, &start, end, Vec::new()).unwrap();
                 h.update(&framed);
                 n += records;
             }
