@@ -115,20 +115,32 @@ _drkit() {
             drkit__subcmd__backup__subcmd__help,verify)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__verify"
                 ;;
+            drkit__subcmd__bench,backup)
+                cmd="drkit__subcmd__bench__subcmd__backup"
+                ;;
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
                 ;;
             drkit__subcmd__bench,recover)
                 cmd="drkit__subcmd__bench__subcmd__recover"
                 ;;
+            drkit__subcmd__bench,restore)
+                cmd="drkit__subcmd__bench__subcmd__restore"
+                ;;
             drkit__subcmd__bench,write)
                 cmd="drkit__subcmd__bench__subcmd__write"
+                ;;
+            drkit__subcmd__bench__subcmd__help,backup)
+                cmd="drkit__subcmd__bench__subcmd__help__subcmd__backup"
                 ;;
             drkit__subcmd__bench__subcmd__help,help)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__help"
                 ;;
             drkit__subcmd__bench__subcmd__help,recover)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__recover"
+                ;;
+            drkit__subcmd__bench__subcmd__help,restore)
+                cmd="drkit__subcmd__bench__subcmd__help__subcmd__restore"
                 ;;
             drkit__subcmd__bench__subcmd__help,write)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__write"
@@ -208,8 +220,14 @@ _drkit() {
             drkit__subcmd__help__subcmd__backup,verify)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
+            drkit__subcmd__help__subcmd__bench,backup)
+                cmd="drkit__subcmd__help__subcmd__bench__subcmd__backup"
+                ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
+                ;;
+            drkit__subcmd__help__subcmd__bench,restore)
+                cmd="drkit__subcmd__help__subcmd__bench__subcmd__restore"
                 ;;
             drkit__subcmd__help__subcmd__bench,write)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__write"
@@ -603,7 +621,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench)
-            opts="-v -q -h -V --verbose --quiet --help --version write recover help"
+            opts="-v -q -h -V --verbose --quiet --help --version write recover backup restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,9 +634,65 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        drkit__subcmd__bench__subcmd__help)
-            opts="write recover help"
+        drkit__subcmd__bench__subcmd__backup)
+            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__help)
+            opts="write recover backup restore help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -645,6 +719,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__help__subcmd__recover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -692,6 +780,48 @@ _drkit() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__restore)
+            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -975,7 +1105,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench)
-            opts="write recover"
+            opts="write recover backup restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -988,7 +1118,35 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__help__subcmd__bench__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__help__subcmd__bench__subcmd__recover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__bench__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

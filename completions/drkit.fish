@@ -299,13 +299,15 @@ complete -c drkit -n "__fish_drkit_using_subcommand status" -s v -l verbose -d '
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l dir -d 'Keep the data here for inspection; default: a temporary dir, removed afterwards' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l value-size -d 'Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts)' -r
@@ -329,8 +331,36 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l data -d 'The data dir: reused when it holds one, else built there and kept. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l repo -d 'The repository: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l size-mb -d 'SST megabytes (10^6 bytes) to build when the data dir is built' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l value-size -d 'Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l threads -d 'Files in parallel (default: the number of CPUs); each file\'s blocks use every CPU' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l data -d 'The data dir: reused when it holds one, else built there and kept. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l repo -d 'The repository: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l size-mb -d 'SST megabytes (10^6 bytes) to build when the data dir is built' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l value-size -d 'Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l threads -d 'Files in parallel (default: the number of CPUs); each file\'s blocks use every CPU' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand completions" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
@@ -386,3 +416,5 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from wal" -f -a "archive" -d 'Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine\'s hold: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'

@@ -725,6 +725,48 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(backup)
+_arguments "${_arguments_options[@]}" : \
+'--data=[The data dir\: reused when it holds one, else built there and kept. Default\: a temporary dir, removed afterwards]:DATA:_files' \
+'--repo=[The repository\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:REPO:_files' \
+'--size-mb=[SST megabytes (10^6 bytes) to build when the data dir is built]:SIZE_MB:_default' \
+'--value-size=[Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)]:VALUE_SIZE:_default' \
+'--seed=[]:SEED:_default' \
+'--threads=[Files in parallel (default\: the number of CPUs); each file'\''s blocks use every CPU]:THREADS:_default' \
+'--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(restore)
+_arguments "${_arguments_options[@]}" : \
+'--data=[The data dir\: reused when it holds one, else built there and kept. Default\: a temporary dir, removed afterwards]:DATA:_files' \
+'--repo=[The repository\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:REPO:_files' \
+'--size-mb=[SST megabytes (10^6 bytes) to build when the data dir is built]:SIZE_MB:_default' \
+'--value-size=[Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)]:VALUE_SIZE:_default' \
+'--seed=[]:SEED:_default' \
+'--threads=[Files in parallel (default\: the number of CPUs); each file'\''s blocks use every CPU]:THREADS:_default' \
+'--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__bench__subcmd__help_commands" \
@@ -742,6 +784,14 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (recover)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(backup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(restore)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -993,6 +1043,14 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(backup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(restore)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -1143,18 +1201,32 @@ _drkit__subcmd__bench_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
+'restore:Restore throughput from a repository it fills or reuses' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit bench commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__bench__subcmd__backup_commands] )) ||
+_drkit__subcmd__bench__subcmd__backup_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench backup commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench__subcmd__help_commands] )) ||
 _drkit__subcmd__bench__subcmd__help_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
+'restore:Restore throughput from a repository it fills or reuses' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit bench help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__backup_commands] )) ||
+_drkit__subcmd__bench__subcmd__help__subcmd__backup_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench help backup commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__bench__subcmd__help__subcmd__help_commands() {
@@ -1166,6 +1238,11 @@ _drkit__subcmd__bench__subcmd__help__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench help recover commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__restore_commands] )) ||
+_drkit__subcmd__bench__subcmd__help__subcmd__restore_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench help restore commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__write_commands] )) ||
 _drkit__subcmd__bench__subcmd__help__subcmd__write_commands() {
     local commands; commands=()
@@ -1175,6 +1252,11 @@ _drkit__subcmd__bench__subcmd__help__subcmd__write_commands() {
 _drkit__subcmd__bench__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__bench__subcmd__restore_commands] )) ||
+_drkit__subcmd__bench__subcmd__restore_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench restore commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench__subcmd__write_commands] )) ||
 _drkit__subcmd__bench__subcmd__write_commands() {
@@ -1278,13 +1360,25 @@ _drkit__subcmd__help__subcmd__bench_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
+'restore:Restore throughput from a repository it fills or reuses' \
     )
     _describe -t commands 'drkit help bench commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__backup_commands] )) ||
+_drkit__subcmd__help__subcmd__bench__subcmd__backup_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help bench backup commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__recover_commands] )) ||
 _drkit__subcmd__help__subcmd__bench__subcmd__recover_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help bench recover commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__restore_commands] )) ||
+_drkit__subcmd__help__subcmd__bench__subcmd__restore_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help bench restore commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__write_commands] )) ||
 _drkit__subcmd__help__subcmd__bench__subcmd__write_commands() {

@@ -10,6 +10,7 @@ mod common;
 mod backup_cli;
 mod backup_online;
 mod bad_input;
+mod bench_cli;
 mod compact_cli;
 mod crash;
 mod damage_not_torn;

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -359,13 +359,14 @@ pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
 /// Decompresses an archived segment into memory, checking sizes and blake3.
 pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
     let dir = history_dir(repo, &seg.history_id);
+    let stored = dir.join(&seg.stored);
+    // The decoder writes frames at their offsets, so it needs a file: an unnamed temp file
+    // that goes away with the handle.
+    let mut tmp = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    decode_stored(&stored, &seg.as_file(), Some((&mut tmp, &stored)), &|_| {})?;
     let mut out = Vec::with_capacity(usize::try_from(seg.size).unwrap_or(0));
-    decode_stored(
-        &dir.join(&seg.stored),
-        &seg.as_file(),
-        Some((&mut out as &mut dyn Write, &dir.join(&seg.stored))),
-        &|_| {},
-    )?;
+    tmp.seek(std::io::SeekFrom::Start(0)).at(&stored)?;
+    tmp.read_to_end(&mut out).at(&stored)?;
     Ok(out)
 }
 
@@ -376,7 +377,7 @@ pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Resu
     decode_stored(
         &dir.join(&seg.stored),
         &seg.as_file(),
-        Some((&mut out as &mut dyn Write, dest)),
+        Some((&mut out, dest)),
         &|_| {},
     )?;
     out.sync_all().at(dest)

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -384,7 +384,7 @@ fn job(data: &Path, rel: &str) -> Result<Job> {
     })
 }
 
-/// Streams `src` through blake3 and zstd into `dst`, fsynced.
+/// Compresses `src` into `dst`, fsynced; see [`super::codec`].
 fn compress(
     src: &Path,
     dst: &Path,
@@ -392,41 +392,5 @@ fn compress(
     level: i32,
     progress: Progress<'_>,
 ) -> Result<BackupFile> {
-    let mut input = File::open(src).at(src)?;
-    let out = File::create(dst).at(dst)?;
-    let mut enc =
-        zstd::stream::write::Encoder::new(BufWriter::with_capacity(CHUNK, out), level).at(dst)?;
-    // zstd's own frame checksum: a damaged file fails while decoding, before the blake3 at
-    // the end, and `zstd -t` can check a file by itself.
-    enc.include_checksum(true).at(dst)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(src, e)),
-        };
-        let data = buf.get(..n).unwrap_or_default();
-        hasher.update(data);
-        enc.write_all(data).at(dst)?;
-        size += n as u64;
-        progress(n as u64);
-    }
-    let out = enc
-        .finish()
-        .at(dst)?
-        .into_inner()
-        .map_err(|e| Error::io(dst, e.into_error()))?;
-    out.sync_all().at(dst)?;
-    let stored_size = out.metadata().at(dst)?.len();
-    Ok(BackupFile {
-        path: rel.to_string(),
-        size,
-        blake3: hasher.finalize().to_hex().to_string(),
-        stored_size,
-        stored_in: None,
-    })
+    super::codec::encode(src, dst, rel, level, super::file_workers(), progress)
 }

@@ -8,9 +8,11 @@
 //! file and as a whole.
 
 pub mod archive;
+pub mod codec;
 pub mod create;
 pub mod expire;
 pub mod manifest;
+mod pipeline;
 pub mod pitr;
 pub mod point;
 pub mod repo;
@@ -18,8 +20,6 @@ pub mod restore;
 pub mod sealed;
 pub mod verify;
 
-use std::fs::File;
-use std::io::{Read, Write};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,7 +32,7 @@ pub use restore::{RestoreOptions, RestorePlan, RestoreReport, TargetState};
 pub use verify::{BackupCheck, Problem, VerifyReport};
 
 use crate::engine::ReadOnly;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 
 /// Called with the number of original bytes just processed (for a progress bar).
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
@@ -40,19 +40,97 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 /// Chunk for streaming copies: large enough that zstd and blake3 run at full speed.
 const CHUNK: usize = 1 << 20;
 
+/// SST bytes per range of the parallel [`logical_digest`] scan: a range's framed records are
+/// held in memory until hashed, a few ranges at a time.
+const DIGEST_RANGE_BYTES: u64 = 16 << 20;
+
 /// Live records and their digest, in key order, framed as in [`BackupManifest::logical_digest`].
 pub fn logical_digest(ro: &ReadOnly) -> Result<(String, u64)> {
+    logical_digest_with(ro, file_workers())
+}
+
+/// [`logical_digest`] with the key space cut into ranges scanned by `workers` threads: the
+/// scan (merging, decoding, checksumming blocks) is what costs, so it runs in parallel,
+/// while one thread hashes the ranges' framed records in key order, which gives exactly the
+/// digest of one scan.
+fn logical_digest_with(ro: &ReadOnly, workers: usize) -> Result<(String, u64)> {
     let mut h = blake3::Hasher::new();
     let mut records = 0u64;
-    for item in ro.scan(&[], Bound::Unbounded)? {
-        let (k, v) = item?;
-        h.update(&(k.len() as u64).to_le_bytes());
-        h.update(&k);
-        h.update(&(v.len() as u64).to_le_bytes());
-        h.update(&v);
-        records += 1;
-    }
+    let mut ranges = key_ranges(ro, DIGEST_RANGE_BYTES).into_iter();
+    // Hashed buffers go back to the workers: fresh ones of many MiB would be page-faulted in
+    // and zeroed by the kernel every time.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    pipeline::ordered(
+        workers,
+        workers,
+        || Ok(ranges.next()),
+        || Ok(()),
+        |(), (start, end)| {
+            let buf = lock(&spare).pop().unwrap_or_default();
+            framed_range(ro, &start, end, buf)
+        },
+        |(framed, n)| {
+            // blake3 hashes many 1 KiB chunks at once with SIMD only when given them at
+            // once; fed record by record it compresses one 64-byte block at a time, several
+            // times slower. The hash of a stream does not depend on how it is split.
+            h.update(&framed);
+            records += n;
+            lock(&spare).push(framed);
+            Ok(())
+        },
+    )?;
     Ok((h.finalize().to_hex().to_string(), records))
+}
+
+/// The live records in `[start, end)`, framed into `framed` (cleared first), and their count.
+fn framed_range(
+    ro: &ReadOnly,
+    start: &[u8],
+    end: Bound<Vec<u8>>,
+    mut framed: Vec<u8>,
+) -> Result<(Vec<u8>, u64)> {
+    framed.clear();
+    let mut n = 0u64;
+    for item in ro.scan(start, end)? {
+        let (k, v) = item?;
+        framed.extend_from_slice(&(k.len() as u64).to_le_bytes());
+        framed.extend_from_slice(&k);
+        framed.extend_from_slice(&(v.len() as u64).to_le_bytes());
+        framed.extend_from_slice(&v);
+        n += 1;
+    }
+    Ok((framed, n))
+}
+
+/// Cuts the key space into contiguous ranges, `[start, next start)` and the last one open,
+/// holding about `target` SST bytes each going by the SSTs' first keys and sizes. Any cut is
+/// correct (every range merges every source); the sizes only balance the work and bound the
+/// memory a range's records take.
+fn key_ranges(ro: &ReadOnly, target: u64) -> Vec<(Vec<u8>, Bound<Vec<u8>>)> {
+    let mut firsts: Vec<(&[u8], u64)> = ro
+        .state()
+        .files
+        .values()
+        .map(|f| (f.smallest.as_slice(), f.size))
+        .collect();
+    firsts.sort_unstable();
+    let mut cuts: Vec<Vec<u8>> = Vec::new();
+    let mut acc = 0u64;
+    for (key, size) in firsts {
+        if acc >= target && cuts.last().is_none_or(|c| c.as_slice() < key) && !key.is_empty() {
+            cuts.push(key.to_vec());
+            acc = 0;
+        }
+        acc += size;
+    }
+    let mut ranges = Vec::with_capacity(cuts.len() + 1);
+    let mut start = Vec::new();
+    for cut in cuts {
+        let next = cut.clone();
+        ranges.push((std::mem::replace(&mut start, next), Bound::Excluded(cut)));
+    }
+    ranges.push((start, Bound::Unbounded));
+    ranges
 }
 
 /// Runs `job` over `items` on `threads` rayon workers, each taking the next item from a
@@ -104,19 +182,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Counts the bytes read through it, so a decode error can say how far into the
-/// compressed file it happened.
-struct Counting<R> {
-    inner: R,
-    read: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        Ok(n)
-    }
+/// Worker threads for the blocks of one file. Every file gets all cores: with `--threads 1`
+/// one big file still keeps them busy, and with more the extra threads only overlap, which
+/// costs little next to the disk time they hide.
+fn file_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Decompresses the repository file `stored` for `expect`, checking its stored size, its
@@ -125,85 +195,88 @@ impl<R: Read> Read for Counting<R> {
 fn decode_stored(
     stored: &Path,
     expect: &BackupFile,
-    mut sink: Option<(&mut dyn Write, &Path)>,
+    sink: codec::Sink<'_>,
     progress: Progress<'_>,
 ) -> Result<()> {
-    let hint = "the repository copy is damaged; this backup cannot be trusted: restore from \
-                another backup (`drkit backup list`) and take a new one";
-    let bad = |offset: u64, what: String| Error::corruption(stored, offset, what).with_hint(hint);
-    let file = match File::open(stored) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad(0, "the file is missing from the repository".into()));
+    codec::decode(stored, expect, sink, file_workers(), progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, Options};
+
+    /// The digest's definition, record by record, as the manifest documents it.
+    fn digest_by_definition(records: &[(Vec<u8>, Vec<u8>)]) -> String {
+        let mut h = blake3::Hasher::new();
+        for (k, v) in records {
+            h.update(&(k.len() as u64).to_le_bytes());
+            h.update(k);
+            h.update(&(v.len() as u64).to_le_bytes());
+            h.update(v);
         }
-        Err(e) => return Err(Error::io(stored, e)),
-    };
-    let stored_len = file.metadata().at(stored)?.len();
-    if stored_len != expect.stored_size {
-        return Err(bad(
-            stored_len.min(expect.stored_size),
-            format!(
-                "stored size is {stored_len} bytes, the manifest says {}",
-                expect.stored_size
-            ),
-        ));
+        h.finalize().to_hex().to_string()
     }
-    let mut reader = Counting {
-        inner: file,
-        read: 0,
-    };
-    let mut decoder = zstd::stream::read::Decoder::new(&mut reader).at(stored)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let n = match decoder.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let at = decoder.get_ref().get_ref().read;
-                return Err(bad(
-                    at,
-                    format!("zstd data is damaged or cut short ({e}) near this compressed offset"),
-                ));
+
+    #[test]
+    fn parallel_logical_digest_matches_its_definition() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expect = std::collections::BTreeMap::new();
+        {
+            let opts = Options {
+                sst_target_bytes: 256 << 10,
+                ..Options::default()
+            };
+            let e = Engine::open(dir.path(), opts).unwrap();
+            for i in 0..1500u32 {
+                // Mixed sizes, a few values larger than a whole range's target below.
+                let len = match i % 100 {
+                    0 => 300_017,
+                    n => usize::try_from(n).unwrap() * 37,
+                };
+                let v = vec![u8::try_from(i % 251).unwrap(); len];
+                let k = format!("key-{i:06}").into_bytes();
+                e.put(&k, &v).unwrap();
+                expect.insert(crate::format::record::plain_key(&k), v);
+                // Several SSTs, so the key space is cut into several ranges.
+                if i % 300 == 299 {
+                    e.flush().unwrap();
+                }
             }
-        };
-        let data = buf.get(..n).unwrap_or_default();
-        total += n as u64;
-        if total > expect.size {
-            return Err(bad(
-                decoder.get_ref().get_ref().read,
-                format!(
-                    "decompresses to more than the {} bytes the manifest says",
-                    expect.size
-                ),
-            ));
+            // Newer versions and a delete left in the WAL, over keys in the SSTs.
+            for i in (0..1500u32).step_by(97) {
+                let k = format!("key-{i:06}").into_bytes();
+                e.put(&k, b"newer").unwrap();
+                expect.insert(crate::format::record::plain_key(&k), b"newer".to_vec());
+            }
+            e.delete(b"key-000500").unwrap();
+            expect.remove(&crate::format::record::plain_key(b"key-000500"));
         }
-        hasher.update(data);
-        if let Some((f, path)) = sink.as_mut() {
-            f.write_all(data).at(path)?;
+        let expect: Vec<_> = expect.into_iter().collect();
+        let lock = crate::io::DirLock::acquire(dir.path()).unwrap();
+        let ro =
+            ReadOnly::open_locked(dir.path(), crate::engine::RecoveryMode::TolerateTail, &lock)
+                .unwrap();
+        let want = (digest_by_definition(&expect), expect.len() as u64);
+        assert!(
+            key_ranges(&ro, 1).len() >= 5,
+            "{:?}",
+            key_ranges(&ro, 1).len()
+        );
+        assert_eq!(key_ranges(&ro, u64::MAX).len(), 1);
+        for target in [1, 100_000, u64::MAX] {
+            let mut h = blake3::Hasher::new();
+            let mut n = 0;
+            for (start, end) in key_ranges(&ro, target) {
+                let (framed, records) = framed_range(&ro, &start, end, Vec::new()).unwrap();
+                h.update(&framed);
+                n += records;
+            }
+            let got = (h.finalize().to_hex().to_string(), n);
+            assert_eq!(got, want, "ranges of {target} bytes");
         }
-        progress(n as u64);
+        for workers in [1, 2, 3] {
+            assert_eq!(logical_digest_with(&ro, workers).unwrap(), want);
+        }
     }
-    if total != expect.size {
-        return Err(bad(
-            decoder.get_ref().get_ref().read,
-            format!(
-                "decompresses to {total} bytes, the manifest says {} (cut short?)",
-                expect.size
-            ),
-        ));
-    }
-    let sum = hasher.finalize().to_hex().to_string();
-    if sum != expect.blake3 {
-        return Err(bad(
-            0,
-            format!(
-                "blake3 of the content is {sum}, the manifest says {} for {}",
-                expect.blake3, expect.path
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -240,7 +240,7 @@ pub fn restore(
         decode_stored(
             &m.stored_path(&backups_dir, f),
             f,
-            Some((&mut out as &mut dyn std::io::Write, &dest)),
+            Some((&mut out, &dest)),
             progress,
         )?;
         out.sync_all().at(&dest)

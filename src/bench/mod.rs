@@ -3,16 +3,19 @@
 //! - [`workload`]: the seeded traffic generator everything here draws from.
 //! - [`write`]: write throughput and latency percentiles under a sync policy.
 //! - [`recover`]: WAL replay speed, i.e. time to come back after a crash.
+//! - [`backup`]: backup and restore throughput over a data dir of SSTs.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
 //!
 //! Like the rest of the library this returns reports and never prints; `cli` renders them.
 
+pub mod backup;
 pub mod crash;
 pub mod demo;
 pub mod recover;
 pub mod workload;
 pub mod write;
 
+pub use backup::{BackupBenchConfig, BackupBenchReport, run_backup, run_restore};
 pub use crash::{crash_writer, expected_state, ops};
 pub use recover::{
     RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,

@@ -1,7 +1,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::bench::{RecoverBenchConfig, WriteBenchConfig, build_wal, run_recover, run_write};
+use crate::bench::backup::{build_data, ensure_backup};
+use crate::bench::{
+    BackupBenchConfig, BackupBenchReport, RecoverBenchConfig, WriteBenchConfig, build_wal,
+    run_backup, run_recover, run_restore, run_write,
+};
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
 use crate::output::{Printer, human_bytes, kv_table};
@@ -12,6 +16,10 @@ pub enum Command {
     Write(WriteArgs),
     /// Recovery speed: build a WAL, then time its replay.
     Recover(RecoverArgs),
+    /// Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses.
+    Backup(BackupArgs),
+    /// Restore throughput from a repository it fills or reuses.
+    Restore(BackupArgs),
 }
 
 impl Command {
@@ -19,6 +27,7 @@ impl Command {
         match self {
             Command::Write(a) => a.json,
             Command::Recover(a) => a.json,
+            Command::Backup(a) | Command::Restore(a) => a.json,
         }
     }
 }
@@ -68,6 +77,98 @@ pub struct RecoverArgs {
     pub snapshot: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The data dir: reused when it holds one, else built there and kept. Default: a
+    /// temporary dir, removed afterwards.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The repository: `restore` restores its newest backup (taking one first if it has
+    /// none); `backup` adds one. Default: a temporary dir, removed afterwards.
+    #[arg(long)]
+    pub repo: Option<PathBuf>,
+    /// SST megabytes (10^6 bytes) to build when the data dir is built.
+    #[arg(long, default_value_t = 256)]
+    pub size_mb: u64,
+    /// Plain key/values with random (incompressible) values of this many bytes; 0 builds
+    /// exchange records (orders, trades, accounts).
+    #[arg(long, default_value_t = 0)]
+    pub value_size: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Files in parallel (default: the number of CPUs); each file's blocks use every CPU.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// zstd level, 1 (fastest) to 22 (smallest).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub compress_level: i32,
+    /// Only prepare and stop: build the data dir (`backup`: needs --data), or also take a
+    /// backup into --repo (`restore`: needs --repo). Drop the page cache, then measure.
+    #[arg(long)]
+    pub build_only: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn backup_config(a: &BackupArgs) -> anyhow::Result<BackupBenchConfig> {
+    let threads = a.threads.unwrap_or_else(super::backup::default_threads);
+    if threads == 0 {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    if a.size_mb == 0 {
+        anyhow::bail!("--size-mb must be at least 1");
+    }
+    Ok(BackupBenchConfig {
+        data: a.data.clone(),
+        repo: a.repo.clone(),
+        size_mb: a.size_mb,
+        value_size: a.value_size,
+        seed: a.seed,
+        threads,
+        compress_level: a.compress_level,
+    })
+}
+
+fn print_backup_report(printer: &Printer, r: &BackupBenchReport) {
+    printer.json(
+        &serde_json::json!({ "schema": 1, "type": format!("bench-{}", r.operation), "report": r }),
+    );
+    let mut rows = vec![
+        ("operation", r.operation.to_string()),
+        ("backup", r.backup_id.clone()),
+        ("files", r.files.to_string()),
+        ("bytes", human_bytes(r.bytes)),
+        (
+            "stored",
+            format!(
+                "{} (ratio {:.2})",
+                human_bytes(r.stored_bytes),
+                r.compression_ratio
+            ),
+        ),
+        (
+            "threads / zstd level",
+            format!("{} / {}", r.threads, r.compress_level),
+        ),
+        ("duration", format!("{:.3} s", r.seconds)),
+        ("throughput", format!("{:.0} MB/s", r.mb_per_sec)),
+    ];
+    if let (Some(copy), Some(digest)) = (r.copy_ms, r.digest_ms) {
+        rows.push((
+            "copy / digest scan",
+            format!(
+                "{:.2} s / {:.2} s (side by side)",
+                copy as f64 / 1e3,
+                digest as f64 / 1e3
+            ),
+        ));
+    }
+    if r.build_seconds > 0.0 {
+        rows.push(("built first (untimed)", format!("{:.1} s", r.build_seconds)));
+    }
+    printer.table(&kv_table(&rows));
 }
 
 pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
@@ -149,6 +250,44 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     r.snapshot_seq.map_or("no".into(), |s| format!("seq {s}")),
                 ),
             ]));
+        }
+        Command::Backup(a) => {
+            let cfg = backup_config(&a)?;
+            if a.build_only {
+                let Some(dir) = &cfg.data else {
+                    anyhow::bail!("--build-only needs --data DIR to keep the data dir in");
+                };
+                let b = build_data(dir, cfg.size_mb, cfg.value_size, cfg.seed)?;
+                printer
+                    .json(&serde_json::json!({ "schema": 1, "type": "bench-build", "report": b }));
+                printer.line(format!(
+                    "built {} records in {} SSTs ({}) in {} ({:.1} s)",
+                    b.records,
+                    b.sst_files,
+                    human_bytes(b.sst_bytes),
+                    dir.display(),
+                    b.seconds
+                ));
+                return Ok(Exit::Ok);
+            }
+            print_backup_report(printer, &run_backup(&cfg)?);
+        }
+        Command::Restore(a) => {
+            let cfg = backup_config(&a)?;
+            if a.build_only {
+                let Some(repo) = &cfg.repo else {
+                    anyhow::bail!("--build-only needs --repo DIR to keep the backup in");
+                };
+                let seconds = ensure_backup(&cfg, repo)?;
+                printer.json(&serde_json::json!({ "schema": 1, "type": "bench-build", "report": { "repo": repo, "seconds": seconds } }));
+                printer.line(format!(
+                    "{} holds a backup to restore ({:.1} s)",
+                    repo.display(),
+                    seconds
+                ));
+                return Ok(Exit::Ok);
+            }
+            print_backup_report(printer, &run_restore(&cfg)?);
         }
     }
     Ok(Exit::Ok)

@@ -1,0 +1,128 @@
+//! `bench backup` and `bench restore` through the real binary on a tiny dataset: the JSON
+//! reports hold sane, consistent fields, kept dirs are reused, scratch dirs are removed.
+
+use std::fs;
+
+use super::common::*;
+
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let out = drkit().args(args).output().unwrap();
+    assert_exit(&out, 0, &args.join(" "));
+    json_report(&out.stdout)
+}
+
+fn number(v: &serde_json::Value, field: &str) -> f64 {
+    v["report"][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} missing: {v}"))
+}
+
+#[test]
+fn bench_backup_and_restore_json_report_sane_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let (data_s, repo_s) = (data.to_str().unwrap(), repo.to_str().unwrap());
+
+    let b = bench_json(&[
+        "bench",
+        "backup",
+        "--json",
+        "--size-mb",
+        "1",
+        "--threads",
+        "1",
+        "--data",
+        data_s,
+        "--repo",
+        repo_s,
+    ]);
+    assert_eq!(b["type"], "bench-backup");
+    assert_eq!(b["schema"], 1);
+    let bytes = number(&b, "bytes");
+    let stored = number(&b, "stored_bytes");
+    assert!(bytes >= 1e6, "{b}");
+    assert!(
+        stored > 0.0 && stored < bytes,
+        "exchange records compress: {b}"
+    );
+    assert!((number(&b, "compression_ratio") - bytes / stored).abs() < 1e-6);
+    let seconds = number(&b, "seconds");
+    assert!(seconds > 0.0);
+    assert!((number(&b, "mb_per_sec") - bytes / 1e6 / seconds).abs() < 1e-3);
+    assert_eq!(number(&b, "threads"), 1.0);
+    assert!(number(&b, "copy_ms") >= 0.0 && number(&b, "digest_ms") >= 0.0);
+    assert!(number(&b, "build_seconds") > 0.0, "the data dir was built");
+    assert!(data.join("CURRENT").is_file(), "a given --data is kept");
+
+    let r = bench_json(&["bench", "restore", "--json", "--repo", repo_s]);
+    assert_eq!(r["type"], "bench-restore");
+    assert_eq!(r["report"]["backup_id"], b["report"]["backup_id"]);
+    assert_eq!(number(&r, "bytes"), bytes);
+    assert_eq!(number(&r, "stored_bytes"), stored);
+    assert_eq!(
+        number(&r, "build_seconds"),
+        0.0,
+        "the backup in --repo is reused"
+    );
+    assert!(number(&r, "seconds") > 0.0 && number(&r, "mb_per_sec") > 0.0);
+    assert!(r["report"]["copy_ms"].is_null());
+    let mut left: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["data", "repo"], "the restored copy is removed");
+
+    // Reusing the data dir: nothing is built, another backup is added.
+    let again = bench_json(&[
+        "bench", "backup", "--json", "--data", data_s, "--repo", repo_s,
+    ]);
+    assert_eq!(number(&again, "build_seconds"), 0.0);
+    assert_eq!(number(&again, "bytes"), bytes);
+    assert_ne!(again["report"]["backup_id"], b["report"]["backup_id"]);
+}
+
+#[test]
+fn bench_restore_of_random_values_and_build_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let out = drkit()
+        .args([
+            "bench",
+            "restore",
+            "--build-only",
+            "--size-mb",
+            "1",
+            "--value-size",
+            "3000",
+        ])
+        .args(["--repo", repo_s])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore --build-only");
+    assert!(repo.join("repo.json").is_file());
+    let r = bench_json(&[
+        "bench",
+        "restore",
+        "--json",
+        "--threads",
+        "2",
+        "--repo",
+        repo_s,
+    ]);
+    assert!(number(&r, "bytes") >= 1e6);
+    let ratio = number(&r, "compression_ratio");
+    assert!(
+        ratio > 0.9 && ratio < 1.1,
+        "random values do not compress: {r}"
+    );
+
+    let out = drkit()
+        .args(["bench", "backup", "--build-only"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1, "--build-only without --data");
+    assert!(text(&out).contains("--data"), "{}", text(&out));
+}
