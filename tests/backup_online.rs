@@ -493,7 +493,7 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         let gone = !archived_after.contains_key(name);
         assert_eq!(
             gone,
-            *last <= full2_seq,
+            *last < full2_seq,
             "{name} (last seq {last}) vs full2 at {full2_seq}"
         );
     }
@@ -511,4 +511,39 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         .output()
         .unwrap();
     assert_exit(&out, 2, "keep-full 0 is refused");
+}
+
+#[test]
+fn expire_applies_the_policy_per_dir_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut made = BTreeMap::new();
+    for (dir, n) in [(&a, 2), (&b, 1), (&a, 1)] {
+        for _ in 0..n {
+            let engine = small_engine(dir);
+            for i in 0..300u64 {
+                engine.put(format!("k{i}").as_bytes(), &value(i)).unwrap();
+            }
+            drop(engine);
+            let id = create(&repo, dir, "full")["backup"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            made.entry(dir.clone()).or_insert_with(Vec::new).push(id);
+        }
+    }
+    let out = drkit()
+        .args(["backup", "expire", "-q", "--keep-full", "1", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "expire");
+    // Dir b's only full backup is older than dir a's newest two, yet it is b's newest.
+    let left = ids(&repo);
+    assert_eq!(
+        left,
+        vec![made[&b][0].clone(), made[&a][2].clone()],
+        "each history keeps its newest full backup"
+    );
 }

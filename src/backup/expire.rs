@@ -93,17 +93,17 @@ impl ExpirePlan {
     }
 }
 
-/// The backup point's time in ns: its last entry's commit time, or its end time for a
-/// backup that does not record one.
-fn point_ns(m: &BackupManifest) -> Option<i64> {
+/// The backup point's time as point-in-time restore sees it: its last entry's commit time.
+/// A backup without one is never the base of a time target (see `pitr`), so it must not be
+/// taken for one here either.
+fn pitr_point_ns(m: &BackupManifest) -> Option<i64> {
     m.last_entry_ns
-        .or_else(|| parse_time(m).and_then(|t| t.timestamp_nanos_opt()))
 }
 
 /// Archived WAL: for each history, what the kept backups and the PITR window need. The
 /// window reaches back `keep_wal_days`; a restore to its start begins from the newest kept
 /// backup at or before it (or the oldest kept one), so every segment above that backup's
-/// point stays, and only closed segments wholly at or below it go. A history without any
+/// point stays, and only closed segments ending before it go. A history without any
 /// kept backup cannot be restored from; its segments go once older than the window. An
 /// archive whose sidecars cannot be read is left alone.
 fn plan_wal(
@@ -139,7 +139,7 @@ fn plan_wal(
         let base = ours
             .iter()
             .rev()
-            .find(|m| point_ns(m).is_some_and(|t| t <= window_start))
+            .find(|m| pitr_point_ns(m).is_some_and(|t| t <= window_start))
             .or(ours.first());
         let (removable, keep_above_seq, reason): (Vec<&archive::ArchivedSegment>, _, _) = match base
         {
@@ -147,11 +147,14 @@ fn plan_wal(
                 index
                     .sealed
                     .values()
-                    .filter(|s| s.last_seq <= b.last_seq)
+                    // Strictly below: the closed copy of the backup's last segment can end at the
+                    // backup's last sequence (a seal repeats it), and restore puts it in place of the
+                    // backup's own, possibly torn, copy.
+                    .filter(|s| s.last_seq < b.last_seq)
                     .collect(),
                 Some(b.last_seq),
                 format!(
-                    "kept above seq {} (the point of backup {}, where a restore to the start of the {}-day window begins)",
+                    "closed segments ending before seq {} go: backup {} is where a restore to the start of the {}-day window begins",
                     b.last_seq, b.id, policy.keep_wal_days
                 ),
             ),
@@ -234,53 +237,100 @@ pub fn plan(repo: &Repo, policy: Policy, now: DateTime<Utc>) -> Result<ExpirePla
             }
         }
     }
-    // Newest first: `list` orders by start time.
-    let fulls: Vec<&String> = order
-        .iter()
-        .rev()
-        .filter(|id| manifests.get(*id).is_some_and(|m| m.kind == "full"))
-        .collect();
-    let kept_fulls: BTreeSet<&String> = fulls.iter().take(policy.keep_full).copied().collect();
+    let window_start = (now - chrono::Duration::days(i64::from(policy.keep_wal_days)))
+        .timestamp_nanos_opt()
+        .unwrap_or(i64::MIN);
     let cutoff = now - chrono::Duration::days(i64::from(policy.keep_incr_days));
-    for (id, m) in &manifests {
-        if kept_fulls.contains(id) {
-            reasons.insert(
-                id.clone(),
-                format!("one of the {} newest full backups", policy.keep_full),
-            );
-        } else if m.kind != "full" {
-            // An incremental is kept while the full backup its parent chain starts from is,
-            // and it is young enough.
-            let base = root_full(id, &manifests);
-            let young = parse_time(m).is_none_or(|t| t >= cutoff);
-            match base {
-                Some(b) if kept_fulls.contains(&b.to_string()) && young => {
+    // The policy applies per dir history: two data dirs sharing a repository each keep
+    // their own newest full backups.
+    let mut histories: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for id in &order {
+        if let Some(m) = manifests.get(id) {
+            histories.entry(m.history_id.as_str()).or_default().push(id);
+        }
+    }
+    for ids in histories.values() {
+        // `list` orders by start time, oldest first.
+        let kept_fulls: BTreeSet<&String> = ids
+            .iter()
+            .rev()
+            .filter(|id| manifests.get(**id).is_some_and(|m| m.kind == "full"))
+            .take(policy.keep_full)
+            .copied()
+            .collect();
+        for id in ids {
+            let Some(m) = manifests.get(*id) else {
+                continue;
+            };
+            if kept_fulls.contains(id) {
+                reasons.insert(
+                    (*id).clone(),
+                    format!("one of the {} newest full backups", policy.keep_full),
+                );
+            } else if m.kind != "full" {
+                // An incremental is kept while the full backup its parent chain starts from
+                // is, and it is young enough.
+                let young = parse_time(m).is_none_or(|t| t >= cutoff);
+                if young
+                    && root_full(id, &manifests)
+                        .is_some_and(|b| kept_fulls.contains(&b.to_string()))
+                {
                     reasons.insert(
-                        id.clone(),
+                        (*id).clone(),
                         format!("younger than {} days", policy.keep_incr_days),
                     );
                 }
-                _ => {}
             }
         }
+        // The newest backup always stays: it is what a restore picks when nothing is said.
+        if let Some(newest) = ids.last() {
+            reasons
+                .entry((*newest).clone())
+                .or_insert_with(|| "the newest backup of its history".into());
+        }
+        // A restore to the start of the PITR window begins from the newest backup at or
+        // before it: that one stays too, or the window would silently shrink.
+        if let Some(base) = ids.iter().rev().find(|id| {
+            manifests
+                .get(**id)
+                .and_then(pitr_point_ns)
+                .is_some_and(|t| t <= window_start)
+        }) {
+            reasons.entry((*base).clone()).or_insert_with(|| {
+                format!(
+                    "where a restore to the start of the {}-day WAL window begins",
+                    policy.keep_wal_days
+                )
+            });
+        }
     }
-    // The newest backup always stays: it is what a restore picks when nothing is said.
-    if let Some(newest) = order.iter().rev().find(|id| manifests.contains_key(*id)) {
-        reasons
-            .entry(newest.clone())
-            .or_insert_with(|| "the newest backup".into());
-    }
-    // Close over stored_in: a kept backup's files must all stay readable.
+    // Close over what kept backups need: the backups their files are stored in, and their
+    // parent (so an incremental's chain, and with it `root_full`, stays whole).
     let mut queue: Vec<String> = reasons.keys().cloned().collect();
     while let Some(id) = queue.pop() {
         let Some(m) = manifests.get(&id) else {
             continue;
         };
-        for owner in m.references() {
-            if !reasons.contains_key(owner) {
-                reasons.insert(owner.to_string(), format!("holds files {id} needs"));
+        let parent = m.parent.iter().map(String::as_str);
+        for (owner, why) in m
+            .references()
+            .into_iter()
+            .map(|o| (o, "holds files"))
+            .chain(parent.map(|p| (p, "is the parent of")))
+        {
+            if manifests.contains_key(owner) && !reasons.contains_key(owner) {
+                reasons.insert(owner.to_string(), format!("{why} {id}, which is kept"));
                 queue.push(owner.to_string());
             }
+        }
+    }
+    // A manifest that cannot be read may name files stored anywhere: until it reads again
+    // (or is removed by hand after `backup verify`), nothing is removed.
+    if let Some(bad) = order.iter().find(|id| !manifests.contains_key(*id)) {
+        for id in &order {
+            reasons.entry(id.clone()).or_insert_with(|| {
+                format!("kept: the manifest of {bad} cannot be read, so what it needs is unknown")
+            });
         }
     }
     let backups = order

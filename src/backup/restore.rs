@@ -53,6 +53,10 @@ pub struct RestorePlan {
     pub pitr: Option<PitrPlan>,
     #[serde(skip)]
     manifest: BackupManifest,
+    /// READERS, held from planning to the end of the restore: `backup expire` must not
+    /// remove the chosen backup or archived WAL in between.
+    #[serde(skip)]
+    _readers: Option<std::sync::Arc<super::repo::ReadGuard>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -98,6 +102,7 @@ pub fn plan(
             target.display()
         )));
     }
+    let readers = repo.read_guard()?.map(std::sync::Arc::new);
     let mut pitr = None;
     let manifest = match (to, id) {
         (Some(to), id) => {
@@ -155,6 +160,7 @@ pub fn plan(
         move_aside_to,
         pitr,
         manifest,
+        _readers: readers,
     })
 }
 
@@ -180,8 +186,6 @@ pub fn restore(
     progress: Progress<'_>,
 ) -> Result<RestoreReport> {
     let start = Instant::now();
-    // Held to the end: `backup expire` must not remove files this restore is reading.
-    let _readers = repo.read_guard()?;
     if plan.target_state == TargetState::NotEmpty && !opts.force {
         return Err(Error::InvalidInput(format!(
             "{}: target is not empty; restore into a new or empty dir, or add --force to move its content aside to {}",
