@@ -33,7 +33,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use access::{PROTECTED_MODE_ERROR, Password, refused_by_protected_mode};
 use command::{Shared, execute_batch, is_blocking};
-use resp::{Limits, Reply, parse_request};
+use resp::{Limits, Parser, Reply};
 
 /// Most requests run as one batch; more stay buffered for the next round.
 const MAX_BATCH: usize = 1024;
@@ -287,13 +287,14 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
+    let mut parser = Parser::default();
     let writes_wait = shared.engine.options().sync == crate::engine::SyncPolicy::Always;
     loop {
         let mut cmds = Vec::new();
         let mut used = 0;
         let mut protocol_error = None;
         while cmds.len() < MAX_BATCH {
-            match parse_request(&buf[used..], &limits) {
+            match parser.parse(&buf[used..], &limits) {
                 Ok(Some((args, n))) => {
                     used += n;
                     if !args.is_empty() {
