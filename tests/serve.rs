@@ -571,6 +571,47 @@ fn without_the_password_every_data_command_is_refused() {
 }
 
 #[test]
+fn before_auth_limits_are_small_and_grow_after_auth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("DRKIT_REQUIREPASS", "s3cret")],
+    );
+    let quiet = Duration::from_secs(5);
+    // A 100 KB bulk header before AUTH: refused at the header, not buffered.
+    let (reply, closed) = raw_exchange(server.port, b"*2\r\n$4\r\nAUTH\r\n$100000\r\n", quiet);
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    assert!(
+        reply.starts_with("-ERR Protocol error: invalid bulk length 100000")
+            && reply.contains("before AUTH"),
+        "{reply:?}"
+    );
+    assert!(closed);
+    let (reply, closed) = raw_exchange(server.port, b"*17\r\n", quiet);
+    assert!(
+        reply.starts_with(b"-ERR Protocol error: invalid multibulk length"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(closed);
+    // AUTH pipelined with a large SET in one write: the SET is parsed with the full limits.
+    let big = vec![b'v'; 100_000];
+    let mut req = drkit::serve::resp::encode_request(&[b"AUTH", b"s3cret"]);
+    req.extend(drkit::serve::resp::encode_request(&[b"SET", b"big", &big]));
+    req.extend(drkit::serve::resp::encode_request(&[b"QUIT"]));
+    let (reply, closed) = raw_exchange(server.port, &req, quiet);
+    assert_eq!(reply, b"+OK\r\n+OK\r\n+OK\r\n");
+    assert!(closed);
+    let mut con = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{}/", server.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let got: Vec<u8> = redis::cmd("GET").arg("big").query(&mut con).unwrap();
+    assert_eq!(got, big);
+}
+
+#[test]
 fn an_empty_password_file_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
     let pwfile = tmp.path().join("pw");

@@ -38,6 +38,37 @@ use resp::{Limits, Parser, Reply};
 /// Most requests run as one batch; more stay buffered for the next round.
 const MAX_BATCH: usize = 1024;
 
+/// Limits while a password is set and the client has not authenticated: room for AUTH and
+/// HELLO, too little for an unknown client to make the server buffer much (Redis allows 10
+/// arguments and 16 KiB bulks before AUTH).
+const PRE_AUTH_LIMITS: Limits = Limits {
+    max_bulk_len: 16 << 10,
+    max_args: 16,
+    source: "before AUTH",
+};
+
+/// The parser limits and the most unparsed input a connection may hold.
+fn connection_limits(cfg: &ServeConfig, authed: bool) -> (Limits, usize) {
+    if !authed {
+        let most = PRE_AUTH_LIMITS.max_args * (PRE_AUTH_LIMITS.max_bulk_len + 32);
+        return (PRE_AUTH_LIMITS, most + resp::MAX_LINE);
+    }
+    let limits = Limits {
+        max_bulk_len: cfg.max_bulk_len,
+        ..Limits::default()
+    };
+    // One request may hold many bulk strings; beyond this much unparsed input the client is
+    // either hostile or broken.
+    let max_buffered = cfg.max_bulk_len.saturating_mul(2).saturating_add(1 << 20);
+    (limits, max_buffered)
+}
+
+/// AUTH and HELLO may authenticate: what follows them is parsed with the new limits.
+fn may_authenticate(args: &resp::Args) -> bool {
+    args.first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"auth") || n.eq_ignore_ascii_case(b"hello"))
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
@@ -273,17 +304,6 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut shutdown = shared.subscribe_shutdown();
     let mut session = shared.new_session();
-    let limits = Limits {
-        max_bulk_len: shared.cfg.max_bulk_len,
-        ..Limits::default()
-    };
-    // One request may hold many bulk strings; beyond this much unparsed input the client is
-    // either hostile or broken.
-    let max_buffered = shared
-        .cfg
-        .max_bulk_len
-        .saturating_mul(2)
-        .saturating_add(1 << 20);
     let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
@@ -293,12 +313,17 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         let mut cmds = Vec::new();
         let mut used = 0;
         let mut protocol_error = None;
+        let (limits, _) = connection_limits(&shared.cfg, session.authed);
         while cmds.len() < MAX_BATCH {
             match parser.parse(&buf[used..], &limits) {
                 Ok(Some((args, n))) => {
                     used += n;
                     if !args.is_empty() {
+                        let auth = !session.authed && may_authenticate(&args);
                         cmds.push(args);
+                        if auth {
+                            break;
+                        }
                     }
                 }
                 Ok(None) => break,
@@ -337,13 +362,17 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
                 .protocol_errors
                 .fetch_add(1, Ordering::Relaxed);
             Reply::err(format!("ERR {e}")).encode(&mut out);
-        } else if buf.len() > max_buffered {
+        } else if buf.len() > connection_limits(&shared.cfg, session.authed).1 {
             shared
                 .metrics
                 .protocol_errors
                 .fetch_add(1, Ordering::Relaxed);
-            Reply::err("ERR Protocol error: request too large (see --max-bulk-len)")
-                .encode(&mut out);
+            let text = if session.authed {
+                "ERR Protocol error: request too large (see --max-bulk-len)"
+            } else {
+                "ERR Protocol error: request too large before AUTH"
+            };
+            Reply::err(text).encode(&mut out);
             session.close = true;
         }
         if !out.is_empty() && stream.write_all(&out).await.is_err() {

@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_bulk_len: usize,
     /// Most arguments in one request.
     pub max_args: usize,
+    /// Where the bulk limit comes from, for the error: a flag, or "before AUTH".
+    pub source: &'static str,
 }
 
 impl Default for Limits {
@@ -29,6 +31,7 @@ impl Default for Limits {
         Limits {
             max_bulk_len: 64 << 20,
             max_args: 1 << 20,
+            source: "--max-bulk-len",
         }
     }
 }
@@ -192,8 +195,8 @@ impl Parser {
                     let len = number(len_text, "bulk length")?;
                     if len < 0 || len as u64 > limits.max_bulk_len as u64 {
                         return Err(ProtocolError(format!(
-                            "invalid bulk length {len} (the limit is {} bytes, --max-bulk-len)",
-                            limits.max_bulk_len
+                            "invalid bulk length {len} (the limit is {} bytes, {})",
+                            limits.max_bulk_len, limits.source
                         )));
                     }
                     p.at = data_at;
@@ -364,6 +367,7 @@ mod tests {
         let small = Limits {
             max_bulk_len: 4,
             max_args: 2,
+            source: "test",
         };
         assert!(parse_request(b"*1\r\n$5\r\n", &small).is_err());
         assert!(parse_request(b"*3\r\n", &small).is_err());
