@@ -131,23 +131,15 @@ pub struct Session {
     pub close: bool,
 }
 
-/// True when a batch holding this request should run off the async threads: SCAN, DBSIZE
-/// and INFO walk the key space, and with `writes_wait_for_fsync` a write waits for one.
-/// Without fsync waits a write is a short `write(2)` and a memtable insert, cheaper in place
-/// than the hop to the blocking pool.
-pub fn is_blocking(args: &Args, writes_wait_for_fsync: bool) -> bool {
+/// True when a batch holding this request should run off the async threads: every write
+/// (whatever `--sync` says, a write can wait on the group commit's leader, a memtable stall
+/// or the exclusive gate of a conditional SET, and a tokio worker must not), and SCAN,
+/// DBSIZE and INFO, which walk the key space. Only pure reads run in place.
+pub fn is_blocking(args: &Args) -> bool {
     let Some(name) = args.first() else {
         return false;
     };
     let name = name.to_ascii_lowercase();
-    if !writes_wait_for_fsync
-        && matches!(
-            name.as_slice(),
-            b"set" | b"mset" | b"del" | b"order.insert" | b"trade.exec" | b"account.update"
-        )
-    {
-        return false;
-    }
     !matches!(
         name.as_slice(),
         b"ping"
@@ -935,6 +927,36 @@ mod tests {
         );
         assert_eq!(run1(&s, &mut session, &["DEL", "a", "zz"]), Reply::Int(1));
         assert_eq!(run1(&s, &mut session, &["DBSIZE"]), Reply::Int(17));
+    }
+
+    #[test]
+    fn every_write_runs_off_the_async_threads_and_reads_in_place() {
+        for w in [
+            &["SET", "k", "v"][..],
+            &["set", "k", "v", "NX"],
+            &["SET", "k", "v", "GET"],
+            &["MSET", "k", "v"],
+            &["DEL", "k"],
+            &["ORDER.INSERT", "o", "u", "i", "BUY", "1", "1"],
+            &["TRADE.EXEC", "t", "o", "i", "1", "1"],
+            &["ACCOUNT.UPDATE", "u", "1", "1", "0", "0"],
+            &["SCAN", "0"],
+            &["DBSIZE"],
+            &["INFO"],
+            &["SHUTDOWN"],
+        ] {
+            assert!(is_blocking(&args(w)), "{w:?}");
+        }
+        for r in [
+            &["GET", "k"][..],
+            &["MGET", "k"],
+            &["EXISTS", "k"],
+            &["PING"],
+            &["ORDER.GET", "o"],
+            &["AUTH", "pw"],
+        ] {
+            assert!(!is_blocking(&args(r)), "{r:?}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! Prometheus metrics, INFO for `drkit status`, and graceful shutdown.
 //!
 //! Threads: tokio's workers parse requests and answer cheap reads (GET, MGET, EXISTS, the
-//! typed GETs) in place. A batch holding a write (or a key-space walk) runs on tokio's
-//! blocking pool, so each connection's write reaches the engine on its own thread and the
+//! typed GETs) in place. A batch holding a write (in every `--sync` mode: a write can wait
+//! for the group commit, a memtable stall or a write gate) or a key-space walk runs on
+//! tokio's blocking pool, so each connection's write reaches the engine on its own thread and the
 //! engine's group commit shares one fsync between all connections writing at that moment;
 //! a connection's pipelined writes are one `write_batch` on top of that.
 //!
@@ -308,7 +309,6 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
     let mut parser = Parser::default();
-    let writes_wait = shared.engine.options().sync == crate::engine::SyncPolicy::Always;
     loop {
         let mut cmds = Vec::new();
         let mut used = 0;
@@ -336,7 +336,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         buf.drain(..used);
         out.clear();
         if !cmds.is_empty() {
-            let replies = if cmds.iter().any(|c| is_blocking(c, writes_wait)) {
+            let replies = if cmds.iter().any(is_blocking) {
                 let s = Arc::clone(&shared);
                 let mut moved = session;
                 let Ok((replies, back)) = tokio::task::spawn_blocking(move || {
