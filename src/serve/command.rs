@@ -20,6 +20,8 @@ use crate::format::record::{self, Account, Order, Side, Trade};
 
 /// Most SCAN cursors remembered; the oldest is forgotten first (its next call gets an error).
 const MAX_CURSORS: usize = 4096;
+/// SCAN COUNT above this is taken as this: one reply must not walk the whole key space.
+pub const MAX_SCAN_COUNT: usize = 100_000;
 /// Longest id accepted by the typed commands.
 const MAX_ID_LEN: usize = 128;
 
@@ -172,15 +174,35 @@ struct Collected {
 /// Runs `cmds` in order and returns their replies (fewer than `cmds` only when the session
 /// closes: nothing after QUIT or SHUTDOWN runs).
 pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) -> Vec<Reply> {
+    let mut cmds = VecDeque::from(cmds);
     let mut replies = Vec::with_capacity(cmds.len());
+    execute(shared, session, &mut cmds, &mut |r| {
+        replies.push(r);
+        false
+    });
+    replies
+}
+
+/// Runs commands from the front of `cmds`, handing each reply to `emit` in order; stops
+/// when `emit` says it holds enough (true), leaving the rest in `cmds`, or when the session
+/// closes. Replies of pipelined plain writes wait for their shared commit; every other
+/// reply is emitted as soon as it exists, so a batch never holds its replies twice.
+pub fn execute(
+    shared: &Shared,
+    session: &mut Session,
+    cmds: &mut VecDeque<Args>,
+    emit: &mut dyn FnMut(Reply) -> bool,
+) {
+    let mut replies = Vec::new();
     let mut pending = Collected {
         ops: Vec::new(),
         slots: Vec::new(),
     };
-    for args in cmds {
-        if session.close {
+    let mut full = false;
+    while !full && !session.close {
+        let Some(args) = cmds.pop_front() else {
             break;
-        }
+        };
         let Some(first) = args.first() else {
             continue;
         };
@@ -207,6 +229,9 @@ pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) ->
             None => {}
         }
         commit(shared, &mut pending, &mut replies);
+        for r in replies.drain(..) {
+            full |= emit(r);
+        }
         let reply = run(shared, session, &name, &args);
         if name == "shutdown" && !reply.is_error() {
             // Redis answers a successful SHUTDOWN by closing the connection.
@@ -216,10 +241,12 @@ pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) ->
         shared
             .metrics
             .record(metric, started.elapsed(), reply.is_error());
-        replies.push(reply);
+        full |= emit(reply);
     }
     commit(shared, &mut pending, &mut replies);
-    replies
+    for r in replies {
+        emit(r);
+    }
 }
 
 /// Commits the collected writes; their replies become errors if that fails.
@@ -775,8 +802,11 @@ fn scan(shared: &Shared, args: &Args) -> Reply {
         };
         match args[i].to_ascii_lowercase().as_slice() {
             b"match" => pattern = Some(value),
-            b"count" => match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                Some(n) if n >= 1 => count = n,
+            b"count" => match std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+            {
+                Some(n) if n >= 1 => count = n.min(MAX_SCAN_COUNT),
                 _ => return syntax_error(),
             },
             // Every drkit key is a string.
@@ -957,6 +987,55 @@ mod tests {
         ] {
             assert!(!is_blocking(&args(r)), "{r:?}");
         }
+    }
+
+    #[test]
+    fn execution_stops_when_the_reply_budget_is_spent_and_resumes() {
+        let (_d, s) = shared(None);
+        let mut c = s.new_session();
+        let big = "x".repeat(1000);
+        assert_eq!(run1(&s, &mut c, &["SET", "big", &big]), Reply::ok());
+        let mut cmds: VecDeque<Args> = (0..10).map(|_| args(&["GET", "big"])).collect();
+        cmds.push_back(args(&["SET", "after", "1"]));
+        let mut out = Vec::new();
+        let mut emit = |r: Reply| {
+            r.encode(&mut out);
+            out.len() >= 2500
+        };
+        execute(&s, &mut c, &mut cmds, &mut emit);
+        assert_eq!(cmds.len(), 8, "3 GETs of ~1 KB fill a 2500-byte budget");
+        assert_eq!(s.engine.get(b"after").unwrap(), None);
+        let mut rest = Vec::new();
+        execute(&s, &mut c, &mut cmds, &mut |r| {
+            rest.push(r);
+            false
+        });
+        assert!(cmds.is_empty());
+        assert_eq!(rest.len(), 8);
+        assert_eq!(rest[7], Reply::ok());
+        assert_eq!(run1(&s, &mut c, &["GET", "after"]), Reply::bulk("1"));
+    }
+
+    #[test]
+    fn scan_count_is_clamped() {
+        let (_d, s) = shared(None);
+        let mut c = s.new_session();
+        let n = MAX_SCAN_COUNT + 5;
+        let ops = (0..n)
+            .map(|i| BatchOp::Put {
+                key: format!("k{i:07}").into_bytes(),
+                value: b"v".to_vec(),
+            })
+            .collect();
+        s.engine.write_batch(ops).unwrap();
+        let Reply::Array(parts) = run1(&s, &mut c, &["SCAN", "0", "COUNT", "1000000000"]) else {
+            panic!("SCAN reply is not an array");
+        };
+        let Reply::Array(keys) = &parts[1] else {
+            panic!("SCAN keys are not an array");
+        };
+        assert_eq!(keys.len(), MAX_SCAN_COUNT);
+        assert_ne!(parts[0], Reply::bulk("0"), "a cursor to go on with");
     }
 
     #[test]

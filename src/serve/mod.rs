@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod pattern;
 pub mod resp;
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,11 +34,24 @@ use tokio::task::JoinSet;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use access::{PROTECTED_MODE_ERROR, Password, refused_by_protected_mode};
-use command::{Shared, execute_batch, is_blocking};
+use command::{Shared, execute, is_blocking};
 use resp::{Limits, Parser, Reply};
 
 /// Most requests run as one batch; more stay buffered for the next round.
 const MAX_BATCH: usize = 1024;
+
+/// A batch stops taking commands once this many reply bytes are encoded; the rest run after
+/// they are written, so a pipeline of large GETs does not hold all its replies at once.
+const MAX_REPLY_BYTES: usize = 64 << 20;
+
+/// Connection buffers grown past this by one large request or reply are given back.
+const SHRINK_ABOVE: usize = 1 << 20;
+
+/// Encodes a reply; true once the batch's reply budget is spent.
+fn encode_reply(r: Reply, out: &mut Vec<u8>) -> bool {
+    r.encode(out);
+    out.len() >= MAX_REPLY_BYTES
+}
 
 /// Limits while a password is set and the client has not authenticated: room for AUTH and
 /// HELLO, too little for an unknown client to make the server buffer much (Redis allows 10
@@ -309,59 +323,67 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
     let mut parser = Parser::default();
+    let mut cmds: VecDeque<resp::Args> = VecDeque::new();
+    let mut protocol_error = None;
     loop {
-        let mut cmds = Vec::new();
         let mut used = 0;
-        let mut protocol_error = None;
-        let (limits, _) = connection_limits(&shared.cfg, session.authed);
-        while cmds.len() < MAX_BATCH {
-            match parser.parse(&buf[used..], &limits) {
-                Ok(Some((args, n))) => {
-                    used += n;
-                    if !args.is_empty() {
-                        let auth = !session.authed && may_authenticate(&args);
-                        cmds.push(args);
-                        if auth {
-                            break;
+        // An AUTH still queued must run before more is parsed under the pre-AUTH limits.
+        let auth_queued = !session.authed && cmds.iter().any(may_authenticate);
+        if protocol_error.is_none() && !auth_queued {
+            let (limits, _) = connection_limits(&shared.cfg, session.authed);
+            while cmds.len() < MAX_BATCH {
+                match parser.parse(&buf[used..], &limits) {
+                    Ok(Some((args, n))) => {
+                        used += n;
+                        if !args.is_empty() {
+                            let auth = !session.authed && may_authenticate(&args);
+                            cmds.push_back(args);
+                            if auth {
+                                break;
+                            }
                         }
                     }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    protocol_error = Some(e);
-                    break;
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
+                    }
                 }
             }
+            buf.drain(..used);
         }
-        buf.drain(..used);
         out.clear();
         if !cmds.is_empty() {
-            let replies = if cmds.iter().any(is_blocking) {
+            if cmds.iter().any(is_blocking) {
                 let s = Arc::clone(&shared);
-                let mut moved = session;
-                let Ok((replies, back)) = tokio::task::spawn_blocking(move || {
-                    let r = execute_batch(&s, &mut moved, cmds);
-                    (r, moved)
+                let mut moved = (session, cmds, out);
+                let Ok(back) = tokio::task::spawn_blocking(move || {
+                    let (session, cmds, out) = &mut moved;
+                    execute(&s, session, cmds, &mut |r| encode_reply(r, out));
+                    moved
                 })
                 .await
                 else {
                     return;
                 };
-                session = back;
-                replies
+                (session, cmds, out) = back;
             } else {
-                execute_batch(&shared, &mut session, cmds)
-            };
-            for r in &replies {
-                r.encode(&mut out);
+                execute(&shared, &mut session, &mut cmds, &mut |r| {
+                    encode_reply(r, &mut out)
+                });
             }
         }
-        if let Some(e) = &protocol_error {
+        // Commands left over when the reply budget filled run after these replies are out.
+        let queued = !cmds.is_empty() && !session.close;
+        if queued {
+            // Their replies come first; the error or the close waits for them.
+        } else if let Some(e) = &protocol_error {
             shared
                 .metrics
                 .protocol_errors
                 .fetch_add(1, Ordering::Relaxed);
             Reply::err(format!("ERR {e}")).encode(&mut out);
+            session.close = true;
         } else if buf.len() > connection_limits(&shared.cfg, session.authed).1 {
             shared
                 .metrics
@@ -378,13 +400,20 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         if !out.is_empty() && stream.write_all(&out).await.is_err() {
             return;
         }
-        if session.close || protocol_error.is_some() || shared.shutdown_requested() {
+        if out.capacity() > SHRINK_ABOVE {
+            out = Vec::with_capacity(16 << 10);
+        }
+        if session.close || shared.shutdown_requested() {
             let _ = stream.shutdown().await;
             return;
         }
-        if used > 0 {
-            // Requests may be left over from a full batch: parse again before reading.
+        if queued || used > 0 {
+            // Requests may be left over from a full batch: run or parse them before reading.
             continue;
+        }
+        if buf.capacity() > SHRINK_ABOVE && buf.len() < buf.capacity() / 4 {
+            // A large request has gone: give its memory back rather than keep it per client.
+            buf.shrink_to(buf.len().max(16 << 10));
         }
         let read = async {
             let r = match shared.cfg.idle_timeout {
