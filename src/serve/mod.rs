@@ -308,6 +308,41 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
     });
 }
 
+/// How long a client still gets to take its replies once a graceful stop has begun.
+const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(2);
+
+/// Writes `out`; false when the client is gone, did not take it all within the idle
+/// timeout, or not within [`SHUTDOWN_WRITE_GRACE`] of a graceful stop beginning: a client
+/// that never reads must neither hold a connection forever nor keep the server from
+/// stopping.
+async fn write_replies(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    out: &[u8],
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let write = async {
+        match shared.cfg.idle_timeout {
+            Some(d) => matches!(
+                tokio::time::timeout(d, stream.write_all(out)).await,
+                Ok(Ok(()))
+            ),
+            None => stream.write_all(out).await.is_ok(),
+        }
+    };
+    let stopping = async {
+        if shutdown.wait_for(|stop| *stop).await.is_err() {
+            // The sender lives as long as the server: no stop can begin.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_WRITE_GRACE).await;
+    };
+    tokio::select! {
+        ok = write => ok,
+        () = stopping => false,
+    }
+}
+
 enum ReadOutcome {
     Data(usize),
     Closed,
@@ -397,7 +432,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
             Reply::err(text).encode(&mut out);
             session.close = true;
         }
-        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+        if !out.is_empty() && !write_replies(&shared, &mut stream, &out, &mut shutdown).await {
             return;
         }
         if out.capacity() > SHRINK_ABOVE {
@@ -486,8 +521,11 @@ async fn metrics_server(listener: TcpListener, shared: Arc<Shared>) {
             } else {
                 "HTTP/1.1 404 Not Found\r\nContent-Length: 23\r\nConnection: close\r\n\r\ntry GET /metrics here\r\n".to_string()
             };
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
+            let send = async {
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(5), send).await;
         });
     }
 }
