@@ -535,6 +535,12 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
         },
         "set" => conditional_set(shared, args),
         "del" if argc >= 2 => {
+            // Exclusive across the reads and the delete: two DELs of one key must not both
+            // count it.
+            let _exclusive = shared
+                .write_gate
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut existed = 0;
             for k in &args[1..] {
                 match engine.get(k) {
@@ -547,10 +553,6 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
                 .iter()
                 .map(|k| BatchOp::Delete { key: k.clone() })
                 .collect();
-            let _g = shared
-                .write_gate
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match engine.write_batch(ops) {
                 Ok(_) => Reply::Int(existed),
                 Err(e) => engine_error(&e),
@@ -1036,6 +1038,36 @@ mod tests {
         };
         assert_eq!(keys.len(), MAX_SCAN_COUNT);
         assert_ne!(parts[0], Reply::bulk("0"), "a cursor to go on with");
+    }
+
+    #[test]
+    fn concurrent_dels_of_one_key_count_it_once() {
+        let (_d, s) = shared(None);
+        let s = Arc::new(s);
+        for round in 0..100 {
+            let mut c = s.new_session();
+            assert_eq!(run1(&s, &mut c, &["SET", "k", "v"]), Reply::ok());
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let dels: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, start) = (Arc::clone(&s), Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        let mut c = s.new_session();
+                        start.wait();
+                        run1(&s, &mut c, &["DEL", "k"])
+                    })
+                })
+                .collect();
+            let counted: Vec<Reply> = dels.into_iter().map(|t| t.join().unwrap()).collect();
+            let total: i64 = counted
+                .iter()
+                .map(|r| match r {
+                    Reply::Int(n) => *n,
+                    other => panic!("DEL answered {other:?}"),
+                })
+                .sum();
+            assert_eq!(total, 1, "round {round}: {counted:?}");
+        }
     }
 
     #[test]
