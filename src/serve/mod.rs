@@ -538,11 +538,15 @@ pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Res
             "cannot reach {addr}: {e}; is `drkit serve` running there (see --addr)?"
         ))
     };
-    let target = std::net::ToSocketAddrs::to_socket_addrs(addr)
+    let targets: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr)
         .map_err(unreachable)?
-        .next()
-        .ok_or_else(|| Error::InvalidInput(format!("{addr}: no address to connect to")))?;
-    let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(unreachable)?;
+        .collect();
+    if targets.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{addr}: no address to connect to"
+        )));
+    }
+    let mut stream = connect_any(&targets, timeout).map_err(unreachable)?;
     stream
         .set_read_timeout(Some(timeout))
         .map_err(unreachable)?;
@@ -568,6 +572,23 @@ pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Res
     read_reply(&mut reader, addr)
 }
 
+/// The first of `targets` that accepts a connection: a name such as `localhost` may resolve
+/// to an IPv6 address the server does not listen on before the IPv4 one it does.
+fn connect_any(targets: &[SocketAddr], timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for t in targets {
+        match std::net::TcpStream::connect_timeout(t, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Largest reply `drkit status` accepts: INFO is a few KiB; a bigger length is not a drkit
+/// server (or a hostile one) and must not size an allocation.
+const MAX_STATUS_REPLY: usize = 16 << 20;
+
 /// Reads one simple, error or bulk reply; an error reply becomes an Err.
 fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
     let broken = |what: String| Error::InvalidInput(format!("{addr}: {what}"));
@@ -582,7 +603,16 @@ fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
             let len: usize = line[1..]
                 .parse()
                 .map_err(|_| broken(format!("bad bulk length in {line:?}")))?;
-            let mut body = vec![0u8; len + 2];
+            let total = len
+                .checked_add(2)
+                .filter(|_| len <= MAX_STATUS_REPLY)
+                .ok_or_else(|| {
+                    broken(format!(
+                        "a reply of {len} bytes is over the {MAX_STATUS_REPLY}-byte limit \
+                         (is this a drkit or Redis server?)"
+                    ))
+                })?;
+            let mut body = vec![0u8; total];
             r.read_exact(&mut body)
                 .map_err(|e| broken(format!("reading the reply: {e}")))?;
             body.truncate(len);
@@ -591,5 +621,36 @@ fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
         _ => Err(broken(format!(
             "not a RESP reply: {line:?} (is this a drkit or Redis server?)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_refuses_a_huge_bulk_length_before_allocating() {
+        for header in [
+            format!("${}\r\n", 1u64 << 40),
+            format!("${}\r\n", usize::MAX),
+        ] {
+            let mut r = std::io::Cursor::new(header.into_bytes());
+            let e = read_reply(&mut r, "x:1").unwrap_err().to_string();
+            assert!(e.contains("byte limit"), "{e}");
+        }
+        let mut r = std::io::Cursor::new(b"$2\r\nhi\r\n".to_vec());
+        assert_eq!(read_reply(&mut r, "x:1").unwrap(), "hi");
+    }
+
+    #[test]
+    fn status_tries_every_resolved_address() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let s = connect_any(&[dead_addr, live_addr], Duration::from_secs(5)).unwrap();
+        assert_eq!(s.peer_addr().unwrap(), live_addr);
+        assert!(connect_any(&[dead_addr], Duration::from_secs(5)).is_err());
     }
 }
