@@ -571,6 +571,47 @@ fn without_the_password_every_data_command_is_refused() {
 }
 
 #[test]
+fn before_auth_limits_are_small_and_grow_after_auth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("DRKIT_REQUIREPASS", "s3cret")],
+    );
+    let quiet = Duration::from_secs(5);
+    // A 100 KB bulk header before AUTH: refused at the header, not buffered.
+    let (reply, closed) = raw_exchange(server.port, b"*2\r\n$4\r\nAUTH\r\n$100000\r\n", quiet);
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    assert!(
+        reply.starts_with("-ERR Protocol error: invalid bulk length 100000")
+            && reply.contains("before AUTH"),
+        "{reply:?}"
+    );
+    assert!(closed);
+    let (reply, closed) = raw_exchange(server.port, b"*17\r\n", quiet);
+    assert!(
+        reply.starts_with(b"-ERR Protocol error: invalid multibulk length"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(closed);
+    // AUTH pipelined with a large SET in one write: the SET is parsed with the full limits.
+    let big = vec![b'v'; 100_000];
+    let mut req = drkit::serve::resp::encode_request(&[b"AUTH", b"s3cret"]);
+    req.extend(drkit::serve::resp::encode_request(&[b"SET", b"big", &big]));
+    req.extend(drkit::serve::resp::encode_request(&[b"QUIT"]));
+    let (reply, closed) = raw_exchange(server.port, &req, quiet);
+    assert_eq!(reply, b"+OK\r\n+OK\r\n+OK\r\n");
+    assert!(closed);
+    let mut con = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{}/", server.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let got: Vec<u8> = redis::cmd("GET").arg("big").query(&mut con).unwrap();
+    assert_eq!(got, big);
+}
+
+#[test]
 fn an_empty_password_file_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
     let pwfile = tmp.path().join("pw");
@@ -757,11 +798,7 @@ fn sigterm_stops_gracefully_and_a_second_signal_exits_at_once() {
         .arg(&big)
         .query(&mut con)
         .unwrap();
-    let mut stuck = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let get = drkit::serve::resp::encode_request(&[b"GET", b"big"]);
-    for _ in 0..64 {
-        stuck.write_all(&get).unwrap();
-    }
+    let stuck = never_reading_client(server.port, 64);
     std::thread::sleep(Duration::from_millis(500));
     server.signal("INT");
     std::thread::sleep(Duration::from_millis(500));
@@ -776,6 +813,64 @@ fn sigterm_stops_gracefully_and_a_second_signal_exits_at_once() {
     // Recovery after the forced exit is the engine's normal path.
     let engine = drkit::engine::Engine::open(&dir, drkit::engine::Options::default()).unwrap();
     assert_eq!(engine.get(b"big").unwrap(), Some(big));
+    drop(engine);
+
+    // One signal is enough even with such a client: its write gets a short grace, then the
+    // stop completes (exit 0, WAL synced) while it still reads nothing.
+    let mut server = Server::start(&dir, &[], &[]);
+    let stuck = never_reading_client(server.port, 64);
+    std::thread::sleep(Duration::from_millis(500));
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
+    drop(stuck);
+}
+
+/// A client that asks for `gets` copies of the 1 MiB value `big` and reads none of them.
+fn never_reading_client(port: u16, gets: usize) -> TcpStream {
+    let mut stuck = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let get = drkit::serve::resp::encode_request(&[b"GET", b"big"]);
+    for _ in 0..gets {
+        stuck.write_all(&get).unwrap();
+    }
+    stuck
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_the_idle_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &["--idle-timeout", "1s"], &[]);
+    let mut con = server.client();
+    let big = vec![b'x'; 1 << 20];
+    let () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut con)
+        .unwrap();
+    let mut stuck = never_reading_client(server.port, 64);
+    std::thread::sleep(Duration::from_millis(2500));
+    // Others are served meanwhile (a new client: the first one idled out too).
+    let mut con = server.client();
+    let v: Vec<u8> = redis::cmd("GET").arg("big").query(&mut con).unwrap();
+    assert_eq!(v.len(), big.len());
+    // What the kernel buffered arrives, then the close: far from the 64 MiB asked for.
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let closed = loop {
+        match stuck.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "closed by the write timeout, not left open");
+    assert!(
+        got < 64 << 20,
+        "all {got} bytes arrived: the write never timed out"
+    );
 }
 
 #[test]

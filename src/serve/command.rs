@@ -20,6 +20,8 @@ use crate::format::record::{self, Account, Order, Side, Trade};
 
 /// Most SCAN cursors remembered; the oldest is forgotten first (its next call gets an error).
 const MAX_CURSORS: usize = 4096;
+/// SCAN COUNT above this is taken as this: one reply must not walk the whole key space.
+pub const MAX_SCAN_COUNT: usize = 100_000;
 /// Longest id accepted by the typed commands.
 const MAX_ID_LEN: usize = 128;
 
@@ -131,23 +133,15 @@ pub struct Session {
     pub close: bool,
 }
 
-/// True when a batch holding this request should run off the async threads: SCAN, DBSIZE
-/// and INFO walk the key space, and with `writes_wait_for_fsync` a write waits for one.
-/// Without fsync waits a write is a short `write(2)` and a memtable insert, cheaper in place
-/// than the hop to the blocking pool.
-pub fn is_blocking(args: &Args, writes_wait_for_fsync: bool) -> bool {
+/// True when a batch holding this request should run off the async threads: every write
+/// (whatever `--sync` says, a write can wait on the group commit's leader, a memtable stall
+/// or the exclusive gate of a conditional SET, and a tokio worker must not), and SCAN,
+/// DBSIZE and INFO, which walk the key space. Only pure reads run in place.
+pub fn is_blocking(args: &Args) -> bool {
     let Some(name) = args.first() else {
         return false;
     };
     let name = name.to_ascii_lowercase();
-    if !writes_wait_for_fsync
-        && matches!(
-            name.as_slice(),
-            b"set" | b"mset" | b"del" | b"order.insert" | b"trade.exec" | b"account.update"
-        )
-    {
-        return false;
-    }
     !matches!(
         name.as_slice(),
         b"ping"
@@ -180,15 +174,35 @@ struct Collected {
 /// Runs `cmds` in order and returns their replies (fewer than `cmds` only when the session
 /// closes: nothing after QUIT or SHUTDOWN runs).
 pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) -> Vec<Reply> {
+    let mut cmds = VecDeque::from(cmds);
     let mut replies = Vec::with_capacity(cmds.len());
+    execute(shared, session, &mut cmds, &mut |r| {
+        replies.push(r);
+        false
+    });
+    replies
+}
+
+/// Runs commands from the front of `cmds`, handing each reply to `emit` in order; stops
+/// when `emit` says it holds enough (true), leaving the rest in `cmds`, or when the session
+/// closes. Replies of pipelined plain writes wait for their shared commit; every other
+/// reply is emitted as soon as it exists, so a batch never holds its replies twice.
+pub fn execute(
+    shared: &Shared,
+    session: &mut Session,
+    cmds: &mut VecDeque<Args>,
+    emit: &mut dyn FnMut(Reply) -> bool,
+) {
+    let mut replies = Vec::new();
     let mut pending = Collected {
         ops: Vec::new(),
         slots: Vec::new(),
     };
-    for args in cmds {
-        if session.close {
+    let mut full = false;
+    while !full && !session.close {
+        let Some(args) = cmds.pop_front() else {
             break;
-        }
+        };
         let Some(first) = args.first() else {
             continue;
         };
@@ -215,6 +229,9 @@ pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) ->
             None => {}
         }
         commit(shared, &mut pending, &mut replies);
+        for r in replies.drain(..) {
+            full |= emit(r);
+        }
         let reply = run(shared, session, &name, &args);
         if name == "shutdown" && !reply.is_error() {
             // Redis answers a successful SHUTDOWN by closing the connection.
@@ -224,10 +241,12 @@ pub fn execute_batch(shared: &Shared, session: &mut Session, cmds: Vec<Args>) ->
         shared
             .metrics
             .record(metric, started.elapsed(), reply.is_error());
-        replies.push(reply);
+        full |= emit(reply);
     }
     commit(shared, &mut pending, &mut replies);
-    replies
+    for r in replies {
+        emit(r);
+    }
 }
 
 /// Commits the collected writes; their replies become errors if that fails.
@@ -516,6 +535,12 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
         },
         "set" => conditional_set(shared, args),
         "del" if argc >= 2 => {
+            // Exclusive across the reads and the delete: two DELs of one key must not both
+            // count it.
+            let _exclusive = shared
+                .write_gate
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut existed = 0;
             for k in &args[1..] {
                 match engine.get(k) {
@@ -528,10 +553,6 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
                 .iter()
                 .map(|k| BatchOp::Delete { key: k.clone() })
                 .collect();
-            let _g = shared
-                .write_gate
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match engine.write_batch(ops) {
                 Ok(_) => Reply::Int(existed),
                 Err(e) => engine_error(&e),
@@ -783,8 +804,11 @@ fn scan(shared: &Shared, args: &Args) -> Reply {
         };
         match args[i].to_ascii_lowercase().as_slice() {
             b"match" => pattern = Some(value),
-            b"count" => match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                Some(n) if n >= 1 => count = n,
+            b"count" => match std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+            {
+                Some(n) if n >= 1 => count = n.min(MAX_SCAN_COUNT),
                 _ => return syntax_error(),
             },
             // Every drkit key is a string.
@@ -935,6 +959,115 @@ mod tests {
         );
         assert_eq!(run1(&s, &mut session, &["DEL", "a", "zz"]), Reply::Int(1));
         assert_eq!(run1(&s, &mut session, &["DBSIZE"]), Reply::Int(17));
+    }
+
+    #[test]
+    fn every_write_runs_off_the_async_threads_and_reads_in_place() {
+        for w in [
+            &["SET", "k", "v"][..],
+            &["set", "k", "v", "NX"],
+            &["SET", "k", "v", "GET"],
+            &["MSET", "k", "v"],
+            &["DEL", "k"],
+            &["ORDER.INSERT", "o", "u", "i", "BUY", "1", "1"],
+            &["TRADE.EXEC", "t", "o", "i", "1", "1"],
+            &["ACCOUNT.UPDATE", "u", "1", "1", "0", "0"],
+            &["SCAN", "0"],
+            &["DBSIZE"],
+            &["INFO"],
+            &["SHUTDOWN"],
+        ] {
+            assert!(is_blocking(&args(w)), "{w:?}");
+        }
+        for r in [
+            &["GET", "k"][..],
+            &["MGET", "k"],
+            &["EXISTS", "k"],
+            &["PING"],
+            &["ORDER.GET", "o"],
+            &["AUTH", "pw"],
+        ] {
+            assert!(!is_blocking(&args(r)), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn execution_stops_when_the_reply_budget_is_spent_and_resumes() {
+        let (_d, s) = shared(None);
+        let mut c = s.new_session();
+        let big = "x".repeat(1000);
+        assert_eq!(run1(&s, &mut c, &["SET", "big", &big]), Reply::ok());
+        let mut cmds: VecDeque<Args> = (0..10).map(|_| args(&["GET", "big"])).collect();
+        cmds.push_back(args(&["SET", "after", "1"]));
+        let mut out = Vec::new();
+        let mut emit = |r: Reply| {
+            r.encode(&mut out);
+            out.len() >= 2500
+        };
+        execute(&s, &mut c, &mut cmds, &mut emit);
+        assert_eq!(cmds.len(), 8, "3 GETs of ~1 KB fill a 2500-byte budget");
+        assert_eq!(s.engine.get(b"after").unwrap(), None);
+        let mut rest = Vec::new();
+        execute(&s, &mut c, &mut cmds, &mut |r| {
+            rest.push(r);
+            false
+        });
+        assert!(cmds.is_empty());
+        assert_eq!(rest.len(), 8);
+        assert_eq!(rest[7], Reply::ok());
+        assert_eq!(run1(&s, &mut c, &["GET", "after"]), Reply::bulk("1"));
+    }
+
+    #[test]
+    fn scan_count_is_clamped() {
+        let (_d, s) = shared(None);
+        let mut c = s.new_session();
+        let n = MAX_SCAN_COUNT + 5;
+        let ops = (0..n)
+            .map(|i| BatchOp::Put {
+                key: format!("k{i:07}").into_bytes(),
+                value: b"v".to_vec(),
+            })
+            .collect();
+        s.engine.write_batch(ops).unwrap();
+        let Reply::Array(parts) = run1(&s, &mut c, &["SCAN", "0", "COUNT", "1000000000"]) else {
+            panic!("SCAN reply is not an array");
+        };
+        let Reply::Array(keys) = &parts[1] else {
+            panic!("SCAN keys are not an array");
+        };
+        assert_eq!(keys.len(), MAX_SCAN_COUNT);
+        assert_ne!(parts[0], Reply::bulk("0"), "a cursor to go on with");
+    }
+
+    #[test]
+    fn concurrent_dels_of_one_key_count_it_once() {
+        let (_d, s) = shared(None);
+        let s = Arc::new(s);
+        for round in 0..100 {
+            let mut c = s.new_session();
+            assert_eq!(run1(&s, &mut c, &["SET", "k", "v"]), Reply::ok());
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let dels: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, start) = (Arc::clone(&s), Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        let mut c = s.new_session();
+                        start.wait();
+                        run1(&s, &mut c, &["DEL", "k"])
+                    })
+                })
+                .collect();
+            let counted: Vec<Reply> = dels.into_iter().map(|t| t.join().unwrap()).collect();
+            let total: i64 = counted
+                .iter()
+                .map(|r| match r {
+                    Reply::Int(n) => *n,
+                    other => panic!("DEL answered {other:?}"),
+                })
+                .sum();
+            assert_eq!(total, 1, "round {round}: {counted:?}");
+        }
     }
 
     #[test]

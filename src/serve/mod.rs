@@ -2,8 +2,9 @@
 //! Prometheus metrics, INFO for `drkit status`, and graceful shutdown.
 //!
 //! Threads: tokio's workers parse requests and answer cheap reads (GET, MGET, EXISTS, the
-//! typed GETs) in place. A batch holding a write (or a key-space walk) runs on tokio's
-//! blocking pool, so each connection's write reaches the engine on its own thread and the
+//! typed GETs) in place. A batch holding a write (in every `--sync` mode: a write can wait
+//! for the group commit, a memtable stall or a write gate) or a key-space walk runs on
+//! tokio's blocking pool, so each connection's write reaches the engine on its own thread and the
 //! engine's group commit shares one fsync between all connections writing at that moment;
 //! a connection's pipelined writes are one `write_batch` on top of that.
 //!
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod pattern;
 pub mod resp;
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,11 +34,55 @@ use tokio::task::JoinSet;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use access::{PROTECTED_MODE_ERROR, Password, refused_by_protected_mode};
-use command::{Shared, execute_batch, is_blocking};
-use resp::{Limits, Reply, parse_request};
+use command::{Shared, execute, is_blocking};
+use resp::{Limits, Parser, Reply};
 
 /// Most requests run as one batch; more stay buffered for the next round.
 const MAX_BATCH: usize = 1024;
+
+/// A batch stops taking commands once this many reply bytes are encoded; the rest run after
+/// they are written, so a pipeline of large GETs does not hold all its replies at once.
+const MAX_REPLY_BYTES: usize = 64 << 20;
+
+/// Connection buffers grown past this by one large request or reply are given back.
+const SHRINK_ABOVE: usize = 1 << 20;
+
+/// Encodes a reply; true once the batch's reply budget is spent.
+fn encode_reply(r: Reply, out: &mut Vec<u8>) -> bool {
+    r.encode(out);
+    out.len() >= MAX_REPLY_BYTES
+}
+
+/// Limits while a password is set and the client has not authenticated: room for AUTH and
+/// HELLO, too little for an unknown client to make the server buffer much (Redis allows 10
+/// arguments and 16 KiB bulks before AUTH).
+const PRE_AUTH_LIMITS: Limits = Limits {
+    max_bulk_len: 16 << 10,
+    max_args: 16,
+    source: "before AUTH",
+};
+
+/// The parser limits and the most unparsed input a connection may hold.
+fn connection_limits(cfg: &ServeConfig, authed: bool) -> (Limits, usize) {
+    if !authed {
+        let most = PRE_AUTH_LIMITS.max_args * (PRE_AUTH_LIMITS.max_bulk_len + 32);
+        return (PRE_AUTH_LIMITS, most + resp::MAX_LINE);
+    }
+    let limits = Limits {
+        max_bulk_len: cfg.max_bulk_len,
+        ..Limits::default()
+    };
+    // One request may hold many bulk strings; beyond this much unparsed input the client is
+    // either hostile or broken.
+    let max_buffered = cfg.max_bulk_len.saturating_mul(2).saturating_add(1 << 20);
+    (limits, max_buffered)
+}
+
+/// AUTH and HELLO may authenticate: what follows them is parsed with the new limits.
+fn may_authenticate(args: &resp::Args) -> bool {
+    args.first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"auth") || n.eq_ignore_ascii_case(b"hello"))
+}
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -262,6 +308,41 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
     });
 }
 
+/// How long a client still gets to take its replies once a graceful stop has begun.
+const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(2);
+
+/// Writes `out`; false when the client is gone, did not take it all within the idle
+/// timeout, or not within [`SHUTDOWN_WRITE_GRACE`] of a graceful stop beginning: a client
+/// that never reads must neither hold a connection forever nor keep the server from
+/// stopping.
+async fn write_replies(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    out: &[u8],
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let write = async {
+        match shared.cfg.idle_timeout {
+            Some(d) => matches!(
+                tokio::time::timeout(d, stream.write_all(out)).await,
+                Ok(Ok(()))
+            ),
+            None => stream.write_all(out).await.is_ok(),
+        }
+    };
+    let stopping = async {
+        if shutdown.wait_for(|stop| *stop).await.is_err() {
+            // The sender lives as long as the server: no stop can begin.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_WRITE_GRACE).await;
+    };
+    tokio::select! {
+        ok = write => ok,
+        () = stopping => false,
+    }
+}
+
 enum ReadOutcome {
     Data(usize),
     Closed,
@@ -273,88 +354,101 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut shutdown = shared.subscribe_shutdown();
     let mut session = shared.new_session();
-    let limits = Limits {
-        max_bulk_len: shared.cfg.max_bulk_len,
-        ..Limits::default()
-    };
-    // One request may hold many bulk strings; beyond this much unparsed input the client is
-    // either hostile or broken.
-    let max_buffered = shared
-        .cfg
-        .max_bulk_len
-        .saturating_mul(2)
-        .saturating_add(1 << 20);
     let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     let mut out = Vec::with_capacity(16 << 10);
-    let writes_wait = shared.engine.options().sync == crate::engine::SyncPolicy::Always;
+    let mut parser = Parser::default();
+    let mut cmds: VecDeque<resp::Args> = VecDeque::new();
+    let mut protocol_error = None;
     loop {
-        let mut cmds = Vec::new();
         let mut used = 0;
-        let mut protocol_error = None;
-        while cmds.len() < MAX_BATCH {
-            match parse_request(&buf[used..], &limits) {
-                Ok(Some((args, n))) => {
-                    used += n;
-                    if !args.is_empty() {
-                        cmds.push(args);
+        // An AUTH still queued must run before more is parsed under the pre-AUTH limits.
+        let auth_queued = !session.authed && cmds.iter().any(may_authenticate);
+        if protocol_error.is_none() && !auth_queued {
+            let (limits, _) = connection_limits(&shared.cfg, session.authed);
+            while cmds.len() < MAX_BATCH {
+                match parser.parse(&buf[used..], &limits) {
+                    Ok(Some((args, n))) => {
+                        used += n;
+                        if !args.is_empty() {
+                            let auth = !session.authed && may_authenticate(&args);
+                            cmds.push_back(args);
+                            if auth {
+                                break;
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    protocol_error = Some(e);
-                    break;
-                }
             }
+            buf.drain(..used);
         }
-        buf.drain(..used);
         out.clear();
         if !cmds.is_empty() {
-            let replies = if cmds.iter().any(|c| is_blocking(c, writes_wait)) {
+            if cmds.iter().any(is_blocking) {
                 let s = Arc::clone(&shared);
-                let mut moved = session;
-                let Ok((replies, back)) = tokio::task::spawn_blocking(move || {
-                    let r = execute_batch(&s, &mut moved, cmds);
-                    (r, moved)
+                let mut moved = (session, cmds, out);
+                let Ok(back) = tokio::task::spawn_blocking(move || {
+                    let (session, cmds, out) = &mut moved;
+                    execute(&s, session, cmds, &mut |r| encode_reply(r, out));
+                    moved
                 })
                 .await
                 else {
                     return;
                 };
-                session = back;
-                replies
+                (session, cmds, out) = back;
             } else {
-                execute_batch(&shared, &mut session, cmds)
-            };
-            for r in &replies {
-                r.encode(&mut out);
+                execute(&shared, &mut session, &mut cmds, &mut |r| {
+                    encode_reply(r, &mut out)
+                });
             }
         }
-        if let Some(e) = &protocol_error {
+        // Commands left over when the reply budget filled run after these replies are out.
+        let queued = !cmds.is_empty() && !session.close;
+        if queued {
+            // Their replies come first; the error or the close waits for them.
+        } else if let Some(e) = &protocol_error {
             shared
                 .metrics
                 .protocol_errors
                 .fetch_add(1, Ordering::Relaxed);
             Reply::err(format!("ERR {e}")).encode(&mut out);
-        } else if buf.len() > max_buffered {
+            session.close = true;
+        } else if buf.len() > connection_limits(&shared.cfg, session.authed).1 {
             shared
                 .metrics
                 .protocol_errors
                 .fetch_add(1, Ordering::Relaxed);
-            Reply::err("ERR Protocol error: request too large (see --max-bulk-len)")
-                .encode(&mut out);
+            let text = if session.authed {
+                "ERR Protocol error: request too large (see --max-bulk-len)"
+            } else {
+                "ERR Protocol error: request too large before AUTH"
+            };
+            Reply::err(text).encode(&mut out);
             session.close = true;
         }
-        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+        if !out.is_empty() && !write_replies(&shared, &mut stream, &out, &mut shutdown).await {
             return;
         }
-        if session.close || protocol_error.is_some() || shared.shutdown_requested() {
+        if out.capacity() > SHRINK_ABOVE {
+            out = Vec::with_capacity(16 << 10);
+        }
+        if session.close || shared.shutdown_requested() {
             let _ = stream.shutdown().await;
             return;
         }
-        if used > 0 {
-            // Requests may be left over from a full batch: parse again before reading.
+        if queued || used > 0 {
+            // Requests may be left over from a full batch: run or parse them before reading.
             continue;
+        }
+        if buf.capacity() > SHRINK_ABOVE && buf.len() < buf.capacity() / 4 {
+            // A large request has gone: give its memory back rather than keep it per client.
+            buf.shrink_to(buf.len().max(16 << 10));
         }
         let read = async {
             let r = match shared.cfg.idle_timeout {
@@ -427,8 +521,11 @@ async fn metrics_server(listener: TcpListener, shared: Arc<Shared>) {
             } else {
                 "HTTP/1.1 404 Not Found\r\nContent-Length: 23\r\nConnection: close\r\n\r\ntry GET /metrics here\r\n".to_string()
             };
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
+            let send = async {
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(5), send).await;
         });
     }
 }
@@ -441,11 +538,15 @@ pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Res
             "cannot reach {addr}: {e}; is `drkit serve` running there (see --addr)?"
         ))
     };
-    let target = std::net::ToSocketAddrs::to_socket_addrs(addr)
+    let targets: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr)
         .map_err(unreachable)?
-        .next()
-        .ok_or_else(|| Error::InvalidInput(format!("{addr}: no address to connect to")))?;
-    let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(unreachable)?;
+        .collect();
+    if targets.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{addr}: no address to connect to"
+        )));
+    }
+    let mut stream = connect_any(&targets, timeout).map_err(unreachable)?;
     stream
         .set_read_timeout(Some(timeout))
         .map_err(unreachable)?;
@@ -471,6 +572,23 @@ pub fn fetch_info(addr: &str, password: Option<&[u8]>, timeout: Duration) -> Res
     read_reply(&mut reader, addr)
 }
 
+/// The first of `targets` that accepts a connection: a name such as `localhost` may resolve
+/// to an IPv6 address the server does not listen on before the IPv4 one it does.
+fn connect_any(targets: &[SocketAddr], timeout: Duration) -> std::io::Result<std::net::TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for t in targets {
+        match std::net::TcpStream::connect_timeout(t, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Largest reply `drkit status` accepts: INFO is a few KiB; a bigger length is not a drkit
+/// server (or a hostile one) and must not size an allocation.
+const MAX_STATUS_REPLY: usize = 16 << 20;
+
 /// Reads one simple, error or bulk reply; an error reply becomes an Err.
 fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
     let broken = |what: String| Error::InvalidInput(format!("{addr}: {what}"));
@@ -485,7 +603,16 @@ fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
             let len: usize = line[1..]
                 .parse()
                 .map_err(|_| broken(format!("bad bulk length in {line:?}")))?;
-            let mut body = vec![0u8; len + 2];
+            let total = len
+                .checked_add(2)
+                .filter(|_| len <= MAX_STATUS_REPLY)
+                .ok_or_else(|| {
+                    broken(format!(
+                        "a reply of {len} bytes is over the {MAX_STATUS_REPLY}-byte limit \
+                         (is this a drkit or Redis server?)"
+                    ))
+                })?;
+            let mut body = vec![0u8; total];
             r.read_exact(&mut body)
                 .map_err(|e| broken(format!("reading the reply: {e}")))?;
             body.truncate(len);
@@ -494,5 +621,36 @@ fn read_reply(r: &mut impl std::io::BufRead, addr: &str) -> Result<String> {
         _ => Err(broken(format!(
             "not a RESP reply: {line:?} (is this a drkit or Redis server?)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_refuses_a_huge_bulk_length_before_allocating() {
+        for header in [
+            format!("${}\r\n", 1u64 << 40),
+            format!("${}\r\n", usize::MAX),
+        ] {
+            let mut r = std::io::Cursor::new(header.into_bytes());
+            let e = read_reply(&mut r, "x:1").unwrap_err().to_string();
+            assert!(e.contains("byte limit"), "{e}");
+        }
+        let mut r = std::io::Cursor::new(b"$2\r\nhi\r\n".to_vec());
+        assert_eq!(read_reply(&mut r, "x:1").unwrap(), "hi");
+    }
+
+    #[test]
+    fn status_tries_every_resolved_address() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let s = connect_any(&[dead_addr, live_addr], Duration::from_secs(5)).unwrap();
+        assert_eq!(s.peer_addr().unwrap(), live_addr);
+        assert!(connect_any(&[dead_addr], Duration::from_secs(5)).is_err());
     }
 }
