@@ -40,7 +40,9 @@ pub struct Shared {
     cursors: Mutex<Cursors>,
     /// Plain writes hold it shared across their commit; a conditional SET (NX, XX, GET)
     /// holds it exclusively across its read and write, so nothing slips in between.
-    write_gate: RwLock<()>,
+    write_gate: Arc<RwLock<()>>,
+    /// Plain writes of all connections, committed together (see [`Committer`]).
+    committer: Committer,
     shutdown: tokio::sync::watch::Sender<bool>,
     next_client_id: AtomicU64,
 }
@@ -61,7 +63,9 @@ impl Shared {
         port: u16,
         shutdown: tokio::sync::watch::Sender<bool>,
     ) -> Shared {
+        let write_gate = Arc::new(RwLock::new(()));
         Shared {
+            committer: Committer::start(Arc::clone(&engine), Arc::clone(&write_gate)),
             engine,
             cfg,
             password,
@@ -71,7 +75,7 @@ impl Shared {
             ops_per_sec: AtomicU64::new(0),
             port,
             cursors: Mutex::new(Cursors::default()),
-            write_gate: RwLock::new(()),
+            write_gate,
             shutdown,
             next_client_id: AtomicU64::new(1),
         }
@@ -247,6 +251,114 @@ pub fn execute(
     for r in replies {
         emit(r);
     }
+}
+
+/// One commit request: a connection's plain writes and where to say how they went.
+struct CommitJob {
+    ops: Vec<BatchOp>,
+    done: tokio::sync::oneshot::Sender<Result<(), Reply>>,
+}
+
+/// A thread that commits the plain writes (SET, MSET, typed inserts) of every connection
+/// together: it takes every request waiting when the previous commit finished and makes
+/// them one `write_batch`, i.e. one WAL write and one fsync, as Redis makes one per
+/// event-loop turn. A connection waits for its answer without holding a thread, so 50
+/// clients cost no 50 blocked threads and their wake-ups.
+#[derive(Debug)]
+struct Committer {
+    tx: std::sync::mpsc::Sender<CommitJob>,
+}
+
+impl Committer {
+    fn start(engine: Arc<Engine>, gate: Arc<RwLock<()>>) -> Committer {
+        let (tx, rx) = std::sync::mpsc::channel::<CommitJob>();
+        // Ends when the last sender goes with the server's shared state.
+        std::thread::Builder::new()
+            .name("drkit-committer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    while jobs.len() < 4096 {
+                        match rx.try_recv() {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut ops = Vec::new();
+                    let mut waiting = Vec::with_capacity(jobs.len());
+                    for j in jobs {
+                        ops.extend(j.ops);
+                        waiting.push(j.done);
+                    }
+                    let result = {
+                        let _shared_gate = gate
+                            .read()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        engine.write_batch(ops)
+                    };
+                    let answer = result.map(|_| ()).map_err(|e| engine_error(&e));
+                    for w in waiting {
+                        let _ = w.send(answer.clone());
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|_| ());
+        Committer { tx }
+    }
+}
+
+/// The plain writes of `cmds`, when every command is one (and the session may write):
+/// the ops and each command's metric index. None sends the batch the general way.
+pub fn plain_writes_only(
+    session: &Session,
+    cmds: &VecDeque<Args>,
+) -> Option<Vec<(Vec<BatchOp>, usize)>> {
+    if !session.authed || session.close {
+        return None;
+    }
+    cmds.iter()
+        .map(|args| {
+            let name = String::from_utf8_lossy(args.first()?).to_ascii_lowercase();
+            match plain_write(&name, args) {
+                Some(Ok(ops)) => Some((ops, command_index(&name))),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Commits `writes` through the shared committer: one reply per command, OK, or the
+/// engine's error for all of them when the commit failed.
+pub async fn commit_plain_writes(
+    shared: &Shared,
+    writes: Vec<(Vec<BatchOp>, usize)>,
+) -> Vec<Reply> {
+    let started = Instant::now();
+    let mut ops = Vec::new();
+    let mut metrics = Vec::with_capacity(writes.len());
+    for (o, m) in writes {
+        ops.extend(o);
+        metrics.push(m);
+    }
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let answer = if shared.committer.tx.send(CommitJob { ops, done }).is_ok() {
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Reply::err("ERR the commit thread stopped")))
+    } else {
+        Err(Reply::err("ERR the commit thread stopped"))
+    };
+    metrics
+        .into_iter()
+        .map(|m| {
+            shared.metrics.record(m, started.elapsed(), answer.is_err());
+            match &answer {
+                Ok(()) => Reply::ok(),
+                Err(e) => e.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Commits the collected writes; their replies become errors if that fails.
@@ -921,6 +1033,56 @@ mod tests {
             tx,
         );
         (dir, s)
+    }
+
+    #[test]
+    fn plain_writes_of_many_connections_share_commits() {
+        let (_dir, s) = shared(None);
+        let s = Arc::new(s);
+        let session = s.new_session();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let before = s
+            .engine
+            .stats()
+            .fsyncs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let clients = 32;
+        let replies = rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for c in 0..clients {
+                let s = Arc::clone(&s);
+                let cmds: VecDeque<Args> =
+                    [args(&["SET", &format!("k{c}"), &format!("v{c}")])].into();
+                let writes = plain_writes_only(&session, &cmds).unwrap();
+                set.spawn(async move { commit_plain_writes(&s, writes).await });
+            }
+            let mut all = Vec::new();
+            while let Some(r) = set.join_next().await {
+                all.extend(r.unwrap());
+            }
+            all
+        });
+        assert_eq!(replies.len(), clients);
+        assert!(replies.iter().all(|r| !r.is_error()), "{replies:?}");
+        let fsyncs = s
+            .engine
+            .stats()
+            .fsyncs
+            .load(std::sync::atomic::Ordering::Relaxed)
+            - before;
+        // Every client sends before any commit ends, so the committer folds them into a few.
+        assert!(fsyncs <= 4, "{clients} clients took {fsyncs} fsyncs");
+        for c in 0..clients {
+            assert_eq!(
+                s.engine.get(format!("k{c}").as_bytes()).unwrap(),
+                Some(format!("v{c}").into_bytes())
+            );
+        }
+        // Anything but plain writes goes the general way.
+        let mixed: VecDeque<Args> = [args(&["SET", "a", "1"]), args(&["GET", "a"])].into();
+        assert!(plain_writes_only(&session, &mixed).is_none());
     }
 
     fn run1(s: &Shared, session: &mut Session, words: &[&str]) -> Reply {

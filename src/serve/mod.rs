@@ -389,7 +389,12 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         }
         out.clear();
         if !cmds.is_empty() {
-            if cmds.iter().any(is_blocking) {
+            if let Some(writes) = command::plain_writes_only(&session, &cmds) {
+                cmds.clear();
+                for r in command::commit_plain_writes(&shared, writes).await {
+                    encode_reply(r, &mut out);
+                }
+            } else if cmds.iter().any(is_blocking) {
                 let s = Arc::clone(&shared);
                 let mut moved = (session, cmds, out);
                 let Ok(back) = tokio::task::spawn_blocking(move || {
