@@ -309,6 +309,17 @@ fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
     assert!(line["backup"]["parent"].is_null());
 }
 
+fn archive(repo: &Path, data: &Path) {
+    let out = drkit()
+        .args(["wal", "archive", "-q", "--repo"])
+        .arg(repo)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "wal archive");
+}
+
 fn ids(repo: &Path) -> Vec<String> {
     let out = drkit()
         .args(["backup", "list", "--json", "--repo"])
@@ -351,24 +362,10 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     ] {
         write(writes);
         made.push(create(&repo, &data, kind)["backup"].clone());
-        let out = drkit()
-            .args(["wal", "archive", "-q", "--repo"])
-            .arg(&repo)
-            .arg("--data")
-            .arg(&data)
-            .output()
-            .unwrap();
-        assert_exit(&out, 0, "wal archive");
+        archive(&repo, &data);
     }
     write(3000);
-    let out = drkit()
-        .args(["wal", "archive", "-q", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert_exit(&out, 0, "wal archive");
+    archive(&repo, &data);
 
     let id = |n: usize| made[n]["id"].as_str().unwrap().to_string();
     let (full1, incr1, full2, full3, incr3a, incr3b) = (id(0), id(1), id(2), id(3), id(4), id(5));
