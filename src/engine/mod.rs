@@ -54,8 +54,12 @@ struct CommitState {
     last_ts: i64,
     pending: Vec<Pending>,
     leader: bool,
-    /// Entries in the last group commit: more than one means writers are concurrent.
-    last_batch: usize,
+    /// Calls whose entries wait in `pending`.
+    pending_writers: usize,
+    /// Calls served by the last group commit: more than one means writers are concurrent.
+    /// (A single caller with a large batch, such as the server's committer, has no one to
+    /// wait for.)
+    last_batch_writers: usize,
     /// Every sequence up to here is written (and synced, per policy) and in the memtable.
     done_seq: u64,
     failed: Option<String>,
@@ -686,7 +690,7 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         fs::remove_file(path).at(path)?;
         closed.pop();
     }
-    let writer = SegmentWriter::create(&wal_dir, next_seq)?;
+    let writer = SegmentWriter::create(&wal_dir, next_seq, opts.wal_segment_bytes)?;
     let sync_handle = Arc::new(File::open(writer.path()).at(writer.path())?);
     let version = vs.current();
     let inner = Arc::new(Inner {
@@ -755,6 +759,7 @@ impl Drop for Engine {
         }
         let wal = lock(&self.inner.wal);
         let _ = wal.writer.sync();
+        wal.writer.release_reserve();
     }
 }
 
@@ -815,6 +820,7 @@ impl Inner {
         let ts = now_ns().max(st.last_ts);
         st.last_ts = ts;
         let mut seq = st.next_seq;
+        st.pending_writers += 1;
         for (kind, key, value) in entries {
             seq = st.next_seq;
             st.next_seq += 1;
@@ -842,7 +848,7 @@ impl Inner {
                 continue;
             }
             st.leader = true;
-            if st.last_batch > 1 {
+            if st.last_batch_writers > 1 {
                 // Other writers are active: the ones just woken by the previous batch are about
                 // to enqueue again. Give them a moment, so this fsync covers them too instead
                 // of leaving them for the next one.
@@ -851,7 +857,7 @@ impl Inner {
                 st = lock(&self.commit);
             }
             let batch = std::mem::take(&mut st.pending);
-            st.last_batch = batch.len();
+            st.last_batch_writers = std::mem::take(&mut st.pending_writers);
             drop(st);
             let result = self.commit_batch(&batch);
             st = lock(&self.commit);
@@ -950,7 +956,9 @@ impl Inner {
         .encode_into(&mut seal);
         wal.writer.append([seal.as_slice()])?;
         wal.writer.sync()?;
-        let new = SegmentWriter::create(&self.dir.join("wal"), next_seq)?;
+        wal.writer.release_reserve();
+        let new =
+            SegmentWriter::create(&self.dir.join("wal"), next_seq, self.opts.wal_segment_bytes)?;
         let old = std::mem::replace(&mut wal.writer, new);
         wal.closed.push((old.first_seq(), old.path().to_path_buf()));
         wal.sync_handle = Arc::new(File::open(wal.writer.path()).at(wal.writer.path())?);

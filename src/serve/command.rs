@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::access::Password;
+use super::committer::Committer;
 use super::metrics::{Metrics, command_index};
 use super::pattern::glob_match;
 use super::resp::{Args, Reply};
@@ -65,7 +66,7 @@ impl Shared {
     ) -> Shared {
         let write_gate = Arc::new(RwLock::new(()));
         Shared {
-            committer: Committer::start(Arc::clone(&engine), Arc::clone(&write_gate)),
+            committer: Committer::new(Arc::clone(&engine), Arc::clone(&write_gate), engine_error),
             engine,
             cfg,
             password,
@@ -253,61 +254,6 @@ pub fn execute(
     }
 }
 
-/// One commit request: a connection's plain writes and where to say how they went.
-struct CommitJob {
-    ops: Vec<BatchOp>,
-    done: tokio::sync::oneshot::Sender<Result<(), Reply>>,
-}
-
-/// A thread that commits the plain writes (SET, MSET, typed inserts) of every connection
-/// together: it takes every request waiting when the previous commit finished and makes
-/// them one `write_batch`, i.e. one WAL write and one fsync, as Redis makes one per
-/// event-loop turn. A connection waits for its answer without holding a thread, so 50
-/// clients cost no 50 blocked threads and their wake-ups.
-#[derive(Debug)]
-struct Committer {
-    tx: std::sync::mpsc::Sender<CommitJob>,
-}
-
-impl Committer {
-    fn start(engine: Arc<Engine>, gate: Arc<RwLock<()>>) -> Committer {
-        let (tx, rx) = std::sync::mpsc::channel::<CommitJob>();
-        // Ends when the last sender goes with the server's shared state.
-        std::thread::Builder::new()
-            .name("drkit-committer".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut jobs = vec![first];
-                    while jobs.len() < 4096 {
-                        match rx.try_recv() {
-                            Ok(j) => jobs.push(j),
-                            Err(_) => break,
-                        }
-                    }
-                    let mut ops = Vec::new();
-                    let mut waiting = Vec::with_capacity(jobs.len());
-                    for j in jobs {
-                        ops.extend(j.ops);
-                        waiting.push(j.done);
-                    }
-                    let result = {
-                        let _shared_gate = gate
-                            .read()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        engine.write_batch(ops)
-                    };
-                    let answer = result.map(|_| ()).map_err(|e| engine_error(&e));
-                    for w in waiting {
-                        let _ = w.send(answer.clone());
-                    }
-                }
-            })
-            .map(|_| ())
-            .unwrap_or_else(|_| ());
-        Committer { tx }
-    }
-}
-
 /// The plain writes of `cmds`, when every command is one (and the session may write):
 /// the ops and each command's metric index. None sends the batch the general way.
 pub fn plain_writes_only(
@@ -341,14 +287,7 @@ pub async fn commit_plain_writes(
         ops.extend(o);
         metrics.push(m);
     }
-    let (done, answer) = tokio::sync::oneshot::channel();
-    let answer = if shared.committer.tx.send(CommitJob { ops, done }).is_ok() {
-        answer
-            .await
-            .unwrap_or_else(|_| Err(Reply::err("ERR the commit thread stopped")))
-    } else {
-        Err(Reply::err("ERR the commit thread stopped"))
-    };
+    let answer = shared.committer.commit(ops).await;
     metrics
         .into_iter()
         .map(|m| {

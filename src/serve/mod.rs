@@ -1,12 +1,13 @@
 //! `drkit serve`: the engine in-process behind a RESP (Redis protocol) server on tokio, with
 //! Prometheus metrics, INFO for `drkit status`, and graceful shutdown.
 //!
-//! Threads: tokio's workers parse requests and answer cheap reads (GET, MGET, EXISTS, the
-//! typed GETs) in place. A batch holding a write (in every `--sync` mode: a write can wait
-//! for the group commit, a memtable stall or a write gate) or a key-space walk runs on
-//! tokio's blocking pool, so each connection's write reaches the engine on its own thread and the
-//! engine's group commit shares one fsync between all connections writing at that moment;
-//! a connection's pipelined writes are one `write_batch` on top of that.
+//! Threads: one event-loop thread (tokio's current-thread runtime), as Redis has one. It
+//! parses requests, answers reads (GET, MGET, EXISTS, the typed GETs) in place, and commits
+//! the plain writes (SET, MSET, typed inserts) of every connection once per turn in one
+//! `write_batch` (see `committer`). Writes that must read first (SET NX/XX/GET, DEL) and
+//! key-space walks run on tokio's blocking pool and meet the rest in the engine's group
+//! commit. On two cores, a thread per role measured slower than one loop: the scheduler's
+//! wake-up latency between threads cost more than the work.
 //!
 //! Shutdown (SIGTERM, SIGINT or SHUTDOWN): stop accepting, let each connection finish the
 //! batch it is running and write its replies, then close; sync the WAL and release the dir
@@ -14,6 +15,7 @@
 
 pub mod access;
 pub mod command;
+mod committer;
 pub mod info;
 pub mod metrics;
 pub mod pattern;
@@ -136,9 +138,7 @@ pub fn serve(
     password: Option<Password>,
     on_ready: impl FnOnce(Ready),
 ) -> Result<Stopped> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .thread_name("drkit-serve")
         .enable_all()
         .build()
@@ -318,9 +318,21 @@ const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(2);
 async fn write_replies(
     shared: &Shared,
     stream: &mut TcpStream,
-    out: &[u8],
+    mut out: &[u8],
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
+    // Most replies fit the socket buffer at once: then no timer or shutdown watch is armed.
+    while !out.is_empty() {
+        match stream.try_write(out) {
+            Ok(0) => return false,
+            Ok(n) => out = &out[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => return false,
+        }
+    }
+    if out.is_empty() {
+        return true;
+    }
     let write = async {
         match shared.cfg.idle_timeout {
             Some(d) => matches!(
@@ -360,6 +372,10 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let mut parser = Parser::default();
     let mut cmds: VecDeque<resp::Args> = VecDeque::new();
     let mut protocol_error = None;
+    let idle_after = shared.cfg.idle_timeout;
+    let mut last_active = tokio::time::Instant::now();
+    let idle = tokio::time::sleep(idle_after.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(idle);
     loop {
         let mut used = 0;
         // An AUTH still queued must run before more is parsed under the pre-AUTH limits.
@@ -456,14 +472,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
             buf.shrink_to(buf.len().max(16 << 10));
         }
         let read = async {
-            let r = match shared.cfg.idle_timeout {
-                Some(d) => match tokio::time::timeout(d, stream.read(&mut chunk)).await {
-                    Ok(r) => r,
-                    Err(_) => return ReadOutcome::IdleTimeout,
-                },
-                None => stream.read(&mut chunk).await,
-            };
-            match r {
+            match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => ReadOutcome::Closed,
                 Ok(n) => ReadOutcome::Data(n),
             }
@@ -471,9 +480,25 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
         let outcome = tokio::select! {
             r = read => r,
             _ = shutdown.changed() => ReadOutcome::Shutdown,
+            () = &mut idle, if idle_after.is_some() => {
+                // One timer per connection, pushed back only when it fires early: arming a
+                // fresh one per request costs more than the request.
+                let idle_for = idle_after.unwrap_or_default();
+                if last_active.elapsed() >= idle_for {
+                    ReadOutcome::IdleTimeout
+                } else {
+                    idle.as_mut().reset(last_active + idle_for);
+                    continue;
+                }
+            }
         };
         match outcome {
-            ReadOutcome::Data(n) => buf.extend_from_slice(&chunk[..n]),
+            ReadOutcome::Data(n) => {
+                if idle_after.is_some() {
+                    last_active = tokio::time::Instant::now();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
             ReadOutcome::IdleTimeout => {
                 shared.metrics.idle_timeouts.fetch_add(1, Ordering::Relaxed);
                 return;
