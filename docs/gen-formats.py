@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates docs/formats.md from the layout drawn at the top of each src/format/*.rs file.
+"""Regenerates docs/formats.md from the layout drawn at the top of each format's source file:
+src/format/*.rs for the data dir, and the backup repository's files in src/backup/.
 
 The drawings live in the code (next to the codec that must match them); this page collects
 them. A unit test (format::tests::formats_doc_is_fresh) fails when the page is stale.
@@ -7,11 +8,15 @@ them. A unit test (format::tests::formats_doc_is_fresh) fails when the page is s
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
-order = ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status"]
+order = [f"format/{n}" for n in
+         ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status"]]
+# The backup repository (drkit backup / wal archive / restore).
+order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "archive"]]
 out = [
     "# On-disk formats",
     "",
-    "Generated from the module docs of `src/format/*.rs` by `python3 docs/gen-formats.py`;",
+    "Generated from the module docs of `src/format/*.rs` (the data dir) and of the backup",
+    "repository's files in `src/backup/` by `python3 docs/gen-formats.py`;",
     "edit the code, then regenerate. All integers are little endian. crc32c values are masked",
     "as in LevelDB (`rotr(crc, 15) + 0xa282ead8`).",
     "",
@@ -30,14 +35,16 @@ out = [
     "",
 ]
 for name in order:
-    src = (root / "src" / "format" / f"{name}.rs").read_text()
+    src = (root / "src" / f"{name}.rs").read_text()
     doc = []
     for line in src.splitlines():
         if line.startswith("//!"):
             doc.append(line[4:] if line.startswith("//! ") else line[3:])
         elif doc:
             break
-    out.append(f"## {name}.rs")
+    # Data dir formats keep their short headings; repository ones say where they live.
+    heading = name.removeprefix("format/")
+    out.append(f"## {heading}.rs")
     out.append("")
     out.extend(doc)
     out.append("")

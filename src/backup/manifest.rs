@@ -1,5 +1,24 @@
 //! `backups/<id>/manifest.json`: what one backup holds. Written last, so its presence is what
-//! makes a backup exist (see [`super::repo`]).
+//! makes a backup exist (see [`super::repo`]). Sealed JSON (see [`super::sealed`]):
+//!
+//! ```text
+//!  {
+//!    "format": "drkit-backup-manifest", "version": 1, "id": "<id>",
+//!    "type": "full" | "incr",        "parent": "<id>" | null,
+//!    "start_time", "end_time": RFC 3339 UTC,  "duration_ms": u64,
+//!    "source_dir": path,  "online": bool,     "history_id": hex,
+//!    "checkpoint_seq": u64,  "last_seq": u64, "last_entry_ns": i64 (absent if unknown),
+//!    "compress_level": i32,
+//!    "records": u64,  "logical_digest": blake3 hex over every live record in key order,
+//!                     each framed as key len u64 LE | key | value len u64 LE | value,
+//!    "bytes": u64 (original, all files),  "stored_bytes": u64 (in this backup's dir),
+//!    "files": [ { "path": "sst/sst_1_….sst" ('/'-separated, relative to the data dir),
+//!                 "size": u64, "blake3": hex of the original bytes,
+//!                 "stored_size": u64, "stored_in": "<id>" (absent: this backup's dir) } ],
+//!    "checksum": blake3 hex of this text written with an empty checksum
+//!  }
+//!  stored copy of a file: backups/<stored_in or id>/files/<path>.zst (see codec.rs)
+//! ```
 
 use std::path::{Component, Path, PathBuf};
 

@@ -91,14 +91,19 @@ fn framed_range(
 ) -> Result<(Vec<u8>, u64)> {
     framed.clear();
     let mut n = 0u64;
-    for item in ro.scan(start, end)? {
-        let (k, v) = item?;
+    let upper = match &end {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    ro.for_each_live(start, upper, |k, v| {
         framed.extend_from_slice(&(k.len() as u64).to_le_bytes());
-        framed.extend_from_slice(&k);
+        framed.extend_from_slice(k);
         framed.extend_from_slice(&(v.len() as u64).to_le_bytes());
-        framed.extend_from_slice(&v);
+        framed.extend_from_slice(v);
         n += 1;
-    }
+        Ok(())
+    })?;
     Ok((framed, n))
 }
 

@@ -9,9 +9,10 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::memtable::Memtable;
+use super::memtable::Versioned;
 use super::version::Table;
 use crate::error::Result;
-use crate::format::sst::ValueKind;
+use crate::format::sst::{SstIter, ValueKind};
 
 const CHUNK: usize = 256;
 
@@ -219,6 +220,148 @@ impl Iterator for MergeIter {
             }
         }
     }
+}
+
+/// One source of [`for_each_newest`], positioned on its current entry.
+enum Lending<'a> {
+    Sst(SstIter<'a>),
+    Mem {
+        mem: &'a Memtable,
+        buffered: VecDeque<(Vec<u8>, Versioned)>,
+        last: Option<Vec<u8>>,
+        done: bool,
+    },
+}
+
+impl Lending<'_> {
+    /// Moves to the next entry; false when the source has none left below `upper`.
+    fn advance(&mut self, start: &[u8], upper: Bound<&[u8]>) -> Result<bool> {
+        let within = |k: &[u8]| match upper {
+            Bound::Included(u) => k <= u,
+            Bound::Excluded(u) => k < u,
+            Bound::Unbounded => true,
+        };
+        match self {
+            Lending::Sst(it) => Ok(it.advance()? && within(it.key())),
+            Lending::Mem {
+                mem,
+                buffered,
+                last,
+                done,
+            } => {
+                if let Some((k, _)) = buffered.pop_front()
+                    && buffered.is_empty()
+                {
+                    *last = Some(k);
+                }
+                if buffered.is_empty() && !*done {
+                    let lower = match last {
+                        Some(l) => Bound::Excluded(l.as_slice()),
+                        None => Bound::Included(start),
+                    };
+                    buffered.extend(mem.chunk(lower, upper, CHUNK));
+                    *done = buffered.len() < CHUNK;
+                }
+                Ok(!buffered.is_empty())
+            }
+        }
+    }
+
+    fn key(&self) -> &[u8] {
+        match self {
+            Lending::Sst(it) => it.key(),
+            Lending::Mem { buffered, .. } => buffered.front().map_or(&[], |(k, _)| k.as_slice()),
+        }
+    }
+
+    fn seq(&self) -> u64 {
+        match self {
+            Lending::Sst(it) => it.seq(),
+            Lending::Mem { buffered, .. } => buffered.front().map_or(0, |(_, v)| v.seq),
+        }
+    }
+
+    /// The current value; None for a tombstone.
+    fn value(&self) -> Option<&[u8]> {
+        match self {
+            Lending::Sst(it) => match it.kind() {
+                ValueKind::Value => Some(it.value()),
+                ValueKind::Tombstone => None,
+            },
+            Lending::Mem { buffered, .. } => buffered.front().and_then(|(_, v)| v.value.as_deref()),
+        }
+    }
+}
+
+/// Calls `f` with each live key in `[start, upper)` and its newest value, in key order,
+/// over `mems` and `tables` (any order: sequence numbers decide), without copying a record:
+/// what [`MergeIter`] yields, filtered of tombstones, for scans that only look (digests).
+/// Tables that cannot hold a key of the range are not opened.
+pub fn for_each_newest(
+    mems: &[Arc<Memtable>],
+    tables: &[Arc<Table>],
+    start: &[u8],
+    upper: Bound<&[u8]>,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    let below_upper = |k: &[u8]| match upper {
+        Bound::Included(u) => k <= u,
+        Bound::Excluded(u) => k < u,
+        Bound::Unbounded => true,
+    };
+    let mut sources: Vec<Lending<'_>> = Vec::new();
+    for m in mems {
+        sources.push(Lending::Mem {
+            mem: m,
+            buffered: VecDeque::new(),
+            last: None,
+            done: false,
+        });
+    }
+    for t in tables {
+        if t.meta.largest.as_slice() >= start && below_upper(&t.meta.smallest) {
+            sources.push(Lending::Sst(t.sst.iter_from(Some(start))));
+        }
+    }
+    // Sources with a current entry; the rest are spent.
+    let mut live = Vec::with_capacity(sources.len());
+    for mut s in sources {
+        if s.advance(start, upper)? {
+            live.push(s);
+        }
+    }
+    let mut key = Vec::new();
+    while !live.is_empty() {
+        // The smallest current key, and of its versions the newest. Few sources overlap any
+        // one range (one table per level, plus L0 and memtables), so a linear pass beats a heap.
+        let mut newest = 0;
+        for i in 1..live.len() {
+            match live[i].key().cmp(live[newest].key()) {
+                Ordering::Less => newest = i,
+                Ordering::Equal if live[i].seq() > live[newest].seq() => newest = i,
+                _ => {}
+            }
+        }
+        if let Some(v) = live[newest].value() {
+            f(live[newest].key(), v)?;
+        }
+        // Step every source holding this key (the older versions too), dropping spent ones.
+        key.clear();
+        key.extend_from_slice(live[newest].key());
+        let mut i = 0;
+        while i < live.len() {
+            if live[i].key() == key.as_slice() {
+                if live[i].advance(start, upper)? {
+                    i += 1;
+                } else {
+                    live.swap_remove(i);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,9 +151,22 @@ mod doc_tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let doc = std::fs::read_to_string(root.join("docs/formats.md")).unwrap();
         for name in [
-            "envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot",
+            "format/envelope",
+            "format/wal",
+            "format/entry",
+            "format/record",
+            "format/sst",
+            "format/manifest",
+            "format/current",
+            "format/snapshot",
+            "format/archive_status",
+            "backup/repo",
+            "backup/sealed",
+            "backup/manifest",
+            "backup/codec",
+            "backup/archive",
         ] {
-            let src = std::fs::read_to_string(root.join(format!("src/format/{name}.rs"))).unwrap();
+            let src = std::fs::read_to_string(root.join(format!("src/{name}.rs"))).unwrap();
             let header: Vec<&str> = src
                 .lines()
                 .take_while(|l| l.starts_with("//!"))

@@ -1176,15 +1176,61 @@ impl fmt::Debug for SstIter<'_> {
     }
 }
 
-impl SstIter<'_> {
+impl<'a> SstIter<'a> {
+    /// Moves to the next entry without copying it out: read it with `key`, `seq`, `kind` and
+    /// `value`. False at the end. For scans that look at every entry and keep few of them.
+    pub fn advance(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        match self.position_next() {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                self.done = true;
+                Ok(false)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The current entry's key (after `advance` returned true).
+    pub fn key(&self) -> &[u8] {
+        self.block.as_ref().map_or(&[], |b| b.key.as_slice())
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.block.as_ref().map_or(0, |b| b.seq)
+    }
+
+    pub fn kind(&self) -> ValueKind {
+        self.block.as_ref().map_or(ValueKind::Tombstone, |b| b.kind)
+    }
+
+    /// The current entry's value, borrowed from the table's bytes.
+    pub fn value(&self) -> &'a [u8] {
+        self.block.as_ref().map_or(&[], |b| b.value)
+    }
+
     fn step(&mut self) -> Result<Option<SstEntry>> {
+        if self.position_next()? {
+            Ok(self.block.as_ref().map(BlockIter::entry))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Positions `block` on the next entry; false at the end.
+    fn position_next(&mut self) -> Result<bool> {
         let sst = self.sst;
         loop {
             let it = match &mut self.block {
                 Some(it) => it,
                 None => {
                     let Some(e) = sst.index.get(self.next_block) else {
-                        return Ok(None);
+                        return Ok(false);
                     };
                     let mut it = BlockIter::new(sst.data_block(e)?);
                     if let Some(target) = self.seek.take() {
@@ -1203,7 +1249,7 @@ impl SstIter<'_> {
                         "block starts at or before the previous block's last key",
                     ));
                 }
-                return Ok(Some(it.entry()));
+                return Ok(true);
             }
             // Index lookups rely on each block ending exactly at its indexed key.
             let indexed = sst
