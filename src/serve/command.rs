@@ -265,9 +265,16 @@ pub fn plain_writes_only(
     }
     cmds.iter()
         .map(|args| {
-            let name = String::from_utf8_lossy(args.first()?).to_ascii_lowercase();
-            match plain_write(&name, args) {
-                Some(Ok(ops)) => Some((ops, command_index(&name))),
+            // Every command name that is a plain write is short: lowercase it on the stack,
+            // since this runs for every write request.
+            let raw = args.first()?;
+            let mut lower = [0u8; 16];
+            let name = lower.get_mut(..raw.len())?;
+            name.copy_from_slice(raw);
+            name.make_ascii_lowercase();
+            let name = std::str::from_utf8(name).ok()?;
+            match plain_write(name, args) {
+                Some(Ok(ops)) => Some((ops, command_index(name))),
                 _ => None,
             }
         })

@@ -315,12 +315,7 @@ const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(2);
 /// timeout, or not within [`SHUTDOWN_WRITE_GRACE`] of a graceful stop beginning: a client
 /// that never reads must neither hold a connection forever nor keep the server from
 /// stopping.
-async fn write_replies(
-    shared: &Shared,
-    stream: &mut TcpStream,
-    mut out: &[u8],
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+async fn write_replies(shared: &Shared, stream: &mut TcpStream, mut out: &[u8]) -> bool {
     // Most replies fit the socket buffer at once: then no timer or shutdown watch is armed.
     while !out.is_empty() {
         match stream.try_write(out) {
@@ -342,6 +337,7 @@ async fn write_replies(
             None => stream.write_all(out).await.is_ok(),
         }
     };
+    let mut shutdown = shared.subscribe_shutdown();
     let stopping = async {
         if shutdown.wait_for(|stop| *stop).await.is_err() {
             // The sender lives as long as the server: no stop can begin.
@@ -364,7 +360,13 @@ enum ReadOutcome {
 
 async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
+    // One shutdown wait for the connection's life: arming a fresh one per read costs a
+    // lock round trip per request. Completes when a stop begins (or the sender is gone).
     let mut shutdown = shared.subscribe_shutdown();
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stop);
     let mut session = shared.new_session();
     let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
     let mut chunk = vec![0u8; 64 << 10];
@@ -453,7 +455,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
             Reply::err(text).encode(&mut out);
             session.close = true;
         }
-        if !out.is_empty() && !write_replies(&shared, &mut stream, &out, &mut shutdown).await {
+        if !out.is_empty() && !write_replies(&shared, &mut stream, &out).await {
             return;
         }
         if out.capacity() > SHRINK_ABOVE {
@@ -478,8 +480,9 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
             }
         };
         let outcome = tokio::select! {
+            biased;
             r = read => r,
-            _ = shutdown.changed() => ReadOutcome::Shutdown,
+            () = &mut stop => ReadOutcome::Shutdown,
             () = &mut idle, if idle_after.is_some() => {
                 // One timer per connection, pushed back only when it fires early: arming a
                 // fresh one per request costs more than the request.
