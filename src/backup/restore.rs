@@ -14,7 +14,7 @@ use super::archive;
 use super::manifest::BackupManifest;
 use super::pitr::{self, PitrPlan, Target};
 use super::repo::{Repo, hex};
-use super::{Progress, decode_stored, logical_digest, run_queue};
+use super::{Progress, logical_digest, run_queue};
 use crate::engine::{Engine, Options, Outcome, ReadOnly, RecoveryMode, VersionSet};
 use crate::error::{Error, IoContext, Result};
 use crate::io::{DirLock, fsync_dir};
@@ -238,13 +238,16 @@ pub fn restore(
     }
     let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
     order.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
+    // As in `backup create`: files in parallel times blocks in parallel stays at the cores.
+    let block_workers = (super::file_workers() / opts.threads.max(1)).max(1);
     run_queue(opts.threads, &order, |f| {
         let dest = staging_path.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
-        decode_stored(
+        super::codec::decode(
             &m.stored_path(&backups_dir, f),
             f,
             Some((&mut out, &dest)),
+            block_workers,
             progress,
         )?;
         out.sync_all().at(&dest)
