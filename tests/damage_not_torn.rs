@@ -212,11 +212,16 @@ fn real_torn_tails_in_the_final_block_are_still_cut() {
             f.set_len(last + 3).unwrap();
             starts.len() - 1
         }),
-        ("zeros appended", |seg, starts| {
-            let mut f = fs::OpenOptions::new().append(true).open(seg).unwrap();
-            f.write_all(&[0; 4096]).unwrap();
-            starts.len()
-        }),
+        (
+            "cut mid-entry, then the preallocated zeros",
+            |seg, starts| {
+                let last = starts.last().unwrap().0;
+                let f = fs::OpenOptions::new().write(true).open(seg).unwrap();
+                f.set_len(last + 50).unwrap();
+                f.set_len(last + 200_000).unwrap();
+                starts.len() - 1
+            },
+        ),
         ("garbage appended", |seg, starts| {
             let mut f = fs::OpenOptions::new().append(true).open(seg).unwrap();
             let junk: Vec<u8> = (0..3000u32)
@@ -247,6 +252,30 @@ fn real_torn_tails_in_the_final_block_are_still_cut() {
         let out = drkit().arg("recover").arg(dir).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{what}: {out:?}");
     }
+}
+
+/// A crash leaves the active segment at its preallocated length, zeros after the records:
+/// that is the log's end, not a tear. Recovery is clean, moves nothing to lost/, and cuts the
+/// zeros off so the segment is exactly its records.
+#[test]
+fn zeros_after_the_records_are_a_clean_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (seg, starts) = build(dir, 200);
+    let records = fs::metadata(&seg).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(records + 300_000)
+        .unwrap();
+    let r = Engine::recover(dir, opts(RecoveryMode::Absolute), None).unwrap();
+    assert_eq!(r.outcome, Outcome::Clean, "{:?}", r.findings);
+    assert_eq!(r.replayed, starts.len() as u64);
+    assert!(r.moved_to_lost.is_empty(), "{:?}", r.moved_to_lost);
+    assert_eq!(fs::metadata(&seg).unwrap().len(), records);
+    let kept: Vec<usize> = starts.iter().map(|s| s.1).collect();
+    read_keys(dir, &kept, true);
 }
 
 /// An entry larger than a block, cut in its last fragment: its earlier fragments are intact

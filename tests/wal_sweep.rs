@@ -3,10 +3,15 @@
 //! cut, with their exact values.
 //!
 //! Where each entry ends is learnt independently of the reader: entries are written one at a
-//! time with sync=always, and the segment's length is read after each acknowledgement.
+//! time with sync=always, and the engine's count of WAL bytes written is read after each
+//! acknowledgement (the file's length says nothing: segments are preallocated).
+//!
+//! Cuts are tried twice: the file cut short, and (every other cut) the file cut then
+//! zero-filled beyond its length, which is what a crash leaves in a preallocated segment.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use drkit::engine::recovery;
 use drkit::engine::{Engine, FindingKind, Options, Outcome, RecoveryMode};
@@ -33,25 +38,37 @@ fn build(dir: &Path, sizes: &[usize], segment_bytes: u64) -> (Vec<PathBuf>, Vec<
         ..Options::default()
     };
     let engine = Engine::open(dir, opts).unwrap();
+    let wal_bytes = || engine.stats().wal_bytes.load(Ordering::Relaxed);
     let mut written = Vec::new();
+    // WAL bytes written when the newest segment began (the seal ending a segment is not
+    // counted, and a segment's records start after its 16-byte envelope).
+    let mut segment_base = 0;
+    let mut segment_count = segments(dir).len();
     for (i, size) in sizes.iter().enumerate() {
         let value: Vec<u8> = (0..*size).map(|j| (i * 31 + j * 7) as u8).collect();
+        let before = wal_bytes();
         engine.put(&key(i)[1..], &value).unwrap();
         let segs = segments(dir);
-        let newest = segs.last().unwrap();
+        if segs.len() != segment_count {
+            segment_count = segs.len();
+            segment_base = before;
+        }
         written.push(Written {
             key: key(i),
             value,
             segment: segs.len() - 1,
-            end: fs::metadata(newest).unwrap().len(),
+            end: ENVELOPE + wal_bytes() - segment_base,
         });
     }
     drop(engine);
     (segments(dir), written)
 }
 
-/// Copies the dir with segment `seg` cut at `cut` and every later segment gone.
-fn cut_copy(src: &Path, dst: &Path, segs: &[PathBuf], seg: usize, cut: u64) {
+const ENVELOPE: u64 = 16;
+
+/// Copies the dir with segment `seg` cut at `cut` (then zero-filled to beyond its length
+/// with `zero_fill`) and every later segment gone.
+fn cut_copy(src: &Path, dst: &Path, segs: &[PathBuf], seg: usize, cut: u64, zero_fill: bool) {
     let _ = fs::remove_dir_all(dst);
     fs::create_dir_all(dst.join("wal")).unwrap();
     fs::create_dir_all(dst.join("sst")).unwrap();
@@ -65,19 +82,37 @@ fn cut_copy(src: &Path, dst: &Path, segs: &[PathBuf], seg: usize, cut: u64) {
     for (i, s) in segs.iter().enumerate().take(seg + 1) {
         let target = dst.join("wal").join(s.file_name().unwrap());
         let bytes = fs::read(s).unwrap();
-        let keep = if i == seg {
-            &bytes[..cut as usize]
-        } else {
-            &bytes[..]
-        };
+        let mut keep = bytes.clone();
+        if i == seg {
+            keep.truncate(cut as usize);
+            if zero_fill {
+                // Past the original end too, as far as a preallocated segment would reach.
+                keep.resize(bytes.len() + 70_000, 0);
+            }
+        }
         fs::write(target, keep).unwrap();
     }
 }
 
-fn expected_before(written: &[Written], seg: usize, cut: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// The entries complete in segment `seg` cut at `cut`. With `zero_fill` an entry whose last
+/// bytes are zeros is complete once the cut passes its last non-zero byte: the fill puts back
+/// exactly the bytes the cut took.
+fn expected_before(
+    written: &[Written],
+    seg: usize,
+    cut: u64,
+    zero_fill: Option<&[u8]>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let needed = |w: &Written| match zero_fill {
+        Some(bytes) => bytes[..w.end as usize]
+            .iter()
+            .rposition(|b| *b != 0)
+            .map_or(0, |i| i as u64 + 1),
+        None => w.end,
+    };
     written
         .iter()
-        .filter(|w| w.segment < seg || (w.segment == seg && w.end <= cut))
+        .filter(|w| w.segment < seg || (w.segment == seg && needed(w) <= cut))
         .map(|w| (w.key.clone(), w.value.clone()))
         .collect()
 }
@@ -99,12 +134,21 @@ fn sweep(
     );
     let mut n = 0usize;
     for (s, path) in segs.iter().enumerate() {
-        let len = fs::metadata(path).unwrap().len();
-        for cut in cuts_of(len) {
-            cut_copy(&src, &work, &segs, s, cut);
-            let want = expected_before(&written, s, cut);
+        let pristine = fs::read(path).unwrap();
+        let len = pristine.len() as u64;
+        for (cut, zero_fill) in cuts_of(len)
+            .into_iter()
+            // Every cut short; every other one zero-filled too (twice the work otherwise).
+            .flat_map(|c| std::iter::once((c, false)).chain((c % 2 == 1).then_some((c, true))))
+        {
+            cut_copy(&src, &work, &segs, s, cut, zero_fill);
+            let want = expected_before(&written, s, cut, zero_fill.then_some(&pristine[..]));
             let replay = recovery::replay(&work, 0, RecoveryMode::TolerateTail, false, &|_, _| {})
-                .unwrap_or_else(|e| panic!("segment {s} cut at {cut}: recovery failed: {e}"));
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "segment {s} cut at {cut} (zero-filled: {zero_fill}): recovery failed: {e}"
+                    )
+                });
             let report = &replay.report;
             let got: Vec<(Vec<u8>, Vec<u8>)> = replay
                 .segments
@@ -116,20 +160,21 @@ fn sweep(
             assert_ne!(
                 report.outcome,
                 Outcome::Refused,
-                "segment {s} cut at {cut}: a cut log must not be refused: {:?}",
+                "segment {s} cut at {cut} (zero-filled: {zero_fill}): a cut log must not be refused: {:?}",
                 report.findings
             );
             assert!(
                 got == want,
-                "segment {s} cut at {cut}: got {} entries, want the {} complete before the cut",
+                "segment {s} cut at {cut} (zero-filled: {zero_fill}): got {} entries, want the {} complete before the cut",
                 got.len(),
                 want.len()
             );
 
             // Now and then the whole path: the engine cuts the tail, reopens, serves reads.
             if n.is_multiple_of(full_open_every) {
-                let engine = Engine::open(&work, Options::default())
-                    .unwrap_or_else(|e| panic!("segment {s} cut at {cut}: open failed: {e}"));
+                let engine = Engine::open(&work, Options::default()).unwrap_or_else(|e| {
+                    panic!("segment {s} cut at {cut} (zero-filled: {zero_fill}): open failed: {e}")
+                });
                 let all: Vec<(Vec<u8>, Vec<u8>)> = engine
                     .scan(&[], std::ops::Bound::Unbounded)
                     .unwrap()
@@ -137,7 +182,7 @@ fn sweep(
                     .collect();
                 assert!(
                     all == want,
-                    "segment {s} cut at {cut}: engine holds {} entries, want {}",
+                    "segment {s} cut at {cut} (zero-filled: {zero_fill}): engine holds {} entries, want {}",
                     all.len(),
                     want.len()
                 );
@@ -151,7 +196,7 @@ fn sweep(
                     },
                 )
                 .unwrap_or_else(|e| {
-                    panic!("segment {s} cut at {cut}: second open after recovery is not clean: {e}")
+                    panic!("segment {s} cut at {cut} (zero-filled: {zero_fill}): second open after recovery is not clean: {e}")
                 });
                 assert_eq!(
                     engine.get(b"after-recovery").unwrap().as_deref(),
@@ -233,7 +278,7 @@ fn every_byte_flip_in_the_final_block_is_damage_not_a_torn_tail() {
     };
     let puts_before = |j: usize| starts[..j].iter().filter(|s| s.1).count() as u64;
 
-    cut_copy(&src, &work, &segs, 0, pristine.len() as u64);
+    cut_copy(&src, &work, &segs, 0, pristine.len() as u64, false);
     let seg = work.join("wal").join(segs[0].file_name().unwrap());
     let mut n = 0;
     for j in 0..starts.len() {

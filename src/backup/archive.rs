@@ -658,14 +658,22 @@ impl Archiver {
                 through = through.max(have.last_seq);
                 continue;
             }
-            let bytes = match fs::read(path) {
+            let raw = match fs::read(path) {
                 Ok(b) => b,
                 // Retired by the engine between the listing and now: it was archived.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io(path, e)),
             };
+            // A segment closed by a crash can still carry its preallocated zeros until the
+            // engine's next open cuts them (format/wal.rs): archive its records only, so the
+            // copy and its checksum do not depend on when that happens.
+            let bytes = if is_closed {
+                wal::without_zero_tail(&raw)
+            } else {
+                &raw
+            };
             if is_closed {
-                let sum = blake3::hash(&bytes).to_hex().to_string();
+                let sum = blake3::hash(bytes).to_hex().to_string();
                 if let Some(have) = index.sealed.get(first) {
                     if have.blake3 != sum {
                         return Err(Error::corruption(
@@ -689,12 +697,12 @@ impl Archiver {
                     }
                     continue;
                 }
-                let f = facts(path, &bytes)?;
+                let f = facts(path, bytes)?;
                 if let Some((at, what)) = &f.damage {
                     return Err(Error::corruption(path, *at, format!("closed segment is damaged: {what}"))
                         .with_hint("it cannot be archived as it is: run `drkit verify DIR`, then `drkit recover DIR`"));
                 }
-                let seg = self.store(&name, *first, &bytes, &f, true, &sum)?;
+                let seg = self.store(&name, *first, bytes, &f, true, &sum)?;
                 if let Some(old) = index.partial.remove(first) {
                     self.remove_partial(&old)?;
                 }
@@ -706,13 +714,13 @@ impl Archiver {
                 if bytes.len() <= envelope::LEN {
                     continue;
                 }
-                let f = facts(path, &bytes)?;
+                let f = facts(path, bytes)?;
                 if f.entries.is_empty() {
                     continue;
                 }
                 let keep = bytes
                     .get(..usize::try_from(f.valid_end).unwrap_or(usize::MAX))
-                    .unwrap_or(&bytes);
+                    .unwrap_or(bytes);
                 let sum = blake3::hash(keep).to_hex().to_string();
                 if let Some(have) = index.partial.get(first)
                     && have.blake3 == sum

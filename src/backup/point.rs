@@ -67,6 +67,7 @@ impl Drop for Point {
 }
 
 /// Why one attempt could not finish: the engine changed something between two reads.
+#[derive(Debug)]
 enum Attempt {
     Retry(String),
     Failed(Error),
@@ -223,7 +224,7 @@ fn try_take(data: &Path, point: &Path) -> std::result::Result<(), Attempt> {
                 Err(e) => return Err(link_error(&src, e).into()),
             }
         } else {
-            // The active segment grows while we read: copy the prefix there is now.
+            // The active segment grows while we read: copy what there is now.
             match fs::copy(&src, &dst) {
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -231,6 +232,7 @@ fn try_take(data: &Path, point: &Path) -> std::result::Result<(), Attempt> {
                 }
                 Err(e) => return Err(Error::io(&src, e).into()),
             }
+            settle_active_copy(&src, &dst)?;
         }
     }
 
@@ -244,6 +246,44 @@ fn try_take(data: &Path, point: &Path) -> std::result::Result<(), Attempt> {
     Ok(())
 }
 
+/// Cuts the copy of the active segment to a clean prefix: its records, without the zeros the
+/// engine preallocated past them (format/wal.rs).
+///
+/// The engine writes inside the segment's preallocated length, so a copy taken while it
+/// writes can read a later page before an earlier one is filled: a torn record or a run of
+/// zeros with good records after it. That is a write in flight, not damage, when the source
+/// read again is intact there: the copy is then cut where its damage starts, a prefix of
+/// the log like any other point. Damage the source still shows is real and stays in the copy
+/// for the point's recovery to report.
+fn settle_active_copy(src: &Path, dst: &Path) -> std::result::Result<(), Attempt> {
+    let copy = fs::read(dst).at(dst)?;
+    let Ok(f) = super::archive::facts(dst, &copy) else {
+        return Ok(());
+    };
+    if let Some((at, _)) = f.damage {
+        let now = match fs::read(src) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Attempt::Retry(format!(
+                    "segment {} was retired",
+                    src.display()
+                )));
+            }
+            Err(e) => return Err(Error::io(src, e).into()),
+        };
+        let real = super::archive::facts(src, &now)
+            .map_or(true, |g| g.damage.is_some_and(|(there, _)| there <= at));
+        if real {
+            return Ok(());
+        }
+    }
+    if f.valid_end < copy.len() as u64 {
+        let file = fs::OpenOptions::new().write(true).open(dst).at(dst)?;
+        file.set_len(f.valid_end).at(dst)?;
+    }
+    Ok(())
+}
+
 fn link_error(src: &Path, e: std::io::Error) -> Error {
     if e.kind() == ErrorKind::CrossesDevices {
         return Error::InvalidInput(format!(
@@ -254,4 +294,80 @@ fn link_error(src: &Path, e: std::io::Error) -> Error {
         ));
     }
     Error::io(src, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::entry::{EntryRef, EntryType};
+    use crate::format::wal::{self, Event, SegmentWriter};
+
+    /// A preallocated active segment of 30 entries, and where each entry starts.
+    fn active_segment(dir: &Path) -> (PathBuf, Vec<u64>) {
+        let payloads: Vec<Vec<u8>> = (1..=30u64)
+            .map(|seq| {
+                let mut p = Vec::new();
+                EntryRef {
+                    seq,
+                    term: 0,
+                    timestamp_ns: 1,
+                    kind: EntryType::Put,
+                    key: b"Kk",
+                    value: &[seq as u8; 500],
+                }
+                .encode_into(&mut p);
+                p
+            })
+            .collect();
+        let mut w = SegmentWriter::create(dir, 1, 1 << 20).unwrap();
+        w.append(payloads.iter().map(Vec::as_slice)).unwrap();
+        w.sync().unwrap();
+        let bytes = fs::read(w.path()).unwrap();
+        let mut starts = Vec::new();
+        wal::scan(&bytes, |ev| {
+            if let Event::Entry { offset, .. } = ev {
+                starts.push(offset);
+            }
+            true
+        });
+        assert_eq!(starts.len(), 30);
+        (w.path().to_path_buf(), starts)
+    }
+
+    fn copy_with_hole(src: &Path, dst: &Path, hole: std::ops::Range<u64>) {
+        let mut copy = fs::read(src).unwrap();
+        copy[hole.start as usize..hole.end as usize].fill(0);
+        fs::write(dst, copy).unwrap();
+    }
+
+    #[test]
+    fn copy_of_the_active_segment_keeps_its_records_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, starts) = active_segment(tmp.path());
+        let records = wal::without_zero_tail(&fs::read(&src).unwrap()).len() as u64;
+        assert!(records > starts[29] && fs::metadata(&src).unwrap().len() == 1 << 20);
+        let dst = tmp.path().join("copy");
+        fs::copy(&src, &dst).unwrap();
+        settle_active_copy(&src, &dst).unwrap();
+        assert_eq!(fs::metadata(&dst).unwrap().len(), records);
+    }
+
+    #[test]
+    fn a_hole_from_a_write_in_flight_is_cut_but_real_damage_is_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, starts) = active_segment(tmp.path());
+        let dst = tmp.path().join("copy");
+        // Entry 20's page read before the engine filled it, later ones after: the source
+        // is intact there, so the copy is the prefix before entry 20.
+        copy_with_hole(&src, &dst, starts[19]..starts[20]);
+        settle_active_copy(&src, &dst).unwrap();
+        assert_eq!(fs::metadata(&dst).unwrap().len(), starts[19]);
+
+        // The same bytes zeroed in the source too: real damage, left for recovery to report.
+        copy_with_hole(&src, &src, starts[19]..starts[20]);
+        copy_with_hole(&src, &dst, starts[19]..starts[20]);
+        let before = fs::read(&dst).unwrap();
+        settle_active_copy(&src, &dst).unwrap();
+        assert_eq!(fs::read(&dst).unwrap(), before);
+    }
 }

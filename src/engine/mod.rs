@@ -650,6 +650,9 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
             .moved_to_lost
             .push(recovery::truncate_tail(dir, seg, *offset)?);
     }
+    if let Some((seg, offset)) = &plan.trim_zeros {
+        recovery::trim_zeros(seg, *offset)?;
+    }
     let max_seq = report
         .max_seen_seq
         .max(vs.state().last_seq)

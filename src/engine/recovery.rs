@@ -128,6 +128,9 @@ pub struct Plan {
     pub truncate: Option<(PathBuf, u64)>,
     /// Move these whole segments into lost/ (after the memtable is flushed).
     pub move_to_lost: Vec<PathBuf>,
+    /// Cut the last segment's preallocated zeros off at `offset`, its records' end. Nothing
+    /// is lost: every byte past it is zero.
+    pub trim_zeros: Option<(PathBuf, u64)>,
 }
 
 pub fn list_segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
@@ -182,6 +185,8 @@ pub struct ScannedSegment {
     header_error: Option<String>,
     /// Every byte is zero: a segment created just before a crash, nothing written yet.
     all_zero: bool,
+    /// No byte past the header's 16 is non-zero: a header cut short in a preallocated file.
+    nothing_past_header: bool,
     events: Vec<Ev>,
     end: Option<ScanEnd>,
     /// Indices into `events` of the entries recovery applies, in log order.
@@ -206,6 +211,7 @@ impl ScannedSegment {
             overflow: Arc::new(Vec::new()),
             header_error: None,
             all_zero: false,
+            nothing_past_header: false,
             events: Vec::new(),
             end: None,
             applied: Vec::new(),
@@ -224,6 +230,7 @@ impl ScannedSegment {
                 expected, found, ..
             }) => {
                 seg.all_zero = bytes.iter().all(|b| *b == 0);
+                seg.nothing_past_header = wal::data_end(&bytes) <= envelope::LEN as u64;
                 seg.header_error = Some(if seg.all_zero {
                     "segment header unreadable: every byte is zero".to_string()
                 } else {
@@ -234,6 +241,7 @@ impl ScannedSegment {
             Err(e) => {
                 seg.header_error = Some(format!("segment header unreadable: {e}"));
                 seg.all_zero = bytes.iter().all(|b| *b == 0);
+                seg.nothing_past_header = wal::data_end(&bytes) <= envelope::LEN as u64;
                 return Ok(seg);
             }
         }
@@ -512,8 +520,10 @@ pub fn replay(
         let is_last = i == last_index;
         let mut entries = 0u64;
         if let Some(e) = &seg.header_error {
-            // A crash while creating the segment leaves a short or zeroed header.
-            let torn = is_last && (seg.len < envelope::LEN as u64 || seg.all_zero);
+            // A crash while creating the segment leaves a short or zeroed header, followed
+            // by nothing or by the preallocated zeros: no record to lose.
+            let torn = is_last
+                && (seg.len < envelope::LEN as u64 || seg.all_zero || seg.nothing_past_header);
             let kind = if torn {
                 FindingKind::TornTail
             } else {
@@ -581,6 +591,17 @@ pub fn replay(
                 plan.truncate = Some((seg.path.clone(), end.valid_end));
             }
         }
+        // A crash leaves the last segment at its preallocated length (format/wal.rs): a scan
+        // that ended without damage past the last entry means only zeros follow it.
+        if is_last
+            && plan.truncate.is_none()
+            && open_damage.is_none()
+            && seg.header_error.is_none()
+            && let Some(end) = &seg.end
+            && end.valid_end < seg.len
+        {
+            plan.trim_zeros = Some((seg.path.clone(), end.valid_end));
+        }
         walk.report.segments.push(SegmentInfo {
             path: seg.path.clone(),
             first_seq: seg.first_seq,
@@ -605,6 +626,7 @@ pub fn replay(
         // Every segment holding a finding or a dropped entry leaves the WAL for lost/; the
         // engine flushes first so nothing readable depends on them.
         plan.truncate = None;
+        plan.trim_zeros = None;
         let first_problem = r.findings.first().map(|f| f.file.clone());
         let mut from_first = false;
         for s in &r.segments {
@@ -644,7 +666,10 @@ pub fn truncate_tail(dir: &Path, segment: &Path, offset: u64) -> Result<PathBuf>
         .and_then(|n| n.to_str())
         .unwrap_or("segment");
     let target = lost.join(format!("{name}.tail-at-{offset}"));
+    // Up to the last non-zero byte: past it lies only the segment's preallocated zeros,
+    // which say nothing and would make every crash cost a segment's size in lost/.
     let tail = bytes.get(offset as usize..).unwrap_or(&[]);
+    let tail = &tail[..crate::format::wal::data_end(tail) as usize];
     crate::io::write_atomic(&target, tail)?;
     if offset < envelope::LEN as u64 {
         // Nothing usable is left: the whole segment goes.
@@ -659,6 +684,16 @@ pub fn truncate_tail(dir: &Path, segment: &Path, offset: u64) -> Result<PathBuf>
     }
     crate::io::fsync_dir(&dir.join("wal"))?;
     Ok(target)
+}
+
+/// Cuts `segment` at `offset`, durably; see [`Plan::trim_zeros`].
+pub fn trim_zeros(segment: &Path, offset: u64) -> Result<()> {
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(segment)
+        .at(segment)?;
+    f.set_len(offset).at(segment)?;
+    f.sync_all().at(segment)
 }
 
 /// Moves a whole segment into `lost/` (a rename: the bytes are kept, never deleted).

@@ -22,6 +22,12 @@
 //! has no next boundary, so there a reader resumes at the next intact fragment instead (see
 //! `scan`): otherwise damage anywhere in it would run to the end of the file and look exactly
 //! like the torn tail a crash leaves.
+//!
+//! A segment is preallocated to its full size (`wal_segment_bytes`) when created, so an
+//! fdatasync after an append need not commit a new file length (see `SegmentWriter::create`).
+//! Until it is cut, zeros follow its records: the log ends where only zeros follow (a
+//! fragment header is never all zero). Sealing, a clean close and the first open after a
+//! crash cut the file back to its records.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -126,20 +132,24 @@ pub struct SegmentWriter {
     file: File,
     path: PathBuf,
     framer: Framer,
+    /// End of the last write that succeeded; the framer runs ahead of a failed one.
+    written: u64,
     first_seq: u64,
     buf: Vec<u8>,
 }
 
 impl SegmentWriter {
     /// Creates `dir/{first_seq}.wal` with its envelope, durable (file and dir entry) before
-    /// the first append can be acknowledged, with `reserve` bytes of disk reserved beyond its
-    /// end (see [`SegmentWriter::release_reserve`]).
+    /// the first append can be acknowledged, preallocated to `reserve` bytes: the file is
+    /// that long from the start, zeros past what is written, until
+    /// [`SegmentWriter::release_reserve`] cuts it to its records at seal or close.
     ///
-    /// Why reserve: appending into blocks the file system has not allocated makes every
-    /// fdatasync allocate them too; with the blocks reserved it measured a fifth faster
-    /// (ext4, 50 clients, fsync per commit). The file's length and bytes are unchanged, so
-    /// readers see no difference. Best effort: a file system without `fallocate` just
-    /// appends as before.
+    /// Why: an fdatasync after an append that grows the file must also commit the new length
+    /// through the file system's journal; one that only overwrites allocated blocks inside
+    /// the length need not. On ext4 that made an fdatasync ~30% cheaper (144 → 100 µs) and
+    /// `serve --sync always` ~9% faster (50 clients). Readers see the zeros as the log's end
+    /// (`data_end`), as PostgreSQL's readers do in its zero-filled WAL segments. Best effort:
+    /// a file system without `fallocate` just appends.
     pub fn create(dir: &Path, first_seq: u64, reserve: u64) -> Result<SegmentWriter> {
         let path = dir.join(segment_name(first_seq));
         let mut file = OpenOptions::new()
@@ -148,8 +158,8 @@ impl SegmentWriter {
             .open(&path)
             .at(&path)?;
         file.write_all(&envelope::encode(Kind::Wal)).at(&path)?;
-        if reserve > 0 {
-            let _ = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, reserve);
+        if reserve > envelope::LEN as u64 {
+            let _ = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, reserve);
         }
         file.sync_all().at(&path)?;
         crate::io::fsync_dir(dir)?;
@@ -157,6 +167,7 @@ impl SegmentWriter {
             file,
             path,
             framer: Framer::new(envelope::LEN as u64),
+            written: envelope::LEN as u64,
             first_seq,
             buf: Vec::with_capacity(64 * 1024),
         })
@@ -184,20 +195,24 @@ impl SegmentWriter {
         for p in payloads {
             self.framer.frame(p, &mut self.buf);
         }
-        self.file.write_all(&self.buf).at(&self.path)
+        self.file.write_all(&self.buf).at(&self.path)?;
+        self.written = self.framer.offset();
+        Ok(())
     }
 
     pub fn sync(&self) -> Result<()> {
         self.file.sync_data().at(&self.path)
     }
 
-    /// Gives back the disk reserved by `create` and not written: a sealed segment keeps only
-    /// its bytes. Truncating to the file's own length frees the blocks past it and changes no
-    /// byte (the length is read, not taken from the framer, which a failed write may have run
-    /// ahead of). Best effort: a failure wastes space but loses nothing.
+    /// Cuts the preallocated zeros off: a sealed or closed segment is exactly its records.
+    /// Only what a successful write put there is kept (never acknowledged bytes of a failed
+    /// one are dropped). Best effort: a failure leaves zeros that every reader takes for the
+    /// log's end, so it wastes space but loses nothing.
     pub fn release_reserve(&self) {
-        if let Ok(m) = self.file.metadata() {
-            let _ = self.file.set_len(m.len());
+        if self.file.set_len(self.written).is_ok() {
+            // Durable, so that after a power loss the file is not back at its preallocated
+            // length (harmless to readers, but space a sealed segment should not hold).
+            let _ = self.file.sync_data();
         }
     }
 }
@@ -239,9 +254,16 @@ fn intact_fragment_at(bytes: &[u8], p: u64) -> bool {
 /// not a torn tail. Cost: one byte compare for most offsets (zero-filled or garbage tails
 /// fail on the type byte), a checksum only where type and length are plausible.
 pub fn intact_fragment_after(bytes: &[u8], from: u64) -> Option<u64> {
+    intact_fragment_between(bytes, from, data_end(bytes))
+}
+
+/// As [`intact_fragment_after`], looking only at starts before `until`. Past the last
+/// non-zero byte nothing can start (a zero type byte is no fragment type), so callers bound
+/// the search there instead of walking a preallocated segment's zero tail.
+fn intact_fragment_between(bytes: &[u8], from: u64, until: u64) -> Option<u64> {
     let len = bytes.len() as u64;
     let mut p = from.checked_add(1)?;
-    while p + FRAGMENT_HEADER <= len {
+    while p < until && p + FRAGMENT_HEADER <= len {
         let left_in_block = BLOCK_SIZE - p % BLOCK_SIZE;
         if left_in_block < FRAGMENT_HEADER {
             p += left_in_block;
@@ -253,6 +275,38 @@ pub fn intact_fragment_after(bytes: &[u8], from: u64) -> Option<u64> {
         p += 1;
     }
     None
+}
+
+/// Offset just past the last non-zero byte. A segment is preallocated to its full size when
+/// created (see [`SegmentWriter::create`]), so until it is sealed its unwritten rest reads as
+/// zeros: the log ends where the zeros begin. (A record may itself end in zero bytes; readers
+/// only use this bound for where fragments can *start*, and a header's type byte is never 0.)
+pub fn data_end(bytes: &[u8]) -> u64 {
+    // Whole chunks first: an OR over a chunk vectorises, a byte-by-byte search does not, and
+    // a 64 MiB zero tail is read at every recovery after a crash.
+    const CHUNK: usize = 4096;
+    let mut end = bytes.len();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &bytes[start..end];
+        if chunk.iter().fold(0u8, |acc, b| acc | b) != 0 {
+            let last = chunk.iter().rposition(|b| *b != 0).unwrap_or(0);
+            return (start + last) as u64 + 1;
+        }
+        end = start;
+    }
+    0
+}
+
+/// `bytes` without a preallocated zero tail: up to the end of the last complete entry when
+/// only zeros follow it, else all of it (damage stays in, for the caller to report).
+pub fn without_zero_tail(bytes: &[u8]) -> &[u8] {
+    let valid_end = scan(bytes, |_| true).valid_end;
+    if data_end(bytes) <= valid_end {
+        bytes.get(..valid_end as usize).unwrap_or(bytes)
+    } else {
+        bytes
+    }
 }
 
 /// What a reader met while walking a segment.
@@ -283,6 +337,7 @@ pub struct ScanEnd {
 /// `on_event` may stop the walk early by returning `false`.
 pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEnd {
     let len = bytes.len() as u64;
+    let data_end = data_end(bytes);
     let start = envelope::LEN as u64;
     let mut end = ScanEnd {
         valid_end: start.min(len),
@@ -299,13 +354,29 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
     // and recovery would take acknowledged entries after it for a torn tail. Earlier blocks
     // keep LevelDB's rule (resync only at a boundary, never at a guess inside a block): their
     // damage never reaches EOF, so it is never mistaken for a tail.
+    //
+    // "Final block" means the last block holding a non-zero byte: a preallocated segment's
+    // zero tail is not data (see `data_end`), and damage followed only by zeros is what a
+    // crash leaves there. `resync_from` (default `at`) lets zeroed bytes, which hold no
+    // fragment, be skipped whole: the resync then happens from the next non-zero byte.
     macro_rules! damage {
         ($at:expr, $what:expr) => {{
             let at: u64 = $at;
+            damage!(at, at, $what)
+        }};
+        ($at:expr, $resync_from:expr, $what:expr) => {{
+            let at: u64 = $at;
+            let from: u64 = $resync_from;
             let begin = assembling.take().map_or(at, |(s, _)| s);
-            let next_block = ((at / BLOCK_SIZE) + 1) * BLOCK_SIZE;
-            let resume = if next_block >= len {
-                intact_fragment_after(bytes, at).unwrap_or(len)
+            let next_block = ((from / BLOCK_SIZE) + 1) * BLOCK_SIZE;
+            let resume = if from > at && from % BLOCK_SIZE == 0 && intact_fragment_at(bytes, from) {
+                // Zeros up to a block boundary, and the boundary starts a good fragment.
+                from
+            } else if next_block >= data_end {
+                // Searching from `at` finds starts after it; from the first non-zero byte,
+                // starts at it too.
+                let after = if from > at { from - 1 } else { at };
+                intact_fragment_between(bytes, after, data_end).unwrap_or(len)
             } else {
                 next_block
             };
@@ -324,7 +395,7 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
         }};
     }
 
-    while pos < len {
+    while pos < data_end {
         let left_in_block = BLOCK_SIZE - pos % BLOCK_SIZE;
         if left_in_block < FRAGMENT_HEADER {
             pos += left_in_block;
@@ -338,8 +409,14 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
             );
         };
         if stored_crc == 0 && frag_len == 0 && t == 0 {
+            // Not the end (that is `data_end`): zeros inside written data.
+            let next_data = bytes
+                .get(pos as usize..)
+                .and_then(|rest| rest.iter().position(|b| *b != 0))
+                .map_or(len, |i| pos + i as u64);
             damage!(
                 pos,
+                next_data,
                 "zeroed bytes where a fragment header should be".to_string()
             );
         }
@@ -532,13 +609,14 @@ mod tests {
                     entry_ends[complete - 1]
                 }
             );
-            // Anything after the last complete entry is reported, and reaches the end.
-            if end.valid_end < cut as u64 {
-                let cut_in_padding = BLOCK_SIZE - end.valid_end % BLOCK_SIZE < FRAGMENT_HEADER
-                    && cut as u64 - end.valid_end < FRAGMENT_HEADER;
-                if !cut_in_padding {
-                    assert_eq!(damage.last().map(|d| d.1), Some(cut as u64), "cut at {cut}");
-                }
+            // Anything after the last complete entry is reported, and reaches the end, unless
+            // it is only zeros (block padding, or a header cut after a zero byte of its
+            // checksum), which read as a zero tail: nothing of an entry is lost there.
+            let rest = &bytes[end.valid_end as usize..cut];
+            if rest.iter().any(|b| *b != 0) {
+                assert_eq!(damage.last().map(|d| d.1), Some(cut as u64), "cut at {cut}");
+            } else {
+                assert!(damage.is_empty(), "cut at {cut}");
             }
         }
     }
@@ -585,10 +663,95 @@ mod tests {
             let mut tail = bytes.clone();
             tail.resize(bytes.len() + 20_000, fill);
             assert_eq!(intact_fragment_after(&tail, bytes.len() as u64 - 1), None);
-            let (entries, damage, _) = read_all(&tail);
+            let (entries, damage, end) = read_all(&tail);
             assert_eq!(entries.len(), 30);
-            assert_eq!(damage, vec![(bytes.len() as u64, tail.len() as u64)]);
+            assert_eq!(end.valid_end, bytes.len() as u64);
+            if fill == 0 {
+                // A preallocated segment's unwritten rest: the log just ends.
+                assert!(damage.is_empty(), "{damage:?}");
+            } else {
+                assert_eq!(damage, vec![(bytes.len() as u64, tail.len() as u64)]);
+            }
         }
+    }
+
+    /// What a segment preallocated to 4 blocks holds: `values`, then zeros.
+    fn preallocated(values: &[Vec<u8>]) -> (Vec<u8>, u64) {
+        let mut bytes = build(values);
+        let written = bytes.len() as u64;
+        bytes.resize(4 * BLOCK_SIZE as usize, 0);
+        (bytes, written)
+    }
+
+    #[test]
+    fn zero_tail_ends_the_log_even_after_records_ending_in_zeros() {
+        let values: Vec<Vec<u8>> = (0..50)
+            .map(|i| {
+                let mut v = vec![i as u8 + 1; 700];
+                v.extend_from_slice(&[0; 40]);
+                v
+            })
+            .collect();
+        let (bytes, written) = preallocated(&values);
+        let (entries, damage, end) = read_all(&bytes);
+        assert!(damage.is_empty(), "{damage:?}");
+        assert_eq!(end.valid_end, written);
+        assert_eq!(entries.into_iter().map(|e| e.1).collect::<Vec<_>>(), values);
+        assert!(data_end(&bytes) < written, "the last record ends in zeros");
+    }
+
+    #[test]
+    fn torn_write_into_a_zero_tail_is_damage_running_to_the_end() {
+        let values: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8 + 1; 900]).collect();
+        let whole = build(&values);
+        let kept = build(&values[..19]);
+        // The last record only half written, then the preallocated zeros.
+        for cut in [kept.len() + 3, kept.len() + 9, kept.len() + 400] {
+            let mut bytes = whole[..cut].to_vec();
+            bytes.resize(4 * BLOCK_SIZE as usize, 0);
+            let (entries, damage, end) = read_all(&bytes);
+            assert_eq!(entries.len(), 19, "cut at {cut}");
+            assert_eq!(end.valid_end, kept.len() as u64);
+            assert_eq!(
+                damage,
+                vec![(kept.len() as u64, bytes.len() as u64)],
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn stray_byte_far_in_a_zero_tail_is_one_damage_to_the_end() {
+        let values: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8 + 1; 500]).collect();
+        let (clean, written) = preallocated(&values);
+        for at in [
+            written as usize + 10,
+            2 * BLOCK_SIZE as usize,
+            3 * BLOCK_SIZE as usize + 77,
+        ] {
+            let mut bytes = clean.clone();
+            bytes[at] = 0x5a;
+            let (entries, damage, end) = read_all(&bytes);
+            assert_eq!(entries.len(), 10);
+            assert_eq!(end.valid_end, written);
+            assert_eq!(
+                damage,
+                vec![(written, bytes.len() as u64)],
+                "stray byte at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn zeroed_range_inside_written_data_is_damage_and_later_records_survive() {
+        let values: Vec<Vec<u8>> = (0..30).map(|i| vec![i as u8 + 1; 3000]).collect();
+        let (mut bytes, written) = preallocated(&values);
+        bytes[BLOCK_SIZE as usize - 500..BLOCK_SIZE as usize + 900].fill(0);
+        let (entries, damage, end) = read_all(&bytes);
+        assert_eq!(end.valid_end, written);
+        assert_eq!(entries.last().map(|e| e.0), Some(30));
+        assert!(!damage.is_empty());
+        assert!(damage.iter().all(|d| d.1 < written), "{damage:?}");
     }
 
     #[test]
