@@ -23,11 +23,11 @@
 //! `scan`): otherwise damage anywhere in it would run to the end of the file and look exactly
 //! like the torn tail a crash leaves.
 //!
-//! A segment is preallocated to its full size (`wal_segment_bytes`) when created, so an
-//! fdatasync after an append need not commit a new file length (see `SegmentWriter::create`).
-//! Until it is cut, zeros follow its records: the log ends where only zeros follow (a
-//! fragment header is never all zero). Sealing, a clean close and the first open after a
-//! crash cut the file back to its records.
+//! A segment is preallocated to its full size (`wal_segment_bytes`, at most 64 MiB) when
+//! created, so an fdatasync after an append need not commit a new file length (see
+//! `SegmentWriter::create`). Until it is cut, zeros follow its records: the log ends where
+//! only zeros follow (a fragment header is never all zero). Sealing, a clean close and the
+//! first open after a crash cut the file back to its records.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -40,6 +40,8 @@ use crate::error::{IoContext, Result};
 
 pub const BLOCK_SIZE: u64 = 32 * 1024;
 pub const FRAGMENT_HEADER: u64 = 7;
+/// The most a new segment is preallocated (see [`SegmentWriter::create`]).
+pub const MAX_PREALLOCATION: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -158,6 +160,9 @@ impl SegmentWriter {
             .open(&path)
             .at(&path)?;
         file.write_all(&envelope::encode(Kind::Wal)).at(&path)?;
+        // Capped: a crash leaves the zeros for recovery to read, and past the cap appends
+        // simply grow the file again.
+        let reserve = reserve.min(MAX_PREALLOCATION);
         if reserve > envelope::LEN as u64 {
             let _ = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, reserve);
         }
