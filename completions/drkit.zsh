@@ -467,7 +467,7 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-'::id -- One backup; all of them when omitted:_default' \
+'::id -- One backup and the archived WAL its point-in-time window needs; every backup and all of the archive when omitted:_default' \
 && ret=0
 ;;
 (expire)

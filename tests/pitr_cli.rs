@@ -491,6 +491,22 @@ fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore() {
             "verify names the {name}: {}",
             text(&out)
         );
+        // Naming one backup checks the archived WAL its window needs: this segment is after
+        // the second backup, so both backups need it.
+        for b in [&s.b1, &s.b2] {
+            let id = b["id"].as_str().unwrap();
+            let out = run(&["backup", "verify", id], &[("--repo", &repo)]);
+            assert_exit(
+                &out,
+                4,
+                &format!("verify {id} with a flipped byte in the {name}"),
+            );
+            assert!(
+                text(&out).contains(path.file_name().unwrap().to_str().unwrap()),
+                "verify {id} names the {name}: {}",
+                text(&out)
+            );
+        }
         let target = s.root.join(format!("restore-{name}"));
         let out = restore(&repo, &target, &["--to-seq", &end.to_string()]);
         assert_exit(&out, 4, &format!("restore through a flipped {name}"));
@@ -502,6 +518,35 @@ fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore() {
         );
         assert!(!target.exists());
     }
+
+    // A damaged segment wholly between the two backups: the first one's window needs it, the
+    // second one's does not.
+    let (side, _, _) = sealed
+        .iter()
+        .find(|(_, a, b)| *a > seq_of(&s.b1) && *b <= seq_of(&s.b2))
+        .cloned()
+        .expect("a sealed segment between the backups");
+    let repo = s.root.join("flip-between");
+    copy_dir(&s.repo, &repo);
+    let zst = repo.join(side.with_extension("zst").strip_prefix(&s.repo).unwrap());
+    let mut bytes = fs::read(&zst).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    fs::write(&zst, &bytes).unwrap();
+    let verify = |b: &serde_json::Value| {
+        run(
+            &["backup", "verify", b["id"].as_str().unwrap()],
+            &[("--repo", &repo)],
+        )
+    };
+    let out = verify(&s.b1);
+    assert_exit(&out, 4, "verify the first backup");
+    assert!(
+        text(&out).contains(zst.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        text(&out)
+    );
+    assert_exit(&verify(&s.b2), 0, "verify the second backup");
 }
 
 #[test]

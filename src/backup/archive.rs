@@ -385,7 +385,13 @@ pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Resu
 
 /// The check `backup verify` makes of one history's archive: every sidecar's seal, every
 /// copy against its blake3. Problems are collected, not fatal.
-pub fn verify_history(repo: &Repo, history: &str) -> Result<(usize, u64, Vec<super::Problem>)> {
+/// Checks every archived segment of `history` against its sidecar; with `after_seq`, only
+/// those holding an entry past it (what a backup ending there needs for its window).
+pub fn verify_history(
+    repo: &Repo,
+    history: &str,
+    after_seq: Option<u64>,
+) -> Result<(usize, u64, Vec<super::Problem>)> {
     let dir = history_dir(repo, history);
     let mut problems = Vec::new();
     let (mut count, mut bytes) = (0usize, 0u64);
@@ -401,6 +407,9 @@ pub fn verify_history(repo: &Repo, history: &str) -> Result<(usize, u64, Vec<sup
                 continue;
             }
         };
+        if after_seq.is_some_and(|after| s.last_seq <= after) {
+            continue;
+        }
         count += 1;
         bytes += s.size;
         let stored = dir.join(&s.stored);

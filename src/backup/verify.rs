@@ -1,5 +1,6 @@
-//! `backup verify`: re-reads every file of one or all backups against the manifest, and
-//! with `--restore-test` restores each into a temp dir and compares the logical digest.
+//! `backup verify`: re-reads every file of one or all backups against the manifest, and the
+//! archived WAL (all of it, or with one backup the part its point-in-time window needs);
+//! with `--restore-test` restores each backup into a temp dir and compares the logical digest.
 //!
 //! Problems are collected, not fatal: one damaged backup does not hide the state of the
 //! others. The caller turns any problem into exit 4.
@@ -81,6 +82,7 @@ pub fn verify(
     progress: Progress<'_>,
 ) -> Result<VerifyReport> {
     let _readers = repo.read_guard()?;
+    let id_given = id.is_some();
     let listed: Vec<(String, Result<BackupManifest>)> = match id {
         Some(id) => vec![(id.to_string(), repo.load(id))],
         None => repo
@@ -90,6 +92,8 @@ pub fn verify(
             .collect(),
     };
     let mut backups = Vec::new();
+    // With one backup named: its history, and the sequence after which its window needs WAL.
+    let mut window_from = None;
     for (id, manifest) in listed {
         let manifest_path = repo.backup_dir(&id).join(MANIFEST_FILE);
         let m = match manifest {
@@ -107,6 +111,9 @@ pub fn verify(
                 continue;
             }
         };
+        if id_given {
+            window_from = Some((m.history_id.clone(), m.last_seq));
+        }
         let problems = Mutex::new(Vec::new());
         let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
         order.sort_by_key(|f| std::cmp::Reverse(f.size));
@@ -146,17 +153,29 @@ pub fn verify(
             restore_test: restore_ok,
         });
     }
+    // All of the archive with every backup; with one, the archived WAL its point-in-time
+    // window needs, so that `verify ID` answers "can I restore from this one" in full.
+    let histories: Vec<(String, Option<u64>)> = match window_from {
+        Some((history, after)) => super::archive::histories(repo)?
+            .into_iter()
+            .filter(|h| *h == history)
+            .map(|h| (h, Some(after)))
+            .collect(),
+        None if id_given => Vec::new(),
+        None => super::archive::histories(repo)?
+            .into_iter()
+            .map(|h| (h, None))
+            .collect(),
+    };
     let mut archive = Vec::new();
-    if id.is_none() {
-        for history in super::archive::histories(repo)? {
-            let (segments, bytes, problems) = super::archive::verify_history(repo, &history)?;
-            archive.push(ArchiveCheck {
-                history_id: history,
-                segments,
-                bytes,
-                problems,
-            });
-        }
+    for (history, after) in histories {
+        let (segments, bytes, problems) = super::archive::verify_history(repo, &history, after)?;
+        archive.push(ArchiveCheck {
+            history_id: history,
+            segments,
+            bytes,
+            problems,
+        });
     }
     Ok(VerifyReport { backups, archive })
 }

@@ -118,7 +118,8 @@ pub struct VerifyArgs {
     /// The repository dir.
     #[arg(long)]
     pub repo: PathBuf,
-    /// One backup; all of them when omitted.
+    /// One backup and the archived WAL its point-in-time window needs; every backup and all
+    /// of the archive when omitted.
     pub id: Option<String>,
     /// Also restore each backup into a temp dir and compare the logical digest.
     #[arg(long)]
