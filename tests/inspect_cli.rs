@@ -714,3 +714,46 @@ fn inspect_changes_no_byte_and_no_mtime() {
     flip(&segments(dir)[0], 100);
     check("damaged dir");
 }
+
+/// After a crash the active segment is still at its preallocated length: inspect says how
+/// much of it is records, in the tables and the JSON, and calls the zeros a clean end.
+#[test]
+fn a_preallocated_segment_shows_its_records_apart_from_its_length() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build(dir, 300, &[]);
+    let last = segments(dir).pop().unwrap();
+    let records = fs::metadata(&last).unwrap().len();
+    // As a SIGKILL leaves it: the records, then zeros to the preallocated size.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(records + (1 << 20))
+        .unwrap();
+
+    let out = inspect(&["dir"], dir, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let s = summary(&json_lines(&out)).clone();
+    let seg = s["wal_segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["path"].as_str() == last.to_str())
+        .unwrap()
+        .clone();
+    assert_eq!(seg["records_bytes"].as_u64(), Some(records), "{seg}");
+    assert_eq!(seg["bytes"].as_u64(), Some(records + (1 << 20)), "{seg}");
+    assert_eq!(seg["end"].as_str(), Some("clean"), "{seg}");
+
+    let out = inspect(&["dir"], dir, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("of records; clean"), "{text}");
+    let out = inspect(&["wal"], &last, &["--json"]);
+    let s = summary(&json_lines(&out)).clone();
+    assert_eq!(
+        s["segments"][0]["records_bytes"].as_u64(),
+        Some(records),
+        "{s}"
+    );
+}

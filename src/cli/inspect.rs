@@ -311,16 +311,36 @@ fn wal(printer: &Printer, a: WalArgs) -> anyhow::Result<Exit> {
     }
 }
 
+/// ", of which N of records" when segments are longer than their records: the active segment
+/// is preallocated (format/wal.rs), and an operator should not read 64 MiB as 64 MiB of log.
+fn preallocated_note(segments: impl Iterator<Item = (u64, u64)>) -> String {
+    let (file, records) = segments.fold((0, 0), |(f, r), (b, rb)| (f + b, r + rb));
+    if records < file {
+        format!(", of which {} of records", human_bytes(records))
+    } else {
+        String::new()
+    }
+}
+
 fn print_wal_summary(printer: &Printer, s: &WalSummary) {
     json_line(printer, "summary", s);
     if s.segments.len() > 1 || s.segments.iter().any(|seg| seg.end != "clean") {
-        let mut t = table(&["segment", "first seq", "bytes", "entries", "sealed", "end"]);
+        let mut t = table(&[
+            "segment",
+            "first seq",
+            "record bytes",
+            "file bytes",
+            "entries",
+            "sealed",
+            "end",
+        ]);
         for seg in &s.segments {
             t.add_row(vec![
                 seg.path
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                 seg.first_seq.map_or_else(|| "-".into(), |v| v.to_string()),
+                seg.records_bytes.to_string(),
                 seg.bytes.to_string(),
                 seg.entries.to_string(),
                 if seg.sealed { "yes" } else { "no" }.to_string(),
@@ -337,10 +357,11 @@ fn print_wal_summary(printer: &Printer, s: &WalSummary) {
         (
             "bytes",
             format!(
-                "{} in {} segment{}",
+                "{} in {} segment{}{}",
                 human_bytes(s.bytes),
                 s.segments.len(),
-                if s.segments.len() == 1 { "" } else { "s" }
+                if s.segments.len() == 1 { "" } else { "s" },
+                preallocated_note(s.segments.iter().map(|g| (g.bytes, g.records_bytes)))
             ),
         ),
         ("first seq", seq(s.first_seq)),
@@ -674,9 +695,10 @@ fn print_dir(printer: &Printer, r: &DirReport) {
         (
             "WAL",
             format!(
-                "{} segments, {}; {}",
+                "{} segments, {}{}; {}",
                 r.wal_segments.len(),
                 human_bytes(r.wal_bytes),
+                preallocated_note(r.wal_segments.iter().map(|g| (g.bytes, g.records_bytes))),
                 r.wal_end
             ),
         ),
@@ -710,7 +732,8 @@ fn print_dir(printer: &Printer, r: &DirReport) {
         let mut t = table(&[
             "WAL segment",
             "first seq",
-            "bytes",
+            "record bytes",
+            "file bytes",
             "entries",
             "sealed",
             "end",
@@ -721,6 +744,7 @@ fn print_dir(printer: &Printer, r: &DirReport) {
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                 opt(s.first_seq),
+                s.records_bytes.to_string(),
                 s.bytes.to_string(),
                 s.entries.to_string(),
                 if s.sealed { "yes" } else { "no" }.to_string(),

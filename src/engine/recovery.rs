@@ -62,6 +62,9 @@ pub struct SegmentInfo {
     pub path: PathBuf,
     pub first_seq: u64,
     pub bytes: u64,
+    /// Up to the end of the last complete entry: less than `bytes` for a segment still at
+    /// its preallocated length (see format/wal.rs) or with a damaged tail.
+    pub records_bytes: u64,
     pub entries: u64,
     pub sealed: bool,
 }
@@ -606,6 +609,7 @@ pub fn replay(
             path: seg.path.clone(),
             first_seq: seg.first_seq,
             bytes: seg.len,
+            records_bytes: seg.end.as_ref().map_or(0, |e| e.valid_end),
             entries,
             sealed: seg.end.as_ref().is_some_and(|e| e.sealed),
         });

@@ -253,6 +253,9 @@ pub struct WalSegment {
     /// The first sequence the file name promises (None for a file not named like a segment).
     pub first_seq: Option<u64>,
     pub bytes: u64,
+    /// Up to the end of the last complete entry: less than `bytes` for a segment still at
+    /// its preallocated length (see format/wal.rs) or with a damaged tail.
+    pub records_bytes: u64,
     /// Complete entries, seals and checkpoints included.
     pub entries: u64,
     /// Whether the last complete entry is a seal.
@@ -418,6 +421,7 @@ impl WalWalk<'_> {
                 .and_then(|n| n.to_str())
                 .and_then(wal::parse_segment_name),
             bytes: len,
+            records_bytes: 0,
             entries: 0,
             sealed: false,
             end: String::new(),
@@ -481,6 +485,7 @@ impl WalWalk<'_> {
                 }
                 seg.entries = self.summary.entries - entries_before;
                 seg.sealed = end.sealed;
+                seg.records_bytes = end.valid_end;
             }
             Err(
                 e @ (Error::WrongKind { .. }
@@ -1323,6 +1328,7 @@ pub fn inspect_dir(dir: &Path) -> Result<DirReport> {
             path: s.path.clone(),
             first_seq: Some(s.first_seq),
             bytes: s.bytes,
+            records_bytes: s.records_bytes,
             entries: s.entries,
             sealed: s.sealed,
             end: end_text(

@@ -924,7 +924,8 @@ fn check_wal<'a>(dir: &Path, m: Option<&ManifestInfo>, fixes: &'a Fixes) -> (Out
                 out.counts.files += 1;
                 out.counts.wal_segments += 1;
                 out.counts.entries += s.entries;
-                out.counts.blocks += s.bytes.div_ceil(BLOCK_SIZE);
+                // Blocks holding records: a preallocated segment's zeros are no blocks.
+                out.counts.blocks += s.records_bytes.div_ceil(BLOCK_SIZE);
             }
             out.counts.bytes_read += r.wal_bytes;
             for f in &r.findings {
@@ -1006,7 +1007,7 @@ fn check_segment_alone(path: &Path, is_last: bool, out: &mut Out<'_>) {
     out.counts.files += 1;
     out.counts.wal_segments += 1;
     out.counts.bytes_read += bytes.len() as u64;
-    out.counts.blocks += (bytes.len() as u64).div_ceil(BLOCK_SIZE);
+    out.counts.blocks += wal::data_end(&bytes).div_ceil(BLOCK_SIZE);
     if let Err(e) = envelope::decode(path, &bytes, Kind::Wal) {
         let (offset, what) = locate(&e);
         out.push(
