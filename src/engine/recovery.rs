@@ -190,6 +190,9 @@ pub struct ScannedSegment {
     all_zero: bool,
     /// No byte past the header's 16 is non-zero: a header cut short in a preallocated file.
     nothing_past_header: bool,
+    /// Just past the last non-zero byte (`wal::data_end`): where the bytes stop counting, in
+    /// a segment still at its preallocated length.
+    data_end: u64,
     events: Vec<Ev>,
     end: Option<ScanEnd>,
     /// Indices into `events` of the entries recovery applies, in log order.
@@ -215,6 +218,7 @@ impl ScannedSegment {
             header_error: None,
             all_zero: false,
             nothing_past_header: false,
+            data_end: wal::data_end(&bytes),
             events: Vec::new(),
             end: None,
             applied: Vec::new(),
@@ -543,7 +547,7 @@ pub fn replay(
                 plan.truncate = Some((seg.path.clone(), 0));
             } else {
                 open_damage = Some(walk.report.findings.len() - 1);
-                walk.report.dropped_bytes += seg.len;
+                walk.report.dropped_bytes += seg.data_end;
                 walk.damage_seen(&seg.path, 0);
             }
         }
@@ -565,7 +569,7 @@ pub fn replay(
                         what: what.clone(),
                     });
                     open_damage = Some(walk.report.findings.len() - 1);
-                    walk.report.dropped_bytes += end - start;
+                    walk.report.dropped_bytes += (*end).min(seg.data_end).saturating_sub(*start);
                     walk.damage_seen(&seg.path, *start);
                 }
             }
@@ -593,6 +597,16 @@ pub fn replay(
                 open_damage = None;
                 plan.truncate = Some((seg.path.clone(), end.valid_end));
             }
+        }
+        // Classified: now say where the damaged bytes end, not where a preallocated file's
+        // zeros do (a torn tail of 100 bytes is not one of 64 MiB).
+        for f in walk
+            .report
+            .findings
+            .iter_mut()
+            .filter(|f| f.file == seg.path)
+        {
+            f.end = f.end.min(seg.data_end.max(f.offset));
         }
         // A crash leaves the last segment at its preallocated length (format/wal.rs): a scan
         // that ended without damage past the last entry means only zeros follow it.
