@@ -261,20 +261,30 @@ fn settle_active_copy(src: &Path, dst: &Path) -> std::result::Result<(), Attempt
         return Ok(());
     };
     if let Some((at, _)) = f.damage {
-        let now = match fs::read(src) {
-            Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Attempt::Retry(format!(
-                    "segment {} was retired",
-                    src.display()
-                )));
+        // A large group commit can still be in flight at the first re-read: look a few
+        // times before calling the damage real.
+        for look in 0..3 {
+            if look > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(e) => return Err(Error::io(src, e).into()),
-        };
-        let real = super::archive::facts(src, &now)
-            .map_or(true, |g| g.damage.is_some_and(|(there, _)| there <= at));
-        if real {
-            return Ok(());
+            let now = match fs::read(src) {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(Attempt::Retry(format!(
+                        "segment {} was retired",
+                        src.display()
+                    )));
+                }
+                Err(e) => return Err(Error::io(src, e).into()),
+            };
+            let real = super::archive::facts(src, &now)
+                .map_or(true, |g| g.damage.is_some_and(|(there, _)| there <= at));
+            if !real {
+                break;
+            }
+            if look == 2 {
+                return Ok(());
+            }
         }
     }
     if f.valid_end < copy.len() as u64 {
