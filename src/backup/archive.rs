@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  REPO/wal/<history id>/LOCK                              one archiver per history (flock)
-//!  REPO/wal/<history id>/{first seq:020}.wal.zst            a closed segment, zstd
+//!  REPO/wal/<history id>/{first seq:020}.wal.zst            a closed segment, zstd (codec.rs)
 //!  REPO/wal/<history id>/{first seq:020}.wal.json           its sidecar (sealed JSON), written last
 //!  REPO/wal/<history id>/{first seq:020}.wal.partial-<h>.zst  the growing segment (--follow),
 //!  REPO/wal/<history id>/{first seq:020}.wal.partial.json     up to its last complete entry
@@ -16,26 +16,29 @@
 //! rename switches from one to the other.
 //!
 //! The archiver takes no lock on the data dir: a closed segment never changes, and the growing
-//! one is only appended to, so reading it yields a prefix of what it will become (a fragment
-//! being written shows up as a torn tail and is left for the next pass). It does not take the
+//! one is only appended to, so reading it up to its first damage yields a prefix of what it
+//! will become (a fragment being written shows up as damage or as the zeros of its
+//! preallocation, and is left for the next pass). Copies are laid out as backup files are
+//! (codec.rs): 4 MiB blocks, each its own frame, so with `--follow` a pass compresses only the
+//! blocks that changed since the last one. It does not take the
 //! repository's LOCK either, which `backup create` holds for as long as a backup runs.
 //!
 //! Which segments are closed: every one but the newest in `DIR/wal/`. The engine creates the
 //! next segment only after sealing the previous one, and on open only after recovery has cut
 //! any torn tail, so a segment that is not the newest is final.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::decode_stored;
 use super::manifest::BackupFile;
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
-use super::{CHUNK, decode_stored};
 use crate::engine::load_state;
 use crate::engine::recovery::list_segments;
 use crate::error::{Error, IoContext, Result};
@@ -493,6 +496,8 @@ pub struct Archiver {
     opts: ArchiveOptions,
     /// Closed segments already compared with the archive by this process: they never change.
     checked: HashSet<String>,
+    /// The compressed blocks of each growing segment's last copy, by first sequence.
+    frames: HashMap<u64, super::codec::FrameCache>,
     cleaned: Vec<PathBuf>,
     _lock: DirLock,
 }
@@ -566,6 +571,7 @@ impl Archiver {
             dir,
             opts,
             checked: HashSet::new(),
+            frames: HashMap::new(),
             cleaned: Vec::new(),
             _lock: lock,
         };
@@ -787,7 +793,7 @@ impl Archiver {
     /// Compressed copy first (synced), then the sidecar: the segment is in the archive once
     /// the sidecar's rename is durable.
     fn store(
-        &self,
+        &mut self,
         name: &str,
         first: u64,
         bytes: &[u8],
@@ -802,22 +808,15 @@ impl Archiver {
         };
         let dst = self.dir.join(&stored);
         let tmp = self.dir.join(format!("{stored}.tmp"));
-        let out = File::create(&tmp).at(&tmp)?;
-        let mut enc = zstd::stream::write::Encoder::new(
-            BufWriter::with_capacity(CHUNK, out),
-            self.opts.compress_level,
-        )
-        .at(&tmp)?;
-        enc.include_checksum(true).at(&tmp)?;
-        enc.write_all(bytes).at(&tmp)?;
-        let out = enc
-            .finish()
-            .at(&tmp)?
-            .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        out.sync_all().at(&tmp)?;
-        let stored_size = out.metadata().at(&tmp)?.len();
-        drop(out);
+        // Laid out as backup files are (codec.rs), so that each pass over a growing segment
+        // compresses only the blocks that changed since the last one; sealing it reuses them
+        // all but the last.
+        let frames = self.frames.entry(first).or_default();
+        let stored_size =
+            super::codec::encode_bytes(bytes, &tmp, self.opts.compress_level, frames)?;
+        if sealed {
+            self.frames.remove(&first);
+        }
         fs::rename(&tmp, &dst).at(&dst)?;
         fsync_dir(&self.dir)?;
         let last_seq = f.last_seq().unwrap_or(first.saturating_sub(1));
