@@ -181,6 +181,36 @@ impl Facts {
     }
 }
 
+/// The growing segment up to the first 32 KiB block that starts with a zeroed fragment header:
+/// every block of written data starts with a header (type 1..=4), so that is where its
+/// preallocated zeros begin (or a hole, where the archived prefix stops anyway). Spares
+/// reading the rest of a 64 MiB segment at every `--follow` pass.
+fn read_growing(path: &Path) -> std::io::Result<Vec<u8>> {
+    const CHUNK: usize = 1 << 20;
+    let block = wal::BLOCK_SIZE as usize;
+    let header = wal::FRAGMENT_HEADER as usize;
+    let mut file = File::open(path)?;
+    let mut bytes = Vec::new();
+    loop {
+        let start = bytes.len();
+        let n = (&mut file).take(CHUNK as u64).read_to_end(&mut bytes)?;
+        // Block starts in what was just read; block 0 starts with the envelope.
+        let first = start.div_ceil(block).max(1) * block;
+        let zeroed = (first..bytes.len()).step_by(block).find(|&b| {
+            bytes[b..(b + header).min(bytes.len())]
+                .iter()
+                .all(|x| *x == 0)
+        });
+        if let Some(b) = zeroed {
+            bytes.truncate(b);
+            return Ok(bytes);
+        }
+        if n < CHUNK {
+            return Ok(bytes);
+        }
+    }
+}
+
 /// Walks a whole segment (`bytes` includes the envelope), stopping at the first damage.
 pub fn facts(path: &Path, bytes: &[u8]) -> Result<Facts> {
     envelope::decode(path, bytes, Kind::Wal)?;
@@ -673,7 +703,12 @@ impl Archiver {
                 through = through.max(have.last_seq);
                 continue;
             }
-            let raw = match fs::read(path) {
+            let read = if is_closed {
+                fs::read(path)
+            } else {
+                read_growing(path)
+            };
+            let raw = match read {
                 Ok(b) => b,
                 // Retired by the engine between the listing and now: it was archived.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -878,6 +913,46 @@ pub fn disable(data: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::entry::EntryRef;
+
+    #[test]
+    fn a_growing_segment_is_read_up_to_its_preallocated_zeros() {
+        let tmp = tempfile::tempdir().unwrap();
+        let payloads: Vec<Vec<u8>> = (1..=700u64)
+            .map(|seq| {
+                let mut p = Vec::new();
+                EntryRef {
+                    seq,
+                    term: 0,
+                    timestamp_ns: 1,
+                    kind: EntryType::Put,
+                    key: b"Kk",
+                    value: &[seq as u8; 2500],
+                }
+                .encode_into(&mut p);
+                p
+            })
+            .collect();
+        // 1.8 MB of records in a 4 MiB segment: more than one read chunk, then zeros.
+        let mut w = wal::SegmentWriter::create(tmp.path(), 1, 4 << 20).unwrap();
+        w.append(payloads.iter().map(Vec::as_slice)).unwrap();
+        w.sync().unwrap();
+        let whole = fs::read(w.path()).unwrap();
+        let read = read_growing(w.path()).unwrap();
+        assert!(
+            read.len() < 2 << 20 && read.len() as u64 >= w.len(),
+            "{}",
+            read.len()
+        );
+        assert_eq!(read[..], whole[..read.len()]);
+        let f = facts(w.path(), &read).unwrap();
+        assert!(f.damage.is_none());
+        assert_eq!(f.entries.len(), 700);
+        assert_eq!(f.valid_end, w.len());
+        // Without zeros (cut to its records at seal): all of it.
+        w.release_reserve();
+        assert_eq!(read_growing(w.path()).unwrap(), fs::read(w.path()).unwrap());
+    }
 
     fn seg(first: u64, last: u64, sealed: bool) -> ArchivedSegment {
         let name = wal::segment_name(first);
