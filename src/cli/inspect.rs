@@ -697,7 +697,7 @@ fn print_dir(printer: &Printer, r: &DirReport) {
             format!(
                 "{} segments, {}{}; {}",
                 r.wal_segments.len(),
-                human_bytes(r.wal_bytes),
+                human_bytes(r.wal_segments.iter().map(|s| s.bytes).sum()),
                 preallocated_note(r.wal_segments.iter().map(|g| (g.bytes, g.records_bytes))),
                 r.wal_end
             ),

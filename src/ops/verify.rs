@@ -927,7 +927,8 @@ fn check_wal<'a>(dir: &Path, m: Option<&ManifestInfo>, fixes: &'a Fixes) -> (Out
                 // Blocks holding records: a preallocated segment's zeros are no blocks.
                 out.counts.blocks += s.records_bytes.div_ceil(BLOCK_SIZE);
             }
-            out.counts.bytes_read += r.wal_bytes;
+            // Read means read: whole files, zeros of a preallocated segment included.
+            out.counts.bytes_read += r.segments.iter().map(|s| s.bytes).sum::<u64>();
             for f in &r.findings {
                 let (severity, what, fix) = match f.kind {
                     // Recovery calls damage a torn tail only when nothing intact follows
