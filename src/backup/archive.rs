@@ -913,30 +913,12 @@ pub fn disable(data: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::entry::EntryRef;
 
     #[test]
     fn a_growing_segment_is_read_up_to_its_preallocated_zeros() {
         let tmp = tempfile::tempdir().unwrap();
-        let payloads: Vec<Vec<u8>> = (1..=700u64)
-            .map(|seq| {
-                let mut p = Vec::new();
-                EntryRef {
-                    seq,
-                    term: 0,
-                    timestamp_ns: 1,
-                    kind: EntryType::Put,
-                    key: b"Kk",
-                    value: &[seq as u8; 2500],
-                }
-                .encode_into(&mut p);
-                p
-            })
-            .collect();
         // 1.8 MB of records in a 4 MiB segment: more than one read chunk, then zeros.
-        let mut w = wal::SegmentWriter::create(tmp.path(), 1, 4 << 20).unwrap();
-        w.append(payloads.iter().map(Vec::as_slice)).unwrap();
-        w.sync().unwrap();
+        let w = wal::test_segment(tmp.path(), 700, 2500, 4 << 20);
         let whole = fs::read(w.path()).unwrap();
         let read = read_growing(w.path()).unwrap();
         assert!(

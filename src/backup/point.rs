@@ -309,29 +309,11 @@ fn link_error(src: &Path, e: std::io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::entry::{EntryRef, EntryType};
-    use crate::format::wal::{self, Event, SegmentWriter};
+    use crate::format::wal::{self, Event};
 
     /// A preallocated active segment of 30 entries, and where each entry starts.
     fn active_segment(dir: &Path) -> (PathBuf, Vec<u64>) {
-        let payloads: Vec<Vec<u8>> = (1..=30u64)
-            .map(|seq| {
-                let mut p = Vec::new();
-                EntryRef {
-                    seq,
-                    term: 0,
-                    timestamp_ns: 1,
-                    kind: EntryType::Put,
-                    key: b"Kk",
-                    value: &[seq as u8; 500],
-                }
-                .encode_into(&mut p);
-                p
-            })
-            .collect();
-        let mut w = SegmentWriter::create(dir, 1, 1 << 20).unwrap();
-        w.append(payloads.iter().map(Vec::as_slice)).unwrap();
-        w.sync().unwrap();
+        let w = wal::test_segment(dir, 30, 500, 1 << 20);
         let bytes = fs::read(w.path()).unwrap();
         let mut starts = Vec::new();
         wal::scan(&bytes, |ev| {

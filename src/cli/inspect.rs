@@ -322,31 +322,37 @@ fn preallocated_note(segments: impl Iterator<Item = (u64, u64)>) -> String {
     }
 }
 
+/// One row per WAL segment, for `inspect wal` and `inspect dir`.
+fn segment_table(first_header: &str, segments: &[inspect::WalSegment]) -> comfy_table::Table {
+    let mut t = table(&[
+        first_header,
+        "first seq",
+        "record bytes",
+        "file bytes",
+        "entries",
+        "sealed",
+        "end",
+    ]);
+    for seg in segments {
+        t.add_row(vec![
+            seg.path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            seg.first_seq.map_or_else(|| "-".into(), |v| v.to_string()),
+            seg.records_bytes.to_string(),
+            seg.bytes.to_string(),
+            seg.entries.to_string(),
+            if seg.sealed { "yes" } else { "no" }.to_string(),
+            seg.end.clone(),
+        ]);
+    }
+    t
+}
+
 fn print_wal_summary(printer: &Printer, s: &WalSummary) {
     json_line(printer, "summary", s);
     if s.segments.len() > 1 || s.segments.iter().any(|seg| seg.end != "clean") {
-        let mut t = table(&[
-            "segment",
-            "first seq",
-            "record bytes",
-            "file bytes",
-            "entries",
-            "sealed",
-            "end",
-        ]);
-        for seg in &s.segments {
-            t.add_row(vec![
-                seg.path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                seg.first_seq.map_or_else(|| "-".into(), |v| v.to_string()),
-                seg.records_bytes.to_string(),
-                seg.bytes.to_string(),
-                seg.entries.to_string(),
-                if seg.sealed { "yes" } else { "no" }.to_string(),
-                seg.end.clone(),
-            ]);
-        }
+        let t = segment_table("segment", &s.segments);
         printer.table(&t);
     }
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -729,28 +735,7 @@ fn print_dir(printer: &Printer, r: &DirReport) {
     printer.table(&t);
 
     if !r.wal_segments.is_empty() {
-        let mut t = table(&[
-            "WAL segment",
-            "first seq",
-            "record bytes",
-            "file bytes",
-            "entries",
-            "sealed",
-            "end",
-        ]);
-        for s in &r.wal_segments {
-            t.add_row(vec![
-                s.path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                opt(s.first_seq),
-                s.records_bytes.to_string(),
-                s.bytes.to_string(),
-                s.entries.to_string(),
-                if s.sealed { "yes" } else { "no" }.to_string(),
-                s.end.clone(),
-            ]);
-        }
+        let t = segment_table("WAL segment", &r.wal_segments);
         printer.table(&t);
     }
 

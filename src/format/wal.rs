@@ -520,6 +520,36 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
     end
 }
 
+/// A preallocated segment of puts `1..=count`, each with a `value_len`-byte value, written
+/// and synced (for tests elsewhere in the crate).
+#[cfg(test)]
+pub(crate) fn test_segment(
+    dir: &Path,
+    count: u64,
+    value_len: usize,
+    reserve: u64,
+) -> SegmentWriter {
+    let payloads: Vec<Vec<u8>> = (1..=count)
+        .map(|seq| {
+            let mut p = Vec::new();
+            EntryRef {
+                seq,
+                term: 0,
+                timestamp_ns: 1,
+                kind: super::entry::EntryType::Put,
+                key: b"Kk",
+                value: &vec![seq as u8; value_len],
+            }
+            .encode_into(&mut p);
+            p
+        })
+        .collect();
+    let mut w = SegmentWriter::create(dir, 1, reserve).unwrap();
+    w.append(payloads.iter().map(Vec::as_slice)).unwrap();
+    w.sync().unwrap();
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
