@@ -220,7 +220,7 @@ impl ScannedSegment {
             header_error: None,
             all_zero: false,
             nothing_past_header: false,
-            data_end: wal::data_end(&bytes),
+            data_end: 0,
             events: Vec::new(),
             end: None,
             applied: Vec::new(),
@@ -238,8 +238,9 @@ impl ScannedSegment {
             Err(crate::Error::WrongKind {
                 expected, found, ..
             }) => {
-                seg.all_zero = bytes.iter().all(|b| *b == 0);
-                seg.nothing_past_header = wal::data_end(&bytes) <= envelope::LEN as u64;
+                seg.data_end = wal::data_end(&bytes);
+                seg.all_zero = seg.data_end == 0;
+                seg.nothing_past_header = seg.data_end <= envelope::LEN as u64;
                 seg.header_error = Some(if seg.all_zero {
                     "segment header unreadable: every byte is zero".to_string()
                 } else {
@@ -249,8 +250,9 @@ impl ScannedSegment {
             }
             Err(e) => {
                 seg.header_error = Some(format!("segment header unreadable: {e}"));
-                seg.all_zero = bytes.iter().all(|b| *b == 0);
-                seg.nothing_past_header = wal::data_end(&bytes) <= envelope::LEN as u64;
+                seg.data_end = wal::data_end(&bytes);
+                seg.all_zero = seg.data_end == 0;
+                seg.nothing_past_header = seg.data_end <= envelope::LEN as u64;
                 return Ok(seg);
             }
         }
@@ -307,6 +309,7 @@ impl ScannedSegment {
             true
         });
         seg.events = events;
+        seg.data_end = end.data_end;
         seg.end = Some(end);
         if keep_bytes {
             seg.bytes = Arc::new(bytes);

@@ -306,8 +306,9 @@ pub fn data_end(bytes: &[u8]) -> u64 {
 /// `bytes` without a preallocated zero tail: up to the end of the last complete entry when
 /// only zeros follow it, else all of it (damage stays in, for the caller to report).
 pub fn without_zero_tail(bytes: &[u8]) -> &[u8] {
-    let valid_end = scan(bytes, |_| true).valid_end;
-    if data_end(bytes) <= valid_end {
+    let end = scan(bytes, |_| true);
+    let valid_end = end.valid_end;
+    if end.data_end <= valid_end {
         bytes.get(..valid_end as usize).unwrap_or(bytes)
     } else {
         bytes
@@ -332,6 +333,8 @@ pub struct ScanEnd {
     /// Offset just past the last complete entry (the envelope's end if none).
     pub valid_end: u64,
     pub len: u64,
+    /// Just past the last non-zero byte ([`data_end`]).
+    pub data_end: u64,
     /// Whether the last complete entry is a seal.
     pub sealed: bool,
 }
@@ -347,6 +350,7 @@ pub fn scan(bytes: &[u8], mut on_event: impl FnMut(Event<'_>) -> bool) -> ScanEn
     let mut end = ScanEnd {
         valid_end: start.min(len),
         len,
+        data_end,
         sealed: false,
     };
     let mut pos = start;
