@@ -9,7 +9,8 @@ import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
 order = [f"format/{n}" for n in
-         ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status"]]
+         ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status",
+          "raft_state"]]
 # The backup repository (drkit backup / wal archive / restore).
 order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "archive"]]
 out = [
@@ -31,6 +32,7 @@ out = [
     "DIR/snapshots/snapshot_{seq:020}.snap  memtable images for fast recovery (snapshot.rs)",
     "DIR/ARCHIVE_STATUS                what `drkit wal archive` has archived; the engine keeps the rest (archive_status.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
+    "DIR/raft/state                    cluster mode: node id, cluster id, vote, committed and purged log ids (raft_state.rs)",
     "```",
     "",
 ]

@@ -6,8 +6,8 @@
 //! of a skip-list insert and two copies per entry. Both answer the same questions.
 
 use std::ops::Bound;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_skiplist::SkipMap;
 
@@ -23,6 +23,9 @@ pub struct Memtable {
     repr: Repr,
     approx_bytes: AtomicUsize,
     max_seq: AtomicU64,
+    /// Cluster mode: the state machine's applied state as of this memtable's last entry,
+    /// recorded in the manifest when it is flushed (opaque here).
+    cluster_state: Mutex<Option<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -50,6 +53,7 @@ impl Memtable {
             repr: Repr::Skip(SkipMap::new()),
             approx_bytes: AtomicUsize::new(0),
             max_seq: AtomicU64::new(0),
+            cluster_state: Mutex::new(None),
         }
     }
 
@@ -60,6 +64,7 @@ impl Memtable {
             repr: Repr::Sorted(run),
             approx_bytes: AtomicUsize::new(bytes),
             max_seq: AtomicU64::new(max),
+            cluster_state: Mutex::new(None),
         }
     }
 
@@ -81,6 +86,20 @@ impl Memtable {
     /// (checkpoints), so the flush checkpoint moves past them.
     pub fn note_seq(&self, seq: u64) {
         self.max_seq.fetch_max(seq, Ordering::Relaxed);
+    }
+
+    pub fn set_cluster_state(&self, state: Vec<u8>) {
+        *self
+            .cluster_state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(state);
+    }
+
+    pub fn cluster_state(&self) -> Option<Vec<u8>> {
+        self.cluster_state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Versioned> {

@@ -45,6 +45,9 @@ use crate::format::sst::{SstWriter, ValueKind};
 use crate::format::wal::SegmentWriter;
 use crate::io::DirLock;
 
+const CLUSTER_WRITE: &str =
+    "this engine is a cluster node's state machine: writes go through the Raft log";
+
 /// Progress of a long recovery: (bytes done, bytes total).
 pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
@@ -167,7 +170,8 @@ struct Inner {
     opts: Options,
     commit: Mutex<CommitState>,
     commit_cv: Condvar,
-    wal: Mutex<WalState>,
+    /// None in cluster mode, where the log store owns the WAL.
+    wal: Mutex<Option<WalState>>,
     mem: RwLock<MemState>,
     versions: Mutex<VersionSet>,
     bg: Mutex<BgState>,
@@ -327,6 +331,12 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
             });
         }
     }
+    if !opts.cluster && dir.join("raft").is_dir() {
+        return Err(Error::NotDataDir {
+            path: dir.to_path_buf(),
+            reason: "it is a cluster node's data dir (DIR/raft/): its WAL is the Raft log and may hold entries that were never committed; run it with `drkit serve --node-id N`, or restore a backup of it to get a standalone copy".into(),
+        });
+    }
     let lock = DirLock::acquire(dir)?;
     Ok((lock, !has_current))
 }
@@ -416,6 +426,26 @@ impl Engine {
     pub fn write_batch(&self, ops: Vec<BatchOp>) -> Result<u64> {
         self.inner
             .write_entries(ops.into_iter().map(BatchOp::into_entry).collect(), true)
+    }
+
+    /// Cluster mode: applies committed Raft entries (already durable in the Raft log) to the
+    /// memtable, in log order, and records `cluster_state` (the state machine's applied state
+    /// after them) for the manifest of the flush that makes them durable in SSTs. An entry at
+    /// or below the checkpoint is skipped: it is in the SSTs already (a re-apply after a
+    /// restart, which openraft does from the last applied state it was told).
+    pub fn apply_committed(&self, entries: &[EntryRef<'_>], cluster_state: Vec<u8>) -> Result<()> {
+        if !self.inner.opts.cluster {
+            return Err(Error::InvalidInput(
+                "apply_committed is for cluster mode only".into(),
+            ));
+        }
+        self.inner.apply_committed(entries, cluster_state)
+    }
+
+    /// Cluster mode: the applied state recorded with the last flush (see
+    /// [`Engine::apply_committed`]).
+    pub fn flushed_cluster_state(&self) -> Option<Vec<u8>> {
+        lock(&self.inner.versions).state().cluster_state.clone()
     }
 
     /// Bytes held by the active and frozen memtables.
@@ -575,6 +605,9 @@ impl Engine {
     /// Syncs the WAL regardless of policy.
     pub fn sync(&self) -> Result<()> {
         let wal = lock(&self.inner.wal);
+        let Some(wal) = wal.as_ref() else {
+            return Ok(());
+        };
         wal.writer.sync()?;
         self.inner.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -597,20 +630,100 @@ pub fn refusal(r: &RecoveryReport) -> Error {
 
 fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result<Opened> {
     let (dir_lock, fresh) = prepare_dir(dir, &opts)?;
-    let mut vs = if fresh {
+    let mut vs = open_versions(dir, &opts, fresh)?;
+    let (report, immutable, max_seq) = if opts.cluster {
+        if !fresh {
+            vs.start_new_manifest()?;
+        }
+        // The applied state is what the SSTs hold; the Raft log re-applies the rest.
+        let flushed = vs.state().flushed_seq;
+        (RecoveryReport::nothing_replayed(&opts, flushed), Vec::new(), flushed)
+    } else {
+        match recover_wal(dir, &opts, progress, fresh, &mut vs)? {
+            Recovered::Refused(r) => return Ok(Opened::Report(r)),
+            Recovered::Runs {
+                report,
+                immutable,
+                max_seq,
+            } => (report, immutable, max_seq),
+        }
+    };
+    let wal = if opts.cluster {
+        None
+    } else {
+        Some(start_wal(dir, &opts, max_seq + 1)?)
+    };
+    let version = vs.current();
+    let inner = Arc::new(Inner {
+        dir: dir.to_path_buf(),
+        commit: Mutex::new(CommitState {
+            next_seq: max_seq + 1,
+            done_seq: max_seq,
+            last_ts: 0,
+            ..Default::default()
+        }),
+        commit_cv: Condvar::new(),
+        wal: Mutex::new(wal),
+        mem: RwLock::new(MemState {
+            active: Arc::new(Memtable::new()),
+            immutable,
+            version,
+        }),
+        versions: Mutex::new(vs),
+        bg: Mutex::new(BgState::default()),
+        bg_cv: Condvar::new(),
+        compacting: Mutex::new(()),
+        flushing: Mutex::new(()),
+        stats: Stats::default(),
+        opts,
+        _lock: dir_lock,
+    });
+    inner.retire_wal()?;
+    let threads = spawn_threads(&inner)?;
+    Ok(Opened::Engine(Engine {
+        inner,
+        threads,
+        recovery: report,
+    }))
+}
+
+/// Loads the manifest, or writes a new dir's first one.
+fn open_versions(dir: &Path, opts: &Options, fresh: bool) -> Result<VersionSet> {
+    if fresh {
         fs::create_dir_all(dir.join("wal")).at(dir)?;
         fs::create_dir_all(dir.join("sst")).at(dir)?;
         let history: [u8; 16] = rand::random();
-        VersionSet::create(dir, history)?
-    } else {
-        let (state, no) = load_state(dir)?;
+        return VersionSet::create(dir, history);
+    }
+    let (state, no) = load_state(dir)?;
+    if !opts.dry_run {
         for sub in ["wal", "sst"] {
-            if !opts.dry_run {
-                fs::create_dir_all(dir.join(sub)).at(dir)?;
-            }
+            fs::create_dir_all(dir.join(sub)).at(dir)?;
         }
-        VersionSet::open_read_only(dir, state, no)?
-    };
+    }
+    VersionSet::open_read_only(dir, state, no)
+}
+
+enum Recovered {
+    Refused(RecoveryReport),
+    Runs {
+        report: RecoveryReport,
+        /// Recovered memtables, oldest first, waiting for flush.
+        immutable: Vec<Arc<Memtable>>,
+        /// Every sequence ever used is at or below it.
+        max_seq: u64,
+    },
+}
+
+/// Replays the snapshot and the WAL after the checkpoint into frozen memtables, cutting or
+/// moving aside what the recovery mode drops.
+fn recover_wal(
+    dir: &Path,
+    opts: &Options,
+    progress: Option<ProgressFn>,
+    fresh: bool,
+    vs: &mut VersionSet,
+) -> Result<Recovered> {
     let checkpoint = vs.state().flushed_seq;
     let noop = |_: u64, _: u64| {};
     let progress_fn: &(dyn Fn(u64, u64) + Sync) = match &progress {
@@ -630,7 +743,7 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         segments,
     } = replay;
     if opts.dry_run || report.outcome == Outcome::Refused {
-        return Ok(Opened::Report(report));
+        return Ok(Recovered::Refused(report));
     }
     // Oldest first: the snapshot, then the WAL after it.
     let mut runs: Vec<Arc<Memtable>> = snapshot_mem.map(Arc::new).into_iter().collect();
@@ -658,23 +771,7 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         .max(vs.state().last_seq)
         .max(vs.state().flushed_seq);
     let immutable = if report.needs_rewrite() {
-        // Entries were left out: make what was recovered durable in an SST, move the log
-        // around the hole to lost/, and start clean above every sequence ever seen.
-        let no = vs.allocate_file_no();
-        let sources = runs.into_iter().rev().map(Source::Mem).collect();
-        let merged = MergeIter::new(sources, Vec::new(), Bound::Unbounded)?;
-        let mut error = None;
-        let items = merged.map_while(|r| r.map_err(|e| error = Some(e)).ok());
-        let added: Vec<FileMeta> = write_table(dir, 0, no, &opts, items)?.into_iter().collect();
-        if let Some(e) = error {
-            return Err(e);
-        }
-        vs.log_and_apply(VersionEdit {
-            added,
-            flushed_seq: Some(max_seq),
-            last_seq: Some(max_seq),
-            ..Default::default()
-        })?;
+        rewrite_around_hole(dir, opts, vs, runs, max_seq)?;
         for seg in &plan.move_to_lost {
             report.moved_to_lost.push(recovery::move_to_lost(dir, seg)?);
         }
@@ -682,8 +779,42 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
     } else {
         runs
     };
+    Ok(Recovered::Runs {
+        report,
+        immutable,
+        max_seq,
+    })
+}
 
-    let next_seq = max_seq + 1;
+/// Entries were left out: makes what was recovered durable in an SST, so the log around the
+/// hole can move to lost/ and writing starts clean above every sequence ever seen.
+fn rewrite_around_hole(
+    dir: &Path,
+    opts: &Options,
+    vs: &mut VersionSet,
+    runs: Vec<Arc<Memtable>>,
+    max_seq: u64,
+) -> Result<()> {
+    let no = vs.allocate_file_no();
+    let sources = runs.into_iter().rev().map(Source::Mem).collect();
+    let merged = MergeIter::new(sources, Vec::new(), Bound::Unbounded)?;
+    let mut error = None;
+    let items = merged.map_while(|r| r.map_err(|e| error = Some(e)).ok());
+    let added: Vec<FileMeta> = write_table(dir, 0, no, opts, items)?.into_iter().collect();
+    if let Some(e) = error {
+        return Err(e);
+    }
+    vs.log_and_apply(VersionEdit {
+        added,
+        flushed_seq: Some(max_seq),
+        last_seq: Some(max_seq),
+        ..Default::default()
+    })?;
+    Ok(())
+}
+
+/// Opens the segment new writes go to, at `next_seq`.
+fn start_wal(dir: &Path, opts: &Options, next_seq: u64) -> Result<WalState> {
     let wal_dir = dir.join("wal");
     let mut closed = recovery::list_segments(&wal_dir)?;
     if let Some((first, path)) = closed.last()
@@ -695,62 +826,38 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
     }
     let writer = SegmentWriter::create(&wal_dir, next_seq, opts.wal_segment_bytes)?;
     let sync_handle = Arc::new(File::open(writer.path()).at(writer.path())?);
-    let version = vs.current();
-    let inner = Arc::new(Inner {
-        dir: dir.to_path_buf(),
-        commit: Mutex::new(CommitState {
-            next_seq,
-            done_seq: max_seq,
-            last_ts: 0,
-            ..Default::default()
-        }),
-        commit_cv: Condvar::new(),
-        wal: Mutex::new(WalState {
-            writer,
-            closed,
-            entries_in_segment: 0,
-            sync_handle,
-            scratch: Vec::new(),
-        }),
-        mem: RwLock::new(MemState {
-            active: Arc::new(Memtable::new()),
-            immutable,
-            version,
-        }),
-        versions: Mutex::new(vs),
-        bg: Mutex::new(BgState::default()),
-        bg_cv: Condvar::new(),
-        compacting: Mutex::new(()),
-        flushing: Mutex::new(()),
-        stats: Stats::default(),
-        opts,
-        _lock: dir_lock,
-    });
-    inner.retire_wal()?;
+    Ok(WalState {
+        writer,
+        closed,
+        entries_in_segment: 0,
+        sync_handle,
+        scratch: Vec::new(),
+    })
+}
+
+fn spawn_threads(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>> {
     let mut threads = Vec::new();
     if inner.opts.background_work {
-        let i = Arc::clone(&inner);
+        let i = Arc::clone(inner);
         threads.push(
             std::thread::Builder::new()
                 .name("drkit-bg".into())
                 .spawn(move || i.background_loop())
-                .at(dir)?,
+                .at(&inner.dir)?,
         );
     }
-    if let SyncPolicy::Interval(period) = inner.opts.sync {
-        let i = Arc::clone(&inner);
+    if let SyncPolicy::Interval(period) = inner.opts.sync
+        && !inner.opts.cluster
+    {
+        let i = Arc::clone(inner);
         threads.push(
             std::thread::Builder::new()
                 .name("drkit-sync".into())
                 .spawn(move || i.sync_loop(period))
-                .at(dir)?,
+                .at(&inner.dir)?,
         );
     }
-    Ok(Opened::Engine(Engine {
-        inner,
-        threads,
-        recovery: report,
-    }))
+    Ok(threads)
 }
 
 impl Drop for Engine {
@@ -760,9 +867,10 @@ impl Drop for Engine {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        let wal = lock(&self.inner.wal);
-        let _ = wal.writer.sync();
-        wal.writer.release_reserve();
+        if let Some(wal) = lock(&self.inner.wal).as_ref() {
+            let _ = wal.writer.sync();
+            wal.writer.release_reserve();
+        }
     }
 }
 
@@ -795,6 +903,51 @@ impl Inner {
         Ok(())
     }
 
+    fn apply_committed(&self, entries: &[EntryRef<'_>], cluster_state: Vec<u8>) -> Result<()> {
+        let mut st = lock(&self.commit);
+        self.check_failed(&st)?;
+        // Become the leader, so no flush freezes the memtable halfway through the batch.
+        while st.leader {
+            st = self
+                .commit_cv
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        st.leader = true;
+        drop(st);
+        let checkpoint = lock(&self.versions).state().flushed_seq;
+        let active = Arc::clone(
+            &self
+                .mem
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .active,
+        );
+        let mut last = None;
+        for e in entries {
+            if e.seq > checkpoint || checkpoint == 0 {
+                apply_to_memtable(&active, e);
+            }
+            last = Some(e.seq);
+        }
+        active.set_cluster_state(cluster_state);
+        let result = if active.approx_bytes() >= self.opts.memtable_bytes {
+            self.freeze_memtable(last.unwrap_or(0))
+        } else {
+            Ok(())
+        };
+        let mut st = lock(&self.commit);
+        st.leader = false;
+        if let Some(last) = last {
+            st.done_seq = st.done_seq.max(last);
+        }
+        if let Err(e) = &result {
+            st.failed = Some(e.to_string());
+        }
+        self.commit_cv.notify_all();
+        result
+    }
+
     fn write(&self, kind: EntryType, key: Vec<u8>, value: Vec<u8>) -> Result<u64> {
         self.write_entries(vec![(kind, key, value)], true)
     }
@@ -811,6 +964,9 @@ impl Inner {
         entries: Vec<(EntryType, Vec<u8>, Vec<u8>)>,
         wait: bool,
     ) -> Result<u64> {
+        if self.opts.cluster {
+            return Err(Error::InvalidInput(CLUSTER_WRITE.into()));
+        }
         if entries.iter().any(|(_, k, _)| k.len() > u32::MAX as usize) {
             return Err(Error::InvalidInput("key longer than 4 GiB".into()));
         }
@@ -881,8 +1037,11 @@ impl Inner {
         };
         {
             let mut wal = lock(&self.wal);
+            let Some(wal) = wal.as_mut() else {
+                return Err(Error::InvalidInput(CLUSTER_WRITE.into()));
+            };
             if wal.writer.len() >= self.opts.wal_segment_bytes {
-                self.rotate_segment(&mut wal, batch[0].seq)?;
+                self.rotate_segment(wal, batch[0].seq)?;
             }
             let WalState {
                 writer, scratch, ..
@@ -1026,7 +1185,9 @@ impl Inner {
                     .mem
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if !m.active.is_empty() {
+                // A cluster memtable holding only blank or membership entries still carries
+                // an applied state worth recording.
+                if !m.active.is_empty() || m.active.cluster_state().is_some() {
                     let full = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
                     m.immutable.push(full);
                 }
@@ -1079,6 +1240,7 @@ impl Inner {
                 added,
                 flushed_seq: Some(flushed),
                 last_seq: Some(flushed),
+                cluster_state: mem.cluster_state(),
                 ..Default::default()
             })?;
             drop(vs);
@@ -1111,6 +1273,9 @@ impl Inner {
         };
         let archived = archived_through(&self.dir, history);
         let mut wal = lock(&self.wal);
+        let Some(wal) = wal.as_mut() else {
+            return Ok(());
+        };
         let active_first = wal.writer.first_seq();
         let firsts: Vec<u64> = wal
             .closed
@@ -1135,6 +1300,10 @@ impl Inner {
     /// Records the checkpoint in the WAL when it moved since the last one, so that readers
     /// of the log alone (inspect, archives) see where the SSTs take over.
     fn log_checkpoint(&self) -> Result<()> {
+        if self.opts.cluster {
+            // The manifest's cluster state marks the checkpoint; the log is Raft's.
+            return Ok(());
+        }
         let flushed = lock(&self.versions).state().flushed_seq;
         {
             let mut bg = lock(&self.bg);
@@ -1157,7 +1326,7 @@ impl Inner {
     /// The periodic snapshot of `Options::snapshot_interval`, when new writes arrived since
     /// the last one.
     fn snapshot_if_due(&self) -> Result<()> {
-        let Some(interval) = self.opts.snapshot_interval else {
+        let Some(interval) = self.opts.snapshot_interval.filter(|_| !self.opts.cluster) else {
             return Ok(());
         };
         let done = lock(&self.commit).done_seq;
@@ -1237,7 +1406,9 @@ impl Inner {
                     return;
                 }
             }
-            let handle = Arc::clone(&lock(&self.wal).sync_handle);
+            let Some(handle) = lock(&self.wal).as_ref().map(|w| Arc::clone(&w.sync_handle)) else {
+                return;
+            };
             if let Err(e) = handle.sync_data() {
                 lock(&self.commit).failed = Some(format!("WAL fsync failed: {e}"));
                 self.commit_cv.notify_all();

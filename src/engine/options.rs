@@ -101,6 +101,11 @@ pub struct Options {
     pub snapshot_interval: Option<Duration>,
     /// Snapshots kept after each new one.
     pub snapshots_to_keep: usize,
+    /// Cluster mode: DIR/wal is the Raft log, owned by `cluster::LogStore`. The engine neither
+    /// writes nor replays it; its writes are committed entries given to
+    /// [`crate::engine::Engine::apply_committed`], and the manifest records the state
+    /// machine's applied state with each flush.
+    pub cluster: bool,
 }
 
 pub const LEVELS: usize = 7;
@@ -124,6 +129,7 @@ impl Default for Options {
             keep_wal: false,
             snapshot_interval: None,
             snapshots_to_keep: 2,
+            cluster: false,
         }
     }
 }

@@ -110,6 +110,31 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
 }
 
 impl RecoveryReport {
+    /// The report of an open that replays nothing (cluster mode: the Raft log re-applies
+    /// what lies above the checkpoint).
+    pub fn nothing_replayed(opts: &super::Options, checkpoint_seq: u64) -> RecoveryReport {
+        RecoveryReport {
+            mode: opts.recovery_mode,
+            dry_run: opts.dry_run,
+            checkpoint_seq,
+            snapshot: None,
+            snapshots_skipped: Vec::new(),
+            covered_segments: 0,
+            segments: Vec::new(),
+            wal_bytes: 0,
+            replayed: 0,
+            skipped: 0,
+            dropped_entries: 0,
+            dropped_bytes: 0,
+            last_applied_seq: checkpoint_seq,
+            max_seen_seq: checkpoint_seq,
+            findings: Vec::new(),
+            moved_to_lost: Vec::new(),
+            duration: Duration::ZERO,
+            outcome: Outcome::Clean,
+        }
+    }
+
     pub fn mb_per_sec(&self) -> f64 {
         let s = self.duration.as_secs_f64();
         if s == 0.0 {

@@ -20,7 +20,13 @@
 //! | 5    | AccountUpdate | `A` + user id    | versioned rkyv `Account`                |
 //! | 6    | Checkpoint    | empty            | u64 LE: sequence flushed to SSTs        |
 //! | 7    | Seal          | empty            | u64 LE: data entries in the segment     |
+//! | 8    | Blank         | empty            | empty: a Raft leader's first entry      |
+//! | 9    | Membership    | empty            | JSON of the Raft membership config      |
 //!
+//! In a cluster data dir (DIR/raft/ exists) the WAL is the Raft log: the sequence is the log
+//! index, `term` the term of the leader that created the entry, and entries 1-5 are the
+//! client commands. There is no Checkpoint there (the manifest holds the applied state), and
+//! Seal works as in a standalone dir.
 //! Keys travel explicitly, even for domain records, so replay never has to parse an archive.
 //! Every entry but Seal takes a fresh sequence; a Seal repeats the last sequence of its
 //! segment, so sequences of data entries are contiguous across segments.
@@ -39,10 +45,12 @@ pub enum EntryType {
     AccountUpdate = 5,
     Checkpoint = 6,
     Seal = 7,
+    Blank = 8,
+    Membership = 9,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 7] = [
+    pub const ALL: [EntryType; 9] = [
         EntryType::Put,
         EntryType::Delete,
         EntryType::OrderInsert,
@@ -50,6 +58,8 @@ impl EntryType {
         EntryType::AccountUpdate,
         EntryType::Checkpoint,
         EntryType::Seal,
+        EntryType::Blank,
+        EntryType::Membership,
     ];
 
     pub fn from_u8(v: u8) -> Option<EntryType> {
@@ -65,12 +75,17 @@ impl EntryType {
             EntryType::AccountUpdate => "account",
             EntryType::Checkpoint => "checkpoint",
             EntryType::Seal => "seal",
+            EntryType::Blank => "blank",
+            EntryType::Membership => "membership",
         }
     }
 
     /// Whether replay applies this entry to the key space.
     pub fn is_data(self) -> bool {
-        !matches!(self, EntryType::Checkpoint | EntryType::Seal)
+        !matches!(
+            self,
+            EntryType::Checkpoint | EntryType::Seal | EntryType::Blank | EntryType::Membership
+        )
     }
 }
 
@@ -146,7 +161,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(seq: u64, term: u64, ts: i64, t in 1u8..=7, key: Vec<u8>, value: Vec<u8>) {
+        fn round_trip(seq: u64, term: u64, ts: i64, t in 1u8..=9, key: Vec<u8>, value: Vec<u8>) {
             let e = EntryRef { seq, term, timestamp_ns: ts, kind: EntryType::from_u8(t).unwrap(), key: &key, value: &value };
             let mut out = Vec::new();
             e.encode_into(&mut out);

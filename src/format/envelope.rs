@@ -28,10 +28,19 @@ pub enum Kind {
     Sst,
     Manifest,
     Snapshot,
+    RaftState,
+    RaftSnapshot,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Wal, Kind::Sst, Kind::Manifest, Kind::Snapshot];
+    pub const ALL: [Kind; 6] = [
+        Kind::Wal,
+        Kind::Sst,
+        Kind::Manifest,
+        Kind::Snapshot,
+        Kind::RaftState,
+        Kind::RaftSnapshot,
+    ];
 
     pub fn magic(self) -> [u8; 8] {
         match self {
@@ -39,6 +48,8 @@ impl Kind {
             Kind::Sst => *b"DRKT-SST",
             Kind::Manifest => *b"DRKT-MAN",
             Kind::Snapshot => *b"DRKT-SNP",
+            Kind::RaftState => *b"DRKT-RFS",
+            Kind::RaftSnapshot => *b"DRKT-RSN",
         }
     }
 
@@ -48,6 +59,8 @@ impl Kind {
             Kind::Sst => "SSTable",
             Kind::Manifest => "manifest",
             Kind::Snapshot => "snapshot",
+            Kind::RaftState => "Raft state file",
+            Kind::RaftSnapshot => "Raft snapshot",
         }
     }
 
@@ -137,7 +150,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn decode_never_panics_and_accepts_only_its_own_kind(bytes: Vec<u8>, k in 0usize..4) {
+        fn decode_never_panics_and_accepts_only_its_own_kind(bytes: Vec<u8>, k in 0usize..Kind::ALL.len()) {
             let kind = Kind::ALL[k];
             if decode(Path::new("f"), &bytes, kind).is_ok() {
                 prop_assert_eq!(&bytes[..8], &kind.magic());

@@ -20,6 +20,9 @@
 //!                  varint min seq, varint max seq, varint entries
 //!   5 DeleteFile   u8 level, varint file no
 //!   6 LastSeq      varint          highest sequence ever assigned
+//!   7 ClusterState bytes           cluster mode: the Raft state machine's applied state at
+//!                                  FlushedSeq (last applied log id and membership, JSON;
+//!                                  opaque to the engine, see cluster/state_machine.rs)
 //!  (bytes = varint length + bytes)
 //! ```
 //!
@@ -96,6 +99,7 @@ pub struct VersionEdit {
     pub last_seq: Option<u64>,
     pub added: Vec<FileMeta>,
     pub deleted: Vec<(u8, u64)>,
+    pub cluster_state: Option<Vec<u8>>,
 }
 
 const TAG_HISTORY: u64 = 1;
@@ -104,6 +108,7 @@ const TAG_NEXT_FILE: u64 = 3;
 const TAG_ADD: u64 = 4;
 const TAG_DELETE: u64 = 5;
 const TAG_LAST_SEQ: u64 = 6;
+const TAG_CLUSTER_STATE: u64 = 7;
 
 impl VersionEdit {
     pub fn encode(&self) -> Vec<u8> {
@@ -137,6 +142,10 @@ impl VersionEdit {
             put_varint(&mut out, f.min_seq);
             put_varint(&mut out, f.max_seq);
             put_varint(&mut out, f.entries);
+        }
+        if let Some(state) = &self.cluster_state {
+            put_varint(&mut out, TAG_CLUSTER_STATE);
+            put_bytes(&mut out, state);
         }
         out
     }
@@ -174,6 +183,10 @@ impl VersionEdit {
                     };
                     e.added.push(f);
                 }
+                TAG_CLUSTER_STATE => {
+                    let state = c.bytes().ok_or_else(|| cut("the cluster state"))?;
+                    e.cluster_state = Some(state.to_vec());
+                }
                 other => return Err(format!("unknown version edit tag {other}")),
             }
         }
@@ -190,6 +203,8 @@ pub struct ManifestState {
     pub last_seq: u64,
     /// Keyed by file number, which is unique across levels.
     pub files: BTreeMap<u64, FileMeta>,
+    /// The newest edit's cluster state (cluster mode only).
+    pub cluster_state: Option<Vec<u8>>,
 }
 
 impl ManifestState {
@@ -205,6 +220,9 @@ impl ManifestState {
         }
         if let Some(s) = edit.last_seq {
             self.last_seq = self.last_seq.max(s);
+        }
+        if let Some(c) = &edit.cluster_state {
+            self.cluster_state = Some(c.clone());
         }
         for (level, no) in &edit.deleted {
             match self.files.get(no) {
@@ -237,6 +255,7 @@ impl ManifestState {
             last_seq: Some(self.last_seq),
             added: self.files.values().cloned().collect(),
             deleted: Vec::new(),
+            cluster_state: self.cluster_state.clone(),
         }
     }
 }
@@ -393,9 +412,10 @@ mod tests {
                 0..5,
             ),
             prop::collection::vec((0u8..7, any::<u64>()), 0..5),
+            any::<Option<Vec<u8>>>(),
         )
             .prop_map(
-                |(history_id, flushed_seq, next_file_no, last_seq, added, deleted)| VersionEdit {
+                |(history_id, flushed_seq, next_file_no, last_seq, added, deleted, cluster_state)| VersionEdit {
                     history_id,
                     flushed_seq,
                     next_file_no,
@@ -425,6 +445,7 @@ mod tests {
                         )
                         .collect(),
                     deleted,
+                    cluster_state,
                 },
             )
     }

@@ -6,6 +6,7 @@ pub mod current;
 pub mod entry;
 pub mod envelope;
 pub mod manifest;
+pub mod raft_state;
 pub mod record;
 pub mod snapshot;
 pub mod sst;
@@ -160,6 +161,7 @@ mod doc_tests {
             "format/current",
             "format/snapshot",
             "format/archive_status",
+            "format/raft_state",
             "backup/repo",
             "backup/sealed",
             "backup/manifest",

@@ -512,6 +512,7 @@ fn make_plan(dir: &Path) -> Result<Planned> {
         next_file_no,
         last_seq,
         files: files.iter().map(|f| (f.file_no, f.clone())).collect(),
+        cluster_state: prior.and_then(|s| s.cluster_state.clone()),
     };
     if let Some(st) = &scanned_manifest
         && st.flushed_seq > checkpoint
