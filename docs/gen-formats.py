@@ -13,6 +13,8 @@ order = [f"format/{n}" for n in
           "raft_state"]]
 # The backup repository (drkit backup / wal archive / restore).
 order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "archive"]]
+# Cluster mode (drkit serve --node-id): the Raft snapshot a lagging node receives.
+order += ["cluster/snapshot"]
 out = [
     "# On-disk formats",
     "",
@@ -33,6 +35,7 @@ out = [
     "DIR/ARCHIVE_STATUS                what `drkit wal archive` has archived; the engine keeps the rest (archive_status.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
     "DIR/raft/state                    cluster mode: node id, cluster id, vote, committed and purged log ids (raft_state.rs)",
+    "DIR/raft/snapshots/*.snap         cluster mode: the newest Raft snapshot, sent to nodes that lag (cluster/snapshot.rs)",
     "```",
     "",
 ]

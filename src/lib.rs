@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod engine;
 pub mod error;
 pub mod format;

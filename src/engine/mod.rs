@@ -9,6 +9,7 @@
 //! exactly the sequences up to its last one, which makes "flushed sequence" a sound
 //! checkpoint. A background thread flushes frozen memtables and compacts.
 
+mod cluster;
 mod compaction;
 mod memtable;
 mod merge;
@@ -28,6 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
+pub use cluster::LinkedCheckpoint;
 pub use compaction::{CompactScope, CompactionSummary};
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
@@ -637,7 +639,11 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
         }
         // The applied state is what the SSTs hold; the Raft log re-applies the rest.
         let flushed = vs.state().flushed_seq;
-        (RecoveryReport::nothing_replayed(&opts, flushed), Vec::new(), flushed)
+        (
+            RecoveryReport::nothing_replayed(&opts, flushed),
+            Vec::new(),
+            flushed,
+        )
     } else {
         match recover_wal(dir, &opts, progress, fresh, &mut vs)? {
             Recovered::Refused(r) => return Ok(Opened::Report(r)),

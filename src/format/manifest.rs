@@ -415,7 +415,15 @@ mod tests {
             any::<Option<Vec<u8>>>(),
         )
             .prop_map(
-                |(history_id, flushed_seq, next_file_no, last_seq, added, deleted, cluster_state)| VersionEdit {
+                |(
+                    history_id,
+                    flushed_seq,
+                    next_file_no,
+                    last_seq,
+                    added,
+                    deleted,
+                    cluster_state,
+                )| VersionEdit {
                     history_id,
                     flushed_seq,
                     next_file_no,

@@ -167,6 +167,7 @@ mod doc_tests {
             "backup/manifest",
             "backup/codec",
             "backup/archive",
+            "cluster/snapshot",
         ] {
             let src = std::fs::read_to_string(root.join(format!("src/{name}.rs"))).unwrap();
             let header: Vec<&str> = src

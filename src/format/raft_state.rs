@@ -106,10 +106,7 @@ impl RaftState {
         if bytes.len() != LEN {
             return Err(damaged(
                 bytes.len().min(LEN),
-                &format!(
-                    "Raft state file is {} bytes, expected {LEN}",
-                    bytes.len()
-                ),
+                &format!("Raft state file is {} bytes, expected {LEN}", bytes.len()),
             ));
         }
         let body = &bytes[envelope::LEN..LEN - 4];

@@ -92,6 +92,17 @@ impl Framer {
         self.offset
     }
 
+    /// Where the next payload's first fragment will start: here, or at the next block when
+    /// fewer than a header's bytes are left in this one.
+    pub fn next_start(&self) -> u64 {
+        let left_in_block = BLOCK_SIZE - self.offset % BLOCK_SIZE;
+        if left_in_block < FRAGMENT_HEADER {
+            self.offset + left_in_block
+        } else {
+            self.offset
+        }
+    }
+
     pub fn frame(&mut self, payload: &[u8], out: &mut Vec<u8>) {
         let mut rest = payload;
         let mut first = true;
@@ -178,8 +189,37 @@ impl SegmentWriter {
         })
     }
 
+    /// Reopens an existing segment to append at `end` (an entry boundary): everything after
+    /// it is cut off, durably, and the file preallocated again. The Raft log store's restart
+    /// and its truncation of a conflicting suffix; stale fragments past `end` must never
+    /// survive to be read as entries after a crash, hence the cut before any append.
+    pub fn reopen_at(path: &Path, first_seq: u64, end: u64, reserve: u64) -> Result<SegmentWriter> {
+        let file = OpenOptions::new().write(true).open(path).at(path)?;
+        file.set_len(end).at(path)?;
+        let reserve = reserve.min(MAX_PREALLOCATION);
+        if reserve > end {
+            let _ = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, reserve);
+        }
+        file.sync_all().at(path)?;
+        let mut file = file;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(end)).at(path)?;
+        Ok(SegmentWriter {
+            file,
+            path: path.to_path_buf(),
+            framer: Framer::new(end),
+            written: end,
+            first_seq,
+            buf: Vec::with_capacity(64 * 1024),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A second handle on the file, for an fsync that need not hold the writer.
+    pub fn try_clone_file(&self) -> Result<File> {
+        self.file.try_clone().at(&self.path)
     }
 
     pub fn first_seq(&self) -> u64 {
@@ -196,8 +236,19 @@ impl SegmentWriter {
 
     /// Frames and writes all payloads with one `write` call.
     pub fn append<'a>(&mut self, payloads: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
+        self.append_noting_starts(payloads, &mut Vec::new())
+    }
+
+    /// [`SegmentWriter::append`], pushing the file offset where each payload starts onto
+    /// `starts` (the Raft log store indexes its entries by them).
+    pub fn append_noting_starts<'a>(
+        &mut self,
+        payloads: impl IntoIterator<Item = &'a [u8]>,
+        starts: &mut Vec<u64>,
+    ) -> Result<()> {
         self.buf.clear();
         for p in payloads {
+            starts.push(self.framer.next_start());
             self.framer.frame(p, &mut self.buf);
         }
         self.file.write_all(&self.buf).at(&self.path)?;
@@ -220,6 +271,64 @@ impl SegmentWriter {
             let _ = self.file.sync_data();
         }
     }
+}
+
+/// The entry payloads in `bytes`: a segment's bytes from absolute file offset `base`, where an
+/// entry's first fragment starts, up to an entry boundary (the Raft log store's reads, which
+/// know both from their index). Strict, since the log store reads only what it wrote and
+/// synced: any damage is an error with the absolute offset, never skipped.
+pub fn entries_in_range(
+    bytes: &[u8],
+    base: u64,
+) -> std::result::Result<Vec<Vec<u8>>, (u64, String)> {
+    let mut out = Vec::new();
+    let mut assembling: Option<Vec<u8>> = None;
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let abs = base + pos as u64;
+        let left_in_block = BLOCK_SIZE - abs % BLOCK_SIZE;
+        if left_in_block < FRAGMENT_HEADER {
+            pos += left_in_block as usize;
+            continue;
+        }
+        let mut c = Cursor::new(&bytes[pos..]);
+        let (Some(stored), Some(len), Some(t)) = (c.u32(), c.u16(), c.u8()) else {
+            return Err((abs, "fragment header cut short".into()));
+        };
+        let Some(kind) = FragmentType::from_u8(t) else {
+            return Err((abs, format!("fragment type {t} is not 1-4")));
+        };
+        if FRAGMENT_HEADER + u64::from(len) > left_in_block {
+            return Err((
+                abs,
+                format!("fragment length {len} crosses a block boundary"),
+            ));
+        }
+        let Some(payload) = c.take(usize::from(len)) else {
+            return Err((abs, format!("fragment of {len} bytes cut short")));
+        };
+        if masked_crc(&[&[t], &len.to_le_bytes(), payload]) != stored {
+            return Err((abs, "fragment checksum mismatch".into()));
+        }
+        match (kind, assembling.as_mut()) {
+            (FragmentType::Full, None) => out.push(payload.to_vec()),
+            (FragmentType::First, None) => assembling = Some(payload.to_vec()),
+            (FragmentType::Middle, Some(a)) => a.extend_from_slice(payload),
+            (FragmentType::Last, Some(a)) => {
+                a.extend_from_slice(payload);
+                out.extend(assembling.take());
+            }
+            _ => return Err((abs, format!("fragment {kind:?} out of order"))),
+        }
+        pos += FRAGMENT_HEADER as usize + usize::from(len);
+    }
+    if assembling.is_some() {
+        return Err((
+            base + bytes.len() as u64,
+            "range ends inside an entry".into(),
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether a complete fragment with a valid checksum starts at `p`: its header fits in the

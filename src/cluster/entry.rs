@@ -1,0 +1,210 @@
+//! A Raft entry as a WAL entry (format/entry.rs): sequence = log index, term = the term of
+//! the leader that created it. Client commands use the standalone entry types (1-5), so
+//! `inspect wal` and the recovery tools read them as they read any WAL; a leader's blank
+//! entry is type 8 and a membership change type 9 (its config as JSON).
+
+use openraft::{CommittedLeaderId, EntryPayload, Membership};
+
+use super::{ClusterNode, Command, Entry, LogId, NodeId, Request};
+use crate::format::entry::{EntryRef, EntryType};
+
+/// Encodes `e` as a WAL entry payload. Blank and membership entries carry no time of their
+/// own: they take `prev_ts`, the time of the entry before them, which is the same on every
+/// node that holds them (Raft's log matching), so the log stays byte-identical across nodes.
+pub fn encode_entry(e: &Entry, prev_ts: i64, out: &mut Vec<u8>) -> i64 {
+    let seq = e.log_id.index;
+    let term = e.log_id.leader_id.term;
+    let (kind, key, value, ts): (EntryType, &[u8], Vec<u8>, i64) = match &e.payload {
+        EntryPayload::Blank => (EntryType::Blank, &[], Vec::new(), prev_ts),
+        EntryPayload::Membership(m) => (
+            EntryType::Membership,
+            &[],
+            serde_json::to_vec(m).unwrap_or_default(),
+            prev_ts,
+        ),
+        EntryPayload::Normal(Request {
+            timestamp_ns,
+            command,
+        }) => {
+            let (kind, key, value): (EntryType, &[u8], &[u8]) = match command {
+                Command::Put { key, value } => (EntryType::Put, key, value),
+                Command::Delete { key } => (EntryType::Delete, key, &[]),
+                Command::Order { key, value } => (EntryType::OrderInsert, key, value),
+                Command::Trade { key, value } => (EntryType::TradeExecuted, key, value),
+                Command::Account { key, value } => (EntryType::AccountUpdate, key, value),
+            };
+            (kind, key, value.to_vec(), *timestamp_ns)
+        }
+    };
+    EntryRef {
+        seq,
+        term,
+        timestamp_ns: ts,
+        kind,
+        key,
+        value: &value,
+    }
+    .encode_into(out);
+    ts
+}
+
+/// The Raft entry a WAL entry holds; an error text for entries a Raft log cannot hold
+/// (checkpoint, seal) or a membership that does not decode.
+pub fn decode_entry(e: &EntryRef<'_>) -> Result<Entry, String> {
+    let log_id = LogId {
+        leader_id: CommittedLeaderId::new(e.term, NodeId::default()),
+        index: e.seq,
+    };
+    let key = e.key.to_vec();
+    let value = e.value.to_vec();
+    let command = match e.kind {
+        EntryType::Blank => {
+            return Ok(Entry {
+                log_id,
+                payload: EntryPayload::Blank,
+            });
+        }
+        EntryType::Membership => {
+            let m: Membership<NodeId, ClusterNode> = serde_json::from_slice(e.value)
+                .map_err(|err| format!("membership entry {} does not decode: {err}", e.seq))?;
+            return Ok(Entry {
+                log_id,
+                payload: EntryPayload::Membership(m),
+            });
+        }
+        EntryType::Put => Command::Put { key, value },
+        EntryType::Delete => Command::Delete { key },
+        EntryType::OrderInsert => Command::Order { key, value },
+        EntryType::TradeExecuted => Command::Trade { key, value },
+        EntryType::AccountUpdate => Command::Account { key, value },
+        EntryType::Checkpoint | EntryType::Seal => {
+            return Err(format!(
+                "a {} entry at {} is not a Raft entry",
+                e.kind.name(),
+                e.seq
+            ));
+        }
+    };
+    Ok(Entry {
+        log_id,
+        payload: EntryPayload::Normal(Request {
+            timestamp_ns: e.timestamp_ns,
+            command,
+        }),
+    })
+}
+
+/// The WAL entry type of a Raft entry and its key, for the state machine's apply.
+pub(super) fn wal_view(e: &Entry) -> (EntryType, &[u8], &[u8], i64) {
+    match &e.payload {
+        EntryPayload::Blank => (EntryType::Blank, &[], &[], 0),
+        EntryPayload::Membership(_) => (EntryType::Membership, &[], &[], 0),
+        EntryPayload::Normal(Request {
+            timestamp_ns,
+            command,
+        }) => match command {
+            Command::Put { key, value } => (EntryType::Put, key, value, *timestamp_ns),
+            Command::Delete { key } => (EntryType::Delete, key, &[], *timestamp_ns),
+            Command::Order { key, value } => (EntryType::OrderInsert, key, value, *timestamp_ns),
+            Command::Trade { key, value } => (EntryType::TradeExecuted, key, value, *timestamp_ns),
+            Command::Account { key, value } => {
+                (EntryType::AccountUpdate, key, value, *timestamp_ns)
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn round_trip(e: Entry) {
+        let mut out = Vec::new();
+        encode_entry(&e, 77, &mut out);
+        let wal = EntryRef::decode(&out).unwrap();
+        assert_eq!(wal.seq, e.log_id.index);
+        assert_eq!(wal.term, e.log_id.leader_id.term);
+        let back = decode_entry(&wal).unwrap();
+        assert_eq!(back.log_id, e.log_id);
+        assert_eq!(format!("{:?}", back.payload), format!("{:?}", e.payload));
+    }
+
+    #[test]
+    fn every_payload_round_trips_through_a_wal_entry() {
+        let id = |term, index| LogId {
+            leader_id: CommittedLeaderId::new(term, 0),
+            index,
+        };
+        round_trip(Entry {
+            log_id: id(3, 9),
+            payload: EntryPayload::Blank,
+        });
+        round_trip(Entry {
+            log_id: id(1, 0),
+            payload: EntryPayload::Membership(Membership::new(
+                vec![BTreeSet::from([1, 2, 3])],
+                None,
+            )),
+        });
+        for command in [
+            Command::Put {
+                key: b"Kk".to_vec(),
+                value: b"v".to_vec(),
+            },
+            Command::Delete {
+                key: b"Kk".to_vec(),
+            },
+            Command::Order {
+                key: b"O1".to_vec(),
+                value: vec![1, 2],
+            },
+            Command::Trade {
+                key: b"T1".to_vec(),
+                value: vec![3],
+            },
+            Command::Account {
+                key: b"A1".to_vec(),
+                value: vec![4],
+            },
+        ] {
+            round_trip(Entry {
+                log_id: id(5, 12),
+                payload: EntryPayload::Normal(Request {
+                    timestamp_ns: 1234,
+                    command,
+                }),
+            });
+        }
+    }
+
+    #[test]
+    fn blank_entries_take_the_previous_time() {
+        let mut out = Vec::new();
+        let e = Entry {
+            log_id: LogId {
+                leader_id: CommittedLeaderId::new(2, 0),
+                index: 4,
+            },
+            payload: EntryPayload::Blank,
+        };
+        assert_eq!(encode_entry(&e, 99, &mut out), 99);
+        assert_eq!(EntryRef::decode(&out).unwrap().timestamp_ns, 99);
+    }
+
+    #[test]
+    fn checkpoint_and_seal_are_not_raft_entries() {
+        let mut out = Vec::new();
+        EntryRef {
+            seq: 1,
+            term: 0,
+            timestamp_ns: 0,
+            kind: EntryType::Seal,
+            key: &[],
+            value: &[],
+        }
+        .encode_into(&mut out);
+        assert!(decode_entry(&EntryRef::decode(&out).unwrap()).is_err());
+    }
+}

@@ -1,0 +1,780 @@
+//! The Raft log over the engine's WAL segments (DIR/wal) and the node's durable Raft state
+//! (DIR/raft/state).
+//!
+//! Segments are named by their first log index and hold consecutive indexes; a sealed one
+//! ends with a seal entry, as in a standalone dir. An index in memory (offset, term, time per
+//! entry) serves reads with one positioned read, and a bounded cache of the newest entries
+//! serves replication and apply without any.
+//!
+//! - `append` writes a batch with one `write` and one fdatasync, and only then calls back:
+//!   openraft counts an entry as persisted (votes, acks to the leader) only after that.
+//! - `truncate` cuts a conflicting suffix. Only uncommitted entries can be there; cutting a
+//!   committed one is refused as a bug.
+//! - `purge` records the purged log id durably at once, and deletes whole segments only when
+//!   every entry in them is purged, flushed to SSTs and (with WAL archiving on) archived:
+//!   `keep_floor` says up to where. Reads never return a purged entry, deleted or not.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{self, File};
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{CommittedLeaderId, ErrorSubject, ErrorVerb, Vote};
+
+use super::entry::{decode_entry, encode_entry};
+use super::{Entry, LogId, NodeId, StorageError, TypeConfig, storage_error};
+use crate::engine::recovery::list_segments;
+use crate::error::{Error, IoContext, Result};
+use crate::format::entry::{EntryRef, EntryType};
+use crate::format::envelope::{self, Kind};
+use crate::format::raft_state::{self, LogPos, RaftState};
+use crate::format::wal::{self, Event, SegmentWriter};
+
+/// Entries kept decoded in memory, newest first out of it (replication of fresh entries and
+/// their apply read from here).
+const CACHE_BYTES: usize = 32 << 20;
+/// The committed log id is written at most this often: a stale one on disk is safe (fewer
+/// entries re-applied at start, the rest once the leader commits again), one ahead of the
+/// log's truth could never be.
+const COMMITTED_WRITE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Up to which index segments may be deleted, from the engine's checkpoint and WAL
+/// archiving.
+pub type KeepFloor = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    offset: u64,
+    term: u64,
+    ts: i64,
+}
+
+#[derive(Debug)]
+struct Segment {
+    first: u64,
+    path: PathBuf,
+    /// Entry `first + i` starts at `slots[i].offset`.
+    slots: Vec<Slot>,
+    /// Just past the last entry (a seal, when there is one, starts here).
+    end: u64,
+}
+
+impl Segment {
+    fn last_index(&self) -> Option<u64> {
+        (!self.slots.is_empty()).then(|| self.first + self.slots.len() as u64 - 1)
+    }
+
+    fn contains(&self, index: u64) -> bool {
+        index >= self.first && index < self.first + self.slots.len() as u64
+    }
+
+    fn end_of(&self, i: usize) -> u64 {
+        self.slots.get(i + 1).map_or(self.end, |s| s.offset)
+    }
+}
+
+struct Log {
+    wal_dir: PathBuf,
+    raft_dir: PathBuf,
+    state: RaftState,
+    /// Committed log id as last told by openraft (on disk it may be older).
+    committed: Option<LogId>,
+    committed_written: Option<Instant>,
+    segments: Vec<Segment>,
+    /// Appends go to the last segment while this is open.
+    writer: Option<SegmentWriter>,
+    cache: BTreeMap<u64, (Entry, usize)>,
+    cache_bytes: usize,
+    segment_bytes: u64,
+    keep_floor: KeepFloor,
+    scratch: Vec<u8>,
+}
+
+impl Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("wal_dir", &self.wal_dir)
+            .field("state", &self.state)
+            .field("segments", &self.segments.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// openraft's log storage; clones share one log (the reader openraft asks for is a clone).
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    log: Arc<Mutex<Log>>,
+}
+
+fn log_id(term: u64, index: u64) -> LogId {
+    LogId {
+        leader_id: CommittedLeaderId::new(term, NodeId::default()),
+        index,
+    }
+}
+
+fn to_pos(id: &LogId) -> LogPos {
+    LogPos {
+        term: id.leader_id.term,
+        index: id.index,
+    }
+}
+
+fn from_pos(p: LogPos) -> LogId {
+    log_id(p.term, p.index)
+}
+
+fn read_err(e: Error) -> StorageError {
+    storage_error(ErrorVerb::Read, ErrorSubject::Logs, e)
+}
+
+fn write_err(e: Error) -> StorageError {
+    storage_error(ErrorVerb::Write, ErrorSubject::Logs, e)
+}
+
+impl LogStore {
+    /// Opens the log of data dir `dir`: reads DIR/raft/state and indexes every segment. A torn
+    /// tail of the newest segment (an append that never called back) is cut; any other damage
+    /// refuses to open, naming the file and offset.
+    pub fn open(dir: &Path, segment_bytes: u64, keep_floor: KeepFloor) -> Result<LogStore> {
+        let wal_dir = dir.join("wal");
+        let raft_dir = dir.join("raft");
+        for d in [&wal_dir, &raft_dir] {
+            if !d.is_dir() {
+                fs::create_dir_all(d).at(d)?;
+                crate::io::fsync_dir(dir)?;
+            }
+        }
+        let state = RaftState::load(&raft_dir)?.unwrap_or_default();
+        let (segments, sealed) = index_segments(&wal_dir, state.purged.map(|p| p.index))?;
+        let writer = match segments.last() {
+            Some(seg) if !sealed => Some(SegmentWriter::reopen_at(
+                &seg.path,
+                seg.first,
+                seg.end,
+                segment_bytes,
+            )?),
+            _ => None,
+        };
+        Ok(LogStore {
+            log: Arc::new(Mutex::new(Log {
+                wal_dir,
+                raft_dir,
+                committed: state.committed.map(from_pos),
+                committed_written: None,
+                state,
+                segments,
+                writer,
+                cache: BTreeMap::new(),
+                cache_bytes: 0,
+                segment_bytes,
+                keep_floor,
+                scratch: Vec::new(),
+            })),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// This node's id and cluster id as recorded in DIR/raft/state (0 and zeros when new).
+    pub fn identity(&self) -> (NodeId, [u8; 16]) {
+        let log = self.lock();
+        (log.state.node_id, log.state.cluster_id)
+    }
+
+    /// Records this node's id and cluster id, durably.
+    pub fn set_identity(&self, node_id: NodeId, cluster_id: [u8; 16]) -> Result<()> {
+        let mut log = self.lock();
+        log.state.node_id = node_id;
+        log.state.cluster_id = cluster_id;
+        log.store_state()
+    }
+
+    /// The time of the newest entry (0 for an empty log): a leader stamps new entries no
+    /// earlier than this.
+    pub fn last_timestamp(&self) -> i64 {
+        let log = self.lock();
+        log.last_slot().map_or(0, |s| s.ts)
+    }
+
+    /// Deletes the segments `purge` left behind because they were not yet flushed or
+    /// archived (call after a flush).
+    pub fn remove_purged_segments(&self) -> Result<()> {
+        self.lock().remove_purged_segments()
+    }
+
+    /// Segments on disk: (first index, path).
+    pub fn segment_paths(&self) -> Vec<(u64, PathBuf)> {
+        self.lock()
+            .segments
+            .iter()
+            .map(|s| (s.first, s.path.clone()))
+            .collect()
+    }
+}
+
+/// Indexes the segments of `wal_dir`, cutting a torn tail off the newest. Returns whether the
+/// newest ends with a seal. Segments wholly at or below `purged` may have gaps before them
+/// (purge runs ahead of deletion), others must follow on exactly.
+fn index_segments(wal_dir: &Path, purged: Option<u64>) -> Result<(Vec<Segment>, bool)> {
+    let listed = list_segments(wal_dir)?;
+    let mut segments: Vec<Segment> = Vec::with_capacity(listed.len());
+    let mut sealed = false;
+    let count = listed.len();
+    for (n, (first, path)) in listed.into_iter().enumerate() {
+        let newest = n + 1 == count;
+        let bytes = fs::read(&path).at(&path)?;
+        envelope::decode(&path, &bytes, Kind::Wal)?;
+        let mut seg = Segment {
+            first,
+            path: path.clone(),
+            slots: Vec::new(),
+            end: envelope::LEN as u64,
+        };
+        let mut problem: Option<Error> = None;
+        let mut torn_at = None;
+        let mut seal_seen = false;
+        let mut seal_at = None;
+        let end = wal::scan(&bytes, |ev| {
+            match ev {
+                Event::Entry { offset, entry } => {
+                    if seal_seen {
+                        problem = Some(Error::corruption(&path, offset, "entry after the seal"));
+                        return false;
+                    }
+                    if entry.kind == EntryType::Seal {
+                        seal_seen = true;
+                        seal_at = Some(offset);
+                        return true;
+                    }
+                    let want = first + seg.slots.len() as u64;
+                    if entry.seq != want || entry.kind == EntryType::Checkpoint {
+                        problem = Some(Error::corruption(
+                            &path,
+                            offset,
+                            format!(
+                                "Raft log entry {} ({}) where index {want} belongs",
+                                entry.seq,
+                                entry.kind.name()
+                            ),
+                        ));
+                        return false;
+                    }
+                    seg.slots.push(Slot {
+                        offset,
+                        term: entry.term,
+                        ts: entry.timestamp_ns,
+                    });
+                }
+                Event::Damage { start, end, what } => {
+                    if newest && end as usize >= wal::data_end(&bytes) as usize {
+                        torn_at = Some(start);
+                    } else {
+                        problem = Some(Error::corruption(&path, start, what).with_hint(
+                            "the Raft log is damaged inside written data: remove this node \
+                             from the cluster, wipe its data dir and add it back (it catches up \
+                             from the leader)",
+                        ));
+                    }
+                    return false;
+                }
+            }
+            true
+        });
+        if let Some(p) = problem {
+            return Err(p);
+        }
+        seg.end = seal_at.or(torn_at).unwrap_or(end.valid_end);
+        if seg.slots.is_empty() {
+            // Created just before a crash, before its first entry landed.
+            if newest {
+                fs::remove_file(&path).at(&path)?;
+                continue;
+            }
+            return Err(Error::corruption(
+                &path,
+                seg.end,
+                "Raft log segment without entries",
+            ));
+        }
+        if let Some(prev) = segments.last() {
+            let next = prev.first + prev.slots.len() as u64;
+            let gap_purged = purged.is_some_and(|p| first <= p + 1 && first > next);
+            if first != next && !gap_purged {
+                return Err(Error::corruption(
+                    &path,
+                    0,
+                    format!(
+                        "Raft log segment starts at index {first}, the previous one ends before {next}"
+                    ),
+                ));
+            }
+        }
+        sealed = seal_seen;
+        segments.push(seg);
+    }
+    Ok((segments, sealed))
+}
+
+impl Log {
+    fn store_state(&self) -> Result<()> {
+        self.state.store(&self.raft_dir)
+    }
+
+    fn last_slot(&self) -> Option<Slot> {
+        self.segments.last().and_then(|s| s.slots.last().copied())
+    }
+
+    fn last_entry_id(&self) -> Option<LogId> {
+        let seg = self.segments.last()?;
+        let index = seg.last_index()?;
+        let slot = seg.slots.last()?;
+        Some(log_id(slot.term, index))
+    }
+
+    fn purged(&self) -> Option<LogId> {
+        self.state.purged.map(from_pos)
+    }
+
+    /// The log's last id: its last entry, or the purged id when purge ran past it.
+    fn last_log_id(&self) -> Option<LogId> {
+        match (self.last_entry_id(), self.purged()) {
+            (Some(a), Some(b)) => Some(if a.index >= b.index { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn cache_insert(&mut self, e: Entry, bytes: usize) {
+        self.cache_bytes += bytes;
+        self.cache.insert(e.log_id.index, (e, bytes));
+        while self.cache_bytes > CACHE_BYTES {
+            let Some((_, (_, b))) = self.cache.pop_first() else {
+                break;
+            };
+            self.cache_bytes -= b;
+        }
+    }
+
+    fn cache_remove_from(&mut self, index: u64) {
+        for (_, (_, b)) in self.cache.split_off(&index) {
+            self.cache_bytes -= b;
+        }
+    }
+
+    fn cache_remove_through(&mut self, index: u64) {
+        let keep = self.cache.split_off(&(index + 1));
+        for (_, (_, b)) in std::mem::replace(&mut self.cache, keep) {
+            self.cache_bytes -= b;
+        }
+    }
+
+    /// Seals the open segment (a seal entry, fsync, zeros cut off).
+    fn seal_active(&mut self) -> Result<()> {
+        let Some(mut w) = self.writer.take() else {
+            return Ok(());
+        };
+        let Some(seg) = self.segments.last() else {
+            return Ok(());
+        };
+        let (Some(last), Some(slot)) = (seg.last_index(), seg.slots.last()) else {
+            return Ok(());
+        };
+        let mut seal = Vec::new();
+        EntryRef {
+            seq: last,
+            term: slot.term,
+            timestamp_ns: slot.ts,
+            kind: EntryType::Seal,
+            key: &[],
+            value: &(seg.slots.len() as u64).to_le_bytes(),
+        }
+        .encode_into(&mut seal);
+        w.append([seal.as_slice()])?;
+        w.sync()?;
+        w.release_reserve();
+        Ok(())
+    }
+
+    fn append(&mut self, mut entries: Vec<Entry>) -> Result<()> {
+        // At or below the purged id is covered by the state machine already (openraft's
+        // start-up purges the log up to what the state machine applied): nothing to keep.
+        if let Some(p) = self.purged() {
+            entries.retain(|e| e.log_id.index > p.index);
+        }
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let first_index = first.log_id.index;
+        if let Some(last) = self.last_log_id()
+            && first_index != last.index + 1
+        {
+            return Err(Error::InvalidInput(format!(
+                "Raft append at index {first_index} does not follow the log's last index {}",
+                last.index
+            )));
+        }
+        for pair in entries.windows(2) {
+            if pair[1].log_id.index != pair[0].log_id.index + 1 {
+                return Err(Error::InvalidInput(
+                    "Raft append with a gap inside the batch".into(),
+                ));
+            }
+        }
+        let follows_active = self.writer.is_some()
+            && self
+                .segments
+                .last()
+                .and_then(Segment::last_index)
+                .is_some_and(|l| l + 1 == first_index);
+        let full = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| w.len() >= self.segment_bytes);
+        if !follows_active || full {
+            self.seal_active()?;
+            let w = SegmentWriter::create(&self.wal_dir, first_index, self.segment_bytes)?;
+            self.segments.push(Segment {
+                first: first_index,
+                path: w.path().to_path_buf(),
+                slots: Vec::new(),
+                end: w.len(),
+            });
+            self.writer = Some(w);
+        }
+        let mut prev_ts = self.last_slot().map_or(0, |s| s.ts);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let mut bounds = Vec::with_capacity(entries.len());
+        let mut slots = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let start = scratch.len();
+            prev_ts = encode_entry(e, prev_ts, &mut scratch);
+            bounds.push(start..scratch.len());
+            slots.push((e.log_id.leader_id.term, prev_ts));
+        }
+        let mut starts = Vec::with_capacity(entries.len());
+        let result = match self.writer.as_mut() {
+            Some(w) => w
+                .append_noting_starts(bounds.iter().map(|r| &scratch[r.clone()]), &mut starts)
+                .and_then(|()| w.sync())
+                .map(|()| w.len()),
+            None => Err(Error::InvalidInput("no open Raft log segment".into())),
+        };
+        let end = match result {
+            Ok(end) => end,
+            Err(e) => {
+                // fsyncgate: what reached the disk is unknown. Drop the writer; the next
+                // open reindexes from what is really there.
+                self.writer = None;
+                self.scratch = scratch;
+                return Err(e);
+            }
+        };
+        if let Some(seg) = self.segments.last_mut() {
+            for ((term, ts), offset) in slots.into_iter().zip(starts) {
+                seg.slots.push(Slot { offset, term, ts });
+            }
+            seg.end = end;
+        }
+        for (e, r) in entries.into_iter().zip(bounds) {
+            self.cache_insert(e, r.len());
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+
+    fn truncate(&mut self, index: u64) -> Result<()> {
+        if let Some(c) = self.committed
+            && index <= c.index
+        {
+            return Err(Error::InvalidInput(format!(
+                "refusing to truncate the Raft log at {index}: entries up to {} are committed \
+                 (a bug in the caller, not damage)",
+                c.index
+            )));
+        }
+        self.cache_remove_from(index);
+        while let Some(seg) = self.segments.last() {
+            if seg.first >= index {
+                let path = seg.path.clone();
+                self.segments.pop();
+                self.writer = None;
+                fs::remove_file(&path).at(&path)?;
+                continue;
+            }
+            if seg.contains(index) {
+                let keep = (index - seg.first) as usize;
+                let cut = seg.slots[keep].offset;
+                let (first, path) = (seg.first, seg.path.clone());
+                self.writer = None;
+                let w = SegmentWriter::reopen_at(&path, first, cut, self.segment_bytes)?;
+                if let Some(seg) = self.segments.last_mut() {
+                    seg.slots.truncate(keep);
+                    seg.end = cut;
+                }
+                self.writer = Some(w);
+            }
+            break;
+        }
+        crate::io::fsync_dir(&self.wal_dir)
+    }
+
+    fn purge(&mut self, id: LogId) -> Result<()> {
+        if self.purged().is_some_and(|p| p.index >= id.index) {
+            return Ok(());
+        }
+        self.state.purged = Some(to_pos(&id));
+        self.store_state()?;
+        self.cache_remove_through(id.index);
+        self.remove_purged_segments()
+    }
+
+    fn remove_purged_segments(&mut self) -> Result<()> {
+        let Some(purged) = self.purged() else {
+            return Ok(());
+        };
+        let floor = (self.keep_floor)().min(purged.index);
+        let mut removed = false;
+        // Never the segment being written to.
+        let closed = self.segments.len() - usize::from(self.writer.is_some());
+        let mut drop_count = 0;
+        for seg in &self.segments[..closed] {
+            match seg.last_index() {
+                Some(last) if last <= floor => {
+                    fs::remove_file(&seg.path).at(&seg.path)?;
+                    drop_count += 1;
+                    removed = true;
+                }
+                _ => break,
+            }
+        }
+        self.segments.drain(..drop_count);
+        if removed {
+            crate::io::fsync_dir(&self.wal_dir)?;
+        }
+        Ok(())
+    }
+
+    /// Entries with index in `[start, end)`, skipping purged ones.
+    fn entries(&mut self, start: u64, end: u64) -> Result<Vec<Entry>> {
+        let start = match self.purged() {
+            Some(p) => start.max(p.index + 1),
+            None => start,
+        };
+        let mut out = Vec::new();
+        if start >= end {
+            return Ok(out);
+        }
+        let mut next = start;
+        while next < end {
+            if let Some((e, _)) = self.cache.get(&next) {
+                out.push(e.clone());
+                next += 1;
+                continue;
+            }
+            let Some(seg) = self.segments.iter().find(|s| s.contains(next)) else {
+                if self.segments.iter().any(|s| s.first > next) {
+                    // A purged gap (see index_segments): skip to the next segment.
+                    next = self
+                        .segments
+                        .iter()
+                        .map(|s| s.first)
+                        .filter(|f| *f > next)
+                        .min()
+                        .unwrap_or(end);
+                    continue;
+                }
+                break;
+            };
+            // Read from disk up to the cache's first entry or the segment's end.
+            let seg_last = seg.first + seg.slots.len() as u64 - 1;
+            let upto = self
+                .cache
+                .range(next..)
+                .next()
+                .map_or(u64::MAX, |(i, _)| *i - 1)
+                .min(seg_last)
+                .min(end - 1);
+            out.extend(read_segment_range(seg, next, upto)?);
+            next = upto + 1;
+        }
+        Ok(out)
+    }
+}
+
+/// Entries `from..=to` of `seg`, read from its file with one positioned read.
+fn read_segment_range(seg: &Segment, from: u64, to: u64) -> Result<Vec<Entry>> {
+    let i = (from - seg.first) as usize;
+    let j = (to - seg.first) as usize;
+    let start = seg.slots[i].offset;
+    let stop = seg.end_of(j);
+    let file = File::open(&seg.path).at(&seg.path)?;
+    let mut buf = vec![0u8; (stop - start) as usize];
+    let n = crate::io::read_at(&file, &seg.path, &mut buf, start)?;
+    if n < buf.len() {
+        return Err(Error::corruption(
+            &seg.path,
+            start + n as u64,
+            "Raft log segment is shorter than its indexed entries",
+        ));
+    }
+    let payloads = wal::entries_in_range(&buf, start)
+        .map_err(|(at, what)| Error::corruption(&seg.path, at, what))?;
+    let mut out = Vec::with_capacity(payloads.len());
+    for (k, p) in payloads.iter().enumerate() {
+        let at = seg.slots.get(i + k).map_or(start, |s| s.offset);
+        let e = EntryRef::decode(p).map_err(|e| Error::corruption(&seg.path, at, e.to_string()))?;
+        if e.kind == EntryType::Seal {
+            continue;
+        }
+        let entry = decode_entry(&e).map_err(|what| Error::corruption(&seg.path, at, what))?;
+        if entry.log_id.index != from + out.len() as u64 {
+            return Err(Error::corruption(
+                &seg.path,
+                at,
+                format!(
+                    "Raft log entry {} where index {} belongs",
+                    entry.log_id.index,
+                    from + out.len() as u64
+                ),
+            ));
+        }
+        out.push(entry);
+    }
+    if out.len() != j - i + 1 {
+        return Err(Error::corruption(
+            &seg.path,
+            start,
+            format!(
+                "read {} Raft log entries where {} are indexed",
+                out.len(),
+                j - i + 1
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
+    let start = match range.start_bound() {
+        Bound::Included(s) => *s,
+        Bound::Excluded(s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(e) => e.saturating_add(1),
+        Bound::Excluded(e) => *e,
+        Bound::Unbounded => u64::MAX,
+    };
+    (start, end)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> std::result::Result<Vec<Entry>, StorageError> {
+        let (start, end) = bounds(&range);
+        let mut log = self.lock();
+        let end = end.min(log.last_entry_id().map_or(0, |l| l.index + 1));
+        log.entries(start, end).map_err(read_err)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> std::result::Result<LogState<TypeConfig>, StorageError> {
+        let log = self.lock();
+        Ok(LogState {
+            last_purged_log_id: log.purged(),
+            last_log_id: log.last_log_id(),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> std::result::Result<(), StorageError> {
+        let mut log = self.lock();
+        log.state.vote = Some(raft_state::Vote {
+            term: vote.leader_id.term,
+            node_id: vote.leader_id.voted_for().unwrap_or_default(),
+            committed: vote.committed,
+        });
+        log.store_state()
+            .map_err(|e| storage_error(ErrorVerb::Write, ErrorSubject::Vote, e))
+    }
+
+    async fn read_vote(&mut self) -> std::result::Result<Option<Vote<NodeId>>, StorageError> {
+        let log = self.lock();
+        Ok(log.state.vote.map(|v| {
+            let mut vote = Vote::new(v.term, v.node_id);
+            if v.committed {
+                vote.commit();
+            }
+            vote
+        }))
+    }
+
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId>,
+    ) -> std::result::Result<(), StorageError> {
+        let mut log = self.lock();
+        log.committed = committed;
+        let due = log
+            .committed_written
+            .is_none_or(|at| at.elapsed() >= COMMITTED_WRITE_INTERVAL);
+        if due {
+            log.state.committed = committed.as_ref().map(to_pos);
+            log.committed_written = Some(Instant::now());
+            log.store_state().map_err(write_err)?;
+        }
+        Ok(())
+    }
+
+    async fn read_committed(&mut self) -> std::result::Result<Option<LogId>, StorageError> {
+        Ok(self.lock().committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> std::result::Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let result = self.lock().append(entries);
+        match result {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                Err(write_err(e))
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
+        self.lock().truncate(log_id.index).map_err(write_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
+        self.lock().purge(log_id).map_err(write_err)
+    }
+}

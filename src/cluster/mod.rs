@@ -1,0 +1,96 @@
+//! Replication and failover on openraft: the Raft log is the engine's WAL (log index = engine
+//! sequence, the term in every entry), the state machine is the engine, and only committed
+//! entries reach the memtable.
+//!
+//! - `log_store`: [`LogStore`], openraft's `RaftLogStorage` over DIR/wal and DIR/raft/state.
+//! - `state_machine`: [`StateMachine`], openraft's `RaftStateMachine` over [`Engine`], with
+//!   snapshots that carry the SSTs of a flushed checkpoint (`snapshot`).
+//! - `entry`: how a Raft entry is laid out as a WAL entry, both ways.
+//!
+//! Safety never depends on clocks: votes, the committed index and the log are durable before
+//! openraft is told so, and a node refuses to start on a damaged vote or log rather than
+//! guess.
+//!
+//! [`Engine`]: crate::engine::Engine
+
+mod entry;
+mod log_store;
+pub mod snapshot;
+mod state_machine;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use entry::{decode_entry, encode_entry};
+pub use log_store::LogStore;
+pub use state_machine::{AppliedState, StateMachine};
+
+/// A cluster member: where its peers reach it, and where its clients do (named in `-MOVED`
+/// replies, so a client can follow the leader).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterNode {
+    pub raft_addr: String,
+    pub client_addr: String,
+}
+
+impl fmt::Display for ClusterNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "raft {} client {}", self.raft_addr, self.client_addr)
+    }
+}
+
+/// A client command as the Raft log carries it. Keys are engine keys (prefix included), so
+/// applying one is a plain memtable insert on every node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    Put { key: Vec<u8>, value: Vec<u8> },
+    Delete { key: Vec<u8> },
+    Order { key: Vec<u8>, value: Vec<u8> },
+    Trade { key: Vec<u8>, value: Vec<u8> },
+    Account { key: Vec<u8>, value: Vec<u8> },
+}
+
+/// The application data of a Raft entry. The leader stamps the time (never earlier than its
+/// log's last entry), so every node stores the same bytes and point-in-time restore selects
+/// on a time that never goes backwards along the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub timestamp_ns: i64,
+    pub command: Command,
+}
+
+/// What applying an entry answers: its log index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub index: u64,
+}
+
+openraft::declare_raft_types!(
+    /// drkit's Raft types: u64 node ids, snapshots as files.
+    pub TypeConfig:
+        D = Request,
+        R = Response,
+        NodeId = u64,
+        Node = ClusterNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = tokio::fs::File,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+pub type NodeId = u64;
+pub type LogId = openraft::LogId<NodeId>;
+pub type Entry = openraft::Entry<TypeConfig>;
+pub type StorageError = openraft::StorageError<NodeId>;
+
+/// openraft's storage errors carry any error; ours keep their file and offset in the text.
+fn storage_error(
+    verb: openraft::ErrorVerb,
+    subject: openraft::ErrorSubject<NodeId>,
+    e: impl std::error::Error + 'static,
+) -> StorageError {
+    openraft::StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
+}
+
+#[cfg(test)]
+mod tests;
