@@ -165,7 +165,7 @@ pub struct WalEntry {
     pub term: u64,
     pub timestamp_ns: i64,
     pub time: String,
-    /// order | trade | account | put | delete | checkpoint | seal
+    /// order | trade | account | put | delete | checkpoint | seal | blank | membership
     pub entry_type: &'static str,
     /// The key as `render` shows it (the id for domain records); empty for checkpoint/seal.
     pub key: String,
@@ -203,6 +203,23 @@ impl WalEntry {
                     String::new(),
                     "seal (value unreadable)".to_string(),
                     serde_json::json!({ "error": "short value", "hex": render::hex(e.value) }),
+                ),
+            },
+            EntryType::Blank => (
+                String::new(),
+                format!("blank (first entry of the term-{} leader)", e.term),
+                serde_json::Value::Null,
+            ),
+            EntryType::Membership => match serde_json::from_slice::<serde_json::Value>(e.value) {
+                Ok(v) => (
+                    String::new(),
+                    format!("membership voters {}", v["configs"]),
+                    v,
+                ),
+                Err(_) => (
+                    String::new(),
+                    "membership (value unreadable)".to_string(),
+                    serde_json::json!({ "error": "not JSON", "hex": render::hex(e.value) }),
                 ),
             },
             kind => {
