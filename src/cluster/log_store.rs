@@ -83,6 +83,11 @@ struct Log {
     state: RaftState,
     /// Committed log id as last told by openraft (on disk it may be older).
     committed: Option<LogId>,
+    /// Purged log id as last told by openraft. On disk (`state.purged`) it never passes
+    /// what the engine has flushed: openraft purges up to a received snapshot before the
+    /// snapshot is installed, and after a crash in between the entries above the old
+    /// checkpoint must still be there to re-apply.
+    purge_wanted: Option<LogId>,
     committed_written: Option<Instant>,
     segments: Vec<Segment>,
     /// Appends go to the last segment while this is open.
@@ -150,7 +155,9 @@ impl LogStore {
             }
         }
         let state = RaftState::load(&raft_dir)?.unwrap_or_default();
-        let (segments, sealed) = index_segments(&wal_dir, state.purged.map(|p| p.index))?;
+        // Below the engine's checkpoint the entries are in SSTs, so a gap there is no loss.
+        let covered = state.purged.map_or(0, |p| p.index).max(keep_floor());
+        let (segments, sealed) = index_segments(&wal_dir, Some(covered))?;
         let writer = match segments.last() {
             Some(seg) if !sealed => Some(SegmentWriter::reopen_at(
                 &seg.path,
@@ -166,6 +173,7 @@ impl LogStore {
                 raft_dir,
                 committed: state.committed.map(from_pos),
                 committed_written: None,
+                purge_wanted: state.purged.map(from_pos),
                 state,
                 segments,
                 writer,
@@ -232,6 +240,11 @@ fn index_segments(wal_dir: &Path, purged: Option<u64>) -> Result<(Vec<Segment>, 
     for (n, (first, path)) in listed.into_iter().enumerate() {
         let newest = n + 1 == count;
         let bytes = fs::read(&path).at(&path)?;
+        if newest && bytes.iter().all(|b| *b == 0) {
+            // Created just before a crash, before its envelope reached the disk.
+            fs::remove_file(&path).at(&path)?;
+            continue;
+        }
         envelope::decode(&path, &bytes, Kind::Wal)?;
         let mut seg = Segment {
             first,
@@ -341,7 +354,34 @@ impl Log {
     }
 
     fn purged(&self) -> Option<LogId> {
-        self.state.purged.map(from_pos)
+        self.purge_wanted
+    }
+
+    fn slot_id(&self, index: u64) -> Option<LogId> {
+        let seg = self.segments.iter().find(|s| s.contains(index))?;
+        let slot = seg.slots.get((index - seg.first) as usize)?;
+        Some(log_id(slot.term, index))
+    }
+
+    /// Writes the purged id to disk as far as the engine's checkpoint allows.
+    fn persist_purged(&mut self) -> Result<()> {
+        let Some(wanted) = self.purge_wanted else {
+            return Ok(());
+        };
+        let floor = (self.keep_floor)();
+        let durable = if wanted.index <= floor {
+            Some(wanted)
+        } else {
+            self.slot_id(floor)
+        };
+        let on_disk = self.state.purged.map(|p| p.index);
+        if let Some(d) = durable
+            && on_disk.is_none_or(|i| d.index > i)
+        {
+            self.state.purged = Some(to_pos(&d));
+            self.store_state()?;
+        }
+        Ok(())
     }
 
     /// The log's last id: its last entry, or the purged id when purge ran past it.
@@ -408,6 +448,9 @@ impl Log {
         // start-up purges the log up to what the state machine applied): nothing to keep.
         if let Some(p) = self.purged() {
             entries.retain(|e| e.log_id.index > p.index);
+        }
+        if self.purge_wanted.map(|p| p.index) != self.state.purged.map(|p| p.index) {
+            self.persist_purged()?;
         }
         let Some(first) = entries.first() else {
             return Ok(());
@@ -511,6 +554,9 @@ impl Log {
                 continue;
             }
             if seg.contains(index) {
+                // The unlinks above are durable before the cut, so a crash never brings a
+                // removed segment back beyond a gap.
+                crate::io::fsync_dir(&self.wal_dir)?;
                 let keep = (index - seg.first) as usize;
                 let cut = seg.slots[keep].offset;
                 let (first, path) = (seg.first, seg.path.clone());
@@ -531,14 +577,14 @@ impl Log {
         if self.purged().is_some_and(|p| p.index >= id.index) {
             return Ok(());
         }
-        self.state.purged = Some(to_pos(&id));
-        self.store_state()?;
+        self.purge_wanted = Some(id);
         self.cache_remove_through(id.index);
         self.remove_purged_segments()
     }
 
     fn remove_purged_segments(&mut self) -> Result<()> {
-        let Some(purged) = self.purged() else {
+        self.persist_purged()?;
+        let Some(purged) = self.state.purged else {
             return Ok(());
         };
         let floor = (self.keep_floor)().min(purged.index);

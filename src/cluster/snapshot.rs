@@ -112,15 +112,26 @@ pub fn write(
     }
     fs::rename(&tmp, &final_path).at(&final_path)?;
     crate::io::fsync_dir(&dir)?;
-    remove_others(&dir, &final_path)?;
+    remove_older(&dir, &final_path)?;
     Ok(final_path)
 }
 
-/// Removes every snapshot file in `dir` but `keep` (and leftovers of interrupted writes).
-fn remove_others(dir: &Path, keep: &Path) -> Result<()> {
+fn index_of(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("snapshot-")?.get(..20)?.parse().ok()
+}
+
+/// Removes the snapshot files older than `keep`. A build and a receive may run at once:
+/// neither removes a newer snapshot, nor the other's file in progress (`.tmp`).
+fn remove_older(dir: &Path, keep: &Path) -> Result<()> {
+    let Some(kept) = index_of(keep) else {
+        return Ok(());
+    };
     for e in fs::read_dir(dir).at(dir)? {
         let p = e.at(dir)?.path();
-        if p != keep && p.is_file() {
+        let older =
+            p.extension().is_some_and(|x| x == "snap") && index_of(&p).is_some_and(|i| i < kept);
+        if p != keep && older {
             fs::remove_file(&p).at(&p)?;
         }
     }
@@ -187,23 +198,40 @@ pub fn receive(data_dir: &Path, f: &mut File, tables_dir: &Path) -> Result<Recei
     f.seek(SeekFrom::Start(0)).at(label)?;
     let header = read_header(label, f)?;
     let body_start = f.stream_position().at(label)?;
-    let tables_bytes: u64 = header.tables.iter().map(|t| t.size).sum();
-    if body_start + tables_bytes + HASH_LEN != len {
+    let mut tables_bytes = 0u64;
+    for t in &header.tables {
+        if usize::from(t.level) >= crate::engine::LEVELS {
+            return Err(Error::corruption(
+                label,
+                body_start,
+                format!("snapshot names level {}, past the last one", t.level),
+            ));
+        }
+        tables_bytes = tables_bytes.saturating_add(t.size);
+    }
+    if body_start
+        .saturating_add(tables_bytes)
+        .saturating_add(HASH_LEN)
+        != len
+    {
         return Err(Error::corruption(
             label,
             body_start,
             format!(
                 "snapshot is {len} bytes; its header and {} tables of {tables_bytes} bytes need {}",
                 header.tables.len(),
-                body_start + tables_bytes + HASH_LEN
+                body_start
+                    .saturating_add(tables_bytes)
+                    .saturating_add(HASH_LEN)
             ),
         ));
     }
     let dir = snapshots_dir(data_dir);
     fs::create_dir_all(&dir).at(&dir)?;
     fs::create_dir_all(tables_dir).at(tables_dir)?;
-    let final_path = dir.join(file_name(&header.snapshot));
-    let tmp = final_path.with_extension("tmp");
+    let incoming = data_dir.join("raft").join("incoming");
+    fs::create_dir_all(&incoming).at(&incoming)?;
+    let tmp = incoming.join(file_name(&header.snapshot));
     let mut copy = BufWriter::with_capacity(1 << 20, File::create(&tmp).at(&tmp)?);
     let mut hasher = blake3::Hasher::new();
     f.seek(SeekFrom::Start(0)).at(label)?;
@@ -258,6 +286,6 @@ pub fn keep_received(data_dir: &Path, tmp: &Path, header: &SnapshotHeader) -> Re
     let final_path = dir.join(file_name(&header.snapshot));
     fs::rename(tmp, &final_path).at(&final_path)?;
     crate::io::fsync_dir(&dir)?;
-    remove_others(&dir, &final_path)?;
+    remove_older(&dir, &final_path)?;
     Ok(final_path)
 }

@@ -330,3 +330,61 @@ fn a_cluster_dir_is_refused_by_a_standalone_open() {
     let err = Engine::open(dir.path(), Options::default()).unwrap_err();
     assert!(err.to_string().contains("cluster"), "{err}");
 }
+
+#[test]
+fn a_purge_past_the_checkpoint_is_durable_only_up_to_it() {
+    // openraft purges up to a received snapshot before installing it: a crash in between
+    // must leave the entries above the old checkpoint readable for re-apply.
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(dir.path());
+        let entries: Vec<Entry> = (0..20).map(|i| put(1, i, &format!("k{i}"), "v")).collect();
+        append(&mut store, entries.clone()).await;
+        sm.apply(entries[..10].to_vec()).await.unwrap();
+        sm.engine().flush().unwrap();
+        store.purge(id(1, 15)).await.unwrap();
+        assert_eq!(
+            store.get_log_state().await.unwrap().last_purged_log_id,
+            Some(id(1, 15))
+        );
+        assert_eq!(store.try_get_log_entries(0..).await.unwrap().len(), 4);
+    });
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(dir.path());
+        assert_eq!(sm.applied_state().await.unwrap().0, Some(id(1, 9)));
+        let st = store.get_log_state().await.unwrap();
+        assert_eq!(st.last_purged_log_id, Some(id(1, 9)));
+        let rest = store.try_get_log_entries(10..20).await.unwrap();
+        assert_eq!(
+            rest.len(),
+            10,
+            "entries above the checkpoint are still there"
+        );
+    });
+}
+
+#[test]
+fn an_older_snapshot_build_never_removes_a_newer_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (_store, mut sm) = open_node(dir.path());
+        sm.apply((0..10).map(|i| put(1, i, "k", "v")).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let newer = sm
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        // A file of a lower index appearing later (a build that started earlier).
+        let (path, _) = snapshot::current(dir.path()).unwrap().unwrap();
+        let older = path.to_string_lossy().replace(
+            "snapshot-00000000000000000009",
+            "snapshot-00000000000000000003",
+        );
+        std::fs::copy(&path, &older).unwrap();
+        let got = sm.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(got.meta, newer.meta);
+    });
+}
