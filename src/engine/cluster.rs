@@ -67,15 +67,7 @@ impl Engine {
                 "install_checkpoint is for cluster mode only".into(),
             ));
         }
-        let mut st = lock(&inner.commit);
-        while st.leader {
-            st = inner
-                .commit_cv
-                .wait(st)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        st.leader = true;
-        drop(st);
+        drop(inner.take_lead());
         let result = (|| {
             let _one_flush = lock(&inner.flushing);
             let _no_compaction = lock(&inner.compacting);
@@ -84,16 +76,7 @@ impl Engine {
             for (level, path) in tables {
                 let file_no = vs.allocate_file_no();
                 let props = Sst::open(&path)?.properties().clone();
-                let meta = FileMeta {
-                    level,
-                    file_no,
-                    size: props.file_size,
-                    smallest: props.smallest,
-                    largest: props.largest,
-                    min_seq: props.min_seq,
-                    max_seq: props.max_seq,
-                    entries: props.entries,
-                };
+                let meta = FileMeta::from_properties(level, file_no, props);
                 let dst = version::sst_path(&inner.dir, &meta);
                 fs::rename(&path, &dst).at(&dst)?;
                 added.push(meta);
@@ -127,12 +110,10 @@ impl Engine {
             }
             Ok(())
         })();
-        let mut st = lock(&inner.commit);
-        st.leader = false;
+        let mut st = inner.end_lead();
         if result.is_ok() {
             st.done_seq = st.done_seq.max(flushed_seq);
         }
-        inner.commit_cv.notify_all();
         result
     }
 }

@@ -286,16 +286,7 @@ fn write_table(
     }
     let props = w.finish()?;
     crate::io::fsync_dir(&version::sst_dir(dir))?;
-    Ok(Some(FileMeta {
-        level,
-        file_no,
-        size: props.file_size,
-        smallest: props.smallest,
-        largest: props.largest,
-        min_seq: props.min_seq,
-        max_seq: props.max_seq,
-        entries: props.entries,
-    }))
+    Ok(Some(FileMeta::from_properties(level, file_no, props)))
 }
 
 enum Opened {
@@ -910,17 +901,14 @@ impl Inner {
     }
 
     fn apply_committed(&self, entries: &[EntryRef<'_>], cluster_state: Vec<u8>) -> Result<()> {
-        let mut st = lock(&self.commit);
-        self.check_failed(&st)?;
-        // Become the leader, so no flush freezes the memtable halfway through the batch.
-        while st.leader {
-            st = self
-                .commit_cv
-                .wait(st)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        st.leader = true;
+        // Lead, so no flush freezes the memtable halfway through the batch.
+        let st = self.take_lead();
+        let failed = self.check_failed(&st);
         drop(st);
+        if let Err(e) = failed {
+            drop(self.end_lead());
+            return Err(e);
+        }
         let checkpoint = lock(&self.versions).state().flushed_seq;
         let active = Arc::clone(
             &self
@@ -942,15 +930,13 @@ impl Inner {
         } else {
             Ok(())
         };
-        let mut st = lock(&self.commit);
-        st.leader = false;
+        let mut st = self.end_lead();
         if let Some(last) = last {
             st.done_seq = st.done_seq.max(last);
         }
         if let Err(e) = &result {
             st.failed = Some(e.to_string());
         }
-        self.commit_cv.notify_all();
         result
     }
 
@@ -1174,8 +1160,9 @@ impl Inner {
         }
     }
 
-    fn flush_all(&self) -> Result<()> {
-        // Become the leader so no batch is half inserted while the memtable is frozen.
+    /// Waits until no group commit is being led and takes the lead: until `end_lead`, no
+    /// batch is half inserted into the memtable and no other leader starts one.
+    fn take_lead(&self) -> MutexGuard<'_, CommitState> {
         let mut st = lock(&self.commit);
         while st.leader {
             st = self
@@ -1184,7 +1171,21 @@ impl Inner {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         st.leader = true;
-        drop(st);
+        st
+    }
+
+    /// Gives up the lead taken by `take_lead` and wakes the waiting writers (once the
+    /// returned guard is dropped).
+    fn end_lead(&self) -> MutexGuard<'_, CommitState> {
+        let mut st = lock(&self.commit);
+        st.leader = false;
+        self.commit_cv.notify_all();
+        st
+    }
+
+    fn flush_all(&self) -> Result<()> {
+        // Lead, so no batch is half inserted while the memtable is frozen.
+        drop(self.take_lead());
         let result = {
             {
                 let mut m = self
@@ -1200,10 +1201,7 @@ impl Inner {
             }
             self.flush_immutables(false)
         };
-        let mut st = lock(&self.commit);
-        st.leader = false;
-        self.commit_cv.notify_all();
-        drop(st);
+        drop(self.end_lead());
         result
     }
 

@@ -71,6 +71,20 @@ pub fn hex<S: serde::Serializer>(bytes: &[u8], s: S) -> std::result::Result<S::O
 }
 
 impl FileMeta {
+    /// The manifest's record of a table, from the table's own properties.
+    pub fn from_properties(level: u8, file_no: u64, props: super::sst::SstProperties) -> FileMeta {
+        FileMeta {
+            level,
+            file_no,
+            size: props.file_size,
+            smallest: props.smallest,
+            largest: props.largest,
+            min_seq: props.min_seq,
+            max_seq: props.max_seq,
+            entries: props.entries,
+        }
+    }
+
     /// `sst_{level}_{file_no:020}.sst`, the seed's naming, which lets `repair` rebuild levels
     /// from file names and properties alone.
     pub fn file_name(&self) -> String {

@@ -218,16 +218,7 @@ fn check_table(
             ),
         )));
     }
-    Ok(Ok(FileMeta {
-        level,
-        file_no,
-        size: props.file_size,
-        smallest: props.smallest,
-        largest: props.largest,
-        min_seq: props.min_seq,
-        max_seq: props.max_seq,
-        entries: props.entries,
-    }))
+    Ok(Ok(FileMeta::from_properties(level, file_no, props)))
 }
 
 fn scan_tables(sst_dir: &Path) -> Result<(Vec<Scanned>, Vec<PathBuf>)> {
