@@ -6,6 +6,8 @@
 //! - `state_machine`: [`StateMachine`], openraft's `RaftStateMachine` over [`Engine`], with
 //!   snapshots that carry the SSTs of a flushed checkpoint (`snapshot`).
 //! - `entry`: how a Raft entry is laid out as a WAL entry, both ways.
+//! - `wire`, `network`, `node`: the peer protocol, its client (openraft's network, admin
+//!   calls) and a running node with its listener.
 //!
 //! Safety never depends on clocks: votes, the committed index and the log are durable before
 //! openraft is told so, and a node refuses to start on a damaged vote or log rather than
@@ -15,8 +17,12 @@
 
 mod entry;
 mod log_store;
+pub mod network;
+pub mod node;
 pub mod snapshot;
 mod state_machine;
+pub mod status;
+pub mod wire;
 
 use std::fmt;
 
@@ -24,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
+pub use node::{Node, NodeConfig, Timing};
 pub use state_machine::{AppliedState, StateMachine};
+pub use status::NodeStatus;
 
 /// A cluster member: where its peers reach it, and where its clients do (named in `-MOVED`
 /// replies, so a client can follow the leader).
@@ -92,5 +100,7 @@ fn storage_error(
     openraft::StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
 }
 
+#[cfg(test)]
+mod node_tests;
 #[cfg(test)]
 mod tests;

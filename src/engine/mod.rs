@@ -210,7 +210,7 @@ fn now_ns() -> i64 {
 /// concerned: unlimited when archiving is off for `dir`, 0 (keep everything) when its status
 /// file is damaged or follows another history, since deleting a segment the archive lacks
 /// would open a gap that no later run can close.
-fn archived_through(dir: &Path, history: [u8; 16]) -> u64 {
+pub fn archived_through(dir: &Path, history: [u8; 16]) -> u64 {
     match archive_status::read(dir) {
         archive_status::Hold::Off => u64::MAX,
         archive_status::Hold::Through(s) if s.history_id == history => s.archived_through,

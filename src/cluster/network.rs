@@ -1,0 +1,259 @@
+//! The client side of the peer protocol (wire.rs): openraft's network to other nodes, and the
+//! admin connection `drkit cluster` uses.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use tokio::net::TcpStream;
+
+use super::wire::{
+    self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
+    PeerRequest, WireError,
+};
+use super::{ClusterNode, NodeId, TypeConfig};
+
+/// Who this node is on the wire: its id, the cluster it belongs to (zero until it joins)
+/// and the secret it proves itself with.
+#[derive(Debug)]
+pub struct Identity {
+    pub node_id: NodeId,
+    pub cluster_id: Mutex<[u8; 16]>,
+    pub secret: Vec<u8>,
+}
+
+impl Identity {
+    pub fn cluster_id(&self) -> [u8; 16] {
+        *self
+            .cluster_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{addr} refused the handshake: {reason}")]
+    Refused { addr: String, reason: String },
+    #[error("{addr}: {source}")]
+    Wire { addr: String, source: WireError },
+    #[error("{addr} did not answer within {0:?}", .timeout)]
+    Timeout { addr: String, timeout: Duration },
+}
+
+/// One authenticated connection to a node.
+#[derive(Debug)]
+pub struct Connection {
+    addr: String,
+    stream: TcpStream,
+    /// What the other end said it is.
+    pub peer_node_id: NodeId,
+    pub peer_cluster_id: [u8; 16],
+}
+
+impl Connection {
+    /// Connects to `addr` and proves `me`'s identity.
+    pub async fn open(addr: &str, me: &Identity) -> Result<Connection, CallError> {
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| CallError::Connect {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let wire_err = |source| CallError::Wire {
+            addr: addr.to_string(),
+            source,
+        };
+        let Handshake::Challenge { nonce } =
+            wire::read_frame(&mut stream, KIND_HANDSHAKE, MAX_HELLO)
+                .await
+                .map_err(wire_err)?
+        else {
+            return Err(CallError::Refused {
+                addr: addr.to_string(),
+                reason: "no challenge".into(),
+            });
+        };
+        let cluster_id = me.cluster_id();
+        let hello = Handshake::Hello {
+            cluster_id,
+            from: me.node_id,
+            mac: wire::hello_mac(&me.secret, &nonce, &cluster_id, me.node_id),
+        };
+        wire::write_frame(&mut stream, KIND_HANDSHAKE, &hello)
+            .await
+            .map_err(wire_err)?;
+        match wire::read_frame(&mut stream, KIND_HANDSHAKE, MAX_HELLO)
+            .await
+            .map_err(wire_err)?
+        {
+            Handshake::Welcome {
+                cluster_id,
+                node_id,
+            } => Ok(Connection {
+                addr: addr.to_string(),
+                stream,
+                peer_node_id: node_id,
+                peer_cluster_id: cluster_id,
+            }),
+            Handshake::Refused { reason } => Err(CallError::Refused {
+                addr: addr.to_string(),
+                reason,
+            }),
+            _ => Err(CallError::Refused {
+                addr: addr.to_string(),
+                reason: "unexpected handshake message".into(),
+            }),
+        }
+    }
+
+    pub async fn call(
+        &mut self,
+        req: &PeerRequest,
+        timeout: Duration,
+    ) -> Result<PeerReply, CallError> {
+        let addr = self.addr.clone();
+        let exchange = async {
+            wire::write_frame(&mut self.stream, KIND_REQUEST, req).await?;
+            wire::read_frame(&mut self.stream, KIND_REPLY, MAX_FRAME).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(r) => r.map_err(|source| CallError::Wire { addr, source }),
+            Err(_) => Err(CallError::Timeout { addr, timeout }),
+        }
+    }
+}
+
+/// openraft's network: one [`PeerClient`] per target node.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub me: Arc<Identity>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &ClusterNode) -> PeerClient {
+        PeerClient {
+            me: Arc::clone(&self.me),
+            target,
+            addr: node.raft_addr.clone(),
+            conn: None,
+        }
+    }
+}
+
+/// The connection to one peer, opened on first use and again after any error.
+#[derive(Debug)]
+pub struct PeerClient {
+    me: Arc<Identity>,
+    target: NodeId,
+    addr: String,
+    conn: Option<Connection>,
+}
+
+type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, ClusterNode, RaftError<NodeId, E>>;
+
+impl PeerClient {
+    async fn send<E: std::error::Error>(
+        &mut self,
+        req: PeerRequest,
+        option: &RPCOption,
+    ) -> Result<PeerReply, RpcErr<E>> {
+        if self.conn.is_none() {
+            let conn = Connection::open(&self.addr, &self.me)
+                .await
+                .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
+            if conn.peer_node_id != self.target {
+                let e = CallError::Refused {
+                    addr: self.addr.clone(),
+                    reason: format!(
+                        "it is node {}, not node {} (two nodes share an id or an address)",
+                        conn.peer_node_id, self.target
+                    ),
+                };
+                return Err(RPCError::Unreachable(Unreachable::new(&e)));
+            }
+            self.conn = Some(conn);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(RPCError::Network(NetworkError::new(
+                &std::io::Error::other("no connection"),
+            )));
+        };
+        match conn.call(&req, option.hard_ttl()).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.conn = None;
+                Err(RPCError::Network(NetworkError::new(&e)))
+            }
+        }
+    }
+
+    fn unexpected<E: std::error::Error>(&mut self, reply: PeerReply) -> RpcErr<E> {
+        self.conn = None;
+        let text = match reply {
+            PeerReply::Error { reason, .. } => reason,
+            other => format!("unexpected reply {other:?}"),
+        };
+        RPCError::Network(NetworkError::new(&std::io::Error::other(text)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
+        match self.send(PeerRequest::AppendEntries(rpc), &option).await? {
+            PeerReply::AppendEntries(Ok(r)) => Ok(r),
+            PeerReply::AppendEntries(Err(e)) => {
+                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RpcErr<InstallSnapshotError>> {
+        match self
+            .send(PeerRequest::InstallSnapshot(rpc), &option)
+            .await?
+        {
+            PeerReply::InstallSnapshot(Ok(r)) => Ok(r),
+            PeerReply::InstallSnapshot(Err(e)) => {
+                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RpcErr> {
+        match self.send(PeerRequest::Vote(rpc), &option).await? {
+            PeerReply::Vote(Ok(r)) => Ok(r),
+            PeerReply::Vote(Err(e)) => Err(RPCError::RemoteError(RemoteError::new(self.target, e))),
+            other => Err(self.unexpected(other)),
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! A running cluster node: the engine in cluster mode, its Raft log and state machine,
+//! openraft, and the peer listener (wire.rs) that serves Raft RPCs and admin requests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::{ChangeMembers, Config, Raft, SnapshotPolicy};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::network::{Identity, Network};
+use super::status::NodeStatus;
+use super::wire::{
+    self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
+    PeerRequest,
+};
+use super::{ClusterNode, LogStore, NodeId, Request, Response, StateMachine, TypeConfig};
+use crate::engine::{Engine, Options};
+use crate::error::{Error, Result};
+
+/// Heartbeat and election timing. Safety never depends on it; only how fast a dead leader
+/// is replaced does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub election_min: Duration,
+    pub election_max: Duration,
+}
+
+impl Timing {
+    /// Heartbeat 500 ms, election timeout 1.5-2 s: a dead leader is noticed within 2 s of
+    /// its last heartbeat and replaced after one more election round.
+    pub const DEFAULT: Timing = Timing {
+        heartbeat: Duration::from_millis(500),
+        election_min: Duration::from_millis(1500),
+        election_max: Duration::from_millis(2000),
+    };
+    /// For tests on loopback. openraft checks its election timer once per tick (1.5
+    /// heartbeats), so the timeout range spans several ticks: two followers of one dead
+    /// leader then rarely stand in the same tick and split the vote.
+    pub const FAST: Timing = Timing {
+        heartbeat: Duration::from_millis(50),
+        election_min: Duration::from_millis(300),
+        election_max: Duration::from_millis(600),
+    };
+}
+
+/// Where the node reports what it refused or adopted (serve prints it on stderr).
+pub type Events = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub node_id: NodeId,
+    /// Where the peer listener binds.
+    pub raft_listen: String,
+    pub secret: Vec<u8>,
+    pub timing: Timing,
+    pub engine: Options,
+    pub events: Events,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("data_dir", &self.data_dir)
+            .field("node_id", &self.node_id)
+            .field("raft_listen", &self.raft_listen)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started node. Dropping it does not stop it: call [`Node::shutdown`].
+pub struct Node {
+    pub raft: Raft<TypeConfig>,
+    pub engine: Arc<Engine>,
+    pub log: LogStore,
+    pub identity: Arc<Identity>,
+    pub raft_addr: std::net::SocketAddr,
+    listener: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("node_id", &self.identity.node_id)
+            .field("raft_addr", &self.raft_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn raft_config(t: Timing) -> Result<Config> {
+    let c = Config {
+        cluster_name: "drkit".into(),
+        heartbeat_interval: t.heartbeat.as_millis() as u64,
+        election_timeout_min: t.election_min.as_millis() as u64,
+        election_timeout_max: t.election_max.as_millis() as u64,
+        // A snapshot carries every table: give each chunk time enough on a busy disk, so a
+        // lagging node is not cut off mid-transfer.
+        install_snapshot_timeout: 60_000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(100_000),
+        max_in_snapshot_log_to_keep: 10_000,
+        ..Config::default()
+    };
+    c.validate()
+        .map_err(|e| Error::InvalidInput(format!("cluster timing: {e}")))
+}
+
+impl Node {
+    /// Opens the data dir in cluster mode and starts Raft and the peer listener.
+    pub async fn start(cfg: NodeConfig) -> Result<Node> {
+        if cfg.node_id == 0 {
+            return Err(Error::InvalidInput(
+                "node id 0 is reserved for admin tools: use 1 or more".into(),
+            ));
+        }
+        let engine = Arc::new(Engine::open(
+            &cfg.data_dir,
+            Options {
+                cluster: true,
+                ..cfg.engine.clone()
+            },
+        )?);
+        let floor_engine = Arc::clone(&engine);
+        let data_dir = cfg.data_dir.clone();
+        let log = LogStore::open(
+            &cfg.data_dir,
+            cfg.engine.wal_segment_bytes,
+            Arc::new(move || {
+                floor_engine
+                    .checkpoint_seq()
+                    .min(crate::engine::archived_through(
+                        &data_dir,
+                        floor_engine.history_id(),
+                    ))
+            }),
+        )?;
+        let (stored_id, cluster_id) = log.identity();
+        if stored_id != 0 && stored_id != cfg.node_id {
+            return Err(Error::InvalidInput(format!(
+                "{} belongs to node {stored_id}, not node {}: give the right --node-id or another dir",
+                cfg.data_dir.display(),
+                cfg.node_id
+            )));
+        }
+        if stored_id == 0 {
+            log.set_identity(cfg.node_id, cluster_id)?;
+        }
+        let identity = Arc::new(Identity {
+            node_id: cfg.node_id,
+            cluster_id: Mutex::new(cluster_id),
+            secret: cfg.secret.clone(),
+        });
+        let sm = StateMachine::new(Arc::clone(&engine))?;
+        let config = Arc::new(raft_config(cfg.timing)?);
+        let network = Network {
+            me: Arc::clone(&identity),
+        };
+        let raft = Raft::new(cfg.node_id, config, network, log.clone(), sm)
+            .await
+            .map_err(|e| Error::InvalidInput(format!("Raft did not start: {e}")))?;
+        let listener = TcpListener::bind(&cfg.raft_listen)
+            .await
+            .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
+        let raft_addr = listener
+            .local_addr()
+            .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
+        let server = Server {
+            raft: raft.clone(),
+            identity: Arc::clone(&identity),
+            log: log.clone(),
+            events: Arc::clone(&cfg.events),
+        };
+        let listener = tokio::spawn(server.accept_loop(listener));
+        Ok(Node {
+            raft,
+            engine,
+            log,
+            identity,
+            raft_addr,
+            listener,
+        })
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        NodeStatus::from_metrics(&self.raft.metrics().borrow())
+    }
+
+    /// Stops Raft and the listener; the engine closes when the last handle drops.
+    pub async fn shutdown(self) {
+        self.listener.abort();
+        let _ = self.raft.shutdown().await;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.engine.dir()
+    }
+}
+
+#[derive(Clone)]
+struct Server {
+    raft: Raft<TypeConfig>,
+    identity: Arc<Identity>,
+    log: LogStore,
+    events: Events,
+}
+
+impl Server {
+    async fn accept_loop(self, listener: TcpListener) {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let s = self.clone();
+            tokio::spawn(async move {
+                if let Err(reason) = s.serve_connection(stream).await {
+                    (s.events)(&format!("peer {peer}: {reason}"));
+                }
+            });
+        }
+    }
+
+    /// Authenticates the peer, then answers its requests until it hangs up. An error is
+    /// returned only for what an operator should see (a refused peer, a bad frame).
+    async fn serve_connection(&self, mut stream: TcpStream) -> std::result::Result<(), String> {
+        let nonce: [u8; 16] = rand::random();
+        wire::write_frame(&mut stream, KIND_HANDSHAKE, &Handshake::Challenge { nonce })
+            .await
+            .map_err(|e| e.to_string())?;
+        let hello: Handshake = wire::read_frame(&mut stream, KIND_HANDSHAKE, MAX_HELLO)
+            .await
+            .map_err(|e| format!("bad handshake: {e}"))?;
+        let admin = match self.admit(&hello, &nonce) {
+            Ok(admin) => admin,
+            Err(reason) => {
+                let _ = wire::write_frame(
+                    &mut stream,
+                    KIND_HANDSHAKE,
+                    &Handshake::Refused {
+                        reason: reason.clone(),
+                    },
+                )
+                .await;
+                return Err(format!("refused: {reason}"));
+            }
+        };
+        let welcome = Handshake::Welcome {
+            cluster_id: self.identity.cluster_id(),
+            node_id: self.identity.node_id,
+        };
+        wire::write_frame(&mut stream, KIND_HANDSHAKE, &welcome)
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            let req: PeerRequest = match wire::read_frame(&mut stream, KIND_REQUEST, MAX_FRAME)
+                .await
+            {
+                Ok(r) => r,
+                Err(wire::WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(());
+                }
+                Err(e) => return Err(format!("bad request, connection closed: {e}")),
+            };
+            let reply = self.handle(req, admin).await;
+            wire::write_frame(&mut stream, KIND_REPLY, &reply)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+
+    /// Checks a Hello: the MAC, then the cluster id. Returns whether it is an admin tool.
+    fn admit(&self, hello: &Handshake, nonce: &[u8; 16]) -> std::result::Result<bool, String> {
+        let Handshake::Hello {
+            cluster_id,
+            from,
+            mac,
+        } = hello
+        else {
+            return Err("expected a Hello".into());
+        };
+        let want = wire::hello_mac(&self.identity.secret, nonce, cluster_id, *from);
+        if !wire::mac_eq(&want, mac) {
+            return Err(format!("node {from} does not know the cluster secret"));
+        }
+        if *from == 0 {
+            return Ok(true);
+        }
+        if *from == self.identity.node_id {
+            return Err(format!(
+                "node {from} is this node's own id: two nodes share an id"
+            ));
+        }
+        let mut ours = self
+            .identity
+            .cluster_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *cluster_id == [0; 16] {
+            return Err(format!("node {from} belongs to no cluster yet"));
+        }
+        if *ours == [0; 16] {
+            self.log
+                .set_identity(self.identity.node_id, *cluster_id)
+                .map_err(|e| format!("cannot record the cluster id: {e}"))?;
+            *ours = *cluster_id;
+            (self.events)(&format!(
+                "joined cluster {} (first contact from node {from})",
+                hex(cluster_id)
+            ));
+            return Ok(false);
+        }
+        if *ours != *cluster_id {
+            return Err(format!(
+                "node {from} belongs to cluster {}, this node to {}",
+                hex(cluster_id),
+                hex(&ours)
+            ));
+        }
+        Ok(false)
+    }
+
+    async fn handle(&self, req: PeerRequest, admin: bool) -> PeerReply {
+        let raft = &self.raft;
+        match req {
+            PeerRequest::AppendEntries(_)
+            | PeerRequest::Vote(_)
+            | PeerRequest::InstallSnapshot(_)
+                if admin =>
+            {
+                error("admin connections cannot send Raft messages")
+            }
+            PeerRequest::AppendEntries(r) => PeerReply::AppendEntries(raft.append_entries(r).await),
+            PeerRequest::Vote(r) => PeerReply::Vote(raft.vote(r).await),
+            PeerRequest::InstallSnapshot(r) => {
+                PeerReply::InstallSnapshot(raft.install_snapshot(r).await)
+            }
+            PeerRequest::Status => {
+                PeerReply::Status(Box::new(NodeStatus::from_metrics(&raft.metrics().borrow())))
+            }
+            PeerRequest::Init(members) => self.init(members).await,
+            PeerRequest::AddLearner(id, node) => {
+                let r = raft.add_learner(id, node, true).await;
+                self.write_reply(r.map(|_| ()))
+            }
+            PeerRequest::ChangeMembership(voters) => {
+                let r = raft
+                    .change_membership(ChangeMembers::ReplaceAllVoters(voters), false)
+                    .await;
+                self.write_reply(r.map(|_| ()))
+            }
+            PeerRequest::Write(request) => match write(raft, request).await {
+                Ok(resp) => PeerReply::Written(resp),
+                Err(e) => e,
+            },
+        }
+    }
+
+    async fn init(&self, members: BTreeMap<NodeId, ClusterNode>) -> PeerReply {
+        if !members.contains_key(&self.identity.node_id) {
+            return error(&format!(
+                "this node (id {}) is not among the members given",
+                self.identity.node_id
+            ));
+        }
+        if self.raft.is_initialized().await.unwrap_or(true) {
+            return error("this node is already initialised: it is part of a cluster");
+        }
+        {
+            let mut ours = self
+                .identity
+                .cluster_id
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *ours == [0; 16] {
+                let id: [u8; 16] = rand::random();
+                if let Err(e) = self.log.set_identity(self.identity.node_id, id) {
+                    return error(&format!("cannot record the cluster id: {e}"));
+                }
+                *ours = id;
+                (self.events)(&format!("initialised cluster {}", hex(&id)));
+            }
+        }
+        match self.raft.initialize(members).await {
+            Ok(()) => PeerReply::Done,
+            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+                error("this node is already initialised: it is part of a cluster")
+            }
+            Err(e) => error(&e.to_string()),
+        }
+    }
+
+    fn write_reply(
+        &self,
+        r: std::result::Result<(), RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>>,
+    ) -> PeerReply {
+        match r {
+            Ok(()) => PeerReply::Done,
+            Err(e) => write_error(e),
+        }
+    }
+}
+
+fn error(reason: &str) -> PeerReply {
+    PeerReply::Error {
+        reason: reason.to_string(),
+        leader: None,
+    }
+}
+
+/// A client-write error as a reply: "not the leader" names the leader when one is known.
+pub fn write_error(e: RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>) -> PeerReply {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => PeerReply::Error {
+            reason: match f.leader_id {
+                Some(id) => format!("not the leader: node {id} is"),
+                None => "no leader".into(),
+            },
+            leader: f.leader_node,
+        },
+        other => error(&other.to_string()),
+    }
+}
+
+/// Proposes `request` and waits until it is committed and applied.
+pub async fn write(
+    raft: &Raft<TypeConfig>,
+    request: Request,
+) -> std::result::Result<Response, PeerReply> {
+    match raft.client_write(request).await {
+        Ok(r) => Ok(r.data),
+        Err(e) => Err(write_error(e)),
+    }
+}
+
+fn hex(id: &[u8; 16]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
