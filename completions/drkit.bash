@@ -22,6 +22,9 @@ _drkit() {
             drkit,bench)
                 cmd="drkit__subcmd__bench"
                 ;;
+            drkit,cluster)
+                cmd="drkit__subcmd__cluster"
+                ;;
             drkit,compact)
                 cmd="drkit__subcmd__compact"
                 ;;
@@ -145,11 +148,50 @@ _drkit() {
             drkit__subcmd__bench__subcmd__help,write)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__write"
                 ;;
+            drkit__subcmd__cluster,add-learner)
+                cmd="drkit__subcmd__cluster__subcmd__add__subcmd__learner"
+                ;;
+            drkit__subcmd__cluster,help)
+                cmd="drkit__subcmd__cluster__subcmd__help"
+                ;;
+            drkit__subcmd__cluster,init)
+                cmd="drkit__subcmd__cluster__subcmd__init"
+                ;;
+            drkit__subcmd__cluster,promote)
+                cmd="drkit__subcmd__cluster__subcmd__promote"
+                ;;
+            drkit__subcmd__cluster,remove)
+                cmd="drkit__subcmd__cluster__subcmd__remove"
+                ;;
+            drkit__subcmd__cluster,status)
+                cmd="drkit__subcmd__cluster__subcmd__status"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,add-learner)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__add__subcmd__learner"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,help)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,init)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__init"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,promote)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__promote"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,remove)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__remove"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,status)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__status"
+                ;;
             drkit__subcmd__help,backup)
                 cmd="drkit__subcmd__help__subcmd__backup"
                 ;;
             drkit__subcmd__help,bench)
                 cmd="drkit__subcmd__help__subcmd__bench"
+                ;;
+            drkit__subcmd__help,cluster)
+                cmd="drkit__subcmd__help__subcmd__cluster"
                 ;;
             drkit__subcmd__help,compact)
                 cmd="drkit__subcmd__help__subcmd__compact"
@@ -231,6 +273,21 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__bench,write)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__write"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,add-learner)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__add__subcmd__learner"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,init)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__init"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,promote)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__promote"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,remove)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__remove"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,status)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__status"
                 ;;
             drkit__subcmd__help__subcmd__inspect,dir)
                 cmd="drkit__subcmd__help__subcmd__inspect__subcmd__dir"
@@ -329,7 +386,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal serve status bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal serve status cluster bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,6 +931,268 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__cluster)
+            opts="-v -q -h -V --verbose --quiet --help --version init status add-learner promote remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__add__subcmd__learner)
+            opts="-v -q -h -V --addr --cluster-secret-file --timeout --id --node-addr --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help)
+            opts="init status add-learner promote remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__add__subcmd__learner)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__init)
+            opts="-v -q -h -V --addr --cluster-secret-file --timeout --members --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --members)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__promote)
+            opts="-v -q -h -V --addr --cluster-secret-file --timeout --id --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__remove)
+            opts="-v -q -h -V --addr --cluster-secret-file --timeout --id --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__status)
+            opts="-v -q -h -V --addr --cluster-secret-file --timeout --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__compact)
             opts="-v -q -h -V --level --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -993,7 +1312,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal serve status bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal serve status cluster bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,6 +1480,90 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench__subcmd__write)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster)
+            opts="init status add-learner promote remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__add__subcmd__learner)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1821,7 +2224,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__serve)
-            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1861,6 +2264,22 @@ _drkit() {
                     ;;
                 --requirepass-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --raft-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timing)
+                    COMPREPLY=($(compgen -W "default fast" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -638,6 +638,10 @@ _arguments "${_arguments_options[@]}" : \
 '--idle-timeout=[Close a client that sent nothing for this long (30s, 5m); 0 never does]:DUR:_default' \
 '--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
 '--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
+'--node-id=[Cluster mode\: this node'\''s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them]:NODE_ID:_default' \
+'--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
+'--cluster-secret-file=[Cluster mode\: the shared secret (first line of the file) every node and admin proves on connect. Never on the command line]:PATH:_files' \
+'--timing=[Cluster mode\: heartbeat and election timing. \`default\`\: heartbeat 500 ms, election timeout 1.5-2 s. \`fast\`\: 50 ms and 0.3-0.6 s, for tests on one machine]:TIMING:(default fast)' \
 '--no-protected-mode[Serve clients from any address even without a password (default\: only loopback clients are served when no password is set)]' \
 '--json[Print the start and stop lines as JSON]' \
 '*-v[More detail on stderr]' \
@@ -665,6 +669,151 @@ _arguments "${_arguments_options[@]}" : \
 '-V[Print version]' \
 '--version[Print version]' \
 && ret=0
+;;
+(cluster)
+_arguments "${_arguments_options[@]}" : \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_drkit__subcmd__cluster_commands" \
+"*::: :->cluster" \
+&& ret=0
+
+    case $state in
+    (cluster)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-cluster-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
+'--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
+'--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
+'*--members=[The voters\: ID=RAFT_ADDR,... (each node must be running with that --node-id)]:MEMBERS:_default' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
+'--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
+'--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(add-learner)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
+'--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
+'--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
+'--id=[]:ID:_default' \
+'--node-addr=[The learner'\''s --raft-listen address]:NODE_ADDR:_default' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(promote)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
+'--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
+'--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
+'--id=[]:ID:_default' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+'--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
+'--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
+'--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
+'--id=[]:ID:_default' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__cluster__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-cluster-help-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(add-learner)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(promote)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
 ;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
@@ -1023,6 +1172,42 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(cluster)
+_arguments "${_arguments_options[@]}" : \
+":: :_drkit__subcmd__help__subcmd__cluster_commands" \
+"*::: :->cluster" \
+&& ret=0
+
+    case $state in
+    (cluster)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:drkit-help-cluster-command-$line[1]:"
+        case $line[1] in
+            (init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(add-learner)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(promote)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (bench)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__help__subcmd__bench_commands" \
@@ -1097,6 +1282,7 @@ _drkit_commands() {
 'wal:WAL archiving for point-in-time restore' \
 'serve:Run the engine behind a Redis-protocol (RESP) server\: redis-cli and Redis clients work' \
 'status:Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO)' \
+'cluster:Cluster membership and health over a node'\''s --raft-listen address\: init, status, add-learner, promote, remove' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1263,6 +1449,85 @@ _drkit__subcmd__bench__subcmd__write_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench write commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__cluster_commands] )) ||
+_drkit__subcmd__cluster_commands() {
+    local commands; commands=(
+'init:Make the given nodes the voters of a new cluster (run once, on any of them)' \
+'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
+'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
+'promote:Make a learner a voter' \
+'remove:Remove a node from the voters (and the cluster)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit cluster commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__add-learner_commands] )) ||
+_drkit__subcmd__cluster__subcmd__add-learner_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster add-learner commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help_commands() {
+    local commands; commands=(
+'init:Make the given nodes the voters of a new cluster (run once, on any of them)' \
+'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
+'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
+'promote:Make a learner a voter' \
+'remove:Remove a node from the voters (and the cluster)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'drkit cluster help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__add-learner_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__add-learner_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help add-learner commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__help_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help help commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__init_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__promote_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__promote_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help promote commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__remove_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help remove commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__status_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help status commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__init_commands] )) ||
+_drkit__subcmd__cluster__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__promote_commands] )) ||
+_drkit__subcmd__cluster__subcmd__promote_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster promote commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__remove_commands] )) ||
+_drkit__subcmd__cluster__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster remove commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__status_commands] )) ||
+_drkit__subcmd__cluster__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster status commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__compact_commands] )) ||
 _drkit__subcmd__compact_commands() {
     local commands; commands=()
@@ -1305,6 +1570,7 @@ _drkit__subcmd__help_commands() {
 'wal:WAL archiving for point-in-time restore' \
 'serve:Run the engine behind a Redis-protocol (RESP) server\: redis-cli and Redis clients work' \
 'status:Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO)' \
+'cluster:Cluster membership and health over a node'\''s --raft-listen address\: init, status, add-learner, promote, remove' \
 'bench:Measure write and recovery throughput (db_bench-like)' \
 'completions:Print a shell completion script' \
 'man:Print the man page (roff)' \
@@ -1384,6 +1650,42 @@ _drkit__subcmd__help__subcmd__bench__subcmd__restore_commands() {
 _drkit__subcmd__help__subcmd__bench__subcmd__write_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help bench write commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster_commands() {
+    local commands; commands=(
+'init:Make the given nodes the voters of a new cluster (run once, on any of them)' \
+'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
+'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
+'promote:Make a learner a voter' \
+'remove:Remove a node from the voters (and the cluster)' \
+    )
+    _describe -t commands 'drkit help cluster commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__add-learner_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__add-learner_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster add-learner commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__init_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster init commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__promote_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__promote_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster promote commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__remove_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster remove commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__status_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster status commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__compact_commands] )) ||
 _drkit__subcmd__help__subcmd__compact_commands() {

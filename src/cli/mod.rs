@@ -5,6 +5,7 @@
 
 mod backup;
 mod bench;
+mod cluster;
 mod compact;
 mod completions;
 mod crash_writer;
@@ -89,6 +90,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Role, uptime, sequences, clients, ops/s and levels of a running server (from INFO).
     Status(status::Args),
+    /// Cluster membership and health over a node's --raft-listen address: init, status,
+    /// add-learner, promote, remove.
+    #[command(subcommand)]
+    Cluster(cluster::Command),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -138,6 +143,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Inspect(c) => c.json(),
         Command::Serve(a) => a.json,
         Command::Status(a) => a.json,
+        Command::Cluster(c) => c.json(),
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
@@ -157,6 +163,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Wal(c) => wal::run(&printer, c),
         Command::Serve(a) => serve::run(&printer, a),
         Command::Status(a) => status::run(&printer, a),
+        Command::Cluster(c) => cluster::run(&printer, c),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),

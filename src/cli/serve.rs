@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use std::sync::Arc;
+
+use crate::cluster::{ClusterClient, Node, NodeConfig, Timing};
 use crate::engine::{Engine, Options, SyncPolicy};
 use crate::error::{Error, Exit};
 use crate::output::Printer;
@@ -54,30 +57,108 @@ pub struct Args {
     /// Print the start and stop lines as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Cluster mode: this node's id (1 or more, unique in the cluster). Writes then go
+    /// through the Raft log and are acknowledged once a majority of voters holds them.
+    #[arg(long, requires_all = ["raft_listen", "cluster_secret_file"])]
+    pub node_id: Option<u64>,
+    /// Cluster mode: where peers and `drkit cluster` reach this node.
+    #[arg(long, value_name = "ADDR", requires = "node_id")]
+    pub raft_listen: Option<String>,
+    /// Cluster mode: the shared secret (first line of the file) every node and admin proves
+    /// on connect. Never on the command line.
+    #[arg(long, value_name = "PATH", requires = "node_id")]
+    pub cluster_secret_file: Option<PathBuf>,
+    /// Cluster mode: heartbeat and election timing. `default`: heartbeat 500 ms, election
+    /// timeout 1.5-2 s. `fast`: 50 ms and 0.3-0.6 s, for tests on one machine.
+    #[arg(long, value_enum, default_value = "default", requires = "node_id")]
+    pub timing: TimingProfile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimingProfile {
+    Default,
+    Fast,
+}
+
+/// The first line of a secret file; an empty one is an error naming the file.
+pub fn read_secret_file(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first).to_vec();
+    if first.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{}: the {what} file is empty; put the {what} on its first line",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(first)
 }
 
 /// The password from `file` or else from the environment; None when neither is set.
 pub fn load_password(file: Option<&PathBuf>) -> anyhow::Result<Option<Vec<u8>>> {
     let secret = match file {
-        Some(path) => {
-            let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
-            let first = first.strip_suffix(b"\r").unwrap_or(first).to_vec();
-            if first.is_empty() {
-                return Err(Error::InvalidInput(format!(
-                    "{}: the password file is empty; put the password on its first line",
-                    path.display()
-                ))
-                .into());
-            }
-            first
-        }
+        Some(path) => read_secret_file(path, "password")?,
         None => match std::env::var_os(PASSWORD_ENV) {
             Some(v) if !v.is_empty() => v.into_encoded_bytes(),
             _ => return Ok(None),
         },
     };
     Ok(Some(secret))
+}
+
+/// Starts this process's cluster node on a runtime of its own.
+fn start_node(
+    printer: &Printer,
+    args: &Args,
+    node_id: u64,
+    opts: Options,
+) -> anyhow::Result<(tokio::runtime::Runtime, Node)> {
+    let (Some(raft_listen), Some(secret_file)) = (&args.raft_listen, &args.cluster_secret_file)
+    else {
+        anyhow::bail!("--node-id needs --raft-listen and --cluster-secret-file");
+    };
+    if args.listen.port() == 0 || raft_listen.ends_with(":0") {
+        anyhow::bail!(
+            "cluster mode needs fixed ports for --listen and --raft-listen: the membership names them, and followers send clients to the leader's"
+        );
+    }
+    let secret = read_secret_file(secret_file, "cluster secret")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("drkit-raft")
+        .enable_all()
+        .build()?;
+    let node = rt
+        .block_on(Node::start(NodeConfig {
+            data_dir: args.data.clone(),
+            node_id,
+            raft_listen: raft_listen.clone(),
+            client_addr: args.listen.to_string(),
+            secret,
+            timing: match args.timing {
+                TimingProfile::Default => Timing::DEFAULT,
+                TimingProfile::Fast => Timing::FAST,
+            },
+            engine: opts,
+            events: Arc::new(|m: &str| {
+                #[allow(clippy::print_stderr, reason = "the node's log lines go to stderr")]
+                {
+                    eprintln!("drkit serve: {m}");
+                }
+            }),
+        }))
+        .with_context(|| {
+            format!(
+                "cannot start cluster node {node_id} on {}",
+                args.data.display()
+            )
+        })?;
+    printer.line(format!(
+        "drkit serve: cluster node {node_id}, peers on {}",
+        node.raft_addr
+    ));
+    Ok((rt, node))
 }
 
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
@@ -87,14 +168,32 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
         snapshot_interval: args.snapshot_interval,
         ..Options::default()
     };
-    let engine = Engine::open(&args.data, opts)
-        .with_context(|| format!("cannot open {} for serving", args.data.display()))?;
-    let report = engine.recovery_report();
-    printer.verbose(format!(
-        "recovered {}: {} entries replayed",
-        args.data.display(),
-        report.replayed
-    ));
+    let mut node = None;
+    let (engine, cluster) = match args.node_id {
+        Some(id) => {
+            if args.sync != SyncPolicy::Always {
+                anyhow::bail!(
+                    "cluster mode acknowledges a write once a majority holds it on disk: --sync must be always"
+                );
+            }
+            let (rt, n) = start_node(printer, &args, id, opts)?;
+            let client = ClusterClient::new(n.raft.clone(), n.log.clone(), rt.handle().clone());
+            let engine = Arc::clone(&n.engine);
+            node = Some((rt, n));
+            (engine, Some(client))
+        }
+        None => {
+            let engine = Engine::open(&args.data, opts)
+                .with_context(|| format!("cannot open {} for serving", args.data.display()))?;
+            let report = engine.recovery_report();
+            printer.verbose(format!(
+                "recovered {}: {} entries replayed",
+                args.data.display(),
+                report.replayed
+            ));
+            (Arc::new(engine), None)
+        }
+    };
     let cfg = ServeConfig {
         listen: args.listen,
         metrics: args.metrics,
@@ -106,6 +205,7 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let has_password = password.is_some();
     let stopped = crate::serve::serve(
         engine,
+        cluster,
         cfg,
         password.as_deref().map(Password::new),
         |ready| {
@@ -130,8 +230,12 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
             // Scripts and tests wait for this line to learn the port.
             crate::output::flush();
         },
-    )?;
-    match stopped {
+    );
+    if let Some((rt, n)) = node {
+        rt.block_on(n.shutdown());
+        rt.shutdown_timeout(Duration::from_secs(5));
+    }
+    match stopped? {
         Stopped::Graceful => {
             printer.json(&serde_json::json!({ "schema": 1, "type": "stopped", "graceful": true }));
             printer.line("drkit serve: stopped (WAL synced, lock released)");

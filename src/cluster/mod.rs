@@ -15,6 +15,7 @@
 //!
 //! [`Engine`]: crate::engine::Engine
 
+pub mod client;
 mod entry;
 mod log_store;
 pub mod network;
@@ -28,6 +29,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use client::{ClusterClient, ClusterError};
 pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
 pub use node::{Node, NodeConfig, Timing};

@@ -56,6 +56,9 @@ pub struct NodeConfig {
     pub node_id: NodeId,
     /// Where the peer listener binds.
     pub raft_listen: String,
+    /// Where this node serves clients: `cluster init` names it in the membership, so
+    /// followers can send clients to the leader.
+    pub client_addr: String,
     pub secret: Vec<u8>,
     pub timing: Timing,
     pub engine: Options,
@@ -173,6 +176,7 @@ impl Node {
             identity: Arc::clone(&identity),
             log: log.clone(),
             events: Arc::clone(&cfg.events),
+            client_addr: cfg.client_addr.clone(),
         };
         let listener = tokio::spawn(server.accept_loop(listener));
         Ok(Node {
@@ -206,6 +210,7 @@ struct Server {
     identity: Arc<Identity>,
     log: LogStore,
     events: Events,
+    client_addr: String,
 }
 
 impl Server {
@@ -340,7 +345,9 @@ impl Server {
                 PeerReply::InstallSnapshot(raft.install_snapshot(r).await)
             }
             PeerRequest::Status => {
-                PeerReply::Status(Box::new(NodeStatus::from_metrics(&raft.metrics().borrow())))
+                let mut st = NodeStatus::from_metrics(&raft.metrics().borrow());
+                st.client_addr = Some(self.client_addr.clone());
+                PeerReply::Status(Box::new(st))
             }
             PeerRequest::Init(members) => self.init(members).await,
             PeerRequest::AddLearner(id, node) => {

@@ -30,6 +30,7 @@ async fn start(dir: &std::path::Path, id: NodeId, listen: &str) -> Node {
         data_dir: dir.to_path_buf(),
         node_id: id,
         raft_listen: listen.to_string(),
+        client_addr: format!("client-{id}"),
         secret: SECRET.to_vec(),
         timing: Timing::FAST,
         engine: Options {

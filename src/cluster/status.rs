@@ -36,6 +36,8 @@ pub struct NodeStatus {
     pub nodes: BTreeMap<NodeId, ClusterNode>,
     /// Leader only: every other member's progress.
     pub replication: Vec<ReplicaProgress>,
+    /// Where this node serves clients (its `serve --listen`), when it said.
+    pub client_addr: Option<String>,
 }
 
 impl NodeStatus {
@@ -86,6 +88,7 @@ impl NodeStatus {
             learners,
             nodes: membership.nodes().map(|(id, n)| (*id, n.clone())).collect(),
             replication,
+            client_addr: None,
         }
     }
 }

@@ -155,7 +155,7 @@ pub enum BatchOp {
 }
 
 impl BatchOp {
-    fn into_entry(self) -> (EntryType, Vec<u8>, Vec<u8>) {
+    pub fn into_entry(self) -> (EntryType, Vec<u8>, Vec<u8>) {
         match self {
             BatchOp::Put { key, value } => (EntryType::Put, record::plain_key(&key), value),
             BatchOp::Delete { key } => (EntryType::Delete, record::plain_key(&key), Vec::new()),

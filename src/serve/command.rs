@@ -33,6 +33,8 @@ pub struct Shared {
     pub cfg: ServeConfig,
     pub password: Option<Password>,
     pub metrics: Metrics,
+    /// Cluster mode: writes go through the Raft log, reads through the leader's barrier.
+    pub cluster: Option<crate::cluster::ClusterClient>,
     pub started: Instant,
     pub clients: AtomicUsize,
     /// Requests per second over the last second, sampled by the server.
@@ -71,6 +73,7 @@ impl Shared {
             cfg,
             password,
             metrics: Metrics::default(),
+            cluster: None,
             started: Instant::now(),
             clients: AtomicUsize::new(0),
             ops_per_sec: AtomicU64::new(0),
@@ -86,8 +89,28 @@ impl Shared {
         Session {
             id: self.next_client_id.fetch_add(1, Ordering::Relaxed),
             authed: self.password.is_none(),
+            readonly: false,
             close: false,
         }
+    }
+
+    /// Writes `ops` where this server writes: the engine, or the Raft log in cluster mode
+    /// (acknowledged once a majority of voters holds them and they are applied).
+    pub fn write_batch(&self, ops: Vec<BatchOp>) -> Result<u64, Reply> {
+        match &self.cluster {
+            None => self.engine.write_batch(ops).map_err(|e| engine_error(&e)),
+            Some(c) => c.write_blocking(ops).map_err(|e| cluster_error(&e)),
+        }
+    }
+
+    /// Cluster mode: what a read must pass first. On the leader, the ReadIndex barrier
+    /// (linearizable); after READONLY, nothing (stale reads from any node).
+    fn read_barrier(&self, session: &Session) -> Option<Reply> {
+        let c = self.cluster.as_ref()?;
+        if session.readonly {
+            return None;
+        }
+        c.read_barrier_blocking().err().map(|e| cluster_error(&e))
     }
 
     pub fn request_shutdown(&self) {
@@ -134,6 +157,9 @@ impl Shared {
 pub struct Session {
     pub id: u64,
     pub authed: bool,
+    /// Cluster mode, after READONLY: reads are served from this node's state as it is, even
+    /// on a follower (stale by its replication lag); otherwise a read needs the leader.
+    pub readonly: bool,
     /// Close the connection once the replies so far are written.
     pub close: bool,
 }
@@ -294,7 +320,15 @@ pub async fn commit_plain_writes(
         ops.extend(o);
         metrics.push(m);
     }
-    let answer = shared.committer.commit(ops).await;
+    let answer = match &shared.cluster {
+        // openraft batches the proposals of all connections into its own appends.
+        Some(c) => c
+            .write(ops)
+            .await
+            .map(|_| ())
+            .map_err(|e| cluster_error(&e)),
+        None => shared.committer.commit(ops).await,
+    };
     metrics
         .into_iter()
         .map(|m| {
@@ -318,9 +352,9 @@ fn commit(shared: &Shared, pending: &mut Collected, replies: &mut [Reply]) {
             .write_gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        shared.engine.write_batch(ops)
+        shared.write_batch(ops)
     };
-    let failure = result.err().map(|e| engine_error(&e));
+    let failure = result.err();
     for (at, metric, started) in pending.slots.drain(..) {
         if let Some(f) = &failure {
             replies[at] = f.clone();
@@ -333,6 +367,38 @@ fn commit(shared: &Shared, pending: &mut Collected, replies: &mut [Reply]) {
 
 fn engine_error(e: &crate::Error) -> Reply {
     Reply::err(format!("ERR {e}"))
+}
+
+/// A cluster refusal as Redis Cluster words it: `MOVED <slot> <addr>` names the leader's
+/// client address (one shard, so slot 0), which Redis Cluster clients follow and plain
+/// clients show; `CLUSTERDOWN` while there is no leader. Both are immediate, never a hang.
+pub fn cluster_error(e: &crate::cluster::ClusterError) -> Reply {
+    use crate::cluster::ClusterError;
+    match e {
+        ClusterError::NotLeader { leader: Some(n) } if !n.client_addr.is_empty() => {
+            Reply::err(format!("MOVED 0 {}", n.client_addr))
+        }
+        ClusterError::NotLeader { .. } | ClusterError::NoLeader => {
+            Reply::err("CLUSTERDOWN no leader")
+        }
+        ClusterError::Other(t) => Reply::err(format!("ERR cluster: {t}")),
+    }
+}
+
+/// Reads that need the leader's barrier in cluster mode.
+fn is_read(name: &str) -> bool {
+    matches!(
+        name,
+        "get"
+            | "mget"
+            | "exists"
+            | "type"
+            | "scan"
+            | "dbsize"
+            | "order.get"
+            | "trade.get"
+            | "account.get"
+    )
 }
 
 /// Some(error) when the session has not authenticated and `name` needs it.
@@ -579,7 +645,16 @@ fn opt_reply<T>(r: crate::Result<Option<T>>, f: fn(T) -> Reply) -> Reply {
 fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply {
     let engine = &shared.engine;
     let argc = args.len();
+    if is_read(name)
+        && let Some(refused) = shared.read_barrier(session)
+    {
+        return refused;
+    }
     match name {
+        "readonly" | "readwrite" if argc == 1 => {
+            session.readonly = name == "readonly";
+            Reply::ok()
+        }
         "ping" => match argc {
             1 => Reply::Simple("PONG"),
             2 => Reply::bulk(args[1].clone()),
@@ -611,9 +686,9 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
                 .iter()
                 .map(|k| BatchOp::Delete { key: k.clone() })
                 .collect();
-            match engine.write_batch(ops) {
+            match shared.write_batch(ops) {
                 Ok(_) => Reply::Int(existed),
-                Err(e) => engine_error(&e),
+                Err(e) => e,
             }
         }
         "exists" if argc >= 2 => {
@@ -819,13 +894,23 @@ fn conditional_set(shared: &Shared, args: &Args) -> Reply {
         .write_gate
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Cluster mode: only the leader writes, and the barrier makes its state current first.
+    if let Some(c) = &shared.cluster
+        && let Err(e) = c.read_barrier_blocking()
+    {
+        return cluster_error(&e);
+    }
     let old = match shared.engine.get(&args[1]) {
         Ok(v) => v,
         Err(e) => return engine_error(&e),
     };
     let blocked = (o.nx && old.is_some()) || (o.xx && old.is_none());
-    if !blocked && let Err(e) = shared.engine.put(&args[1], &args[2]) {
-        return engine_error(&e);
+    let put = BatchOp::Put {
+        key: args[1].clone(),
+        value: args[2].clone(),
+    };
+    if !blocked && let Err(e) = shared.write_batch(vec![put]) {
+        return e;
     }
     match (o.get, blocked) {
         (true, _) => old.map_or(Reply::Nil, Reply::Bulk),

@@ -132,8 +132,11 @@ fn listen_error(addr: SocketAddr, e: &std::io::Error, flag: &str) -> Error {
 }
 
 /// Runs the server until shutdown. `on_ready` is called once both listeners are bound.
+/// In cluster mode `cluster` carries the node's writes and read barrier, and `engine` is the
+/// node's state machine (shared with it).
 pub fn serve(
-    engine: Engine,
+    engine: Arc<Engine>,
+    cluster: Option<crate::cluster::ClusterClient>,
     cfg: ServeConfig,
     password: Option<Password>,
     on_ready: impl FnOnce(Ready),
@@ -143,8 +146,7 @@ pub fn serve(
         .enable_all()
         .build()
         .map_err(|e| Error::io(engine.dir(), e))?;
-    let engine = Arc::new(engine);
-    let result = rt.block_on(run(Arc::clone(&engine), cfg, password, on_ready));
+    let result = rt.block_on(run(Arc::clone(&engine), cluster, cfg, password, on_ready));
     match result {
         Ok(Stopped::Graceful) => {
             rt.shutdown_timeout(Duration::from_secs(5));
@@ -162,6 +164,7 @@ pub fn serve(
 
 async fn run(
     engine: Arc<Engine>,
+    cluster: Option<crate::cluster::ClusterClient>,
     cfg: ServeConfig,
     password: Option<Password>,
     on_ready: impl FnOnce(Ready),
@@ -194,13 +197,9 @@ async fn run(
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
 
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
-    let shared = Arc::new(Shared::new(
-        engine,
-        cfg.clone(),
-        password,
-        addr.port(),
-        shutdown_tx,
-    ));
+    let mut shared = Shared::new(engine, cfg.clone(), password, addr.port(), shutdown_tx);
+    shared.cluster = cluster;
+    let shared = Arc::new(shared);
     let force = Arc::new(Notify::new());
     {
         let shared = Arc::clone(&shared);
@@ -412,7 +411,7 @@ async fn connection(shared: Arc<Shared>, mut stream: TcpStream) {
                 for r in command::commit_plain_writes(&shared, writes).await {
                     encode_reply(r, &mut out);
                 }
-            } else if cmds.iter().any(is_blocking) {
+            } else if shared.cluster.is_some() || cmds.iter().any(is_blocking) {
                 let s = Arc::clone(&shared);
                 let mut moved = (session, cmds, out);
                 let Ok(back) = tokio::task::spawn_blocking(move || {

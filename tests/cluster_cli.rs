@@ -1,0 +1,288 @@
+//! `drkit serve --node-id` as real processes: `cluster init`, writes on the leader, `MOVED`
+//! from followers, stale reads after READONLY, SIGKILL of the leader and a new one elected,
+//! the old leader back as a follower with every acknowledged write, and the admin refusals.
+
+use super::common::*;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct ClusterNodeProc {
+    id: u64,
+    dir: PathBuf,
+    client_port: u16,
+    raft_port: u16,
+    child: Option<Child>,
+}
+
+impl ClusterNodeProc {
+    fn start(&mut self, secret: &Path) {
+        let mut child = Command::new(drkit_path())
+            .args(["serve", "--json", "--timing", "fast", "--data"])
+            .arg(&self.dir)
+            .args(["--listen", &format!("127.0.0.1:{}", self.client_port)])
+            .args(["--node-id", &self.id.to_string()])
+            .args(["--raft-listen", &self.raft_addr()])
+            .arg("--cluster-secret-file")
+            .arg(secret)
+            .env_remove("DRKIT_REQUIREPASS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("listening"),
+            "node {} did not start: {line:?}",
+            self.id
+        );
+        self.child = Some(child);
+    }
+
+    fn raft_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.raft_port)
+    }
+
+    fn redis(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.client_port))
+            .unwrap()
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap()
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ClusterNodeProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn status_json(addr: &str, secret: &Path) -> Option<serde_json::Value> {
+    let out = drkit()
+        .args([
+            "cluster",
+            "status",
+            "--json",
+            "--timeout",
+            "2s",
+            "--addr",
+            addr,
+        ])
+        .arg("--cluster-secret-file")
+        .arg(secret)
+        .output()
+        .unwrap();
+    out.status.success().then(|| json_report(&out.stdout))
+}
+
+/// The leader's id as `addr` reports it, once every reachable node agrees on one.
+fn wait_leader(addr: &str, secret: &Path, not: Option<u64>) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = status_json(addr, secret) {
+            let leader = v["nodes"].as_array().unwrap().iter().find_map(|n| {
+                (n["status"]["role"] == "leader").then(|| n["node_id"].as_u64().unwrap())
+            });
+            if let Some(l) = leader
+                && Some(l) != not
+            {
+                return l;
+            }
+        }
+        assert!(Instant::now() < deadline, "no leader within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn set(c: &mut redis::Connection, k: &str, v: &str) -> redis::RedisResult<()> {
+    redis::cmd("SET").arg(k).arg(v).query(c)
+}
+
+#[test]
+fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "correct horse\n").unwrap();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3)
+        .map(|id| ClusterNodeProc {
+            id,
+            dir: root.path().join(format!("n{id}")),
+            client_port: free_port(),
+            raft_port: free_port(),
+            child: None,
+        })
+        .collect();
+    for n in &mut nodes {
+        n.start(&secret);
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let init = |addr: &str| {
+        drkit()
+            .args(["cluster", "init", "--addr", addr, "--members", &members])
+            .arg("--cluster-secret-file")
+            .arg(&secret)
+            .output()
+            .unwrap()
+    };
+    let out = init(&nodes[0].raft_addr());
+    assert_exit(&out, 0, "cluster init");
+
+    // The wrong secret is refused, naming the reason.
+    let wrong = root.path().join("wrong");
+    std::fs::write(&wrong, "tr0ub4dor\n").unwrap();
+    let out = drkit()
+        .args(["cluster", "status", "--addr", &nodes[1].raft_addr()])
+        .arg("--cluster-secret-file")
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("does not know the cluster secret"),
+        "{}",
+        text(&out)
+    );
+
+    let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
+    // A second init is refused.
+    let out = init(&nodes[2].raft_addr());
+    assert!(!out.status.success());
+    assert!(text(&out).contains("already initialised"), "{}", text(&out));
+
+    let li = (leader - 1) as usize;
+    let mut acked = Vec::new();
+    {
+        let mut c = nodes[li].redis();
+        for i in 0..100 {
+            set(&mut c, &format!("k{i}"), &format!("v{i}")).unwrap();
+            acked.push(i);
+        }
+    }
+    // A follower sends writes and (linearizable) reads to the leader.
+    let fi = (0..3).find(|i| *i != li).unwrap();
+    {
+        let mut c = nodes[fi].redis();
+        let err = set(&mut c, "x", "y").unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("moved"), "{err}");
+        assert!(
+            err.to_string().contains(&nodes[li].client_port.to_string()),
+            "MOVED names the leader's client port: {err}"
+        );
+        let err = redis::cmd("GET")
+            .arg("k1")
+            .query::<Option<String>>(&mut c)
+            .unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("moved"), "{err}");
+        let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v: Option<String> = redis::cmd("GET").arg("k99").query(&mut c).unwrap();
+            if v.as_deref() == Some("v99") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "follower never saw k99");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    // SIGKILL the leader: the other two elect a new one and take writes.
+    nodes[li].kill9();
+    let survivor = nodes[fi].raft_addr();
+    let new_leader = wait_leader(&survivor, &secret, Some(leader));
+    let ni = (new_leader - 1) as usize;
+    {
+        let mut c = nodes[ni].redis();
+        for i in 100..150 {
+            set(&mut c, &format!("k{i}"), &format!("v{i}")).unwrap();
+            acked.push(i);
+        }
+    }
+    // The old leader comes back as a follower and catches up.
+    nodes[li].start(&secret);
+    for n in &nodes {
+        let mut c = n.redis();
+        let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v: Option<String> = redis::cmd("GET").arg("k149").query(&mut c).unwrap();
+            if v.is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node {} never caught up", n.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for i in &acked {
+            let v: Option<String> = redis::cmd("GET")
+                .arg(format!("k{i}"))
+                .query(&mut c)
+                .unwrap();
+            assert_eq!(
+                v,
+                Some(format!("v{i}")),
+                "node {} lost acknowledged k{i}",
+                n.id
+            );
+        }
+    }
+    let v = status_json(&nodes[li].raft_addr(), &secret).unwrap();
+    let me = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == leader)
+        .unwrap();
+    assert_eq!(me["status"]["role"], "follower", "{v}");
+
+    // Voters can be removed down to one; the last one cannot be, and the cluster serves on.
+    let remove = |id: u64| {
+        drkit()
+            .args([
+                "cluster",
+                "remove",
+                "--addr",
+                &nodes[ni].raft_addr(),
+                "--id",
+                &id.to_string(),
+            ])
+            .arg("--cluster-secret-file")
+            .arg(&secret)
+            .output()
+            .unwrap()
+    };
+    for n in &nodes {
+        if n.id != new_leader {
+            let out = remove(n.id);
+            assert_exit(&out, 0, "cluster remove of a follower");
+        }
+    }
+    let out = remove(new_leader);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("last voter"), "{}", text(&out));
+    let mut c = nodes[ni].redis();
+    set(&mut c, "alone", "still serving").unwrap();
+}
