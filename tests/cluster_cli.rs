@@ -183,6 +183,15 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
             acked.push(i);
         }
     }
+    {
+        // WAIT counts the other voters holding everything written so far.
+        let mut c = nodes[li].redis();
+        let held: i64 = redis::cmd("WAIT").arg(2).arg(5000).query(&mut c).unwrap();
+        assert_eq!(held, 2);
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut c).unwrap();
+        assert!(info.contains("cluster_role:leader"), "{info}");
+        assert!(info.contains("connected_slaves:2"), "{info}");
+    }
     // A follower sends writes and (linearizable) reads to the leader.
     let fi = (0..3).find(|i| *i != li).unwrap();
     {
@@ -198,6 +207,12 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
             .query::<Option<String>>(&mut c)
             .unwrap_err();
         assert!(err.to_string().to_lowercase().contains("moved"), "{err}");
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut c).unwrap();
+        assert_eq!(
+            role[0],
+            redis::Value::BulkString(b"slave".to_vec()),
+            "{role:?}"
+        );
         let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

@@ -126,6 +126,38 @@ impl ClusterClient {
             .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
     }
 
+    /// WAIT: how many other nodes hold every entry this node's log had when it was called,
+    /// waiting up to `timeout` (None: until `want` do) for `want` of them. 0 on a non-leader,
+    /// which does not track its peers.
+    pub fn wait_replicas_blocking(
+        &self,
+        want: usize,
+        timeout: Option<std::time::Duration>,
+    ) -> usize {
+        let mut metrics = self.raft.metrics();
+        let target = metrics.borrow().last_log_index;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            let held = {
+                let m = metrics.borrow_and_update();
+                m.replication.as_ref().map_or(0, |r| {
+                    r.iter()
+                        .filter(|(id, matched)| {
+                            **id != m.id
+                                && matched
+                                    .map(|l| Some(l.index) >= target)
+                                    .unwrap_or(target.is_none())
+                        })
+                        .count()
+                })
+            };
+            if held >= want || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return held;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Waits until this node is known to be the leader of a quorum and has applied every
     /// entry committed before the call (openraft's ReadIndex): a read after it sees every
     /// write acknowledged before it began.

@@ -385,6 +385,60 @@ pub fn cluster_error(e: &crate::cluster::ClusterError) -> Reply {
     }
 }
 
+/// ROLE: `master` with its replicas' (host, port, matched index), or in cluster mode on a
+/// follower `slave` with the leader's client address and this node's applied index.
+fn role(shared: &Shared) -> Reply {
+    let Some(c) = &shared.cluster else {
+        return Reply::Array(vec![
+            Reply::bulk("master"),
+            Reply::Int(shared.engine.last_seq() as i64),
+            Reply::Array(Vec::new()),
+        ]);
+    };
+    let st = c.status();
+    if st.role == "leader" {
+        let replicas = st
+            .replication
+            .iter()
+            .map(|r| {
+                let addr = st
+                    .nodes
+                    .get(&r.node_id)
+                    .map(|n| n.client_addr.clone())
+                    .unwrap_or_default();
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), ""));
+                Reply::Array(vec![
+                    Reply::bulk(host.to_string()),
+                    Reply::bulk(port.to_string()),
+                    Reply::bulk(r.matched.unwrap_or(0).to_string()),
+                ])
+            })
+            .collect();
+        return Reply::Array(vec![
+            Reply::bulk("master"),
+            Reply::Int(st.last_log_index.unwrap_or(0) as i64),
+            Reply::Array(replicas),
+        ]);
+    }
+    let leader = st
+        .leader
+        .and_then(|l| st.nodes.get(&l))
+        .map(|n| n.client_addr.clone())
+        .unwrap_or_default();
+    let (host, port) = leader.rsplit_once(':').unwrap_or(("", "0"));
+    Reply::Array(vec![
+        Reply::bulk("slave"),
+        Reply::bulk(host.to_string()),
+        Reply::Int(port.parse().unwrap_or(0)),
+        Reply::bulk(if st.leader.is_some() {
+            "connected"
+        } else {
+            "connect"
+        }),
+        Reply::Int(st.last_applied_index.unwrap_or(0) as i64),
+    ])
+}
+
 /// Reads that need the leader's barrier in cluster mode.
 fn is_read(name: &str) -> bool {
     matches!(
@@ -733,11 +787,28 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
                 Err(e) => engine_error(&e),
             }
         }
-        "role" if argc == 1 => Reply::Array(vec![
-            Reply::bulk("master"),
-            Reply::Int(engine.last_seq() as i64),
-            Reply::Array(Vec::new()),
-        ]),
+        "role" if argc == 1 => role(shared),
+        "wait" if argc == 3 => {
+            let (Some(want), Some(ms)) = (
+                std::str::from_utf8(&args[1])
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok()),
+                std::str::from_utf8(&args[2])
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok()),
+            ) else {
+                return Reply::err("ERR value is not an integer or out of range");
+            };
+            match &shared.cluster {
+                // Standalone: no replicas, as Redis answers without any.
+                None => Reply::Int(0),
+                // 0 ms waits for as long as it takes, as in Redis.
+                Some(c) => Reply::Int(c.wait_replicas_blocking(
+                    want,
+                    (ms > 0).then(|| std::time::Duration::from_millis(ms)),
+                ) as i64),
+            }
+        }
         "shutdown" => {
             if args[1..].iter().any(|a| a.eq_ignore_ascii_case(b"abort")) {
                 return Reply::err(

@@ -20,6 +20,55 @@ pub const SECTIONS: [&str; 7] = [
     "keyspace",
 ];
 
+/// INFO replication of a cluster node: Redis's role fields, then Raft's.
+fn cluster_replication(out: &mut String, st: &crate::cluster::NodeStatus) {
+    let leader = st.role == "leader";
+    let _ = writeln!(out, "role:{}\r", if leader { "master" } else { "slave" });
+    let _ = writeln!(out, "cluster_role:{}\r", st.role);
+    let _ = writeln!(out, "cluster_node_id:{}\r", st.node_id);
+    let _ = writeln!(out, "cluster_term:{}\r", st.term);
+    let _ = writeln!(
+        out,
+        "cluster_leader:{}\r",
+        st.leader.map_or("none".to_string(), |l| l.to_string())
+    );
+    let _ = writeln!(
+        out,
+        "raft_last_log_index:{}\r",
+        st.last_log_index.unwrap_or(0)
+    );
+    let _ = writeln!(
+        out,
+        "raft_applied_index:{}\r",
+        st.last_applied_index.unwrap_or(0)
+    );
+    let _ = writeln!(
+        out,
+        "raft_snapshot_index:{}\r",
+        st.snapshot_index.unwrap_or(0)
+    );
+    if let Some(ms) = st.millis_since_quorum_ack {
+        let _ = writeln!(out, "millis_since_quorum_ack:{ms}\r");
+    }
+    let _ = writeln!(
+        out,
+        "master_repl_offset:{}\r",
+        st.last_log_index.unwrap_or(0)
+    );
+    let _ = writeln!(out, "connected_slaves:{}\r", st.replication.len());
+    for (i, r) in st.replication.iter().enumerate() {
+        let learner = st.learners.contains(&r.node_id);
+        let _ = writeln!(
+            out,
+            "slave{i}:node_id={},matched={},lag_entries={},kind={}\r",
+            r.node_id,
+            r.matched.map_or("none".to_string(), |m| m.to_string()),
+            r.lag_entries,
+            if learner { "learner" } else { "voter" }
+        );
+    }
+}
+
 /// `sections` empty, `default`, `all` or `everything` means every section.
 pub fn render(shared: &Shared, sections: &[String]) -> crate::Result<String> {
     let all = sections.is_empty()
@@ -119,9 +168,14 @@ pub fn render(shared: &Shared, sections: &[String]) -> crate::Result<String> {
     }
     if want("replication") {
         let _ = writeln!(out, "# Replication\r");
-        let _ = writeln!(out, "role:master\r");
-        let _ = writeln!(out, "connected_slaves:0\r");
-        let _ = writeln!(out, "master_repl_offset:{}\r", engine.last_seq());
+        match &shared.cluster {
+            None => {
+                let _ = writeln!(out, "role:master\r");
+                let _ = writeln!(out, "connected_slaves:0\r");
+                let _ = writeln!(out, "master_repl_offset:{}\r", engine.last_seq());
+            }
+            Some(c) => cluster_replication(&mut out, &c.status()),
+        }
         let _ = writeln!(out, "\r");
     }
     if want("levels") {

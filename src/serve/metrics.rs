@@ -235,6 +235,65 @@ impl Metrics {
     }
 }
 
+/// Cluster mode: the node's Raft state as gauges.
+pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
+    let gauges: [(&str, &str, u64); 5] = [
+        (
+            "drkit_cluster_term",
+            "The node's current Raft term.",
+            st.term,
+        ),
+        (
+            "drkit_cluster_is_leader",
+            "1 on the leader, 0 elsewhere.",
+            u64::from(st.role == "leader"),
+        ),
+        (
+            "drkit_cluster_last_log_index",
+            "Newest index in this node's Raft log.",
+            st.last_log_index.unwrap_or(0),
+        ),
+        (
+            "drkit_cluster_applied_index",
+            "Newest index this node's engine has applied.",
+            st.last_applied_index.unwrap_or(0),
+        ),
+        (
+            "drkit_cluster_leader_id",
+            "The node id this node follows (0: none).",
+            st.leader.unwrap_or(0),
+        ),
+    ];
+    for (name, help, v) in gauges {
+        header(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    if let Some(ms) = st.millis_since_quorum_ack {
+        header(
+            out,
+            "drkit_cluster_millis_since_quorum_ack",
+            "gauge",
+            "Leader only: ms since a quorum last acknowledged it.",
+        );
+        let _ = writeln!(out, "drkit_cluster_millis_since_quorum_ack {ms}");
+    }
+    if !st.replication.is_empty() {
+        header(
+            out,
+            "drkit_cluster_replica_lag_entries",
+            "gauge",
+            "Leader only: entries a replica is not yet known to hold.",
+        );
+        for r in &st.replication {
+            let _ = writeln!(
+                out,
+                "drkit_cluster_replica_lag_entries{{node=\"{}\"}} {}",
+                r.node_id, r.lag_entries
+            );
+        }
+    }
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");

@@ -541,11 +541,14 @@ async fn metrics_server(listener: TcpListener, shared: Arc<Shared>) {
             let mut parts = first.split(|&b| b == b' ');
             let (method, path) = (parts.next(), parts.next());
             let response = if method == Some(b"GET") && matches!(path, Some(b"/metrics" | b"/")) {
-                let body = shared.metrics.render(
+                let mut body = shared.metrics.render(
                     &shared.engine,
                     shared.clients.load(Ordering::Relaxed),
                     shared.started.elapsed(),
                 );
+                if let Some(c) = &shared.cluster {
+                    metrics::render_cluster(&mut body, &c.status());
+                }
                 format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
