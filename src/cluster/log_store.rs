@@ -19,6 +19,7 @@ use std::fmt::Debug;
 use std::fs::{self, File};
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,14 @@ struct Log {
     scratch: Vec<u8>,
 }
 
+impl Debug for LogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStore")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
@@ -109,10 +118,84 @@ impl Debug for Log {
     }
 }
 
+/// Group commit for the Raft log: openraft hands over one append at a time and goes on
+/// without waiting; each append is written at once, and this thread fsyncs everything
+/// written since its last fsync in one go, then tells openraft all of those appends are
+/// persisted. Nothing is reported persisted before the fsync that covers it.
+#[derive(Default)]
+struct Flusher {
+    pending: Mutex<FlushQueue>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct FlushQueue {
+    waiting: Vec<(LogFlushed<TypeConfig>, Option<Arc<File>>)>,
+    /// After a failed fsync the page cache's state is unknown (fsyncgate): every later
+    /// append fails too, until the node is restarted and reindexes what is on disk.
+    failed: Option<String>,
+    stop: bool,
+}
+
+impl Flusher {
+    fn run(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut q = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                while q.waiting.is_empty() && !q.stop {
+                    q = self
+                        .wake
+                        .wait_timeout(q, Duration::from_millis(200))
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                    if Arc::strong_count(&self) == 1 {
+                        q.stop = true;
+                    }
+                }
+                if q.waiting.is_empty() && q.stop {
+                    return;
+                }
+                std::mem::take(&mut q.waiting)
+            };
+            let mut synced: Vec<*const File> = Vec::new();
+            let mut result = Ok(());
+            for (_, file) in &batch {
+                if let Some(f) = file
+                    && !synced.contains(&Arc::as_ptr(f))
+                {
+                    synced.push(Arc::as_ptr(f));
+                    if let Err(e) = f.sync_data() {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = &result {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .failed = Some(format!("Raft log fsync failed: {e}"));
+            }
+            for (cb, _) in batch {
+                cb.log_io_completed(match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                });
+            }
+        }
+    }
+}
+
 /// openraft's log storage; clones share one log (the reader openraft asks for is a clone).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LogStore {
     log: Arc<Mutex<Log>>,
+    flusher: Arc<Flusher>,
+    /// The newest entry's time, readable without waiting for an append's fsync.
+    last_ts: Arc<AtomicI64>,
 }
 
 fn log_id(term: u64, index: u64) -> LogId {
@@ -167,7 +250,21 @@ impl LogStore {
             )?),
             _ => None,
         };
+        let last_ts = segments
+            .last()
+            .and_then(|s| s.slots.last())
+            .map_or(0, |s| s.ts);
+        let flusher = Arc::new(Flusher::default());
+        {
+            let f = Arc::clone(&flusher);
+            std::thread::Builder::new()
+                .name("drkit-raft-fsync".into())
+                .spawn(move || f.run())
+                .at(dir)?;
+        }
         Ok(LogStore {
+            flusher,
+            last_ts: Arc::new(AtomicI64::new(last_ts)),
             log: Arc::new(Mutex::new(Log {
                 wal_dir,
                 raft_dir,
@@ -209,8 +306,7 @@ impl LogStore {
     /// The time of the newest entry (0 for an empty log): a leader stamps new entries no
     /// earlier than this.
     pub fn last_timestamp(&self) -> i64 {
-        let log = self.lock();
-        log.last_slot().map_or(0, |s| s.ts)
+        self.last_ts.load(Ordering::Relaxed)
     }
 
     /// Deletes the segments `purge` left behind because they were not yet flushed or
@@ -443,7 +539,9 @@ impl Log {
         Ok(())
     }
 
-    fn append(&mut self, mut entries: Vec<Entry>) -> Result<()> {
+    /// Writes `entries` (no fsync: see [`Flusher`]) and returns the file to fsync before
+    /// they count as persisted.
+    fn append(&mut self, mut entries: Vec<Entry>) -> Result<Option<File>> {
         // At or below the purged id is covered by the state machine already (openraft's
         // start-up purges the log up to what the state machine applied): nothing to keep.
         if let Some(p) = self.purged() {
@@ -453,7 +551,7 @@ impl Log {
             self.persist_purged()?;
         }
         let Some(first) = entries.first() else {
-            return Ok(());
+            return Ok(None);
         };
         let first_index = first.log_id.index;
         if let Some(last) = self.last_log_id()
@@ -507,7 +605,6 @@ impl Log {
         let result = match self.writer.as_mut() {
             Some(w) => w
                 .append_noting_starts(bounds.iter().map(|r| &scratch[r.clone()]), &mut starts)
-                .and_then(|()| w.sync())
                 .map(|()| w.len()),
             None => Err(Error::InvalidInput("no open Raft log segment".into())),
         };
@@ -531,7 +628,10 @@ impl Log {
             self.cache_insert(e, r.len());
         }
         self.scratch = scratch;
-        Ok(())
+        self.writer
+            .as_ref()
+            .map(SegmentWriter::try_clone_file)
+            .transpose()
     }
 
     fn truncate(&mut self, index: u64) -> Result<()> {
@@ -803,10 +903,35 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
-        let result = self.lock().append(entries);
+        if let Some(failed) = self
+            .flusher
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .failed
+            .clone()
+        {
+            callback.log_io_completed(Err(std::io::Error::other(failed.clone())));
+            return Err(write_err(Error::Poisoned(failed)));
+        }
+        let result = {
+            let mut log = self.lock();
+            let r = log.append(entries);
+            if let Some(slot) = log.last_slot() {
+                self.last_ts.store(slot.ts, Ordering::Relaxed);
+            }
+            r
+        };
         match result {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
+            Ok(file) => {
+                let mut q = self
+                    .flusher
+                    .pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                q.waiting.push((callback, file.map(Arc::new)));
+                drop(q);
+                self.flusher.wake.notify_one();
                 Ok(())
             }
             Err(e) => {
