@@ -26,11 +26,26 @@ pub enum ClusterError {
     Other(String),
 }
 
+/// Writes waiting for the next proposal.
+struct Pending {
+    ops: Vec<BatchOp>,
+    done: tokio::sync::oneshot::Sender<Result<u64, ClusterError>>,
+}
+
+#[derive(Default)]
+struct Batcher {
+    queue: std::sync::Mutex<Vec<Pending>>,
+    arrived: tokio::sync::Notify,
+}
+
+/// Most writes folded into one Raft entry.
+const MAX_BATCH_WRITES: usize = 4096;
+
 #[derive(Clone)]
 pub struct ClusterClient {
     raft: Raft<TypeConfig>,
-    log: LogStore,
     rt: Handle,
+    batcher: std::sync::Arc<Batcher>,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -67,62 +82,114 @@ fn write_error(e: RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>) -> C
     }
 }
 
-impl ClusterClient {
-    pub fn new(raft: Raft<TypeConfig>, log: LogStore, rt: Handle) -> ClusterClient {
-        ClusterClient { raft, log, rt }
-    }
-
-    pub fn status(&self) -> NodeStatus {
-        NodeStatus::from_metrics(&self.raft.metrics().borrow())
-    }
-
-    /// Proposes every op (in order) and waits until all are committed and applied;
-    /// returns the last one's log index.
-    pub async fn write(&self, ops: Vec<BatchOp>) -> Result<u64, ClusterError> {
-        let raft = self.raft.clone();
-        let log = self.log.clone();
-        let task = self.rt.spawn(async move {
+/// Proposes what the clients queued, one Raft entry at a time: while one is being
+/// replicated and fsynced, the next round's writes gather, so a busy leader spends one
+/// round on many writes (openraft 0.9 waits for each append's fsync before the next).
+async fn propose_loop(raft: Raft<TypeConfig>, log: LogStore, batcher: std::sync::Arc<Batcher>) {
+    loop {
+        batcher.arrived.notified().await;
+        loop {
+            let batch: Vec<Pending> = {
+                let mut q = batcher
+                    .queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut writes = 0;
+                let take = q
+                    .iter()
+                    .take_while(|p| {
+                        writes += p.ops.len();
+                        writes <= MAX_BATCH_WRITES
+                    })
+                    .count()
+                    .max(1)
+                    .min(q.len());
+                q.drain(..take).collect()
+            };
+            if batch.is_empty() {
+                break;
+            }
             // Never earlier than the log's newest entry, so time never goes backwards along
             // the log, whichever node led before.
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i64);
             let ts = now.max(log.last_timestamp());
-            let mut waits = Vec::with_capacity(ops.len());
-            for op in ops {
-                let request = Request {
+            let mut commands: Vec<Command> = Vec::new();
+            let mut waiting = Vec::with_capacity(batch.len());
+            for p in batch {
+                commands.extend(p.ops.into_iter().map(command));
+                waiting.push(p.done);
+            }
+            let command = if commands.len() == 1 {
+                commands.remove(0)
+            } else {
+                Command::Batch(commands)
+            };
+            let result = raft
+                .client_write(Request {
                     timestamp_ns: ts,
-                    command: command(op),
-                };
-                let rx = raft
-                    .client_write_ff(request)
-                    .await
-                    .map_err(|e| ClusterError::Other(e.to_string()))?;
-                waits.push(rx);
+                    command,
+                })
+                .await
+                .map(|r| r.log_id.index)
+                .map_err(write_error);
+            for w in waiting {
+                let _ = w.send(result.clone());
             }
-            let mut last = 0;
-            for rx in waits {
-                match rx.await {
-                    Ok(Ok(r)) => last = r.log_id.index,
-                    Ok(Err(e)) => return Err(write_error(RaftError::APIError(e))),
-                    Err(_) => return Err(ClusterError::Other("Raft stopped".into())),
-                }
-            }
-            Ok(last)
-        });
-        task.await
-            .unwrap_or_else(|e| Err(ClusterError::Other(e.to_string())))
+        }
+    }
+}
+
+impl ClusterClient {
+    /// `rt` is the runtime openraft runs on; the proposer task starts there.
+    pub fn new(raft: Raft<TypeConfig>, log: LogStore, rt: Handle) -> ClusterClient {
+        let batcher = std::sync::Arc::new(Batcher::default());
+        rt.spawn(propose_loop(
+            raft.clone(),
+            log,
+            std::sync::Arc::clone(&batcher),
+        ));
+        ClusterClient { raft, rt, batcher }
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        NodeStatus::from_metrics(&self.raft.metrics().borrow())
+    }
+
+    fn enqueue(
+        &self,
+        ops: Vec<BatchOp>,
+    ) -> tokio::sync::oneshot::Receiver<Result<u64, ClusterError>> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.batcher
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Pending { ops, done });
+        self.batcher.arrived.notify_one();
+        rx
+    }
+
+    /// Proposes `ops` (atomically: one Raft entry, shared with other clients' concurrent
+    /// writes) and waits until it is committed and applied; returns its log index.
+    pub async fn write(&self, ops: Vec<BatchOp>) -> Result<u64, ClusterError> {
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        self.enqueue(ops)
+            .await
+            .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
     }
 
     /// [`ClusterClient::write`] from a thread outside any runtime's event loop (serve's
     /// blocking pool).
     pub fn write_blocking(&self, ops: Vec<BatchOp>) -> Result<u64, ClusterError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let me = self.clone();
-        self.rt.spawn(async move {
-            let _ = tx.send(me.write(ops).await);
-        });
-        rx.recv()
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        self.enqueue(ops)
+            .blocking_recv()
             .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
     }
 

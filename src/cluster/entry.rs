@@ -6,7 +6,31 @@
 use openraft::{CommittedLeaderId, EntryPayload, Membership};
 
 use super::{ClusterNode, Command, Entry, LogId, NodeId, Request};
-use crate::format::entry::{EntryRef, EntryType};
+use crate::format::entry::{BatchWrite, EntryRef, EntryType, decode_batch, encode_batch};
+
+/// A single (non-batch) command as a WAL write.
+fn single(c: &Command) -> Option<BatchWrite<'_>> {
+    let (kind, key, value): (EntryType, &[u8], &[u8]) = match c {
+        Command::Put { key, value } => (EntryType::Put, key, value),
+        Command::Delete { key } => (EntryType::Delete, key, &[]),
+        Command::Order { key, value } => (EntryType::OrderInsert, key, value),
+        Command::Trade { key, value } => (EntryType::TradeExecuted, key, value),
+        Command::Account { key, value } => (EntryType::AccountUpdate, key, value),
+        Command::Batch(_) => return None,
+    };
+    Some(BatchWrite { kind, key, value })
+}
+
+fn command_of(w: &BatchWrite<'_>) -> Command {
+    let (key, value) = (w.key.to_vec(), w.value.to_vec());
+    match w.kind {
+        EntryType::Delete => Command::Delete { key },
+        EntryType::OrderInsert => Command::Order { key, value },
+        EntryType::TradeExecuted => Command::Trade { key, value },
+        EntryType::AccountUpdate => Command::Account { key, value },
+        _ => Command::Put { key, value },
+    }
+}
 
 /// Encodes `e` as a WAL entry payload. Blank and membership entries carry no time of their
 /// own: they take `prev_ts`, the time of the entry before them, which is the same on every
@@ -25,16 +49,18 @@ pub fn encode_entry(e: &Entry, prev_ts: i64, out: &mut Vec<u8>) -> i64 {
         EntryPayload::Normal(Request {
             timestamp_ns,
             command,
-        }) => {
-            let (kind, key, value): (EntryType, &[u8], &[u8]) = match command {
-                Command::Put { key, value } => (EntryType::Put, key, value),
-                Command::Delete { key } => (EntryType::Delete, key, &[]),
-                Command::Order { key, value } => (EntryType::OrderInsert, key, value),
-                Command::Trade { key, value } => (EntryType::TradeExecuted, key, value),
-                Command::Account { key, value } => (EntryType::AccountUpdate, key, value),
-            };
-            (kind, key, value.to_vec(), *timestamp_ns)
-        }
+        }) => match command {
+            Command::Batch(commands) => {
+                let writes: Vec<BatchWrite<'_>> = commands.iter().filter_map(single).collect();
+                let mut value = Vec::new();
+                encode_batch(&writes, &mut value);
+                (EntryType::Batch, &[], value, *timestamp_ns)
+            }
+            c => match single(c) {
+                Some(w) => (w.kind, w.key, w.value.to_vec(), *timestamp_ns),
+                None => (EntryType::Batch, &[], Vec::new(), *timestamp_ns),
+            },
+        },
     };
     EntryRef {
         seq,
@@ -72,6 +98,13 @@ pub fn decode_entry(e: &EntryRef<'_>) -> Result<Entry, String> {
                 payload: EntryPayload::Membership(m),
             });
         }
+        EntryType::Batch => Command::Batch(
+            decode_batch(e.value)
+                .map_err(|err| format!("batch entry {} does not decode: {err}", e.seq))?
+                .iter()
+                .map(command_of)
+                .collect(),
+        ),
         EntryType::Put => Command::Put { key, value },
         EntryType::Delete => Command::Delete { key },
         EntryType::OrderInsert => Command::Order { key, value },
@@ -94,21 +127,37 @@ pub fn decode_entry(e: &EntryRef<'_>) -> Result<Entry, String> {
     })
 }
 
-/// The WAL entry type of a Raft entry and its key, for the state machine's apply.
-pub(super) fn wal_view(e: &Entry) -> (EntryType, &[u8], &[u8], i64) {
+/// The writes a Raft entry makes to the key space, as WAL entries at its index (a batch
+/// gives several, blank and membership entries one that only moves the sequence on).
+pub(super) fn wal_writes<'a>(e: &'a Entry, out: &mut Vec<EntryRef<'a>>) {
+    let at = |kind, key, value, ts| EntryRef {
+        seq: e.log_id.index,
+        term: e.log_id.leader_id.term,
+        timestamp_ns: ts,
+        kind,
+        key,
+        value,
+    };
     match &e.payload {
-        EntryPayload::Blank => (EntryType::Blank, &[], &[], 0),
-        EntryPayload::Membership(_) => (EntryType::Membership, &[], &[], 0),
+        EntryPayload::Blank => out.push(at(EntryType::Blank, &[], &[], 0)),
+        EntryPayload::Membership(_) => out.push(at(EntryType::Membership, &[], &[], 0)),
         EntryPayload::Normal(Request {
             timestamp_ns,
             command,
         }) => match command {
-            Command::Put { key, value } => (EntryType::Put, key, value, *timestamp_ns),
-            Command::Delete { key } => (EntryType::Delete, key, &[], *timestamp_ns),
-            Command::Order { key, value } => (EntryType::OrderInsert, key, value, *timestamp_ns),
-            Command::Trade { key, value } => (EntryType::TradeExecuted, key, value, *timestamp_ns),
-            Command::Account { key, value } => {
-                (EntryType::AccountUpdate, key, value, *timestamp_ns)
+            Command::Batch(commands) => {
+                for w in commands.iter().filter_map(single) {
+                    out.push(at(w.kind, w.key, w.value, *timestamp_ns));
+                }
+                // An empty batch still moves the applied sequence on.
+                if commands.is_empty() {
+                    out.push(at(EntryType::Blank, &[], &[], *timestamp_ns));
+                }
+            }
+            c => {
+                if let Some(w) = single(c) {
+                    out.push(at(w.kind, w.key, w.value, *timestamp_ns));
+                }
             }
         },
     }
@@ -168,6 +217,19 @@ mod tests {
                 key: b"A1".to_vec(),
                 value: vec![4],
             },
+            Command::Batch(vec![
+                Command::Put {
+                    key: b"Ka".to_vec(),
+                    value: b"1".to_vec(),
+                },
+                Command::Delete {
+                    key: b"Kb".to_vec(),
+                },
+                Command::Order {
+                    key: b"O9".to_vec(),
+                    value: vec![7],
+                },
+            ]),
         ] {
             round_trip(Entry {
                 log_id: id(5, 12),

@@ -54,11 +54,28 @@ impl fmt::Display for ClusterNode {
 /// applying one is a plain memtable insert on every node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
-    Put { key: Vec<u8>, value: Vec<u8> },
-    Delete { key: Vec<u8> },
-    Order { key: Vec<u8>, value: Vec<u8> },
-    Trade { key: Vec<u8>, value: Vec<u8> },
-    Account { key: Vec<u8>, value: Vec<u8> },
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
+    Order {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Trade {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Account {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// Several writes in one entry: a leader folds its clients' concurrent writes together,
+    /// so one round of fsyncs and replication carries them all. Never nested.
+    Batch(Vec<Command>),
 }
 
 /// The application data of a Raft entry. The leader stamps the time (never earlier than its

@@ -14,7 +14,7 @@ use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, SnapshotMeta, StoredMembership};
 use serde::{Deserialize, Serialize};
 
-use super::entry::wal_view;
+use super::entry::wal_writes;
 use super::{
     ClusterNode, Entry, LogId, NodeId, Response, StorageError, TypeConfig, snapshot, storage_error,
 };
@@ -165,20 +165,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 next.membership = StoredMembership::new(Some(e.log_id), m.clone());
             }
         }
-        let refs: Vec<EntryRef<'_>> = entries
-            .iter()
-            .map(|e| {
-                let (kind, key, value, ts) = wal_view(e);
-                EntryRef {
-                    seq: e.log_id.index,
-                    term: e.log_id.leader_id.term,
-                    timestamp_ns: ts,
-                    kind,
-                    key,
-                    value,
-                }
-            })
-            .collect();
+        let mut refs: Vec<EntryRef<'_>> = Vec::with_capacity(entries.len());
+        for e in &entries {
+            wal_writes(e, &mut refs);
+        }
         self.engine
             .apply_committed(&refs, next.encode())
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;

@@ -388,3 +388,46 @@ fn an_older_snapshot_build_never_removes_a_newer_snapshot() {
         assert_eq!(got.meta, newer.meta);
     });
 }
+
+#[test]
+fn a_batch_entry_applies_every_write_and_reads_back_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = Entry {
+        log_id: id(1, 0),
+        payload: EntryPayload::Normal(Request {
+            timestamp_ns: 5,
+            command: Command::Batch(vec![
+                Command::Put {
+                    key: crate::format::record::plain_key(b"a"),
+                    value: b"1".to_vec(),
+                },
+                Command::Put {
+                    key: crate::format::record::plain_key(b"b"),
+                    value: b"2".to_vec(),
+                },
+                Command::Delete {
+                    key: crate::format::record::plain_key(b"a"),
+                },
+            ]),
+        }),
+    };
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(dir.path());
+        append(&mut store, vec![batch.clone()]).await;
+        sm.apply(vec![batch.clone()]).await.unwrap();
+        assert_eq!(
+            sm.engine().get(b"a").unwrap(),
+            None,
+            "the later delete wins"
+        );
+        assert_eq!(sm.engine().get(b"b").unwrap(), Some(b"2".to_vec()));
+    });
+    rt().block_on(async {
+        let (mut store, _sm) = open_node(dir.path());
+        let back = store.try_get_log_entries(0..1).await.unwrap();
+        assert_eq!(
+            format!("{:?}", back[0].payload),
+            format!("{:?}", batch.payload)
+        );
+    });
+}

@@ -22,6 +22,11 @@
 //! | 7    | Seal          | empty            | u64 LE: data entries in the segment     |
 //! | 8    | Blank         | empty            | empty: a Raft leader's first entry      |
 //! | 9    | Membership    | empty            | JSON of the Raft membership config      |
+//! | 10   | Batch         | empty            | several writes (types 1-5), see below    |
+//!
+//! A Batch value is its writes one after another, all at the entry's sequence:
+//! `type u8 | key len u32 LE | key | value len u32 LE | value`. A cluster leader folds the
+//! concurrent writes of its clients into one Raft entry this way (one fsync per round).
 //!
 //! In a cluster data dir (DIR/raft/ exists) the WAL is the Raft log: the sequence is the log
 //! index, `term` the term of the leader that created the entry, and entries 1-5 are the
@@ -47,10 +52,11 @@ pub enum EntryType {
     Seal = 7,
     Blank = 8,
     Membership = 9,
+    Batch = 10,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 9] = [
+    pub const ALL: [EntryType; 10] = [
         EntryType::Put,
         EntryType::Delete,
         EntryType::OrderInsert,
@@ -60,6 +66,7 @@ impl EntryType {
         EntryType::Seal,
         EntryType::Blank,
         EntryType::Membership,
+        EntryType::Batch,
     ];
 
     pub fn from_u8(v: u8) -> Option<EntryType> {
@@ -77,14 +84,32 @@ impl EntryType {
             EntryType::Seal => "seal",
             EntryType::Blank => "blank",
             EntryType::Membership => "membership",
+            EntryType::Batch => "batch",
         }
+    }
+
+    /// A write a Batch may hold.
+    pub fn is_single_write(self) -> bool {
+        matches!(
+            self,
+            EntryType::Put
+                | EntryType::Delete
+                | EntryType::OrderInsert
+                | EntryType::TradeExecuted
+                | EntryType::AccountUpdate
+        )
     }
 
     /// Whether replay applies this entry to the key space.
     pub fn is_data(self) -> bool {
         !matches!(
             self,
-            EntryType::Checkpoint | EntryType::Seal | EntryType::Blank | EntryType::Membership
+            EntryType::Checkpoint
+                | EntryType::Seal
+                | EntryType::Blank
+                | EntryType::Membership
+                // Its writes are applied one by one, by the cluster's state machine.
+                | EntryType::Batch
         )
     }
 }
@@ -107,6 +132,48 @@ pub enum EntryError {
     UnknownType(u8),
     #[error("key length {0} runs past the end of the entry")]
     KeyOverrun(u32),
+    #[error("batch write {at}: {what}")]
+    BadBatch { at: usize, what: &'static str },
+}
+
+/// One write inside a Batch entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchWrite<'a> {
+    pub kind: EntryType,
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+}
+
+pub fn encode_batch(writes: &[BatchWrite<'_>], out: &mut Vec<u8>) {
+    for w in writes {
+        out.push(w.kind as u8);
+        out.extend_from_slice(&(w.key.len() as u32).to_le_bytes());
+        out.extend_from_slice(w.key);
+        out.extend_from_slice(&(w.value.len() as u32).to_le_bytes());
+        out.extend_from_slice(w.value);
+    }
+}
+
+/// The writes of a Batch value; any malformed byte is an error, never a guess.
+pub fn decode_batch(value: &[u8]) -> Result<Vec<BatchWrite<'_>>, EntryError> {
+    let mut c = Cursor::new(value);
+    let mut out = Vec::new();
+    while c.remaining() > 0 {
+        let at = out.len();
+        let bad = |what| EntryError::BadBatch { at, what };
+        let t = c.u8().ok_or(bad("cut short"))?;
+        let kind = EntryType::from_u8(t)
+            .filter(|k| k.is_single_write())
+            .ok_or(bad("not a put, delete or typed record"))?;
+        let klen = c.u32().ok_or(bad("cut short"))?;
+        let key = c.take(klen as usize).ok_or(bad("key runs past the end"))?;
+        let vlen = c.u32().ok_or(bad("cut short"))?;
+        let value = c
+            .take(vlen as usize)
+            .ok_or(bad("value runs past the end"))?;
+        out.push(BatchWrite { kind, key, value });
+    }
+    Ok(out)
 }
 
 impl EntryRef<'_> {
@@ -161,7 +228,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(seq: u64, term: u64, ts: i64, t in 1u8..=9, key: Vec<u8>, value: Vec<u8>) {
+        fn round_trip(seq: u64, term: u64, ts: i64, t in 1u8..=10, key: Vec<u8>, value: Vec<u8>) {
             let e = EntryRef { seq, term, timestamp_ns: ts, kind: EntryType::from_u8(t).unwrap(), key: &key, value: &value };
             let mut out = Vec::new();
             e.encode_into(&mut out);
@@ -172,6 +239,18 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes: Vec<u8>) {
             let _ = EntryRef::decode(&bytes);
+            let _ = decode_batch(&bytes);
+        }
+
+        #[test]
+        fn batch_round_trip(writes in proptest::collection::vec((1u8..=5, any::<Vec<u8>>(), any::<Vec<u8>>()), 0..8)) {
+            let ws: Vec<BatchWrite<'_>> = writes
+                .iter()
+                .map(|(t, k, v)| BatchWrite { kind: EntryType::from_u8(*t).unwrap(), key: k, value: v })
+                .collect();
+            let mut out = Vec::new();
+            encode_batch(&ws, &mut out);
+            prop_assert_eq!(decode_batch(&out).unwrap(), ws);
         }
     }
 }

@@ -205,6 +205,18 @@ impl WalEntry {
                     serde_json::json!({ "error": "short value", "hex": render::hex(e.value) }),
                 ),
             },
+            EntryType::Batch => match crate::format::entry::decode_batch(e.value) {
+                Ok(writes) => (
+                    String::new(),
+                    format!("batch of {} writes", writes.len()),
+                    serde_json::json!({ "writes": writes.len() }),
+                ),
+                Err(err) => (
+                    String::new(),
+                    format!("batch (unreadable: {err})"),
+                    serde_json::json!({ "error": err.to_string(), "hex": render::hex(e.value) }),
+                ),
+            },
             EntryType::Blank => (
                 String::new(),
                 format!("blank (first entry of the term-{} leader)", e.term),
