@@ -301,3 +301,103 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
     let mut c = nodes[ni].redis();
     set(&mut c, "alone", "still serving").unwrap();
 }
+
+#[test]
+fn one_voter_and_a_learner_joined_with_replicate() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "two machines\n").unwrap();
+    let mut primary = ClusterNodeProc {
+        id: 1,
+        dir: root.path().join("n1"),
+        client_port: free_port(),
+        raft_port: free_port(),
+        child: None,
+    };
+    primary.start(&secret);
+    let out = drkit()
+        .args([
+            "cluster",
+            "init",
+            "--addr",
+            &primary.raft_addr(),
+            "--members",
+        ])
+        .arg(format!("1={}", primary.raft_addr()))
+        .arg("--cluster-secret-file")
+        .arg(&secret)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "cluster init of one voter");
+    wait_leader(&primary.raft_addr(), &secret, None);
+    {
+        let mut c = primary.redis();
+        for i in 0..20 {
+            set(&mut c, &format!("k{i}"), "v").unwrap();
+        }
+    }
+    let replica_port = free_port();
+    let replica_raft = free_port();
+    let mut replica = Command::new(drkit_path())
+        .args([
+            "replicate",
+            "--json",
+            "--timing",
+            "fast",
+            "--join",
+            &primary.raft_addr(),
+        ])
+        .arg("--data")
+        .arg(root.path().join("n2"))
+        .args(["--listen", &format!("127.0.0.1:{replica_port}")])
+        .args([
+            "--node-id",
+            "2",
+            "--raft-listen",
+            &format!("127.0.0.1:{replica_raft}"),
+        ])
+        .arg("--cluster-secret-file")
+        .arg(&secret)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(replica.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{line}");
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{replica_port}/"))
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Option<String> = redis::cmd("GET").arg("k19").query(&mut c).unwrap();
+        if v.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the learner never caught up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A learner takes no writes, and is not a voter.
+    let err = set(&mut c, "x", "y").unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("moved"), "{err}");
+    let v = status_json(&primary.raft_addr(), &secret).unwrap();
+    let learner = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == 2)
+        .unwrap_or_else(|| panic!("node 2 not a member: {v}"));
+    assert_eq!(learner["status"]["role"], "learner", "{v}");
+    assert_eq!(
+        v["nodes"][0]["status"]["voters"],
+        serde_json::json!([1]),
+        "{v}"
+    );
+    let _ = replica.kill();
+    let _ = replica.wait();
+}

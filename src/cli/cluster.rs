@@ -131,6 +131,35 @@ impl Admin {
     }
 }
 
+/// Adds node `id` (reachable at `node_addr`) as a learner through the member at `addr`,
+/// waiting until it has caught up.
+pub fn add_learner(
+    addr: &str,
+    secret_file: &std::path::Path,
+    id: NodeId,
+    node_addr: &str,
+) -> anyhow::Result<()> {
+    let common = Common {
+        addr: addr.to_string(),
+        cluster_secret_file: secret_file.to_path_buf(),
+        timeout: Duration::from_secs(600),
+    };
+    let admin = Admin::new(&common)?;
+    let st = admin.status(node_addr)?;
+    if st.node_id != id {
+        return Err(Error::InvalidInput(format!(
+            "{node_addr} runs as node {}, not node {id}",
+            st.node_id
+        ))
+        .into());
+    }
+    let node = ClusterNode {
+        raft_addr: node_addr.to_string(),
+        client_addr: st.client_addr.unwrap_or_default(),
+    };
+    admin.to_leader(addr, || PeerRequest::AddLearner(id, node.clone()))
+}
+
 fn refusal(addr: &str, reply: PeerReply) -> anyhow::Error {
     match reply {
         PeerReply::Error { reason, .. } => Error::InvalidInput(format!("{addr}: {reason}")).into(),
@@ -282,20 +311,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             id,
             node_addr,
         } => {
-            let admin = Admin::new(&common)?;
-            let st = admin.status(&node_addr)?;
-            if st.node_id != id {
-                return Err(Error::InvalidInput(format!(
-                    "{node_addr} runs as node {}, not node {id}",
-                    st.node_id
-                ))
-                .into());
-            }
-            let node = ClusterNode {
-                raft_addr: node_addr.clone(),
-                client_addr: st.client_addr.unwrap_or_default(),
-            };
-            admin.to_leader(&common.addr, || PeerRequest::AddLearner(id, node.clone()))?;
+            add_learner(&common.addr, &common.cluster_secret_file, id, &node_addr)?;
             printer.line(format!("node {id} is a learner and has caught up"));
             Ok(Exit::Ok)
         }

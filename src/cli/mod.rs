@@ -14,6 +14,7 @@ mod get;
 mod inspect;
 mod recover;
 mod repair;
+mod replicate;
 mod restore;
 mod scan;
 mod serve;
@@ -94,6 +95,9 @@ pub enum Command {
     /// add-learner, promote, remove.
     #[command(subcommand)]
     Cluster(cluster::Command),
+    /// Run a cluster node that joins through --join as a learner: an asynchronous,
+    /// read-only replica (the two-machine setup is one voter plus learners).
+    Replicate(replicate::Args),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),
@@ -144,6 +148,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Serve(a) => a.json,
         Command::Status(a) => a.json,
         Command::Cluster(c) => c.json(),
+        Command::Replicate(a) => a.serve.json,
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
@@ -164,6 +169,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Serve(a) => serve::run(&printer, a),
         Command::Status(a) => status::run(&printer, a),
         Command::Cluster(c) => cluster::run(&printer, c),
+        Command::Replicate(a) => replicate::run(&printer, a),
         Command::Completions(a) => completions::completions(&printer, &a),
         Command::Man => completions::man(&printer),
         Command::CrashWriter(a) => crash_writer::run(a),

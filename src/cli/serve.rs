@@ -162,6 +162,13 @@ fn start_node(
 }
 
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
+    run_with(printer, args, None)
+}
+
+/// Called once a cluster node is up, before clients are served (`replicate` joins there).
+pub type OnNode = Box<dyn FnOnce(&Node)>;
+
+pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyhow::Result<Exit> {
     let password = load_password(args.requirepass_file.as_ref())?;
     let opts = Options {
         sync: args.sync,
@@ -177,6 +184,9 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
                 );
             }
             let (rt, n) = start_node(printer, &args, id, opts)?;
+            if let Some(f) = on_node {
+                f(&n);
+            }
             let client = ClusterClient::new(n.raft.clone(), n.log.clone(), rt.handle().clone());
             let engine = Arc::clone(&n.engine);
             node = Some((rt, n));

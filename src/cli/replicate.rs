@@ -1,0 +1,47 @@
+//! `drkit replicate`: a cluster node that joins as a learner, an asynchronous read-only
+//! replica. It serves like `serve --node-id`, and asks the cluster behind `--join` to add it.
+
+use crate::error::Exit;
+use crate::output::Printer;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A member's --raft-listen address; the request follows it to the leader.
+    #[arg(long)]
+    pub join: String,
+    #[command(flatten)]
+    pub serve: super::serve::Args,
+}
+
+pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
+    let Some(node_id) = args.serve.node_id else {
+        anyhow::bail!("replicate needs --node-id, --raft-listen and --cluster-secret-file");
+    };
+    let (Some(secret_file), Some(raft_listen)) = (
+        args.serve.cluster_secret_file.clone(),
+        args.serve.raft_listen.clone(),
+    ) else {
+        anyhow::bail!("replicate needs --raft-listen and --cluster-secret-file");
+    };
+    let join = args.join.clone();
+    let on_node: super::serve::OnNode = Box::new(move |node| {
+        let (_, cluster_id) = node.log.identity();
+        if cluster_id != [0; 16] {
+            // Already a member (a restart): nothing to ask.
+            return;
+        }
+        std::thread::spawn(move || {
+            let outcome = super::cluster::add_learner(&join, &secret_file, node_id, &raft_listen);
+            #[allow(clippy::print_stderr, reason = "the node's log lines go to stderr")]
+            match outcome {
+                Ok(()) => {
+                    eprintln!("drkit replicate: node {node_id} joined as a learner and caught up")
+                }
+                Err(e) => eprintln!(
+                    "drkit replicate: joining through {join} failed: {e:#}; retry with `drkit cluster add-learner`"
+                ),
+            }
+        });
+    });
+    super::serve::run_with(printer, args.serve, Some(on_node))
+}
