@@ -97,7 +97,7 @@ pub enum Command {
     Cluster(cluster::Command),
     /// Run a cluster node that joins through --join as a learner: an asynchronous,
     /// read-only replica (the two-machine setup is one voter plus learners).
-    Replicate(replicate::Args),
+    Replicate(replicate::JoinArgs),
     /// Measure write and recovery throughput (db_bench-like).
     #[command(subcommand)]
     Bench(bench::Command),

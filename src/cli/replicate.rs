@@ -5,7 +5,7 @@ use crate::error::Exit;
 use crate::output::Printer;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct JoinArgs {
     /// A member's --raft-listen address; the request follows it to the leader.
     #[arg(long)]
     pub join: String,
@@ -13,7 +13,7 @@ pub struct Args {
     pub serve: super::serve::Args,
 }
 
-pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
+pub fn run(printer: &Printer, args: JoinArgs) -> anyhow::Result<Exit> {
     let Some(node_id) = args.serve.node_id else {
         anyhow::bail!("replicate needs --node-id, --raft-listen and --cluster-secret-file");
     };
