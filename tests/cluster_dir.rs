@@ -1,6 +1,6 @@
 //! A cluster node's data dir as the offline tools see it: `inspect wal` shows each Raft
 //! entry's term and kind, and tools that would replay the log as if every entry were
-//! committed refuse the dir with a clear error instead.
+//! committed (recover, compact, backup, WAL archiving) refuse the dir with a clear error.
 
 use super::common::*;
 
@@ -121,7 +121,7 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
 }
 
 #[test]
-fn recover_and_get_refuse_a_cluster_dir_naming_it() {
+fn recover_compact_and_backups_refuse_a_cluster_dir_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
     let before = dir_snapshot(dir.path());
@@ -131,6 +131,25 @@ fn recover_and_get_refuse_a_cluster_dir_naming_it() {
         let t = text(&out);
         assert!(t.contains("cluster node's data dir"), "{args:?}: {t}");
         assert!(!t.contains("panicked"), "{t}");
+    }
+    let repo = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["backup", "create", "--repo"],
+        vec!["wal", "archive", "--repo"],
+    ] {
+        let out = drkit()
+            .args(&args)
+            .arg(repo.path().join("r"))
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} accepted a cluster dir");
+        assert!(
+            text(&out).contains("cluster node's data dir"),
+            "{args:?}: {}",
+            text(&out)
+        );
     }
     assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
 }

@@ -552,6 +552,14 @@ fn data_history(data: &Path) -> Result<[u8; 16]> {
 /// A `--data` that is a data dir (has CURRENT): exit 10 for a typo, a clear refusal for
 /// another kind of dir. Checked before anything is locked or created in it.
 pub(super) fn check_data_dir(data: &Path) -> Result<()> {
+    if data.join("raft").is_dir() {
+        // Its WAL is the Raft log: entries may be uncommitted, and batched writes are not
+        // read by a standalone replay. A copy of it would restore wrong, silently.
+        return Err(Error::NotDataDir {
+            path: data.to_path_buf(),
+            reason: "it is a cluster node's data dir (DIR/raft/): backups and WAL archiving of cluster nodes are not supported yet".into(),
+        });
+    }
     if data.join("CURRENT").is_file() {
         return Ok(());
     }
