@@ -125,13 +125,24 @@ fn recover_compact_and_backups_refuse_a_cluster_dir_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
     let before = dir_snapshot(dir.path());
-    for args in [vec!["recover"], vec!["compact"]] {
+    for args in [vec!["recover"], vec!["compact"], vec!["scan"]] {
         let out = drkit().args(&args).arg(dir.path()).output().unwrap();
         assert!(!out.status.success(), "{args:?} accepted a cluster dir");
         let t = text(&out);
         assert!(t.contains("cluster node's data dir"), "{args:?}: {t}");
         assert!(!t.contains("panicked"), "{t}");
     }
+    let out = drkit()
+        .arg("get")
+        .arg(dir.path())
+        .arg("a")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).contains("cluster node's data dir"),
+        "get: {}",
+        text(&out)
+    );
     let repo = tempfile::tempdir().unwrap();
     for args in [
         vec!["backup", "create", "--repo"],

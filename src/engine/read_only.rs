@@ -58,6 +58,14 @@ impl ReadOnly {
                 hint: "check the path".into(),
             });
         }
+        if dir.join("raft").is_dir() {
+            // Replaying a Raft log as a standalone WAL would show uncommitted entries as data
+            // and miss batched writes: a wrong answer, not a partial one.
+            return Err(Error::NotDataDir {
+                path: dir.to_path_buf(),
+                reason: "it is a cluster node's data dir (DIR/raft/): read it through the running node (READONLY) or with `drkit inspect wal DIR`".into(),
+            });
+        }
         if !dir.is_dir() {
             return Err(Error::NotDataDir {
                 path: dir.to_path_buf(),
