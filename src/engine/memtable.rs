@@ -34,7 +34,10 @@ pub struct Memtable {
     reason = "a handful of memtables exist at once, each behind an Arc"
 )]
 enum Repr {
-    Skip(SkipMap<Vec<u8>, Versioned>),
+    /// A key's newest version is replaced in place, under its own lock: SkipMap's insert of
+    /// an existing key unlinks the old entry before it links the new one, and a reader in
+    /// between would find no version at all.
+    Skip(SkipMap<Vec<u8>, Mutex<Versioned>>),
     Sorted(SortedRun),
 }
 
@@ -42,6 +45,10 @@ impl Default for Memtable {
     fn default() -> Self {
         Memtable::new()
     }
+}
+
+fn lock(v: &Mutex<Versioned>) -> std::sync::MutexGuard<'_, Versioned> {
+    v.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Per-entry bookkeeping of the skip list, so the size estimate tracks real memory use.
@@ -77,7 +84,14 @@ impl Memtable {
             return;
         };
         let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
-        map.insert(key, Versioned { seq, value });
+        // One search: a new key is linked with its version; an existing one is updated.
+        let mut version = Some(Versioned { seq, value });
+        let entry = map.get_or_insert_with(key, || {
+            Mutex::new(version.take().expect("the value closure runs at most once"))
+        });
+        if let Some(newer) = version {
+            *lock(entry.value()) = newer;
+        }
         self.approx_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.note_seq(seq);
     }
@@ -104,7 +118,7 @@ impl Memtable {
 
     pub fn get(&self, key: &[u8]) -> Option<Versioned> {
         match &self.repr {
-            Repr::Skip(map) => map.get(key).map(|e| e.value().clone()),
+            Repr::Skip(map) => map.get(key).map(|e| lock(e.value()).clone()),
             Repr::Sorted(run) => run.get(key),
         }
     }
@@ -139,7 +153,7 @@ impl Memtable {
             Repr::Skip(map) => map
                 .range::<[u8], _>((lower, upper))
                 .take(limit)
-                .map(|e| (e.key().clone(), e.value().clone()))
+                .map(|e| (e.key().clone(), lock(e.value()).clone()))
                 .collect(),
             Repr::Sorted(run) => run.chunk(lower, upper, limit),
         }
@@ -147,7 +161,10 @@ impl Memtable {
 
     pub fn iter(&self) -> Box<dyn Iterator<Item = (Vec<u8>, Versioned)> + '_> {
         match &self.repr {
-            Repr::Skip(map) => Box::new(map.iter().map(|e| (e.key().clone(), e.value().clone()))),
+            Repr::Skip(map) => Box::new(
+                map.iter()
+                    .map(|e| (e.key().clone(), lock(e.value()).clone())),
+            ),
             Repr::Sorted(run) => Box::new((0..run.entries.len()).map(|i| run.owned(i))),
         }
     }
@@ -276,6 +293,37 @@ impl SortedRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_never_misses_a_key_while_it_is_overwritten() {
+        // Found by the cluster fault harness: a GET concurrent with a SET of the same key
+        // answered nil, because a skip-list insert removes the old entry before it links
+        // the new one.
+        let m = Arc::new(Memtable::new());
+        m.insert(b"k".to_vec(), 1, Some(b"v".to_vec()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (m, stop) = (Arc::clone(&m), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut misses = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if m.get(b"k").is_none() {
+                        misses += 1;
+                    }
+                }
+                misses
+            })
+        };
+        for seq in 2..200_000 {
+            m.insert(b"k".to_vec(), seq, Some(b"v".to_vec()));
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(
+            reader.join().unwrap(),
+            0,
+            "reads that found no version at all"
+        );
+    }
 
     #[test]
     fn newest_insert_wins_and_chunks_are_ordered() {
