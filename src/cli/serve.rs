@@ -72,12 +72,36 @@ pub struct Args {
     /// timeout 1.5-2 s. `fast`: 50 ms and 0.3-0.6 s, for tests on one machine.
     #[arg(long, value_enum, default_value = "default", requires = "node_id")]
     pub timing: TimingProfile,
+    /// Cluster mode: dial ADDR to reach node ID instead of the raft address the membership
+    /// names (a NAT, a port forward or a proxy in between). Repeatable.
+    #[arg(long, value_name = "ID=ADDR", value_parser = parse_route, requires = "node_id")]
+    pub raft_route: Vec<(u64, String)>,
+}
+
+fn parse_route(s: &str) -> Result<(u64, String), String> {
+    let (id, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ID=ADDR, e.g. 2=10.0.0.2:7001"))?;
+    let id = id
+        .parse::<u64>()
+        .map_err(|_| format!("{id:?} is not a node id"))?;
+    if addr.is_empty() {
+        return Err(format!("{s:?}: the address is empty"));
+    }
+    Ok((id, addr.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TimingProfile {
     Default,
     Fast,
+}
+
+fn timing(profile: TimingProfile) -> Timing {
+    match profile {
+        TimingProfile::Default => Timing::DEFAULT,
+        TimingProfile::Fast => Timing::FAST,
+    }
 }
 
 /// The first line of a secret file; an empty one is an error naming the file.
@@ -136,11 +160,9 @@ fn start_node(
             raft_listen: raft_listen.clone(),
             client_addr: args.listen.to_string(),
             secret,
-            timing: match args.timing {
-                TimingProfile::Default => Timing::DEFAULT,
-                TimingProfile::Fast => Timing::FAST,
-            },
+            timing: timing(args.timing),
             engine: opts,
+            routes: args.raft_route.iter().cloned().collect(),
             events: Arc::new(|m: &str| {
                 #[allow(clippy::print_stderr, reason = "the node's log lines go to stderr")]
                 {
@@ -187,7 +209,21 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
             if let Some(f) = on_node {
                 f(&n);
             }
-            let client = ClusterClient::new(n.raft.clone(), n.log.clone(), rt.handle().clone());
+            if std::env::var_os(crate::cluster::UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some() {
+                #[allow(clippy::print_stderr, reason = "a warning no log filter may hide")]
+                {
+                    eprintln!(
+                        "drkit serve: {} is set: writes are acknowledged BEFORE they commit and acknowledged writes WILL be lost; this is for testing the fault harness only",
+                        crate::cluster::UNSAFE_ACK_BEFORE_COMMIT_ENV
+                    );
+                }
+            }
+            let client = ClusterClient::new(
+                n.raft.clone(),
+                n.log.clone(),
+                rt.handle().clone(),
+                timing(args.timing).client_timeout(),
+            );
             let engine = Arc::clone(&n.engine);
             node = Some((rt, n));
             (engine, Some(client))

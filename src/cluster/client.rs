@@ -22,14 +22,21 @@ pub enum ClusterError {
     /// No leader right now (an election is under way, or no quorum).
     #[error("no leader")]
     NoLeader,
+    /// Proposed but not committed in time: the leader may have lost its quorum. The write
+    /// may still commit later, so its outcome is unknown.
+    #[error("not committed within {0:?}")]
+    Timeout(std::time::Duration),
     #[error("{0}")]
     Other(String),
 }
 
-/// Writes waiting for the next proposal.
+type WriteResult = Result<u64, ClusterError>;
+
+/// Writes waiting for the next proposal; `done` hands the outcome to the async or the
+/// blocking caller.
 struct Pending {
     ops: Vec<BatchOp>,
-    done: tokio::sync::oneshot::Sender<Result<u64, ClusterError>>,
+    done: Box<dyn FnOnce(WriteResult) + Send>,
 }
 
 #[derive(Default)]
@@ -41,11 +48,16 @@ struct Batcher {
 /// Most writes folded into one Raft entry.
 const MAX_BATCH_WRITES: usize = 4096;
 
+/// Set (to anything) in the environment of a test only: the leader acknowledges writes
+/// before they commit. The fault-injection harness must catch the writes this loses.
+pub const UNSAFE_ACK_BEFORE_COMMIT_ENV: &str = "DRKIT_UNSAFE_ACK_BEFORE_COMMIT";
+
 #[derive(Clone)]
 pub struct ClusterClient {
     raft: Raft<TypeConfig>,
     rt: Handle,
     batcher: std::sync::Arc<Batcher>,
+    write_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -63,6 +75,10 @@ fn command(op: BatchOp) -> Command {
         EntryType::AccountUpdate => Command::Account { key, value },
         _ => Command::Put { key, value },
     }
+}
+
+fn stopped() -> ClusterError {
+    ClusterError::Other("Raft stopped".into())
 }
 
 fn forward_error(leader_id: Option<NodeId>, leader_node: Option<ClusterNode>) -> ClusterError {
@@ -85,7 +101,12 @@ fn write_error(e: RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>) -> C
 /// Proposes what the clients queued, one Raft entry at a time: while one is being
 /// replicated and fsynced, the next round's writes gather, so a busy leader spends one
 /// round on many writes (openraft 0.9 waits for each append's fsync before the next).
-async fn propose_loop(raft: Raft<TypeConfig>, log: LogStore, batcher: std::sync::Arc<Batcher>) {
+async fn propose_loop(
+    raft: Raft<TypeConfig>,
+    log: LogStore,
+    batcher: std::sync::Arc<Batcher>,
+    unsafe_ack_early: bool,
+) {
     loop {
         batcher.arrived.notified().await;
         loop {
@@ -119,7 +140,11 @@ async fn propose_loop(raft: Raft<TypeConfig>, log: LogStore, batcher: std::sync:
             let mut waiting = Vec::with_capacity(batch.len());
             for p in batch {
                 commands.extend(p.ops.into_iter().map(command));
-                waiting.push(p.done);
+                if unsafe_ack_early {
+                    (p.done)(Ok(0));
+                } else {
+                    waiting.push(p.done);
+                }
             }
             let command = if commands.len() == 1 {
                 commands.remove(0)
@@ -135,40 +160,49 @@ async fn propose_loop(raft: Raft<TypeConfig>, log: LogStore, batcher: std::sync:
                 .map(|r| r.log_id.index)
                 .map_err(write_error);
             for w in waiting {
-                let _ = w.send(result.clone());
+                w(result.clone());
             }
         }
     }
 }
 
 impl ClusterClient {
-    /// `rt` is the runtime openraft runs on; the proposer task starts there.
-    pub fn new(raft: Raft<TypeConfig>, log: LogStore, rt: Handle) -> ClusterClient {
+    /// `rt` is the runtime openraft runs on; the proposer task starts there. A write not
+    /// committed within `write_timeout` is answered [`ClusterError::Timeout`], so a client of
+    /// a leader cut off from its quorum gets an error instead of a hang.
+    pub fn new(
+        raft: Raft<TypeConfig>,
+        log: LogStore,
+        rt: Handle,
+        write_timeout: std::time::Duration,
+    ) -> ClusterClient {
         let batcher = std::sync::Arc::new(Batcher::default());
+        let unsafe_ack_early = std::env::var_os(UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some();
         rt.spawn(propose_loop(
             raft.clone(),
             log,
             std::sync::Arc::clone(&batcher),
+            unsafe_ack_early,
         ));
-        ClusterClient { raft, rt, batcher }
+        ClusterClient {
+            raft,
+            rt,
+            batcher,
+            write_timeout,
+        }
     }
 
     pub fn status(&self) -> NodeStatus {
         NodeStatus::from_metrics(&self.raft.metrics().borrow())
     }
 
-    fn enqueue(
-        &self,
-        ops: Vec<BatchOp>,
-    ) -> tokio::sync::oneshot::Receiver<Result<u64, ClusterError>> {
-        let (done, rx) = tokio::sync::oneshot::channel();
+    fn enqueue(&self, ops: Vec<BatchOp>, done: Box<dyn FnOnce(WriteResult) + Send>) {
         self.batcher
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(Pending { ops, done });
         self.batcher.arrived.notify_one();
-        rx
     }
 
     /// Proposes `ops` (atomically: one Raft entry, shared with other clients' concurrent
@@ -177,9 +211,17 @@ impl ClusterClient {
         if ops.is_empty() {
             return Ok(0);
         }
-        self.enqueue(ops)
-            .await
-            .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(
+            ops,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        match tokio::time::timeout(self.write_timeout, rx).await {
+            Ok(r) => r.unwrap_or_else(|_| Err(stopped())),
+            Err(_) => Err(ClusterError::Timeout(self.write_timeout)),
+        }
     }
 
     /// [`ClusterClient::write`] from a thread outside any runtime's event loop (serve's
@@ -188,9 +230,20 @@ impl ClusterClient {
         if ops.is_empty() {
             return Ok(0);
         }
-        self.enqueue(ops)
-            .blocking_recv()
-            .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.enqueue(
+            ops,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        match rx.recv_timeout(self.write_timeout) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(ClusterError::Timeout(self.write_timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(stopped()),
+        }
     }
 
     /// WAIT: how many other nodes hold every entry this node's log had when it was called,
@@ -244,7 +297,12 @@ impl ClusterClient {
             };
             let _ = tx.send(r);
         });
-        rx.recv()
-            .unwrap_or_else(|_| Err(ClusterError::Other("Raft stopped".into())))
+        match rx.recv_timeout(self.write_timeout) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(ClusterError::Timeout(self.write_timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(stopped()),
+        }
     }
 }

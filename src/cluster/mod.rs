@@ -29,7 +29,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use client::{ClusterClient, ClusterError};
+pub use client::{ClusterClient, ClusterError, UNSAFE_ACK_BEFORE_COMMIT_ENV};
 pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
 pub use node::{Node, NodeConfig, Timing};

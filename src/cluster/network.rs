@@ -141,6 +141,8 @@ impl Connection {
 #[derive(Debug, Clone)]
 pub struct Network {
     pub me: Arc<Identity>,
+    /// Addresses that override the membership's, by node id.
+    pub routes: Arc<std::collections::BTreeMap<NodeId, String>>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -150,7 +152,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         PeerClient {
             me: Arc::clone(&self.me),
             target,
-            addr: node.raft_addr.clone(),
+            addr: self.routes.get(&target).unwrap_or(&node.raft_addr).clone(),
             conn: None,
         }
     }

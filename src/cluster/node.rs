@@ -46,6 +46,13 @@ impl Timing {
         election_min: Duration::from_millis(300),
         election_max: Duration::from_millis(600),
     };
+
+    /// How long a write or read barrier waits for its quorum before the client is told: long
+    /// enough for a leader change to finish (a new leader's first round commits it), short
+    /// enough that a client of a leader cut off from its quorum is not left hanging.
+    pub fn client_timeout(&self) -> Duration {
+        self.election_max * 3
+    }
 }
 
 /// Where the node reports what it refused or adopted (serve prints it on stderr).
@@ -63,6 +70,9 @@ pub struct NodeConfig {
     pub timing: Timing,
     pub engine: Options,
     pub events: Events,
+    /// Peers reached at another address than the membership names (a NAT or a proxy in
+    /// between).
+    pub routes: BTreeMap<NodeId, String>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -161,6 +171,7 @@ impl Node {
         let config = Arc::new(raft_config(cfg.timing)?);
         let network = Network {
             me: Arc::clone(&identity),
+            routes: Arc::new(cfg.routes.clone()),
         };
         let raft = Raft::new(cfg.node_id, config, network, log.clone(), sm)
             .await
@@ -179,6 +190,7 @@ impl Node {
             client_addr: cfg.client_addr.clone(),
         };
         let listener = tokio::spawn(server.accept_loop(listener));
+        tokio::spawn(report_leadership(raft.clone(), Arc::clone(&cfg.events)));
         Ok(Node {
             raft,
             engine,
@@ -201,6 +213,36 @@ impl Node {
 
     pub fn data_dir(&self) -> &Path {
         self.engine.dir()
+    }
+}
+
+/// Logs each term this node leads, when it starts and ends: an operator sees failovers in
+/// the log, and a test checks no two nodes ever led the same term.
+async fn report_leadership(raft: Raft<TypeConfig>, events: Events) {
+    let mut metrics = raft.metrics();
+    let mut leading: Option<u64> = None;
+    loop {
+        let (id, term, leader) = {
+            let m = metrics.borrow_and_update();
+            (
+                m.id,
+                m.current_term,
+                m.state == openraft::ServerState::Leader,
+            )
+        };
+        let now = leader.then_some(term);
+        if now != leading {
+            if let Some(t) = leading {
+                events(&format!("node {id} no longer leads (term {t})"));
+            }
+            if let Some(t) = now {
+                events(&format!("node {id} is the leader of term {t}"));
+            }
+            leading = now;
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
     }
 }
 

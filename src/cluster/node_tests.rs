@@ -38,6 +38,7 @@ async fn start(dir: &std::path::Path, id: NodeId, listen: &str) -> Node {
             ..Options::default()
         },
         events: Arc::new(|_| {}),
+        routes: Default::default(),
     })
     .await
     .unwrap()

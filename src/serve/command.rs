@@ -371,7 +371,8 @@ fn engine_error(e: &crate::Error) -> Reply {
 
 /// A cluster refusal as Redis Cluster words it: `MOVED <slot> <addr>` names the leader's
 /// client address (one shard, so slot 0), which Redis Cluster clients follow and plain
-/// clients show; `CLUSTERDOWN` while there is no leader. Both are immediate, never a hang.
+/// clients show; `CLUSTERDOWN` while there is no leader. Both are immediate, never a hang;
+/// a leader that cannot reach its quorum answers `CLUSTERDOWN` after the write timeout.
 pub fn cluster_error(e: &crate::cluster::ClusterError) -> Reply {
     use crate::cluster::ClusterError;
     match e {
@@ -381,6 +382,10 @@ pub fn cluster_error(e: &crate::cluster::ClusterError) -> Reply {
         ClusterError::NotLeader { .. } | ClusterError::NoLeader => {
             Reply::err("CLUSTERDOWN no leader")
         }
+        ClusterError::Timeout(t) => Reply::err(format!(
+            "CLUSTERDOWN no quorum: not committed within {} ms, it may still commit",
+            t.as_millis()
+        )),
         ClusterError::Other(t) => Reply::err(format!("ERR cluster: {t}")),
     }
 }
