@@ -2176,7 +2176,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__replicate)
-            opts="-v -q -h -V --join --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --verbose --quiet --help --version"
+            opts="-v -q -h -V --join --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2236,6 +2236,10 @@ _drkit() {
                     ;;
                 --timing)
                     COMPREPLY=($(compgen -W "default fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --raft-route)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2314,7 +2318,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__serve)
-            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2370,6 +2374,10 @@ _drkit() {
                     ;;
                 --timing)
                     COMPREPLY=($(compgen -W "default fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --raft-route)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

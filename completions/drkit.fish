@@ -292,6 +292,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand serve" -l raft-listen -d 'Cl
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l cluster-secret-file -d 'Cluster mode: the shared secret (first line of the file) every node and admin proves on connect. Never on the command line' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l timing -d 'Cluster mode: heartbeat and election timing. `default`: heartbeat 500 ms, election timeout 1.5-2 s. `fast`: 50 ms and 0.3-0.6 s, for tests on one machine' -r -f -a "default\t''
 fast\t''"
+complete -c drkit -n "__fish_drkit_using_subcommand serve" -l raft-route -d 'Cluster mode: dial ADDR to reach node ID instead of the raft address the membership names (a NAT, a port forward or a proxy in between). Repeatable' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l no-protected-mode -d 'Serve clients from any address even without a password (default: only loopback clients are served when no password is set)'
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l json -d 'Print the start and stop lines as JSON'
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -s v -l verbose -d 'More detail on stderr'
@@ -378,6 +379,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l raft-listen -d
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l cluster-secret-file -d 'Cluster mode: the shared secret (first line of the file) every node and admin proves on connect. Never on the command line' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l timing -d 'Cluster mode: heartbeat and election timing. `default`: heartbeat 500 ms, election timeout 1.5-2 s. `fast`: 50 ms and 0.3-0.6 s, for tests on one machine' -r -f -a "default\t''
 fast\t''"
+complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l raft-route -d 'Cluster mode: dial ADDR to reach node ID instead of the raft address the membership names (a NAT, a port forward or a proxy in between). Repeatable' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l no-protected-mode -d 'Serve clients from any address even without a password (default: only loopback clients are served when no password is set)'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l json -d 'Print the start and stop lines as JSON'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s v -l verbose -d 'More detail on stderr'

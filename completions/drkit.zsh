@@ -642,6 +642,7 @@ _arguments "${_arguments_options[@]}" : \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
 '--cluster-secret-file=[Cluster mode\: the shared secret (first line of the file) every node and admin proves on connect. Never on the command line]:PATH:_files' \
 '--timing=[Cluster mode\: heartbeat and election timing. \`default\`\: heartbeat 500 ms, election timeout 1.5-2 s. \`fast\`\: 50 ms and 0.3-0.6 s, for tests on one machine]:TIMING:(default fast)' \
+'*--raft-route=[Cluster mode\: dial ADDR to reach node ID instead of the raft address the membership names (a NAT, a port forward or a proxy in between). Repeatable]:ID=ADDR:_default' \
 '--no-protected-mode[Serve clients from any address even without a password (default\: only loopback clients are served when no password is set)]' \
 '--json[Print the start and stop lines as JSON]' \
 '*-v[More detail on stderr]' \
@@ -831,6 +832,7 @@ _arguments "${_arguments_options[@]}" : \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
 '--cluster-secret-file=[Cluster mode\: the shared secret (first line of the file) every node and admin proves on connect. Never on the command line]:PATH:_files' \
 '--timing=[Cluster mode\: heartbeat and election timing. \`default\`\: heartbeat 500 ms, election timeout 1.5-2 s. \`fast\`\: 50 ms and 0.3-0.6 s, for tests on one machine]:TIMING:(default fast)' \
+'*--raft-route=[Cluster mode\: dial ADDR to reach node ID instead of the raft address the membership names (a NAT, a port forward or a proxy in between). Repeatable]:ID=ADDR:_default' \
 '--no-protected-mode[Serve clients from any address even without a password (default\: only loopback clients are served when no password is set)]' \
 '--json[Print the start and stop lines as JSON]' \
 '*-v[More detail on stderr]' \
