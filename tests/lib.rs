@@ -18,6 +18,7 @@ mod crash;
 mod damage_not_torn;
 mod damaged_reads;
 mod demo_cli;
+mod faults;
 mod fixtures;
 mod get_scan;
 mod inspect_cli;

@@ -98,6 +98,8 @@ struct Log {
     segment_bytes: u64,
     keep_floor: KeepFloor,
     scratch: Vec<u8>,
+    /// See [`LogStore::restart_as_follower`].
+    restart_as_follower: bool,
 }
 
 impl Debug for LogStore {
@@ -279,6 +281,7 @@ impl LogStore {
                 segment_bytes,
                 keep_floor,
                 scratch: Vec::new(),
+                restart_as_follower: false,
             })),
         })
     }
@@ -287,6 +290,17 @@ impl LogStore {
         self.log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes the stored vote read back as not granted, so a leader that restarts comes back
+    /// as a follower and has to win a new term. openraft would otherwise restore it as the
+    /// leader of its old term, whose first entry (the ReadIndex floor) was committed long
+    /// ago: with the committed index persisted lazily, its reads would wait only for what
+    /// the disk says was committed and could miss writes acknowledged just before the crash.
+    /// A new term's blank entry commits everything before it first. (Found by the fault
+    /// harness: stale reads after restarting every node.)
+    pub fn restart_as_follower(&self) {
+        self.lock().restart_as_follower = true;
     }
 
     /// This node's id and cluster id as recorded in DIR/raft/state (0 and zeros when new).
@@ -863,9 +877,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn read_vote(&mut self) -> std::result::Result<Option<Vote<NodeId>>, StorageError> {
         let log = self.lock();
+        let restart_as_follower = log.restart_as_follower;
         Ok(log.state.vote.map(|v| {
             let mut vote = Vote::new(v.term, v.node_id);
-            if v.committed {
+            if v.committed && !restart_as_follower {
                 vote.commit();
             }
             vote

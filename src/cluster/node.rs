@@ -151,6 +151,7 @@ impl Node {
                     ))
             }),
         )?;
+        log.restart_as_follower();
         let (stored_id, cluster_id) = log.identity();
         if stored_id != 0 && stored_id != cfg.node_id {
             return Err(Error::InvalidInput(format!(
