@@ -124,6 +124,9 @@ _drkit() {
             drkit__subcmd__bench,backup)
                 cmd="drkit__subcmd__bench__subcmd__backup"
                 ;;
+            drkit__subcmd__bench,cluster)
+                cmd="drkit__subcmd__bench__subcmd__cluster"
+                ;;
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
                 ;;
@@ -138,6 +141,9 @@ _drkit() {
                 ;;
             drkit__subcmd__bench__subcmd__help,backup)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__backup"
+                ;;
+            drkit__subcmd__bench__subcmd__help,cluster)
+                cmd="drkit__subcmd__bench__subcmd__help__subcmd__cluster"
                 ;;
             drkit__subcmd__bench__subcmd__help,help)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__help"
@@ -270,6 +276,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__bench,backup)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__backup"
+                ;;
+            drkit__subcmd__help__subcmd__bench,cluster)
+                cmd="drkit__subcmd__help__subcmd__bench__subcmd__cluster"
                 ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
@@ -684,7 +693,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench)
-            opts="-v -q -h -V --verbose --quiet --help --version write recover backup restore help"
+            opts="-v -q -h -V --verbose --quiet --help --version write recover backup restore cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,8 +748,50 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__bench__subcmd__cluster)
+            opts="-v -q -h -V --writes --writers --value-size --lag-rates --lag-seconds --failovers --timing --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --writes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --writers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lag-rates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lag-seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --failovers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timing)
+                    COMPREPLY=($(compgen -W "default fast" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__bench__subcmd__help)
-            opts="write recover backup restore help"
+            opts="write recover backup restore cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -754,6 +805,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__help__subcmd__cluster)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1430,7 +1495,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench)
-            opts="write recover backup restore"
+            opts="write recover backup restore cluster"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1444,6 +1509,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__bench__subcmd__cluster)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -386,15 +386,16 @@ complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s v -l verbose -
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l dir -d 'Keep the data here for inspection; default: a temporary dir, removed afterwards' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l value-size -d 'Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts)' -r
@@ -444,10 +445,24 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l writes -d 'Writes per throughput run (each setup)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l writers -d 'Concurrent writers in the throughput runs' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l value-size -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l lag-rates -d 'Target rates of the replication-lag runs, writes per second' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l lag-seconds -d 'Seconds per lag run' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l failovers -d 'Failover rounds, each on a fresh cluster' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l timing -d 'Heartbeat and election timing, as `serve --timing`' -r -f -a "default\t''
+fast\t''"
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand completions" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
@@ -512,3 +527,4 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'

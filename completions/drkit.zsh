@@ -946,6 +946,26 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(cluster)
+_arguments "${_arguments_options[@]}" : \
+'--writes=[Writes per throughput run (each setup)]:WRITES:_default' \
+'--writers=[Concurrent writers in the throughput runs]:WRITERS:_default' \
+'--value-size=[]:VALUE_SIZE:_default' \
+'*--lag-rates=[Target rates of the replication-lag runs, writes per second]:LAG_RATES:_default' \
+'--lag-seconds=[Seconds per lag run]:LAG_SECONDS:_default' \
+'--failovers=[Failover rounds, each on a fresh cluster]:FAILOVERS:_default' \
+'--timing=[Heartbeat and election timing, as \`serve --timing\`]:TIMING:(default fast)' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_drkit__subcmd__bench__subcmd__help_commands" \
@@ -971,6 +991,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (restore)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cluster)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1270,6 +1294,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(cluster)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -1424,6 +1452,7 @@ _drkit__subcmd__bench_commands() {
 'recover:Recovery speed\: build a WAL, then time its replay' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
+'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit bench commands' commands "$@"
@@ -1433,6 +1462,11 @@ _drkit__subcmd__bench__subcmd__backup_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench backup commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__bench__subcmd__cluster_commands] )) ||
+_drkit__subcmd__bench__subcmd__cluster_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench cluster commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__bench__subcmd__help_commands] )) ||
 _drkit__subcmd__bench__subcmd__help_commands() {
     local commands; commands=(
@@ -1440,6 +1474,7 @@ _drkit__subcmd__bench__subcmd__help_commands() {
 'recover:Recovery speed\: build a WAL, then time its replay' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
+'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit bench help commands' commands "$@"
@@ -1448,6 +1483,11 @@ _drkit__subcmd__bench__subcmd__help_commands() {
 _drkit__subcmd__bench__subcmd__help__subcmd__backup_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench help backup commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__cluster_commands] )) ||
+_drkit__subcmd__bench__subcmd__help__subcmd__cluster_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench help cluster commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__bench__subcmd__help__subcmd__help_commands() {
@@ -1664,6 +1704,7 @@ _drkit__subcmd__help__subcmd__bench_commands() {
 'recover:Recovery speed\: build a WAL, then time its replay' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
+'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
     )
     _describe -t commands 'drkit help bench commands' commands "$@"
 }
@@ -1671,6 +1712,11 @@ _drkit__subcmd__help__subcmd__bench_commands() {
 _drkit__subcmd__help__subcmd__bench__subcmd__backup_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help bench backup commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__cluster_commands] )) ||
+_drkit__subcmd__help__subcmd__bench__subcmd__cluster_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help bench cluster commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__recover_commands] )) ||
 _drkit__subcmd__help__subcmd__bench__subcmd__recover_commands() {

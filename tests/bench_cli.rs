@@ -1,5 +1,6 @@
-//! `bench backup` and `bench restore` through the real binary on a tiny dataset: the JSON
-//! reports hold sane, consistent fields, kept dirs are reused, scratch dirs are removed.
+//! `bench backup`, `bench restore` and `bench cluster` through the real binary on a tiny
+//! dataset: the JSON reports hold sane, consistent fields, kept dirs are reused, scratch dirs
+//! are removed.
 
 use std::fs;
 
@@ -125,4 +126,51 @@ fn bench_restore_of_random_values_and_build_only() {
         .unwrap();
     assert_exit(&out, 1, "--build-only without --data");
     assert!(text(&out).contains("--data"), "{}", text(&out));
+}
+
+#[test]
+fn bench_cluster_reports_throughput_lag_and_failover() {
+    let v = bench_json(&[
+        "bench",
+        "cluster",
+        "--json",
+        "--timing",
+        "fast",
+        "--writes",
+        "300",
+        "--writers",
+        "4",
+        "--lag-rates",
+        "200",
+        "--lag-seconds",
+        "0.5",
+        "--failovers",
+        "1",
+    ]);
+    assert_eq!(v["type"], "bench-cluster", "{v}");
+    let setups: Vec<&str> = v["report"]["throughput"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["setup"].as_str().unwrap())
+        .collect();
+    assert_eq!(setups.len(), 2, "{v}");
+    assert!(number(&v, "throughput_ratio") > 0.0, "{v}");
+    let lag = &v["report"]["lag"][0];
+    assert_eq!(lag["target_per_sec"], 200, "{v}");
+    // Each of the two followers applied every acknowledged write.
+    assert!(lag["samples"].as_u64().unwrap() >= 180, "{v}");
+    assert!(lag["p50_ms"].as_f64().unwrap() <= lag["p99_ms"].as_f64().unwrap());
+    let f = &v["report"]["failover"][0];
+    assert!(f["to_new_leader_ms"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(
+        f["to_first_write_ms"].as_f64().unwrap() >= f["to_new_leader_ms"].as_f64().unwrap(),
+        "{v}"
+    );
+    // The lag run's bad input is refused with one line.
+    let out = drkit()
+        .args(["bench", "cluster", "--lag-rates", "0"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2, "bench cluster --lag-rates 0");
 }

@@ -4,11 +4,13 @@
 //! - [`write`]: write throughput and latency percentiles under a sync policy.
 //! - [`recover`]: WAL replay speed, i.e. time to come back after a crash.
 //! - [`backup`]: backup and restore throughput over a data dir of SSTs.
+//! - [`cluster`]: 3-node write throughput, replication lag and failover times.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
 //!
 //! Like the rest of the library this returns reports and never prints; `cli` renders them.
 
 pub mod backup;
+pub mod cluster;
 pub mod crash;
 pub mod demo;
 pub mod recover;
@@ -16,6 +18,7 @@ pub mod workload;
 pub mod write;
 
 pub use backup::{BackupBenchConfig, BackupBenchReport, run_backup, run_restore};
+pub use cluster::{ClusterBenchConfig, ClusterBenchReport, run_cluster};
 pub use crash::{crash_writer, expected_state, ops};
 pub use recover::{
     RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,

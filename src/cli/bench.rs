@@ -3,12 +3,13 @@ use std::sync::Arc;
 
 use crate::bench::backup::{build_data, ensure_backup};
 use crate::bench::{
-    BackupBenchConfig, BackupBenchReport, RecoverBenchConfig, WriteBenchConfig, build_wal,
-    run_backup, run_recover, run_restore, run_write,
+    BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport,
+    RecoverBenchConfig, WriteBenchConfig, build_wal, run_backup, run_cluster, run_recover,
+    run_restore, run_write,
 };
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
-use crate::output::{Printer, human_bytes, kv_table};
+use crate::output::{Printer, human_bytes, kv_table, table};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -20,6 +21,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore throughput from a repository it fills or reuses.
     Restore(BackupArgs),
+    /// Three in-process nodes on loopback: write throughput and latency against one node
+    /// with --sync always, replication lag at target rates, and failover times.
+    Cluster(ClusterArgs),
 }
 
 impl Command {
@@ -28,6 +32,7 @@ impl Command {
             Command::Write(a) => a.json,
             Command::Recover(a) => a.json,
             Command::Backup(a) | Command::Restore(a) => a.json,
+            Command::Cluster(a) => a.json,
         }
     }
 }
@@ -75,6 +80,33 @@ pub struct RecoverArgs {
     /// from a snapshot (compare with the same run without it).
     #[arg(long)]
     pub snapshot: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// Writes per throughput run (each setup).
+    #[arg(long, default_value_t = 20_000)]
+    pub writes: u64,
+    /// Concurrent writers in the throughput runs.
+    #[arg(long, default_value_t = 16)]
+    pub writers: usize,
+    #[arg(long, default_value_t = 100)]
+    pub value_size: usize,
+    /// Target rates of the replication-lag runs, writes per second.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub lag_rates: Vec<u64>,
+    /// Seconds per lag run.
+    #[arg(long, default_value_t = 5.0)]
+    pub lag_seconds: f64,
+    /// Failover rounds, each on a fresh cluster.
+    #[arg(long, default_value_t = 5)]
+    pub failovers: usize,
+    /// Heartbeat and election timing, as `serve --timing`.
+    #[arg(long, value_enum, default_value = "default")]
+    pub timing: super::serve::TimingProfile,
     #[arg(long)]
     pub json: bool,
 }
@@ -289,6 +321,79 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             }
             print_backup_report(printer, &run_restore(&cfg)?);
         }
+        Command::Cluster(a) => {
+            if !(a.lag_seconds > 0.0) {
+                anyhow::bail!("--lag-seconds must be above 0");
+            }
+            let r = run_cluster(&ClusterBenchConfig {
+                writes: a.writes,
+                writers: a.writers,
+                value_size: a.value_size,
+                lag_rates: a.lag_rates,
+                lag_seconds: a.lag_seconds,
+                failovers: a.failovers,
+                timing: super::serve::timing(a.timing),
+            })?;
+            print_cluster_report(printer, &r);
+        }
     }
     Ok(Exit::Ok)
+}
+
+fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
+    printer.json(&serde_json::json!({ "schema": 1, "type": "bench-cluster", "report": r }));
+    let mut t = table(&["setup", "ops/s", "p50", "p99", "max"]);
+    for row in &r.throughput {
+        t.add_row(vec![
+            row.setup.clone(),
+            format!("{:.0}", row.ops_per_sec),
+            format!("{:.2} ms", row.p50_us / 1e3),
+            format!("{:.2} ms", row.p99_us / 1e3),
+            format!("{:.2} ms", row.max_us / 1e3),
+        ]);
+    }
+    printer.line(format!(
+        "write throughput, {} writers, {}-byte values: 3 nodes = {:.2}x one node",
+        r.writers, r.value_size, r.throughput_ratio
+    ));
+    printer.table(&t);
+    let mut t = table(&[
+        "target/s",
+        "achieved/s",
+        "samples",
+        "lag p50",
+        "lag p99",
+        "lag max",
+    ]);
+    for l in &r.lag {
+        t.add_row(vec![
+            l.target_per_sec.to_string(),
+            format!("{:.0}", l.achieved_per_sec),
+            l.samples.to_string(),
+            format!("{:.2} ms", l.p50_ms),
+            format!("{:.2} ms", l.p99_ms),
+            format!("{:.2} ms", l.max_ms),
+        ]);
+    }
+    printer.line("replication lag (leader acknowledgement to a follower applying it):");
+    printer.table(&t);
+    if !r.failover.is_empty() {
+        let mut t = table(&["round", "to new leader", "to first write"]);
+        for f in &r.failover {
+            t.add_row(vec![
+                f.round.to_string(),
+                format!("{:.0} ms", f.to_new_leader_ms),
+                format!("{:.0} ms", f.to_first_write_ms),
+            ]);
+        }
+        printer.line(format!(
+            "failover (heartbeat {} ms, election timeout {}-{} ms): median {:.0} ms to a new leader, {:.0} ms to the first write",
+            r.heartbeat_ms,
+            r.election_timeout_ms.0,
+            r.election_timeout_ms.1,
+            r.failover_median_leader_ms,
+            r.failover_median_write_ms
+        ));
+        printer.table(&t);
+    }
 }

@@ -97,7 +97,7 @@ pub enum TimingProfile {
     Fast,
 }
 
-fn timing(profile: TimingProfile) -> Timing {
+pub fn timing(profile: TimingProfile) -> Timing {
     match profile {
         TimingProfile::Default => Timing::DEFAULT,
         TimingProfile::Fast => Timing::FAST,

@@ -1,0 +1,483 @@
+//! `bench cluster`: three in-process nodes on loopback, each with its own data dir, against
+//! one standalone engine with `--sync always`.
+//!
+//! - Throughput and latency: the same concurrent writers, through the Raft log (acknowledged
+//!   at majority commit plus apply) and through the engine's group commit.
+//! - Replication lag: an open-loop writer at a target rate; for each write, the time from
+//!   the leader's acknowledgement to each follower having applied it.
+//! - Failover: the leader stops (its peers see what a SIGKILL shows them: silence); the time
+//!   until another node leads, and until a write through it is acknowledged.
+//!
+//! Every node shares this process's CPUs and one disk, so the figures are a floor for
+//! separate machines, and the ratio against the single node is the comparable number.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::percentile;
+use crate::cluster::network::{Connection, Identity};
+use crate::cluster::wire::{PeerReply, PeerRequest};
+use crate::cluster::{ClusterClient, ClusterNode, Node, NodeConfig, NodeId, Timing};
+use crate::engine::{BatchOp, Engine, Options, SyncPolicy};
+use crate::error::{Error, IoContext, Result};
+
+const SECRET: &[u8] = b"bench cluster";
+
+#[derive(Debug, Clone)]
+pub struct ClusterBenchConfig {
+    /// Writes per throughput run.
+    pub writes: u64,
+    pub writers: usize,
+    pub value_size: usize,
+    /// Target write rates for the lag runs (writes per second).
+    pub lag_rates: Vec<u64>,
+    pub lag_seconds: f64,
+    pub failovers: usize,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThroughputRow {
+    pub setup: String,
+    pub ops_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LagRow {
+    pub target_per_sec: u64,
+    pub achieved_per_sec: f64,
+    /// One per write and follower.
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailoverRow {
+    pub round: usize,
+    pub to_new_leader_ms: f64,
+    pub to_first_write_ms: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClusterBenchReport {
+    pub writers: usize,
+    pub value_size: usize,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: (u64, u64),
+    pub throughput: Vec<ThroughputRow>,
+    /// 3-node ops/s over single-node ops/s.
+    pub throughput_ratio: f64,
+    pub lag: Vec<LagRow>,
+    pub failover: Vec<FailoverRow>,
+    pub failover_median_leader_ms: f64,
+    pub failover_median_write_ms: f64,
+}
+
+pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
+    if cfg.writers == 0 || cfg.writes == 0 {
+        return Err(Error::InvalidInput(
+            "--writers and --writes must be at least 1".into(),
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("cannot start a runtime: {e}")))?;
+    let single = single_node(cfg)?;
+    let (three, lag) = rt.block_on(async {
+        let cluster = TestCluster::start(cfg.timing).await?;
+        let three = cluster.throughput(cfg).await?;
+        let mut lag = Vec::new();
+        for &rate in &cfg.lag_rates {
+            lag.push(cluster.lag(rate, cfg.lag_seconds, cfg.value_size).await?);
+        }
+        cluster.shutdown().await;
+        Ok::<_, Error>((three, lag))
+    })?;
+    let mut failover = Vec::new();
+    for round in 0..cfg.failovers {
+        failover.push(rt.block_on(failover_round(cfg.timing, round))?);
+    }
+    let median = |f: fn(&FailoverRow) -> f64| {
+        let mut v: Vec<f64> = failover.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    Ok(ClusterBenchReport {
+        writers: cfg.writers,
+        value_size: cfg.value_size,
+        heartbeat_ms: cfg.timing.heartbeat.as_millis() as u64,
+        election_timeout_ms: (
+            cfg.timing.election_min.as_millis() as u64,
+            cfg.timing.election_max.as_millis() as u64,
+        ),
+        throughput_ratio: if single.ops_per_sec > 0.0 {
+            three.ops_per_sec / single.ops_per_sec
+        } else {
+            0.0
+        },
+        throughput: vec![single, three],
+        lag,
+        failover_median_leader_ms: median(|r| r.to_new_leader_ms),
+        failover_median_write_ms: median(|r| r.to_first_write_ms),
+        failover,
+    })
+}
+
+fn put(i: u64, value_size: usize) -> BatchOp {
+    BatchOp::Put {
+        key: format!("bench:{i:012}").into_bytes(),
+        value: vec![b'v'; value_size],
+    }
+}
+
+fn row(setup: &str, writes: u64, elapsed: Duration, mut latencies_ns: Vec<u64>) -> ThroughputRow {
+    latencies_ns.sort_unstable();
+    ThroughputRow {
+        setup: setup.into(),
+        ops_per_sec: writes as f64 / elapsed.as_secs_f64().max(1e-9),
+        p50_us: percentile(&latencies_ns, 50.0),
+        p99_us: percentile(&latencies_ns, 99.0),
+        max_us: latencies_ns.last().copied().unwrap_or(0) as f64 / 1e3,
+    }
+}
+
+/// The baseline: one engine, `--sync always`, the same writers.
+fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
+    let tmp = tempfile::tempdir().at(&std::env::temp_dir())?;
+    let engine = Engine::open(
+        tmp.path(),
+        Options {
+            sync: SyncPolicy::Always,
+            ..Options::default()
+        },
+    )?;
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    let latencies = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..cfg.writers)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<u64>> {
+                    let mut lat = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= cfg.writes {
+                            return Ok(lat);
+                        }
+                        let t = Instant::now();
+                        engine.write_batch(vec![put(i, cfg.value_size)])?;
+                        lat.push(t.elapsed().as_nanos() as u64);
+                    }
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| Error::InvalidInput("a writer thread panicked".into()))??,
+            );
+        }
+        Ok::<_, Error>(all)
+    })?;
+    Ok(row(
+        "single node (sync always)",
+        cfg.writes,
+        started.elapsed(),
+        latencies,
+    ))
+}
+
+struct TestCluster {
+    _dirs: Vec<tempfile::TempDir>,
+    nodes: Vec<Option<Node>>,
+    clients: Vec<Option<ClusterClient>>,
+    timing: Timing,
+}
+
+impl TestCluster {
+    async fn start(timing: Timing) -> Result<TestCluster> {
+        let mut dirs = Vec::new();
+        let mut nodes = Vec::new();
+        for id in 1..=3u64 {
+            let dir = tempfile::tempdir().at(&std::env::temp_dir())?;
+            nodes.push(Some(
+                Node::start(NodeConfig {
+                    data_dir: dir.path().to_path_buf(),
+                    node_id: id,
+                    raft_listen: "127.0.0.1:0".into(),
+                    client_addr: String::new(),
+                    secret: SECRET.to_vec(),
+                    timing,
+                    engine: Options {
+                        sync: SyncPolicy::Always,
+                        ..Options::default()
+                    },
+                    events: Arc::new(|_| {}),
+                    routes: BTreeMap::new(),
+                })
+                .await?,
+            ));
+            dirs.push(dir);
+        }
+        let members: BTreeMap<NodeId, ClusterNode> = nodes
+            .iter()
+            .flatten()
+            .map(|n| {
+                (
+                    n.identity.node_id,
+                    ClusterNode {
+                        raft_addr: n.raft_addr.to_string(),
+                        client_addr: String::new(),
+                    },
+                )
+            })
+            .collect();
+        // As `drkit cluster init` does it, so the nodes adopt a cluster id.
+        let first = nodes[0]
+            .as_ref()
+            .map(|n| n.raft_addr.to_string())
+            .unwrap_or_default();
+        let admin = Identity {
+            node_id: 0,
+            cluster_id: Mutex::new([0; 16]),
+            secret: SECRET.to_vec(),
+        };
+        let mut conn = Connection::open(&first, &admin)
+            .await
+            .map_err(|e| Error::InvalidInput(format!("cluster init: {e}")))?;
+        match conn
+            .call(&PeerRequest::Init(members), Duration::from_secs(30))
+            .await
+        {
+            Ok(PeerReply::Done) => {}
+            Ok(other) => {
+                return Err(Error::InvalidInput(format!("cluster init: {other:?}")));
+            }
+            Err(e) => return Err(Error::InvalidInput(format!("cluster init: {e}"))),
+        }
+        let handle = tokio::runtime::Handle::current();
+        let clients = nodes
+            .iter()
+            .flatten()
+            .map(|n| {
+                Some(ClusterClient::new(
+                    n.raft.clone(),
+                    n.log.clone(),
+                    handle.clone(),
+                    timing.client_timeout(),
+                ))
+            })
+            .collect();
+        let c = TestCluster {
+            _dirs: dirs,
+            nodes,
+            clients,
+            timing,
+        };
+        c.wait_leader(None).await?;
+        Ok(c)
+    }
+
+    /// The index (into `nodes`) of the node that leads, other than `not`.
+    async fn wait_leader(&self, not: Option<usize>) -> Result<usize> {
+        let deadline = Instant::now() + self.timing.election_max * 20 + Duration::from_secs(10);
+        loop {
+            for (i, n) in self.nodes.iter().enumerate() {
+                if let Some(n) = n
+                    && Some(i) != not
+                    && n.status().role == "leader"
+                {
+                    return Ok(i);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::InvalidInput("no leader was elected".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn client(&self, i: usize) -> Result<ClusterClient> {
+        self.clients[i]
+            .clone()
+            .ok_or_else(|| Error::InvalidInput("that node is stopped".into()))
+    }
+
+    async fn throughput(&self, cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
+        let leader = self.client(self.wait_leader(None).await?)?;
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..cfg.writers {
+            let (leader, next) = (leader.clone(), Arc::clone(&next));
+            let (writes, value_size) = (cfg.writes, cfg.value_size);
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= writes {
+                        return Ok::<_, Error>(lat);
+                    }
+                    let t = Instant::now();
+                    leader
+                        .write(vec![put(i, value_size)])
+                        .await
+                        .map_err(|e| Error::InvalidInput(format!("write refused: {e}")))?;
+                    lat.push(t.elapsed().as_nanos() as u64);
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(
+                t.await
+                    .map_err(|e| Error::InvalidInput(format!("writer: {e}")))??,
+            );
+        }
+        Ok(row(
+            "3 nodes (majority commit)",
+            cfg.writes,
+            started.elapsed(),
+            all,
+        ))
+    }
+
+    /// Writes at `rate` per second for `seconds`, each as its own task (open loop, so a slow
+    /// acknowledgement does not lower the rate), and measures how long after each leader
+    /// acknowledgement every follower had applied that write.
+    async fn lag(&self, rate: u64, seconds: f64, value_size: usize) -> Result<LagRow> {
+        let li = self.wait_leader(None).await?;
+        let leader = self.client(li)?;
+        // Follower applied-index watchers: (index, when first seen applied).
+        let mut seen: Vec<Arc<Mutex<Vec<(u64, Instant)>>>> = Vec::new();
+        let mut watchers = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Some(n) = n else { continue };
+            if i == li {
+                continue;
+            }
+            let log = Arc::new(Mutex::new(Vec::new()));
+            seen.push(Arc::clone(&log));
+            let mut metrics = n.raft.metrics();
+            watchers.push(tokio::spawn(async move {
+                loop {
+                    let applied = metrics
+                        .borrow_and_update()
+                        .last_applied
+                        .map_or(0, |l| l.index);
+                    lock(&log).push((applied, Instant::now()));
+                    if metrics.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        let total = ((rate as f64) * seconds).max(1.0) as u64;
+        let acks: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..total {
+            let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let (leader, acks) = (leader.clone(), Arc::clone(&acks));
+            tasks.push(tokio::spawn(async move {
+                if let Ok(index) = leader.write(vec![put(1 << 40 | i, value_size)]).await {
+                    lock(&acks).push((index, Instant::now()));
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let elapsed = started.elapsed();
+        // Let the followers catch up before reading their logs.
+        tokio::time::sleep(self.timing.heartbeat * 4 + Duration::from_millis(200)).await;
+        for w in watchers {
+            w.abort();
+        }
+        let acks = lock(&acks).clone();
+        let mut lags_ns = Vec::new();
+        for log in &seen {
+            let log = lock(log).clone();
+            for (index, acked) in &acks {
+                let applied_at = log.iter().find(|(a, _)| a >= index).map(|(_, t)| *t);
+                if let Some(t) = applied_at {
+                    lags_ns.push(t.saturating_duration_since(*acked).as_nanos() as u64);
+                }
+            }
+        }
+        lags_ns.sort_unstable();
+        let ms = |p: f64| percentile(&lags_ns, p) / 1e3;
+        Ok(LagRow {
+            target_per_sec: rate,
+            achieved_per_sec: acks.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            samples: lags_ns.len(),
+            p50_ms: ms(50.0),
+            p99_ms: ms(99.0),
+            max_ms: lags_ns.last().copied().unwrap_or(0) as f64 / 1e6,
+        })
+    }
+
+    async fn shutdown(mut self) {
+        self.clients.clear();
+        for n in self.nodes.iter_mut().filter_map(Option::take) {
+            n.shutdown().await;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fresh cluster, some writes, then the leader stops at once; times the takeover.
+async fn failover_round(timing: Timing, round: usize) -> Result<FailoverRow> {
+    let mut c = TestCluster::start(timing).await?;
+    let li = c.wait_leader(None).await?;
+    let leader = c.client(li)?;
+    for i in 0..100 {
+        leader
+            .write(vec![put(i, 100)])
+            .await
+            .map_err(|e| Error::InvalidInput(format!("write refused: {e}")))?;
+    }
+    drop(leader);
+    c.clients[li] = None;
+    let old = c.nodes[li]
+        .take()
+        .ok_or_else(|| Error::InvalidInput("no leader node".into()))?;
+    let stopped = Instant::now();
+    old.shutdown().await;
+    let new = c.wait_leader(Some(li)).await?;
+    let to_leader = stopped.elapsed();
+    let client = c.client(new)?;
+    let deadline = Instant::now() + timing.election_max * 20;
+    loop {
+        match client.write(vec![put(1 << 41, 100)]).await {
+            Ok(_) => break,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(e) => {
+                return Err(Error::InvalidInput(format!(
+                    "no write acknowledged after failover: {e}"
+                )));
+            }
+        }
+    }
+    let to_write = stopped.elapsed();
+    c.shutdown().await;
+    Ok(FailoverRow {
+        round,
+        to_new_leader_ms: to_leader.as_secs_f64() * 1e3,
+        to_first_write_ms: to_write.as_secs_f64() * 1e3,
+    })
+}
