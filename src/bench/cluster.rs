@@ -195,6 +195,9 @@ fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
     ))
 }
 
+/// (log index, when it was acknowledged or first seen applied), in time order.
+type Timeline = Arc<Mutex<Vec<(u64, Instant)>>>;
+
 struct TestCluster {
     _dirs: Vec<tempfile::TempDir>,
     nodes: Vec<Option<Node>>,
@@ -357,7 +360,7 @@ impl TestCluster {
         let li = self.wait_leader(None).await?;
         let leader = self.client(li)?;
         // Follower applied-index watchers: (index, when first seen applied).
-        let mut seen: Vec<Arc<Mutex<Vec<(u64, Instant)>>>> = Vec::new();
+        let mut seen: Vec<Timeline> = Vec::new();
         let mut watchers = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(n) = n else { continue };
@@ -381,7 +384,7 @@ impl TestCluster {
             }));
         }
         let total = ((rate as f64) * seconds).max(1.0) as u64;
-        let acks: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::new(Mutex::new(Vec::new()));
+        let acks: Timeline = Arc::new(Mutex::new(Vec::new()));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for i in 0..total {

@@ -322,7 +322,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             print_backup_report(printer, &run_restore(&cfg)?);
         }
         Command::Cluster(a) => {
-            if !(a.lag_seconds > 0.0) {
+            if a.lag_seconds.is_nan() || a.lag_seconds <= 0.0 {
                 anyhow::bail!("--lag-seconds must be above 0");
             }
             let r = run_cluster(&ClusterBenchConfig {
