@@ -1343,7 +1343,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__demo)
-            opts="-v -q -h -V --dir --records --seed --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --seed --cluster --writes --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1358,6 +1358,10 @@ _drkit() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --writes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -39,3 +39,31 @@ fn demo_recovers_every_acknowledged_write_and_restores_to_the_target_time() {
         .unwrap();
     assert_exit(&out, 0, "the demo's backups verify");
 }
+
+#[test]
+fn demo_cluster_fails_over_and_finds_every_write_on_every_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = drkit()
+        .args(["demo", "--cluster", "--writes", "100", "--json", "--dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "demo --cluster");
+    let v = json_report(&out.stdout);
+    let r = &v["report"];
+    assert_eq!(v["type"], "demo-cluster", "{v}");
+    assert_ne!(r["new_leader"], r["first_leader"], "{v}");
+    assert!(r["new_term"].as_u64() > r["first_term"].as_u64(), "{v}");
+    assert_eq!(r["old_leader_role_after"], "follower", "{v}");
+    assert_eq!(r["acknowledged"], 200, "{v}");
+    let nodes = r["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{v}");
+    for n in nodes {
+        assert_eq!(n["present"], 200, "{v}");
+        assert_eq!(n["missing"], 0, "{v}");
+    }
+    // The nodes' dirs and logs stay, and the killed leader logged the term it led.
+    let first = r["first_leader"].as_u64().unwrap();
+    let log = std::fs::read_to_string(tmp.path().join(format!("node{first}.log"))).unwrap();
+    assert!(log.contains("is the leader of term 1"), "{log}");
+}

@@ -4,6 +4,7 @@
 //! - [`write`]: write throughput and latency percentiles under a sync policy.
 //! - [`recover`]: WAL replay speed, i.e. time to come back after a crash.
 //! - [`backup`]: backup and restore throughput over a data dir of SSTs.
+//! - [`cluster_demo`]: `demo --cluster`, failover with real processes and SIGKILL.
 //! - [`cluster`]: 3-node write throughput, replication lag and failover times.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
 //!
@@ -11,6 +12,7 @@
 
 pub mod backup;
 pub mod cluster;
+pub mod cluster_demo;
 pub mod crash;
 pub mod demo;
 pub mod recover;

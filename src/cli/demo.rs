@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 
+use crate::bench::cluster_demo::{ClusterDemoConfig, ClusterDemoReport, run_cluster_demo};
 use crate::bench::demo::{DemoConfig, DemoReport, run_demo};
 use crate::error::Exit;
-use crate::output::{Printer, human_bytes, kv_table};
+use crate::output::{Printer, human_bytes, kv_table, table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,10 +16,24 @@ pub struct Args {
     /// Seed of the workload generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Replication and failover instead: three `serve --node-id` processes on loopback,
+    /// SIGKILL of the leader, the election, the old leader back as a follower, and every
+    /// acknowledged write checked on every node.
+    #[arg(long)]
+    pub cluster: bool,
+    /// With --cluster: writes before the kill, and again after it.
+    #[arg(long, default_value_t = 500, requires = "cluster")]
+    pub writes: u64,
+    /// Print the report as one JSON line (the step lines are left out).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let exe = std::env::current_exe()?;
+    if args.cluster {
+        return run_cluster(printer, args, exe);
+    }
     let cfg = DemoConfig {
         dir: args.dir,
         records: args.records,
@@ -49,6 +64,10 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
 }
 
 fn print(printer: &Printer, r: &DemoReport) {
+    if printer.json {
+        printer.json(&serde_json::json!({ "schema": 1, "type": "demo", "report": r }));
+        return;
+    }
     super::recover::print_report(printer, &r.recovery);
     printer.line("==> every acknowledged write, checked after recovery:");
     printer.table(&kv_table(&[
@@ -161,6 +180,89 @@ fn print(printer: &Printer, r: &DemoReport) {
             r.dir.display(),
             b.repo.display(),
             b.restored_dir.display()
+        ));
+    }
+}
+
+fn run_cluster(printer: &Printer, args: Args, exe: PathBuf) -> anyhow::Result<Exit> {
+    let cfg = ClusterDemoConfig {
+        dir: args.dir,
+        exe,
+        writes: args.writes,
+    };
+    let report = run_cluster_demo(&cfg, &mut |step: &str| printer.line(format!("==> {step}")))?;
+    print_cluster(printer, &report);
+    if !report.every_write_everywhere() {
+        anyhow::bail!(
+            "demo failed: an acknowledged write is missing or wrong on some node (see the table)"
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn print_cluster(printer: &Printer, r: &ClusterDemoReport) {
+    printer.json(&serde_json::json!({ "schema": 1, "type": "demo-cluster", "report": r }));
+    printer.table(&kv_table(&[
+        (
+            "first leader",
+            format!("node {} (term {})", r.first_leader, r.first_term),
+        ),
+        (
+            "killed",
+            format!(
+                "node {} with SIGKILL (pid {})",
+                r.first_leader, r.killed_pid
+            ),
+        ),
+        (
+            "new leader",
+            format!(
+                "node {} (term {}), {:.0} ms after the kill",
+                r.new_leader, r.new_term, r.election_ms
+            ),
+        ),
+        (
+            "writes acknowledged",
+            format!(
+                "{} ({} attempts refused during the election and retried)",
+                r.acknowledged, r.retried_writes
+            ),
+        ),
+        (
+            "old leader after restart",
+            format!("node {}: {}", r.first_leader, r.old_leader_role_after),
+        ),
+    ]));
+    printer.line("==> every acknowledged write, read on every node (READONLY):");
+    let mut t = table(&[
+        "node",
+        "role",
+        "applied index",
+        "present",
+        "missing",
+        "wrong",
+    ]);
+    for n in &r.nodes {
+        t.add_row(vec![
+            n.node_id.to_string(),
+            n.role.clone(),
+            n.applied_index.to_string(),
+            format!("{} / {}", n.present, r.acknowledged),
+            n.missing.to_string(),
+            n.wrong.to_string(),
+        ]);
+    }
+    printer.table(&t);
+    printer.line(if r.every_write_everywhere() {
+        "PASS: every acknowledged write is on every node, the killed leader's included"
+    } else {
+        "FAIL: see the table"
+    });
+    if r.kept {
+        printer.line(format!(
+            "the nodes' dirs and logs are kept in {} (try `drkit inspect wal {}/node1/wal`)",
+            r.dir.display(),
+            r.dir.display()
         ));
     }
 }

@@ -149,6 +149,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Status(a) => a.json,
         Command::Cluster(c) => c.json(),
         Command::Replicate(a) => a.serve.json,
+        Command::Demo(a) => a.json,
         _ => false,
     };
     let printer = Printer::new(json, cli.quiet, cli.verbose);
