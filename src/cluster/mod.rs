@@ -16,6 +16,7 @@
 //! [`Engine`]: crate::engine::Engine
 
 pub mod client;
+mod election;
 mod entry;
 mod log_store;
 pub mod network;

@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use openraft::{ChangeMembers, Config, Raft, SnapshotPolicy};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use super::election::{self, Contact};
 use super::network::{Identity, Network};
 use super::status::NodeStatus;
 use super::wire::{
@@ -94,6 +96,7 @@ pub struct Node {
     pub identity: Arc<Identity>,
     pub raft_addr: std::net::SocketAddr,
     listener: JoinHandle<()>,
+    elections: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Node {
@@ -114,6 +117,8 @@ fn raft_config(t: Timing) -> Result<Config> {
         // A snapshot carries every table: give each chunk time enough on a busy disk, so a
         // lagging node is not cut off mid-transfer.
         install_snapshot_timeout: 60_000,
+        // election.rs decides when to stand, with a fresh random delay each time.
+        enable_elect: false,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(100_000),
         max_in_snapshot_log_to_keep: 10_000,
         ..Config::default()
@@ -183,7 +188,9 @@ impl Node {
         let raft_addr = listener
             .local_addr()
             .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
+        let contact = Arc::new(Contact::default());
         let server = Server {
+            contact: Arc::clone(&contact),
             raft: raft.clone(),
             identity: Arc::clone(&identity),
             log: log.clone(),
@@ -192,6 +199,12 @@ impl Node {
         };
         let listener = tokio::spawn(server.accept_loop(listener));
         tokio::spawn(report_leadership(raft.clone(), Arc::clone(&cfg.events)));
+        let elections = tokio::spawn(election::drive(
+            raft.clone(),
+            contact,
+            cfg.timing,
+            cfg.node_id,
+        ));
         Ok(Node {
             raft,
             engine,
@@ -199,6 +212,7 @@ impl Node {
             identity,
             raft_addr,
             listener,
+            elections,
         })
     }
 
@@ -209,6 +223,7 @@ impl Node {
     /// Stops Raft and the listener; the engine closes when the last handle drops.
     pub async fn shutdown(self) {
         self.listener.abort();
+        self.elections.abort();
         let _ = self.raft.shutdown().await;
     }
 
@@ -249,6 +264,7 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events) {
 
 #[derive(Clone)]
 struct Server {
+    contact: Arc<Contact>,
     raft: Raft<TypeConfig>,
     identity: Arc<Identity>,
     log: LogStore,
@@ -382,10 +398,28 @@ impl Server {
             {
                 error("admin connections cannot send Raft messages")
             }
-            PeerRequest::AppendEntries(r) => PeerReply::AppendEntries(raft.append_entries(r).await),
-            PeerRequest::Vote(r) => PeerReply::Vote(raft.vote(r).await),
+            PeerRequest::AppendEntries(r) => {
+                let reply = raft.append_entries(r).await;
+                // A leader this node accepts (a stale one is answered HigherVote).
+                if matches!(&reply, Ok(a) if !matches!(a, AppendEntriesResponse::HigherVote(_))) {
+                    self.contact.touch();
+                }
+                PeerReply::AppendEntries(reply)
+            }
+            PeerRequest::Vote(r) => {
+                let reply = raft.vote(r).await;
+                // Having voted, give the candidate its chance before standing too.
+                if matches!(&reply, Ok(v) if v.vote_granted) {
+                    self.contact.touch();
+                }
+                PeerReply::Vote(reply)
+            }
             PeerRequest::InstallSnapshot(r) => {
-                PeerReply::InstallSnapshot(raft.install_snapshot(r).await)
+                let reply = raft.install_snapshot(r).await;
+                if reply.is_ok() {
+                    self.contact.touch();
+                }
+                PeerReply::InstallSnapshot(reply)
             }
             PeerRequest::Status => {
                 let mut st = NodeStatus::from_metrics(&raft.metrics().borrow());
