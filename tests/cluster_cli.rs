@@ -191,6 +191,23 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
         let info: String = redis::cmd("INFO").arg("replication").query(&mut c).unwrap();
         assert!(info.contains("cluster_role:leader"), "{info}");
         assert!(info.contains("connected_slaves:2"), "{info}");
+        // Both replicas hold everything: no lag in entries or in time, and they answered
+        // a moment ago; this node stood in (and won) at least one election.
+        assert_eq!(info.matches("lag_entries=0,lag_ms=0,").count(), 2, "{info}");
+        assert_eq!(info.matches("last_reply_ms=").count(), 2, "{info}");
+        assert!(!info.contains("last_reply_ms=never"), "{info}");
+        assert!(info.contains("cluster_terms_led:1\r"), "{info}");
+        assert!(info.contains("cluster_snapshots_sent:0\r"), "{info}");
+        let out = drkit()
+            .args(["cluster", "status", "--addr", &nodes[li].raft_addr()])
+            .arg("--cluster-secret-file")
+            .arg(&secret)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, "cluster status");
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(table.contains("last reply"), "{table}");
+        assert!(table.contains("0 entries, 0 ms"), "{table}");
     }
     // A follower sends writes and (linearizable) reads to the leader.
     let fi = (0..3).find(|i| *i != li).unwrap();

@@ -274,6 +274,7 @@ impl TestCluster {
                 Some(ClusterClient::new(
                     n.raft.clone(),
                     n.log.clone(),
+                    Arc::clone(&n.stats),
                     handle.clone(),
                     timing.client_timeout(),
                 ))

@@ -268,14 +268,21 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 "last log",
                 "applied",
                 "lag",
+                "last reply",
                 "quorum ack",
                 "client",
             ]);
             for (id, node, view) in &rows {
-                let lag = leader_view
+                let progress = leader_view
                     .as_ref()
-                    .and_then(|l| l.replication.iter().find(|r| r.node_id == *id))
-                    .map_or("-".to_string(), |r| r.lag_entries.to_string());
+                    .and_then(|l| l.replication.iter().find(|r| r.node_id == *id));
+                let lag = progress.map_or("-".to_string(), |r| match r.lag_ms {
+                    Some(ms) => format!("{} entries, {ms} ms", r.lag_entries),
+                    None => format!("{} entries", r.lag_entries),
+                });
+                let last_reply = progress
+                    .and_then(|r| r.last_reply_ms)
+                    .map_or("-".to_string(), |ms| format!("{ms} ms ago"));
                 let opt = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
                 match view {
                     Ok(s) => t.add_row(vec![
@@ -286,6 +293,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         opt(s.last_log_index),
                         opt(s.last_applied_index),
                         lag,
+                        last_reply,
                         s.millis_since_quorum_ack
                             .map_or("-".into(), |m| format!("{m} ms")),
                         node.client_addr.clone(),
@@ -298,6 +306,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         "-".into(),
                         "-".into(),
                         lag,
+                        last_reply,
                         "-".into(),
                         node.client_addr.clone(),
                     ]),

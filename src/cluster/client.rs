@@ -10,7 +10,7 @@ use openraft::Raft;
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use tokio::runtime::Handle;
 
-use super::{ClusterNode, Command, LogStore, NodeId, NodeStatus, Request, TypeConfig};
+use super::{ClusterNode, Command, LogStore, NodeId, NodeStats, NodeStatus, Request, TypeConfig};
 use crate::engine::BatchOp;
 use crate::format::entry::EntryType;
 
@@ -58,6 +58,8 @@ pub struct ClusterClient {
     rt: Handle,
     batcher: std::sync::Arc<Batcher>,
     write_timeout: std::time::Duration,
+    log: LogStore,
+    stats: std::sync::Arc<NodeStats>,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -173,6 +175,7 @@ impl ClusterClient {
     pub fn new(
         raft: Raft<TypeConfig>,
         log: LogStore,
+        stats: std::sync::Arc<NodeStats>,
         rt: Handle,
         write_timeout: std::time::Duration,
     ) -> ClusterClient {
@@ -180,7 +183,7 @@ impl ClusterClient {
         let unsafe_ack_early = std::env::var_os(UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some();
         rt.spawn(propose_loop(
             raft.clone(),
-            log,
+            log.clone(),
             std::sync::Arc::clone(&batcher),
             unsafe_ack_early,
         ));
@@ -189,11 +192,13 @@ impl ClusterClient {
             rt,
             batcher,
             write_timeout,
+            log,
+            stats,
         }
     }
 
     pub fn status(&self) -> NodeStatus {
-        NodeStatus::from_metrics(&self.raft.metrics().borrow())
+        NodeStatus::observe(&self.raft.metrics().borrow(), &self.stats, &self.log)
     }
 
     fn enqueue(&self, ops: Vec<BatchOp>, done: Box<dyn FnOnce(WriteResult) + Send>) {

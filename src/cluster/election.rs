@@ -7,6 +7,7 @@
 //! Timing only: a vote is still granted or refused by openraft, so an election started too
 //! early is refused (a voter still in its leader's lease says no), never unsafe.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use openraft::{Raft, ServerState};
 use rand::Rng;
 
 use super::node::Timing;
-use super::{NodeId, TypeConfig};
+use super::{NodeId, NodeStats, TypeConfig};
 
 /// When this node last heard from a leader it accepted, or granted a vote.
 #[derive(Debug, Default)]
@@ -55,7 +56,13 @@ fn wait_after(timing: Timing, after_own_attempt: bool) -> Duration {
     }
 }
 
-pub async fn drive(raft: Raft<TypeConfig>, contact: Arc<Contact>, timing: Timing, me: NodeId) {
+pub async fn drive(
+    raft: Raft<TypeConfig>,
+    contact: Arc<Contact>,
+    stats: Arc<NodeStats>,
+    timing: Timing,
+    me: NodeId,
+) {
     let started = Instant::now();
     let mut last_attempt: Option<Instant> = None;
     // (the instant the wait counts from, when it is due)
@@ -78,6 +85,7 @@ pub async fn drive(raft: Raft<TypeConfig>, contact: Arc<Contact>, timing: Timing
             // The only voter needs nobody's vote: stand at once (again if it did not take).
             if last_attempt.is_none_or(|t| t.elapsed() >= timing.election_min) {
                 last_attempt = Some(Instant::now());
+                stats.elections_started.fetch_add(1, Ordering::Relaxed);
                 let _ = raft.trigger().elect().await;
             }
             continue;
@@ -92,6 +100,7 @@ pub async fn drive(raft: Raft<TypeConfig>, contact: Arc<Contact>, timing: Timing
         };
         if Instant::now() >= when {
             last_attempt = Some(Instant::now());
+            stats.elections_started.fetch_add(1, Ordering::Relaxed);
             due = None;
             if raft.trigger().elect().await.is_err() {
                 return;

@@ -303,6 +303,13 @@ impl LogStore {
         self.lock().restart_as_follower = true;
     }
 
+    /// When the entry at `index` was proposed (ns since the epoch), if this log holds it.
+    pub fn timestamp_at(&self, index: u64) -> Option<i64> {
+        let log = self.lock();
+        let seg = log.segments.iter().find(|s| s.contains(index))?;
+        seg.slots.get((index - seg.first) as usize).map(|s| s.ts)
+    }
+
     /// This node's id and cluster id as recorded in DIR/raft/state (0 and zeros when new).
     pub fn identity(&self) -> (NodeId, [u8; 16]) {
         let log = self.lock();

@@ -35,7 +35,7 @@ pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
 pub use node::{Node, NodeConfig, Timing};
 pub use state_machine::{AppliedState, StateMachine};
-pub use status::NodeStatus;
+pub use status::{NodeStats, NodeStatus};
 
 /// A cluster member: where its peers reach it, and where its clients do (named in `-MOVED`
 /// replies, so a client can follow the leader).

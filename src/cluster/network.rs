@@ -143,6 +143,7 @@ pub struct Network {
     pub me: Arc<Identity>,
     /// Addresses that override the membership's, by node id.
     pub routes: Arc<std::collections::BTreeMap<NodeId, String>>,
+    pub stats: Arc<super::NodeStats>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -154,6 +155,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: self.routes.get(&target).unwrap_or(&node.raft_addr).clone(),
             conn: None,
+            stats: Arc::clone(&self.stats),
         }
     }
 }
@@ -165,6 +167,7 @@ pub struct PeerClient {
     target: NodeId,
     addr: String,
     conn: Option<Connection>,
+    stats: Arc<super::NodeStats>,
 }
 
 type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, ClusterNode, RaftError<NodeId, E>>;
@@ -197,7 +200,10 @@ impl PeerClient {
             )));
         };
         match conn.call(&req, option.hard_ttl()).await {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                self.stats.replied(self.target);
+                Ok(r)
+            }
             Err(e) => {
                 self.conn = None;
                 Err(RPCError::Network(NetworkError::new(&e)))
@@ -235,11 +241,19 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RpcErr<InstallSnapshotError>> {
+        let last_chunk = rpc.done;
         match self
             .send(PeerRequest::InstallSnapshot(rpc), &option)
             .await?
         {
-            PeerReply::InstallSnapshot(Ok(r)) => Ok(r),
+            PeerReply::InstallSnapshot(Ok(r)) => {
+                if last_chunk {
+                    self.stats
+                        .snapshots_sent
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(r)
+            }
             PeerReply::InstallSnapshot(Err(e)) => {
                 Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
             }

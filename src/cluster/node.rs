@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::election::{self, Contact};
 use super::network::{Identity, Network};
-use super::status::NodeStatus;
+use super::status::{NodeStats, NodeStatus};
 use super::wire::{
     self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
     PeerRequest,
@@ -33,16 +33,14 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Heartbeat 500 ms, election timeout 1.5-2 s: a dead leader is noticed within 2 s of
-    /// its last heartbeat and replaced after one more election round.
+    /// Heartbeat 500 ms, election timeout 1.5-2 s: a follower stands once its dead leader's
+    /// lease (2 s) is over, plus a jitter of up to 0.5 s (see election.rs).
     pub const DEFAULT: Timing = Timing {
         heartbeat: Duration::from_millis(500),
         election_min: Duration::from_millis(1500),
         election_max: Duration::from_millis(2000),
     };
-    /// For tests on loopback. openraft checks its election timer once per tick (1.5
-    /// heartbeats), so the timeout range spans several ticks: two followers of one dead
-    /// leader then rarely stand in the same tick and split the vote.
+    /// For tests on loopback.
     pub const FAST: Timing = Timing {
         heartbeat: Duration::from_millis(50),
         election_min: Duration::from_millis(300),
@@ -95,6 +93,7 @@ pub struct Node {
     pub log: LogStore,
     pub identity: Arc<Identity>,
     pub raft_addr: std::net::SocketAddr,
+    pub stats: Arc<NodeStats>,
     listener: JoinHandle<()>,
     elections: JoinHandle<()>,
 }
@@ -175,9 +174,11 @@ impl Node {
         });
         let sm = StateMachine::new(Arc::clone(&engine))?;
         let config = Arc::new(raft_config(cfg.timing)?);
+        let stats = Arc::new(NodeStats::default());
         let network = Network {
             me: Arc::clone(&identity),
             routes: Arc::new(cfg.routes.clone()),
+            stats: Arc::clone(&stats),
         };
         let raft = Raft::new(cfg.node_id, config, network, log.clone(), sm)
             .await
@@ -190,6 +191,7 @@ impl Node {
             .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
         let contact = Arc::new(Contact::default());
         let server = Server {
+            stats: Arc::clone(&stats),
             contact: Arc::clone(&contact),
             raft: raft.clone(),
             identity: Arc::clone(&identity),
@@ -198,10 +200,15 @@ impl Node {
             client_addr: cfg.client_addr.clone(),
         };
         let listener = tokio::spawn(server.accept_loop(listener));
-        tokio::spawn(report_leadership(raft.clone(), Arc::clone(&cfg.events)));
+        tokio::spawn(report_leadership(
+            raft.clone(),
+            Arc::clone(&cfg.events),
+            Arc::clone(&stats),
+        ));
         let elections = tokio::spawn(election::drive(
             raft.clone(),
             contact,
+            Arc::clone(&stats),
             cfg.timing,
             cfg.node_id,
         ));
@@ -211,13 +218,14 @@ impl Node {
             log,
             identity,
             raft_addr,
+            stats,
             listener,
             elections,
         })
     }
 
     pub fn status(&self) -> NodeStatus {
-        NodeStatus::from_metrics(&self.raft.metrics().borrow())
+        NodeStatus::observe(&self.raft.metrics().borrow(), &self.stats, &self.log)
     }
 
     /// Stops Raft and the listener; the engine closes when the last handle drops.
@@ -234,7 +242,7 @@ impl Node {
 
 /// Logs each term this node leads, when it starts and ends: an operator sees failovers in
 /// the log, and a test checks no two nodes ever led the same term.
-async fn report_leadership(raft: Raft<TypeConfig>, events: Events) {
+async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<NodeStats>) {
     let mut metrics = raft.metrics();
     let mut leading: Option<u64> = None;
     loop {
@@ -252,6 +260,9 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events) {
                 events(&format!("node {id} no longer leads (term {t})"));
             }
             if let Some(t) = now {
+                stats
+                    .terms_led
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 events(&format!("node {id} is the leader of term {t}"));
             }
             leading = now;
@@ -264,6 +275,7 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events) {
 
 #[derive(Clone)]
 struct Server {
+    stats: Arc<NodeStats>,
     contact: Arc<Contact>,
     raft: Raft<TypeConfig>,
     identity: Arc<Identity>,
@@ -422,7 +434,7 @@ impl Server {
                 PeerReply::InstallSnapshot(reply)
             }
             PeerRequest::Status => {
-                let mut st = NodeStatus::from_metrics(&raft.metrics().borrow());
+                let mut st = NodeStatus::observe(&raft.metrics().borrow(), &self.stats, &self.log);
                 st.client_addr = Some(self.client_addr.clone());
                 PeerReply::Status(Box::new(st))
             }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use openraft::{RaftMetrics, ServerState};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,37 @@ pub struct ReplicaProgress {
     pub matched: Option<u64>,
     /// Entries the leader has that the replica is not known to have.
     pub lag_entries: u64,
+    /// How old the oldest of those entries is (0 when caught up; None when unknown).
+    #[serde(default)]
+    pub lag_ms: Option<u64>,
+    /// Milliseconds since the replica last answered the leader (None: never, or unknown).
+    #[serde(default)]
+    pub last_reply_ms: Option<u64>,
+}
+
+/// Counters a node keeps beside openraft's metrics.
+#[derive(Debug, Default)]
+pub struct NodeStats {
+    last_reply: std::sync::Mutex<BTreeMap<NodeId, std::time::Instant>>,
+    pub snapshots_sent: AtomicU64,
+    pub elections_started: AtomicU64,
+    pub terms_led: AtomicU64,
+}
+
+impl NodeStats {
+    pub fn replied(&self, node: NodeId) {
+        self.lock().insert(node, std::time::Instant::now());
+    }
+
+    fn last_reply(&self, node: NodeId) -> Option<std::time::Instant> {
+        self.lock().get(&node).copied()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, std::time::Instant>> {
+        self.last_reply
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +71,15 @@ pub struct NodeStatus {
     pub replication: Vec<ReplicaProgress>,
     /// Where this node serves clients (its `serve --listen`), when it said.
     pub client_addr: Option<String>,
+    /// Snapshots this node sent to lagging replicas, since it started.
+    #[serde(default)]
+    pub snapshots_sent: u64,
+    /// Elections this node stood in, since it started.
+    #[serde(default)]
+    pub elections_started: u64,
+    /// Terms this node won, since it started.
+    #[serde(default)]
+    pub terms_led: u64,
 }
 
 impl NodeStatus {
@@ -69,6 +111,8 @@ impl NodeStatus {
                                 Some(i) => last.saturating_sub(i),
                                 None => m.last_log_index.map_or(0, |l| l + 1),
                             },
+                            lag_ms: None,
+                            last_reply_ms: None,
                         }
                     })
                     .collect()
@@ -89,6 +133,38 @@ impl NodeStatus {
             nodes: membership.nodes().map(|(id, n)| (*id, n.clone())).collect(),
             replication,
             client_addr: None,
+            snapshots_sent: 0,
+            elections_started: 0,
+            terms_led: 0,
         }
+    }
+
+    /// [`NodeStatus::from_metrics`] with this node's counters, and each replica's lag in
+    /// time: the age of the oldest entry in `log` it is not known to hold.
+    pub fn observe(
+        m: &RaftMetrics<NodeId, ClusterNode>,
+        stats: &NodeStats,
+        log: &super::LogStore,
+    ) -> NodeStatus {
+        let mut st = NodeStatus::from_metrics(m);
+        st.snapshots_sent = stats.snapshots_sent.load(Ordering::Relaxed);
+        st.elections_started = stats.elections_started.load(Ordering::Relaxed);
+        st.terms_led = stats.terms_led.load(Ordering::Relaxed);
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        for r in &mut st.replication {
+            r.last_reply_ms = stats
+                .last_reply(r.node_id)
+                .map(|t| t.elapsed().as_millis() as u64);
+            r.lag_ms = if r.lag_entries == 0 {
+                Some(0)
+            } else {
+                let first_missing = r.matched.map_or(0, |i| i + 1);
+                log.timestamp_at(first_missing)
+                    .map(|ts| (now_ns.saturating_sub(ts).max(0) / 1_000_000) as u64)
+            };
+        }
+        st
     }
 }

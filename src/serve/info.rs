@@ -60,13 +60,19 @@ fn cluster_replication(out: &mut String, st: &crate::cluster::NodeStatus) {
         let learner = st.learners.contains(&r.node_id);
         let _ = writeln!(
             out,
-            "slave{i}:node_id={},matched={},lag_entries={},kind={}\r",
+            "slave{i}:node_id={},matched={},lag_entries={},lag_ms={},last_reply_ms={},kind={}\r",
             r.node_id,
             r.matched.map_or("none".to_string(), |m| m.to_string()),
             r.lag_entries,
+            r.lag_ms.map_or("unknown".to_string(), |m| m.to_string()),
+            r.last_reply_ms
+                .map_or("never".to_string(), |m| m.to_string()),
             if learner { "learner" } else { "voter" }
         );
     }
+    let _ = writeln!(out, "cluster_elections_started:{}\r", st.elections_started);
+    let _ = writeln!(out, "cluster_terms_led:{}\r", st.terms_led);
+    let _ = writeln!(out, "cluster_snapshots_sent:{}\r", st.snapshots_sent);
 }
 
 /// `sections` empty, `default`, `all` or `everything` means every section.

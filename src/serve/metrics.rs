@@ -268,6 +268,27 @@ pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
         header(out, name, "gauge", help);
         let _ = writeln!(out, "{name} {v}");
     }
+    let counters: [(&str, &str, u64); 3] = [
+        (
+            "drkit_cluster_elections_started_total",
+            "Elections this node stood in since it started.",
+            st.elections_started,
+        ),
+        (
+            "drkit_cluster_terms_led_total",
+            "Terms this node won since it started.",
+            st.terms_led,
+        ),
+        (
+            "drkit_cluster_snapshots_sent_total",
+            "Snapshots this node sent to lagging replicas since it started.",
+            st.snapshots_sent,
+        ),
+    ];
+    for (name, help, v) in counters {
+        header(out, name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
     if let Some(ms) = st.millis_since_quorum_ack {
         header(
             out,
@@ -289,6 +310,34 @@ pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
                 out,
                 "drkit_cluster_replica_lag_entries{{node=\"{}\"}} {}",
                 r.node_id, r.lag_entries
+            );
+        }
+        header(
+            out,
+            "drkit_cluster_replica_lag_ms",
+            "gauge",
+            "Leader only: age of the oldest entry a replica is not yet known to hold.",
+        );
+        for r in st.replication.iter().filter(|r| r.lag_ms.is_some()) {
+            let _ = writeln!(
+                out,
+                "drkit_cluster_replica_lag_ms{{node=\"{}\"}} {}",
+                r.node_id,
+                r.lag_ms.unwrap_or(0)
+            );
+        }
+        header(
+            out,
+            "drkit_cluster_replica_last_reply_ms",
+            "gauge",
+            "Leader only: ms since a replica last answered.",
+        );
+        for r in st.replication.iter().filter(|r| r.last_reply_ms.is_some()) {
+            let _ = writeln!(
+                out,
+                "drkit_cluster_replica_last_reply_ms{{node=\"{}\"}} {}",
+                r.node_id,
+                r.last_reply_ms.unwrap_or(0)
             );
         }
     }
