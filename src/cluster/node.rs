@@ -241,19 +241,30 @@ impl Node {
 }
 
 /// Logs each term this node leads, when it starts and ends: an operator sees failovers in
-/// the log, and a test checks no two nodes ever led the same term.
+/// the log, and a test checks no two nodes ever led the same term. Also logs, once, a fatal
+/// stop of Raft (a storage error): the node then no longer takes part in the cluster.
 async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<NodeStats>) {
     let mut metrics = raft.metrics();
     let mut leading: Option<u64> = None;
+    let mut stopped = false;
     loop {
-        let (id, term, leader) = {
+        let (id, term, leader, fatal) = {
             let m = metrics.borrow_and_update();
             (
                 m.id,
                 m.current_term,
                 m.state == openraft::ServerState::Leader,
+                m.running_state.as_ref().err().map(ToString::to_string),
             )
         };
+        if let Some(e) = fatal
+            && !stopped
+        {
+            stopped = true;
+            events(&format!(
+                "node {id}: Raft stopped: {e}; this node no longer replicates or serves cluster writes: restart it"
+            ));
+        }
         let now = leader.then_some(term);
         if now != leading {
             if let Some(t) = leading {

@@ -140,6 +140,17 @@ pub fn registers_linearizable(history: &History) -> Vec<String> {
         .collect()
 }
 
+/// No node's Raft stopped on an error (each node logs it when it happens).
+pub fn no_raft_stopped(logs: &[(u64, String)]) -> Vec<String> {
+    logs.iter()
+        .flat_map(|(id, text)| {
+            text.lines()
+                .filter(|l| l.contains("Raft stopped"))
+                .map(move |l| format!("node {id}: {l}"))
+        })
+        .collect()
+}
+
 pub fn leadership_was_reported(logs: &[(u64, String)]) -> bool {
     logs.iter()
         .any(|(_, t)| t.contains(" is the leader of term "))
