@@ -254,7 +254,12 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<No
                 m.id,
                 m.current_term,
                 m.state == openraft::ServerState::Leader,
-                m.running_state.as_ref().err().map(ToString::to_string),
+                // Stopped is a shutdown asked for; anything else is a failure.
+                m.running_state
+                    .as_ref()
+                    .err()
+                    .filter(|e| !matches!(e, openraft::error::Fatal::Stopped))
+                    .map(ToString::to_string),
             )
         };
         if let Some(e) = fatal
