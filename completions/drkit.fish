@@ -339,7 +339,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l addr -d 'A node\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l cluster-secret-file -d 'The cluster secret (first line of the file), as the nodes were given it' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l timeout -d 'Give up after this long (adding a learner waits for it to catch up)' -r
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l id -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l id -d 'The learner\'s --node-id' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -l node-addr -d 'The learner\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from add-learner" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
@@ -348,7 +348,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -l addr -d 'A node\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -l cluster-secret-file -d 'The cluster secret (first line of the file), as the nodes were given it' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -l timeout -d 'Give up after this long (adding a learner waits for it to catch up)' -r
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -l id -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -l id -d 'The learner\'s --node-id' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help'
@@ -356,7 +356,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l addr -d 'A node\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l cluster-secret-file -d 'The cluster secret (first line of the file), as the nodes were given it' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l timeout -d 'Give up after this long (adding a learner waits for it to catch up)' -r
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l id -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l id -d 'The voter\'s --node-id' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'

@@ -731,7 +731,7 @@ _arguments "${_arguments_options[@]}" : \
 '--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
 '--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
 '--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
-'--id=[]:ID:_default' \
+'--id=[The learner'\''s --node-id]:ID:_default' \
 '--node-addr=[The learner'\''s --raft-listen address]:NODE_ADDR:_default' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -748,7 +748,7 @@ _arguments "${_arguments_options[@]}" : \
 '--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
 '--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
 '--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
-'--id=[]:ID:_default' \
+'--id=[The learner'\''s --node-id]:ID:_default' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
 '(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
@@ -764,7 +764,7 @@ _arguments "${_arguments_options[@]}" : \
 '--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
 '--cluster-secret-file=[The cluster secret (first line of the file), as the nodes were given it]:PATH:_files' \
 '--timeout=[Give up after this long (adding a learner waits for it to catch up)]:DUR:_default' \
-'--id=[]:ID:_default' \
+'--id=[The voter'\''s --node-id]:ID:_default' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
 '(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \

@@ -49,6 +49,7 @@ pub enum Command {
     AddLearner {
         #[command(flatten)]
         common: Common,
+        /// The learner's --node-id.
         #[arg(long)]
         id: NodeId,
         /// The learner's --raft-listen address.
@@ -59,6 +60,7 @@ pub enum Command {
     Promote {
         #[command(flatten)]
         common: Common,
+        /// The learner's --node-id.
         #[arg(long)]
         id: NodeId,
     },
@@ -66,6 +68,7 @@ pub enum Command {
     Remove {
         #[command(flatten)]
         common: Common,
+        /// The voter's --node-id.
         #[arg(long)]
         id: NodeId,
     },
