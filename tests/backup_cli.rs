@@ -172,6 +172,20 @@ fn any_damaged_repository_file_is_named_and_refused() {
         fs::write(&path, &bytes).unwrap();
         let name = rel.file_name().unwrap().to_string_lossy().into_owned();
 
+        let out = drkit()
+            .args(["backup", "verify", "--repo"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{how} {} (byte {} of {}) went unnoticed by backup verify: {}",
+            rel.display(),
+            bytes.len() / 2,
+            bytes.len(),
+            text(&out)
+        );
         let a = drkit()
             .args(["backup", "verify", "--repo"])
             .arg(&copy)
