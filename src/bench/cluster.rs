@@ -16,8 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::percentile;
-use crate::cluster::network::{Connection, Identity};
-use crate::cluster::wire::{PeerReply, PeerRequest};
+use crate::cluster::network::init_cluster;
 use crate::cluster::{ClusterClient, ClusterNode, Node, NodeConfig, NodeId, Timing};
 use crate::engine::{BatchOp, Engine, Options, SyncPolicy};
 use crate::error::{Error, IoContext, Result};
@@ -248,24 +247,9 @@ impl TestCluster {
             .as_ref()
             .map(|n| n.raft_addr.to_string())
             .unwrap_or_default();
-        let admin = Identity {
-            node_id: 0,
-            cluster_id: Mutex::new([0; 16]),
-            secret: SECRET.to_vec(),
-        };
-        let mut conn = Connection::open(&first, &admin)
+        init_cluster(&first, SECRET, members)
             .await
-            .map_err(|e| Error::InvalidInput(format!("cluster init: {e}")))?;
-        match conn
-            .call(&PeerRequest::Init(members), Duration::from_secs(30))
-            .await
-        {
-            Ok(PeerReply::Done) => {}
-            Ok(other) => {
-                return Err(Error::InvalidInput(format!("cluster init: {other:?}")));
-            }
-            Err(e) => return Err(Error::InvalidInput(format!("cluster init: {e}"))),
-        }
+            .map_err(Error::InvalidInput)?;
         let handle = tokio::runtime::Handle::current();
         let clients = nodes
             .iter()

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cluster::network::{Connection, Identity};
-use crate::cluster::wire::{PeerReply, PeerRequest};
+use crate::cluster::network::init_cluster;
 use crate::cluster::{ClusterNode, NodeId};
 use crate::error::{Error, IoContext, Result};
 use crate::serve::resp::encode_request;
@@ -255,24 +254,8 @@ fn init(nodes: &[NodeProc]) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::InvalidInput(format!("cannot start a runtime: {e}")))?;
-    rt.block_on(async {
-        let admin = Identity {
-            node_id: 0,
-            cluster_id: std::sync::Mutex::new([0; 16]),
-            secret: SECRET.as_bytes().to_vec(),
-        };
-        let mut conn = Connection::open(&first, &admin)
-            .await
-            .map_err(|e| Error::InvalidInput(format!("cluster init: {e}")))?;
-        match conn
-            .call(&PeerRequest::Init(members), Duration::from_secs(30))
-            .await
-        {
-            Ok(PeerReply::Done) => Ok(()),
-            Ok(other) => Err(Error::InvalidInput(format!("cluster init: {other:?}"))),
-            Err(e) => Err(Error::InvalidInput(format!("cluster init: {e}"))),
-        }
-    })
+    rt.block_on(init_cluster(&first, SECRET.as_bytes(), members))
+        .map_err(Error::InvalidInput)
 }
 
 /// Writes `keys` through whichever node leads, following MOVED and retrying through an

@@ -201,6 +201,20 @@ impl ClusterClient {
         NodeStatus::observe(&self.raft.metrics().borrow(), &self.stats, &self.log)
     }
 
+    /// The answer on `rx`, or Timeout once the client timeout has passed.
+    fn answer_within<T>(
+        &self,
+        rx: &std::sync::mpsc::Receiver<Result<T, ClusterError>>,
+    ) -> Result<T, ClusterError> {
+        match rx.recv_timeout(self.write_timeout) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(ClusterError::Timeout(self.write_timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(stopped()),
+        }
+    }
+
     fn enqueue(&self, ops: Vec<BatchOp>, done: Box<dyn FnOnce(WriteResult) + Send>) {
         self.batcher
             .queue
@@ -242,13 +256,7 @@ impl ClusterClient {
                 let _ = tx.send(r);
             }),
         );
-        match rx.recv_timeout(self.write_timeout) {
-            Ok(r) => r,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                Err(ClusterError::Timeout(self.write_timeout))
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(stopped()),
-        }
+        self.answer_within(&rx)
     }
 
     /// WAIT: how many other nodes hold every entry this node's log had when it was called,
@@ -302,12 +310,6 @@ impl ClusterClient {
             };
             let _ = tx.send(r);
         });
-        match rx.recv_timeout(self.write_timeout) {
-            Ok(r) => r,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                Err(ClusterError::Timeout(self.write_timeout))
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(stopped()),
-        }
+        self.answer_within(&rx)
     }
 }

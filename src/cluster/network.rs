@@ -273,3 +273,28 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         }
     }
 }
+
+/// `cluster init` from inside the library (the benches and the demo): asks the node at
+/// `addr` to make `members` the voters of a new cluster, as an admin proving `secret`.
+pub async fn init_cluster(
+    addr: &str,
+    secret: &[u8],
+    members: std::collections::BTreeMap<NodeId, ClusterNode>,
+) -> Result<(), String> {
+    let admin = Identity {
+        node_id: 0,
+        cluster_id: Mutex::new([0; 16]),
+        secret: secret.to_vec(),
+    };
+    let mut conn = Connection::open(addr, &admin)
+        .await
+        .map_err(|e| format!("cluster init: {e}"))?;
+    match conn
+        .call(&PeerRequest::Init(members), Duration::from_secs(30))
+        .await
+    {
+        Ok(PeerReply::Done) => Ok(()),
+        Ok(other) => Err(format!("cluster init: {other:?}")),
+        Err(e) => Err(format!("cluster init: {e}")),
+    }
+}
