@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
-use openraft::{CommittedLeaderId, ErrorSubject, ErrorVerb, Vote};
+use openraft::{CommittedLeaderId, EntryPayload, ErrorSubject, ErrorVerb, Vote};
 
 use super::entry::{decode_entry, encode_entry};
 use super::{Entry, LogId, NodeId, StorageError, TypeConfig, storage_error};
@@ -100,6 +100,30 @@ struct Log {
     scratch: Vec<u8>,
     /// See [`LogStore::restart_as_follower`].
     restart_as_follower: bool,
+    /// The last storage calls, printed when an invariant check refuses one: the order of
+    /// calls that led to a diverging log is what explains it.
+    trace: Trace,
+}
+
+/// A ring of the most recent storage calls, one short line each.
+#[derive(Debug, Default)]
+struct Trace {
+    lines: std::collections::VecDeque<String>,
+}
+
+impl Trace {
+    const KEEP: usize = 48;
+
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.lines.len() == Self::KEEP {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line());
+    }
+
+    fn dump(&self) -> String {
+        self.lines.iter().cloned().collect::<Vec<_>>().join("; ")
+    }
 }
 
 impl Debug for LogStore {
@@ -282,6 +306,7 @@ impl LogStore {
                 keep_floor,
                 scratch: Vec::new(),
                 restart_as_follower: false,
+                trace: Trace::default(),
             })),
         })
     }
@@ -304,6 +329,12 @@ impl LogStore {
     }
 
     /// When the entry at `index` was proposed (ns since the epoch), if this log holds it.
+    /// See [`Log::divergence`].
+    #[cfg(test)]
+    pub(super) fn divergence(&self, entries: &[Entry]) -> Option<String> {
+        self.lock().divergence(entries)
+    }
+
     pub fn timestamp_at(&self, index: u64) -> Option<i64> {
         let log = self.lock();
         let seg = log.segments.iter().find(|s| s.contains(index))?;
@@ -590,6 +621,16 @@ impl Log {
                 ));
             }
         }
+        self.trace.note(|| describe_append(&entries));
+        if let Some(d) = self.divergence(&entries) {
+            #[allow(
+                clippy::print_stderr,
+                reason = "a bug report no log filter may hide, on the node's log"
+            )]
+            {
+                eprintln!("drkit serve: BUG: {d}");
+            }
+        }
         let follows_active = self.writer.is_some()
             && self
                 .segments
@@ -655,7 +696,40 @@ impl Log {
             .transpose()
     }
 
+    /// Describes how `entries` would make this log diverge from every leader's, if they
+    /// would: terms never go down along a log, and a term's first entry is the blank its
+    /// leader writes on election (openraft always does), so an entry of a newer term right
+    /// after an older term's entry that is not a blank means openraft believes an index
+    /// matches that does not (issue 11's open finding: a stale leader's entry it counted as
+    /// committed). Reported loudly with the calls that led there; not refused yet, because
+    /// refusing stops the node and the fix belongs where openraft decides the match.
+    fn divergence(&self, entries: &[Entry]) -> Option<String> {
+        let mut prev = self.last_log_id();
+        for e in entries {
+            if let Some(p) = prev {
+                let (term, prev_term) = (e.log_id.leader_id.term, p.leader_id.term);
+                let diverges = term < prev_term
+                    || (term > prev_term && !matches!(e.payload, EntryPayload::Blank));
+                if diverges {
+                    return Some(format!(
+                        "Raft log divergence: entry {}-{} ({}) appended after {}-{}, which the \
+                         leader's log does not hold there; last calls: {}",
+                        term,
+                        e.log_id.index,
+                        payload_kind(e),
+                        prev_term,
+                        p.index,
+                        self.trace.dump()
+                    ));
+                }
+            }
+            prev = Some(e.log_id);
+        }
+        None
+    }
+
     fn truncate(&mut self, index: u64) -> Result<()> {
+        self.trace.note(|| format!("truncate({index})"));
         if let Some(c) = self.committed
             && index <= c.index
         {
@@ -695,6 +769,8 @@ impl Log {
     }
 
     fn purge(&mut self, id: LogId) -> Result<()> {
+        self.trace
+            .note(|| format!("purge({}-{})", id.leader_id.term, id.index));
         if self.purged().is_some_and(|p| p.index >= id.index) {
             return Ok(());
         }
@@ -778,6 +854,31 @@ impl Log {
 }
 
 /// Entries `from..=to` of `seg`, read from its file with one positioned read.
+fn payload_kind(e: &Entry) -> &'static str {
+    match e.payload {
+        EntryPayload::Blank => "blank",
+        EntryPayload::Normal(_) => "write",
+        EntryPayload::Membership(_) => "membership",
+    }
+}
+
+/// `append(75-9611 blank .. 75-9612 write)`
+fn describe_append(entries: &[Entry]) -> String {
+    let one = |e: &Entry| {
+        format!(
+            "{}-{} {}",
+            e.log_id.leader_id.term,
+            e.log_id.index,
+            payload_kind(e)
+        )
+    };
+    match entries {
+        [] => "append()".into(),
+        [e] => format!("append({})", one(e)),
+        [first, .., last] => format!("append({} .. {})", one(first), one(last)),
+    }
+}
+
 fn read_segment_range(seg: &Segment, from: u64, to: u64) -> Result<Vec<Entry>> {
     let i = (from - seg.first) as usize;
     let j = (to - seg.first) as usize;
@@ -873,6 +974,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> std::result::Result<(), StorageError> {
         let mut log = self.lock();
+        log.trace.note(|| format!("save_vote({vote})"));
         log.state.vote = Some(raft_state::Vote {
             term: vote.leader_id.term,
             node_id: vote.leader_id.voted_for().unwrap_or_default(),
@@ -899,6 +1001,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         committed: Option<LogId>,
     ) -> std::result::Result<(), StorageError> {
         let mut log = self.lock();
+        log.trace.note(|| match committed {
+            Some(c) => format!("commit({}-{})", c.leader_id.term, c.index),
+            None => "commit(none)".into(),
+        });
         log.committed = committed;
         let due = log
             .committed_written

@@ -76,6 +76,14 @@ fn put(term: u64, index: u64, key: &str, value: &str) -> Entry {
     }
 }
 
+/// The entry a new leader writes first in its term.
+fn blank(term: u64, index: u64) -> Entry {
+    Entry {
+        log_id: id(term, index),
+        payload: EntryPayload::Blank,
+    }
+}
+
 async fn append(store: &mut LogStore, entries: Vec<Entry>) {
     store.blocking_append(entries).await.unwrap();
 }
@@ -99,11 +107,9 @@ fn log_survives_reopen_across_segments_and_truncation() {
         assert!(store.segment_paths().len() > 3, "segments rotate");
         // A new leader's entries replace an uncommitted suffix.
         store.truncate(id(1, 350)).await.unwrap();
-        append(
-            &mut store,
-            (350..360).map(|i| put(2, i, "x", "y")).collect(),
-        )
-        .await;
+        let mut new_term = vec![blank(2, 350)];
+        new_term.extend((351..360).map(|i| put(2, i, "x", "y")));
+        append(&mut store, new_term).await;
     });
     rt().block_on(async {
         let (mut store, _sm) = open_node(dir.path());
@@ -429,5 +435,31 @@ fn a_batch_entry_applies_every_write_and_reads_back_from_disk() {
             format!("{:?}", back[0].payload),
             format!("{:?}", batch.payload)
         );
+    });
+}
+
+/// The shape the fault harness found: a stale leader's last entry kept where the new leader
+/// wrote its blank, and the new term's entries appended right after it. It is reported, with
+/// the storage calls that led there.
+#[test]
+fn an_append_that_would_diverge_from_the_leader_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, _sm) = open_node(dir.path());
+        append(&mut store, vec![blank(1, 0), put(1, 1, "a", "1")]).await;
+        append(&mut store, vec![blank(3, 2)]).await;
+        // Stale: a term-3 entry at 2, then a term-4 write directly after it, where term 4's
+        // leader must have written its blank first.
+        let d = store.divergence(&[put(4, 3, "b", "2")]).unwrap();
+        assert!(d.contains("divergence"), "{d}");
+        assert!(
+            d.contains("append(3-2 blank)"),
+            "the last calls are named: {d}"
+        );
+        // Terms never go down along a log either.
+        assert!(store.divergence(&[put(2, 3, "b", "2")]).is_some());
+        // The legitimate continuations are not.
+        assert_eq!(store.divergence(&[put(3, 3, "c", "3"), blank(5, 4)]), None);
+        assert_eq!(store.divergence(&[blank(4, 3), put(4, 4, "c", "3")]), None);
     });
 }
