@@ -100,8 +100,8 @@ struct Log {
     scratch: Vec<u8>,
     /// See [`LogStore::restart_as_follower`].
     restart_as_follower: bool,
-    /// The last storage calls, printed when an invariant check refuses one: the order of
-    /// calls that led to a diverging log is what explains it.
+    /// The last storage calls, printed with a divergence report: the order of calls that
+    /// led to a diverging log is what explains it.
     trace: Trace,
 }
 
@@ -328,13 +328,13 @@ impl LogStore {
         self.lock().restart_as_follower = true;
     }
 
-    /// When the entry at `index` was proposed (ns since the epoch), if this log holds it.
     /// See [`Log::divergence`].
     #[cfg(test)]
     pub(super) fn divergence(&self, entries: &[Entry]) -> Option<String> {
         self.lock().divergence(entries)
     }
 
+    /// When the entry at `index` was proposed (ns since the epoch), if this log holds it.
     pub fn timestamp_at(&self, index: u64) -> Option<i64> {
         let log = self.lock();
         let seg = log.segments.iter().find(|s| s.contains(index))?;
@@ -853,7 +853,6 @@ impl Log {
     }
 }
 
-/// Entries `from..=to` of `seg`, read from its file with one positioned read.
 fn payload_kind(e: &Entry) -> &'static str {
     match e.payload {
         EntryPayload::Blank => "blank",
@@ -879,6 +878,7 @@ fn describe_append(entries: &[Entry]) -> String {
     }
 }
 
+/// Entries `from..=to` of `seg`, read from its file with one positioned read.
 fn read_segment_range(seg: &Segment, from: u64, to: u64) -> Result<Vec<Entry>> {
     let i = (from - seg.first) as usize;
     let j = (to - seg.first) as usize;
