@@ -51,13 +51,24 @@ pub enum CallError {
     Wire { addr: String, source: WireError },
     #[error("{addr} did not answer within {0:?}", .timeout)]
     Timeout { addr: String, timeout: Duration },
+    #[error("{addr}: the connection was abandoned in the middle of a call; open a new one")]
+    Abandoned { addr: String },
 }
 
 /// One authenticated connection to a node.
+///
+/// Requests and replies are not numbered: a reply belongs to the request before it. So a call
+/// whose future was dropped after its request went out (openraft wraps every RPC in its own
+/// timeout) leaves its reply in the stream, and the next call on that connection would take
+/// it for its own. For AppendEntries that is a stale `Success` credited to newer entries, and
+/// a leader that commits what no majority holds. `in_flight` makes such a connection refuse
+/// every later call.
 #[derive(Debug)]
 pub struct Connection {
     addr: String,
     stream: TcpStream,
+    /// Set while a call is between writing its request and reading its reply.
+    in_flight: bool,
     /// What the other end said it is.
     pub peer_node_id: NodeId,
     pub peer_cluster_id: [u8; 16],
@@ -106,6 +117,7 @@ impl Connection {
             } => Ok(Connection {
                 addr: addr.to_string(),
                 stream,
+                in_flight: false,
                 peer_node_id: node_id,
                 peer_cluster_id: cluster_id,
             }),
@@ -126,12 +138,20 @@ impl Connection {
         timeout: Duration,
     ) -> Result<PeerReply, CallError> {
         let addr = self.addr.clone();
+        if self.in_flight {
+            return Err(CallError::Abandoned { addr });
+        }
+        self.in_flight = true;
         let exchange = async {
             wire::write_frame(&mut self.stream, KIND_REQUEST, req).await?;
             wire::read_frame(&mut self.stream, KIND_REPLY, MAX_FRAME).await
         };
         match tokio::time::timeout(timeout, exchange).await {
-            Ok(r) => r.map_err(|source| CallError::Wire { addr, source }),
+            Ok(Ok(reply)) => {
+                self.in_flight = false;
+                Ok(reply)
+            }
+            Ok(Err(source)) => Err(CallError::Wire { addr, source }),
             Err(_) => Err(CallError::Timeout { addr, timeout }),
         }
     }
@@ -178,37 +198,37 @@ impl PeerClient {
         req: PeerRequest,
         option: &RPCOption,
     ) -> Result<PeerReply, RpcErr<E>> {
-        if self.conn.is_none() {
-            let conn = Connection::open(&self.addr, &self.me)
-                .await
-                .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
-            if conn.peer_node_id != self.target {
-                let e = CallError::Refused {
-                    addr: self.addr.clone(),
-                    reason: format!(
-                        "it is node {}, not node {} (two nodes share an id or an address)",
-                        conn.peer_node_id, self.target
-                    ),
-                };
-                return Err(RPCError::Unreachable(Unreachable::new(&e)));
-            }
-            self.conn = Some(conn);
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(RPCError::Network(NetworkError::new(
-                &std::io::Error::other("no connection"),
-            )));
+        // The connection is taken out for the call and put back only after its reply is read:
+        // if openraft drops this future mid-call, the connection goes with it.
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.connect().await?,
         };
         match conn.call(&req, option.hard_ttl()).await {
             Ok(r) => {
+                self.conn = Some(conn);
                 self.stats.replied(self.target);
                 Ok(r)
             }
-            Err(e) => {
-                self.conn = None;
-                Err(RPCError::Network(NetworkError::new(&e)))
-            }
+            Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
         }
+    }
+
+    async fn connect<E: std::error::Error>(&self) -> Result<Connection, RpcErr<E>> {
+        let conn = Connection::open(&self.addr, &self.me)
+            .await
+            .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
+        if conn.peer_node_id != self.target {
+            let e = CallError::Refused {
+                addr: self.addr.clone(),
+                reason: format!(
+                    "it is node {}, not node {} (two nodes share an id or an address)",
+                    conn.peer_node_id, self.target
+                ),
+            };
+            return Err(RPCError::Unreachable(Unreachable::new(&e)));
+        }
+        Ok(conn)
     }
 
     fn unexpected<E: std::error::Error>(&mut self, reply: PeerReply) -> RpcErr<E> {
@@ -296,5 +316,119 @@ pub async fn init_cluster(
         Ok(PeerReply::Done) => Ok(()),
         Ok(other) => Err(format!("cluster init: {other:?}")),
         Err(e) => Err(format!("cluster init: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use openraft::Vote;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A peer that answers its first request late with `Success` and every later one at once
+    /// with `Conflict`, so a reply read by the wrong call shows.
+    async fn slow_first_peer(listener: TcpListener, node_id: NodeId) {
+        let served = Arc::new(AtomicUsize::new(0));
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let served = Arc::clone(&served);
+            tokio::spawn(async move {
+                let challenge = Handshake::Challenge { nonce: [0; 16] };
+                wire::write_frame(&mut s, KIND_HANDSHAKE, &challenge).await?;
+                let _: Handshake = wire::read_frame(&mut s, KIND_HANDSHAKE, MAX_HELLO).await?;
+                let welcome = Handshake::Welcome {
+                    cluster_id: [0; 16],
+                    node_id,
+                };
+                wire::write_frame(&mut s, KIND_HANDSHAKE, &welcome).await?;
+                loop {
+                    let _: PeerRequest = wire::read_frame(&mut s, KIND_REQUEST, MAX_FRAME).await?;
+                    let reply = if served.fetch_add(1, Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        AppendEntriesResponse::Success
+                    } else {
+                        AppendEntriesResponse::Conflict
+                    };
+                    wire::write_frame(&mut s, KIND_REPLY, &PeerReply::AppendEntries(Ok(reply)))
+                        .await?;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), WireError>(())
+            });
+        }
+    }
+
+    fn heartbeat() -> AppendEntriesRequest<TypeConfig> {
+        AppendEntriesRequest {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: None,
+            leader_commit: None,
+            entries: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_abandoned_by_a_timed_out_call_is_never_read_by_the_next() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(slow_first_peer(listener, 2));
+        let mut network = Network {
+            me: Arc::new(Identity {
+                node_id: 1,
+                cluster_id: Mutex::new([0; 16]),
+                secret: b"s".to_vec(),
+            }),
+            routes: Default::default(),
+            stats: Arc::new(super::super::NodeStats::default()),
+        };
+        let node = ClusterNode {
+            raft_addr: addr,
+            client_addr: String::new(),
+        };
+        let mut peer = network.new_client(2, &node).await;
+        let option = RPCOption::new(Duration::from_secs(10));
+
+        // openraft's own timeout drops the call after its request went out.
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(50),
+            peer.append_entries(heartbeat(), option.clone()),
+        )
+        .await;
+        assert!(dropped.is_err(), "the first call should have been dropped");
+
+        let second = peer.append_entries(heartbeat(), option).await.unwrap();
+        assert_eq!(
+            second,
+            AppendEntriesResponse::Conflict,
+            "the second call took the first call's late reply for its own"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_abandoned_mid_call_refuses_the_next_call() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(slow_first_peer(listener, 2));
+        let me = Identity {
+            node_id: 1,
+            cluster_id: Mutex::new([0; 16]),
+            secret: b"s".to_vec(),
+        };
+        let mut conn = Connection::open(&addr, &me).await.unwrap();
+        let req = PeerRequest::AppendEntries(heartbeat());
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(50),
+            conn.call(&req, Duration::from_secs(10)),
+        )
+        .await;
+        assert!(dropped.is_err());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let err = conn.call(&req, Duration::from_secs(10)).await.unwrap_err();
+        assert!(matches!(err, CallError::Abandoned { .. }), "{err}");
     }
 }

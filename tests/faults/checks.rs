@@ -140,12 +140,13 @@ pub fn registers_linearizable(history: &History) -> Vec<String> {
         .collect()
 }
 
-/// No node's Raft stopped on an error (each node logs it when it happens).
-pub fn no_raft_stopped(logs: &[(u64, String)]) -> Vec<String> {
+/// No node's Raft stopped on an error, and no node saw its log diverge (each node logs
+/// either the moment it happens).
+pub fn no_node_reported_a_fault(logs: &[(u64, String)]) -> Vec<String> {
     logs.iter()
         .flat_map(|(id, text)| {
             text.lines()
-                .filter(|l| l.contains("Raft stopped"))
+                .filter(|l| l.contains("Raft stopped") || l.contains("BUG: Raft log divergence"))
                 .map(move |l| format!("node {id}: {l}"))
         })
         .collect()

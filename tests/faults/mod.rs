@@ -181,7 +181,7 @@ fn run_schedule(cluster: &mut Cluster, faults: usize) -> (workload::History, Vec
         "no node logged a term it led: the leadership check would be vacuous"
     );
     problems.extend(checks::one_leader_per_term(&logs));
-    problems.extend(checks::no_raft_stopped(&logs));
+    problems.extend(checks::no_node_reported_a_fault(&logs));
     (history, problems)
 }
 
