@@ -1,6 +1,7 @@
 //! A cluster node's data dir as the offline tools see it: `inspect wal` shows each Raft
-//! entry's term and kind, and tools that would replay the log as if every entry were
-//! committed (recover, compact, backup, WAL archiving) refuse the dir with a clear error.
+//! entry's term and kind; get, scan and backups see the committed state (flushed tables plus
+//! the log up to the committed index the node recorded, never an entry past it); tools that
+//! would replay or rewrite the log (recover, compact, WAL archiving) refuse the dir.
 
 use super::common::*;
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use drkit::cluster::{Command as Cmd, Entry, LogStore, Request, StateMachine};
 use drkit::engine::{Engine, Options};
-use openraft::storage::{RaftLogStorageExt, RaftStateMachine};
+use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::{CommittedLeaderId, EntryPayload, LogId, Membership};
 
 fn id(term: u64, index: u64) -> LogId<u64> {
@@ -21,7 +22,8 @@ fn id(term: u64, index: u64) -> LogId<u64> {
 }
 
 /// A node's dir after: membership at 0 (term 1), three puts, a new leader's blank entry at
-/// term 2 and one more put; everything up to 3 applied.
+/// term 2 and two more puts; everything up to 3 applied and flushed, 5 committed (so "d" is
+/// committed but only in the log), 6 ("e") not committed.
 fn build_node(dir: &Path) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -63,10 +65,12 @@ fn build_node(dir: &Path) {
                 payload: EntryPayload::Blank,
             },
             put(2, 5, "d"),
+            put(2, 6, "e"),
         ];
         store.blocking_append(entries.clone()).await.unwrap();
         sm.apply(entries[..4].to_vec()).await.unwrap();
         engine.flush().unwrap();
+        store.save_committed(Some(id(2, 5))).await.unwrap();
     });
 }
 
@@ -104,6 +108,7 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
             (3, 1, "put".to_string()),
             (4, 2, "blank".to_string()),
             (5, 2, "put".to_string()),
+            (6, 2, "put".to_string()),
         ],
         "{}",
         text(&out)
@@ -121,46 +126,197 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
 }
 
 #[test]
-fn recover_compact_and_backups_refuse_a_cluster_dir_naming_it() {
+fn recover_compact_and_wal_archive_refuse_a_cluster_dir_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
     let before = dir_snapshot(dir.path());
-    for args in [vec!["recover"], vec!["compact"], vec!["scan"]] {
+    for args in [vec!["recover"], vec!["compact"]] {
         let out = drkit().args(&args).arg(dir.path()).output().unwrap();
         assert!(!out.status.success(), "{args:?} accepted a cluster dir");
         let t = text(&out);
         assert!(t.contains("cluster node's data dir"), "{args:?}: {t}");
         assert!(!t.contains("panicked"), "{t}");
     }
+    let repo = tempfile::tempdir().unwrap();
     let out = drkit()
-        .arg("get")
+        .args(["wal", "archive", "--repo"])
+        .arg(repo.path().join("r"))
+        .arg("--data")
         .arg(dir.path())
-        .arg("a")
         .output()
         .unwrap();
+    assert!(!out.status.success(), "wal archive accepted a cluster dir");
+    let t = text(&out);
     assert!(
-        text(&out).contains("cluster node's data dir"),
-        "get: {}",
+        t.contains("cluster node's data dir") && t.contains("backup create"),
+        "{t}"
+    );
+    assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
+}
+
+fn get(dir: &Path, key: &str) -> std::process::Output {
+    drkit().arg("get").arg(dir).arg(key).output().unwrap()
+}
+
+#[test]
+fn get_and_scan_show_the_committed_state_and_nothing_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    build_node(dir.path());
+    let before = dir_snapshot(dir.path());
+    for key in ["a", "b", "c", "d"] {
+        let out = get(dir.path(), key);
+        assert_exit(&out, 0, &format!("get {key}"));
+    }
+    let out = get(dir.path(), "e");
+    assert!(!out.status.success(), "an uncommitted entry was shown");
+    assert!(text(&out).contains("no key e"), "{}", text(&out));
+    let out = drkit()
+        .args(["scan", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "scan");
+    let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["key"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(keys, ["a", "b", "c", "d"], "{}", text(&out));
+    assert!(
+        text(&out).contains("committed state up to log index 5"),
+        "{}",
         text(&out)
     );
-    let repo = tempfile::tempdir().unwrap();
-    for args in [
-        vec!["backup", "create", "--repo"],
-        vec!["wal", "archive", "--repo"],
-    ] {
-        let out = drkit()
-            .args(&args)
-            .arg(repo.path().join("r"))
-            .arg("--data")
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} accepted a cluster dir");
-        assert!(
-            text(&out).contains("cluster node's data dir"),
-            "{args:?}: {}",
-            text(&out)
-        );
-    }
     assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
+}
+
+#[test]
+fn a_damaged_committed_entry_is_an_error_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    build_node(dir.path());
+    // Flip a byte inside entry 5 ("d"), committed but not flushed: found through inspect.
+    let out = drkit()
+        .args(["inspect", "wal", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let row = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["seq"].as_u64() == Some(5))
+        .expect("entry 5 listed");
+    let file = dir
+        .path()
+        .join("wal")
+        .join(row["segment"].as_str().unwrap());
+    let offset = row["offset"].as_u64().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[offset as usize + 12] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let out = get(dir.path(), "a");
+    assert!(
+        !out.status.success(),
+        "a damaged committed entry went unnoticed"
+    );
+    let t = text(&out);
+    assert!(t.contains(file.to_str().unwrap()), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+    let repo = tempfile::tempdir().unwrap();
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(repo.path().join("r"))
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "backup of a damaged log succeeded");
+    assert!(
+        text(&out).contains(file.to_str().unwrap()),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_backup_of_a_node_restores_its_committed_state_as_a_standalone_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    build_node(dir.path());
+    let before = dir_snapshot(dir.path());
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path().join("r");
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create of a cluster dir");
+    assert!(
+        text(&out).contains("committed state up to log index 5"),
+        "{}",
+        text(&out)
+    );
+    // The backup adds only its lock and the (emptied) dir its exports live in.
+    let after = dir_snapshot(dir.path());
+    let changed: Vec<_> = after
+        .keys()
+        .chain(before.keys())
+        .filter(|p| before.get(*p) != after.get(*p))
+        .collect();
+    assert!(
+        changed.iter().all(|p| {
+            let p = p.to_string_lossy();
+            p == "LOCK" || p == "backup-points"
+        }),
+        "the node's dir changed: {changed:?}"
+    );
+
+    let target = tempfile::tempdir().unwrap();
+    let target = target.path().join("restored");
+    let out = drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore");
+    assert!(!target.join("raft").exists(), "the Raft state was restored");
+    for key in ["a", "b", "c", "d"] {
+        assert_exit(&get(&target, key), 0, &format!("get {key} after restore"));
+    }
+    assert!(
+        !get(&target, "e").status.success(),
+        "uncommitted e restored"
+    );
+
+    // A standalone engine opens it; a cluster node refuses it (its data would be skipped).
+    {
+        let e = Engine::open(&target, Options::default()).unwrap();
+        assert_eq!(e.get(b"d").unwrap().as_deref(), Some(&b"v"[..]));
+    }
+    let err = Engine::open(
+        &target,
+        Options {
+            cluster: true,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("standalone data dir"), "{err}");
+
+    // An incremental backup reuses the node's tables.
+    let out = drkit()
+        .args(["backup", "create", "--type", "incr", "--json", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "incremental backup of a cluster dir");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["reused_files"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["cluster"]["committed_index"], 5, "{v}");
 }

@@ -550,16 +550,22 @@ fn data_history(data: &Path) -> Result<[u8; 16]> {
 }
 
 /// A `--data` that is a data dir (has CURRENT): exit 10 for a typo, a clear refusal for
-/// another kind of dir. Checked before anything is locked or created in it.
+/// another kind of dir. Checked before anything is locked or created in it. A cluster node's
+/// dir is refused: its WAL is the Raft log (entries may be uncommitted, a batch holds several
+/// writes at one index), so archived segments of it would replay wrong, silently.
 pub(super) fn check_data_dir(data: &Path) -> Result<()> {
     if data.join("raft").is_dir() {
-        // Its WAL is the Raft log: entries may be uncommitted, and batched writes are not
-        // read by a standalone replay. A copy of it would restore wrong, silently.
         return Err(Error::NotDataDir {
             path: data.to_path_buf(),
-            reason: "it is a cluster node's data dir (DIR/raft/): backups and WAL archiving of cluster nodes are not supported yet".into(),
+            reason: "it is a cluster node's data dir (DIR/raft/): its WAL is the Raft log, which is not archived; take full or incremental backups of the node instead (`drkit backup create --data DIR`)".into(),
         });
     }
+    check_any_data_dir(data)
+}
+
+/// As [`check_data_dir`], accepting a cluster node's dir too (backups export its committed
+/// state).
+pub(super) fn check_any_data_dir(data: &Path) -> Result<()> {
     if data.join("CURRENT").is_file() {
         return Ok(());
     }

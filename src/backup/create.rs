@@ -21,6 +21,8 @@ use super::point::{self, Point};
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use super::{CHUNK, Progress, logical_digest, run_queue};
+use crate::cluster::export::{self, Export};
+use crate::cluster::offline;
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::manifest_name;
@@ -61,6 +63,8 @@ pub struct CreateReport {
     pub online: bool,
     /// How often taking the point had to start again because the engine changed its files.
     pub point_retries: usize,
+    /// For a cluster node: the committed state the backup holds (a standalone dir).
+    pub cluster: Option<Export>,
     /// Why an incremental backup was taken as a full one instead.
     pub promoted: Option<String>,
     /// Files (and their bytes) the backup references in earlier backups instead of storing.
@@ -126,7 +130,14 @@ pub fn create(
         )));
     }
     // Checked before locking: DirLock creates DIR/LOCK, and a typo must not litter.
-    super::archive::check_data_dir(data)?;
+    super::archive::check_any_data_dir(data)?;
+    let cluster_node = data.join("raft").is_dir();
+    // Read before the files are captured: every entry up to it is in the captured log.
+    let committed = if cluster_node {
+        offline::recorded_committed(data)?
+    } else {
+        None
+    };
     let (repo, repo_created) = Repo::init(repo_root)?;
     let repo_lock = repo.lock(opts.lock_wait)?;
     let mut cleaned = repo.clean_leftovers(&repo_lock)?;
@@ -143,9 +154,21 @@ pub fn create(
         Source::Stopped(_) => (data, false, 0),
         Source::Online(p) => (p.dir(), true, p.retries),
     };
+    // A cluster node is backed up as its committed state, written out as a standalone dir.
+    let exported = if cluster_node {
+        let scratch = point::scratch(data)?;
+        let export = export::export_standalone(src_dir, committed, scratch.dir())?;
+        Some((scratch, export))
+    } else {
+        None
+    };
+    let (src_dir, src_lock) = match &exported {
+        Some((scratch, _)) => (scratch.dir(), scratch.lock()),
+        None => (src_dir, source.lock()),
+    };
     // The recovered view of the same files we copy: its scan is the logical digest, and it
     // refuses (exit 4) a WAL damaged beyond a torn tail, which a backup must not hide.
-    let ro = ReadOnly::open_locked(src_dir, RecoveryMode::TolerateTail, source.lock())?;
+    let ro = ReadOnly::open_locked(src_dir, RecoveryMode::TolerateTail, src_lock)?;
     let state = ro.state().clone();
     let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
     let history_id = hex(&state.history_id);
@@ -276,6 +299,7 @@ pub fn create(
     let (mut files, copy_time) = copied?;
     let ((logical_digest, records), digest_time) = digest?;
     drop(ro);
+    let cluster = exported.map(|(_, e)| e);
     drop(source);
     for d in subdirs.iter().rev() {
         fsync_dir(d)?;
@@ -328,6 +352,7 @@ pub fn create(
         repo_created,
         online,
         point_retries,
+        cluster,
         promoted,
         reused_files,
         reused_bytes,

@@ -105,18 +105,24 @@ pub fn clean_leftovers(data: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Takes a point of `data`, which an engine may be writing.
-pub fn take(data: &Path) -> Result<Point> {
+/// An empty, locked dir among the points of `data` (on its file system, so files can be
+/// hard-linked into it), removed when dropped or, after a killed run, by the next run.
+pub fn scratch(data: &Path) -> Result<Point> {
     let root = data.join(POINTS_DIR);
     fs::create_dir_all(&root).at(&root)?;
     let suffix: [u8; 8] = rand::random();
     let dir = root.join(super::repo::hex(&suffix));
     fs::create_dir(&dir).at(&dir)?;
-    let mut point = Point {
+    Ok(Point {
         lock: Some(DirLock::acquire(&dir)?),
         dir,
         retries: 0,
-    };
+    })
+}
+
+/// Takes a point of `data`, which an engine may be writing.
+pub fn take(data: &Path) -> Result<Point> {
+    let mut point = scratch(data)?;
     let mut last_reason = String::new();
     for attempt in 0..ATTEMPTS {
         match try_take(data, &point.dir) {

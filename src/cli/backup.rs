@@ -401,7 +401,7 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
     if let Some(why) = &report.promoted {
         printer.warn(format!("note: {why}"));
     }
-    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms, "online": report.online, "point_retries": report.point_retries, "promoted": report.promoted, "reused_files": report.reused_files, "reused_bytes": report.reused_bytes }));
+    printer.json(&serde_json::json!({ "schema": 1, "type": "backup-created", "backup": summary(&report.backup), "cleaned": report.cleaned, "repo_created": report.repo_created, "copy_ms": report.copy_ms, "digest_ms": report.digest_ms, "online": report.online, "point_retries": report.point_retries, "promoted": report.promoted, "reused_files": report.reused_files, "reused_bytes": report.reused_bytes, "cluster": report.cluster }));
     printer.verbose(format!(
         "copy {:.2}s, digest scan {:.2}s (run side by side)",
         report.copy_ms as f64 / 1000.0,
@@ -421,11 +421,22 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
         ("parent", m.parent.clone().unwrap_or_else(|| "-".into())),
         (
             "source",
-            if report.online {
-                "running engine (point in time)".into()
-            } else {
-                "stopped dir".into()
-            },
+            format!(
+                "{}{}",
+                if report.online {
+                    "running engine (point in time)"
+                } else {
+                    "stopped dir"
+                },
+                match &report.cluster {
+                    Some(c) => format!(
+                        "; cluster node: its committed state up to log index {} (tables to {}, \
+                         then {} committed entries), as a standalone dir",
+                        c.committed_index, c.checkpoint_index, c.tail_entries
+                    ),
+                    None => String::new(),
+                }
+            ),
         ),
         ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
         ("records", m.records.to_string()),

@@ -20,6 +20,7 @@ pub struct Args {
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let key = parse_key(&args.key).map_err(Error::InvalidInput)?;
     let db = ReadOnly::open(&args.dir, RecoveryMode::TolerateTail)?;
+    super::scan::note_cluster_view(printer, &db);
     let Some(value) = db.get_raw(&key)? else {
         return Err(Error::NotFound {
             path: args.dir.clone(),

@@ -44,6 +44,7 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
         ),
     };
     let db = ReadOnly::open(&args.dir, RecoveryMode::TolerateTail)?;
+    note_cluster_view(printer, &db);
     let limit = if args.limit == 0 {
         usize::MAX
     } else {
@@ -76,4 +77,20 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
         }
     ));
     Ok(Exit::Ok)
+}
+
+/// On a cluster node's dir, says which state is shown: what the node recorded as committed.
+pub(crate) fn note_cluster_view(printer: &Printer, db: &ReadOnly) {
+    match db.cluster_committed() {
+        Some(Some(index)) => printer.warn(format!(
+            "note: a cluster node's dir: its committed state up to log index {} (recorded in \
+             DIR/raft/state); entries after it may never have committed and are not shown",
+            index.max(db.state().flushed_seq)
+        )),
+        Some(None) => printer.warn(
+            "note: a cluster node's dir that never recorded a committed index: only its \
+             flushed tables are shown",
+        ),
+        None => {}
+    }
 }

@@ -41,7 +41,7 @@ const CACHE_BYTES: usize = 32 << 20;
 /// The committed log id is written at most this often: a stale one on disk is safe (fewer
 /// entries re-applied at start, the rest once the leader commits again), one ahead of the
 /// log's truth could never be.
-const COMMITTED_WRITE_INTERVAL: Duration = Duration::from_millis(100);
+pub(super) const COMMITTED_WRITE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Up to which index segments may be deleted, from the engine's checkpoint and WAL
 /// archiving.
@@ -315,6 +315,22 @@ impl LogStore {
         self.log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes the committed id if the last one openraft reported is not on disk yet.
+    /// `save_committed` writes at most once per interval, so without this a burst's last
+    /// commits would stay unrecorded while the cluster is quiet: the node keeps running, and
+    /// an offline read or a backup of its dir would stop short of them. The node calls this
+    /// once per interval and at shutdown.
+    pub fn persist_committed(&self) -> Result<()> {
+        let mut log = self.lock();
+        let committed = log.committed.as_ref().map(to_pos);
+        if log.state.committed == committed {
+            return Ok(());
+        }
+        log.state.committed = committed;
+        log.committed_written = Some(Instant::now());
+        log.store_state()
     }
 
     /// Makes the stored vote read back as not granted, so a leader that restarts comes back

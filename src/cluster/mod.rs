@@ -6,6 +6,8 @@
 //! - `state_machine`: [`StateMachine`], openraft's `RaftStateMachine` over [`Engine`], with
 //!   snapshots that carry the SSTs of a flushed checkpoint (`snapshot`).
 //! - `entry`: how a Raft entry is laid out as a WAL entry, both ways.
+//! - `offline`, `export`: a stopped node's committed state, read in place (get, scan) or
+//!   written out as a standalone dir (backups).
 //! - `wire`, `network`, `node`: the peer protocol, its client (openraft's network, admin
 //!   calls) and a running node with its listener.
 //!
@@ -18,9 +20,11 @@
 pub mod client;
 mod election;
 mod entry;
+pub mod export;
 mod log_store;
 pub mod network;
 pub mod node;
+pub mod offline;
 pub mod snapshot;
 mod state_machine;
 pub mod status;

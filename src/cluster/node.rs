@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::error::{ChangeMembershipError, ClientWriteError, InitializeError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use openraft::{ChangeMembers, Config, Raft, SnapshotPolicy};
 use tokio::net::{TcpListener, TcpStream};
@@ -96,6 +96,8 @@ pub struct Node {
     pub stats: Arc<NodeStats>,
     listener: JoinHandle<()>,
     elections: JoinHandle<()>,
+    committed_writer: JoinHandle<()>,
+    events: Events,
 }
 
 impl std::fmt::Debug for Node {
@@ -205,6 +207,8 @@ impl Node {
             Arc::clone(&cfg.events),
             Arc::clone(&stats),
         ));
+        let committed_writer =
+            tokio::spawn(persist_committed(log.clone(), Arc::clone(&cfg.events)));
         let elections = tokio::spawn(election::drive(
             raft.clone(),
             contact,
@@ -221,6 +225,8 @@ impl Node {
             stats,
             listener,
             elections,
+            committed_writer,
+            events: Arc::clone(&cfg.events),
         })
     }
 
@@ -232,7 +238,13 @@ impl Node {
     pub async fn shutdown(self) {
         self.listener.abort();
         self.elections.abort();
+        self.committed_writer.abort();
         let _ = self.raft.shutdown().await;
+        if let Err(e) = self.log.persist_committed() {
+            (self.events)(&format!(
+                "cannot record the committed index at shutdown: {e}"
+            ));
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -456,13 +468,15 @@ impl Server {
             }
             PeerRequest::Init(members) => self.init(members).await,
             PeerRequest::AddLearner(id, node) => {
-                let r = raft.add_learner(id, node, true).await;
+                let r =
+                    when_no_change_in_progress(|| raft.add_learner(id, node.clone(), true)).await;
                 self.write_reply(r.map(|_| ()))
             }
             PeerRequest::ChangeMembership(voters) => {
-                let r = raft
-                    .change_membership(ChangeMembers::ReplaceAllVoters(voters), false)
-                    .await;
+                let r = when_no_change_in_progress(|| {
+                    raft.change_membership(ChangeMembers::ReplaceAllVoters(voters.clone()), false)
+                })
+                .await;
                 self.write_reply(r.map(|_| ()))
             }
             PeerRequest::Write(request) => match write(raft, request).await {
@@ -513,6 +527,48 @@ impl Server {
         match r {
             Ok(()) => PeerReply::Done,
             Err(e) => write_error(e),
+        }
+    }
+}
+
+/// Keeps DIR/raft/state's committed index at most one interval behind openraft's, also when
+/// the cluster goes quiet after a burst (see [`LogStore::persist_committed`]).
+async fn persist_committed(log: LogStore, events: Events) {
+    let mut tick = tokio::time::interval(super::log_store::COMMITTED_WRITE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let log = log.clone();
+        match tokio::task::spawn_blocking(move || log.persist_committed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => events(&format!("cannot record the committed index: {e}")),
+            Err(_) => return,
+        }
+    }
+}
+
+/// How long an admin membership change waits for the one before it (`cluster init`'s, say)
+/// to commit, rather than fail at once with openraft's "already undergoing a configuration
+/// change". A change commits in one replication round when a quorum is up.
+const MEMBERSHIP_BUSY_WAIT: Duration = Duration::from_secs(10);
+
+type ChangeResult<T> =
+    std::result::Result<T, RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>>;
+
+async fn when_no_change_in_progress<T, F, Fut>(mut change: F) -> ChangeResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ChangeResult<T>>,
+{
+    let deadline = tokio::time::Instant::now() + MEMBERSHIP_BUSY_WAIT;
+    loop {
+        match change().await {
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                ChangeMembershipError::InProgress(_),
+            ))) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            r => return r,
         }
     }
 }

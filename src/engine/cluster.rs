@@ -6,10 +6,39 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Engine, Memtable, lock, version};
+use super::{Engine, Item, Memtable, Options, apply_to_memtable, lock, version, write_table};
 use crate::error::{Error, IoContext, Result};
+use crate::format::entry::EntryRef;
 use crate::format::manifest::{FileMeta, VersionEdit};
 use crate::format::sst::Sst;
+
+/// Writes committed entries' writes (in log order, as the state machine applies them) as one
+/// level-0 table `file_no` in `dir/sst`, each key at its newest write: the table a flush of
+/// them would give. None when they write nothing. (An export of a node's committed state.)
+pub fn write_applied_table(
+    dir: &Path,
+    file_no: u64,
+    writes: &[EntryRef<'_>],
+) -> Result<Option<FileMeta>> {
+    let mem = applied_memtable(writes);
+    let sst_dir = version::sst_dir(dir);
+    fs::create_dir_all(&sst_dir).at(&sst_dir)?;
+    let items = mem.iter().map(|(key, v)| Item {
+        key,
+        seq: v.seq,
+        value: v.value,
+    });
+    write_table(dir, 0, file_no, &Options::default(), items)
+}
+
+/// The memtable the writes of committed entries make (an offline view of a node's dir).
+pub fn applied_memtable(writes: &[EntryRef<'_>]) -> Memtable {
+    let mem = Memtable::new();
+    for w in writes {
+        apply_to_memtable(&mem, w);
+    }
+    mem
+}
 
 /// A flushed checkpoint, hard-linked so compaction cannot delete it underneath a reader.
 #[derive(Debug)]

@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
-pub use cluster::LinkedCheckpoint;
+pub use cluster::{LinkedCheckpoint, applied_memtable, write_applied_table};
 pub use compaction::{CompactScope, CompactionSummary};
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
@@ -41,7 +41,7 @@ pub use version::{Table, Version, VersionSet, load_state};
 use crate::error::{Error, IoContext, Result};
 use crate::format::archive_status;
 use crate::format::entry::{EntryRef, EntryType};
-use crate::format::manifest::{FileMeta, VersionEdit};
+use crate::format::manifest::{FileMeta, ManifestState, VersionEdit};
 use crate::format::record::{self, Account, Order, Trade};
 use crate::format::sst::{SstWriter, ValueKind};
 use crate::format::wal::SegmentWriter;
@@ -621,9 +621,29 @@ pub fn refusal(r: &RecoveryReport) -> Error {
     }
 }
 
+/// A standalone dir with data cannot become a cluster node: its WAL would be taken for a
+/// Raft log, and the state machine would skip the cluster's first entries as already
+/// applied. (A dir a node created but crashed in before its Raft state was written holds
+/// nothing, and is let through.)
+fn refuse_standalone_data(dir: &Path, state: &ManifestState) -> Result<()> {
+    let has_segments = recovery::list_segments(&dir.join("wal"))?
+        .iter()
+        .any(|(_, p)| fs::metadata(p).is_ok_and(|m| m.len() > 0));
+    if state.files.is_empty() && state.flushed_seq == 0 && !has_segments {
+        return Ok(());
+    }
+    Err(Error::NotDataDir {
+        path: dir.to_path_buf(),
+        reason: "it is a standalone data dir with data (a restored backup, say), and a cluster node starts from an empty dir and receives its data from the cluster; serve this dir without --node-id, or start the node on an empty dir".into(),
+    })
+}
+
 fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result<Opened> {
     let (dir_lock, fresh) = prepare_dir(dir, &opts)?;
     let mut vs = open_versions(dir, &opts, fresh)?;
+    if opts.cluster && !fresh && !dir.join("raft").is_dir() {
+        refuse_standalone_data(dir, vs.state())?;
+    }
     let (report, immutable, max_seq) = if opts.cluster {
         if !fresh {
             vs.start_new_manifest()?;

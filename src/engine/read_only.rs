@@ -29,6 +29,7 @@ pub struct ReadOnly {
     /// What the WAL adds on top of the SSTs, newest first.
     mems: Vec<Arc<Memtable>>,
     report: RecoveryReport,
+    cluster_committed: Option<Option<u64>>,
     _lock: Option<SharedLock>,
 }
 
@@ -58,14 +59,6 @@ impl ReadOnly {
                 hint: "check the path".into(),
             });
         }
-        if dir.join("raft").is_dir() {
-            // Replaying a Raft log as a standalone WAL would show uncommitted entries as data
-            // and miss batched writes: a wrong answer, not a partial one.
-            return Err(Error::NotDataDir {
-                path: dir.to_path_buf(),
-                reason: "it is a cluster node's data dir (DIR/raft/): read it through the running node (READONLY) or with `drkit inspect wal DIR`".into(),
-            });
-        }
         if !dir.is_dir() {
             return Err(Error::NotDataDir {
                 path: dir.to_path_buf(),
@@ -89,6 +82,9 @@ impl ReadOnly {
     ) -> Result<ReadOnly> {
         let (state, manifest_no) = load_state(dir)?;
         let version = Arc::new(Version::build(dir, &state, &Version::default(), mapped)?);
+        if dir.join("raft").is_dir() {
+            return Self::open_cluster_node(dir, mode, state, manifest_no, version, lock);
+        }
         let (replay, snapshot_mem) =
             super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, false, &|_, _| {})?;
         if replay.report.outcome == Outcome::Refused {
@@ -111,12 +107,55 @@ impl ReadOnly {
             version,
             mems,
             report: replay.report,
+            cluster_committed: None,
+            _lock: lock,
+        })
+    }
+
+    /// A cluster node's dir: its WAL is the Raft log, which a standalone replay would read
+    /// wrong (uncommitted entries shown as data, batched writes missed). Its view is the
+    /// flushed tables plus the entries up to the committed index it recorded.
+    fn open_cluster_node(
+        dir: &Path,
+        mode: RecoveryMode,
+        state: ManifestState,
+        manifest_no: u64,
+        version: Arc<Version>,
+        lock: Option<SharedLock>,
+    ) -> Result<ReadOnly> {
+        let started = std::time::Instant::now();
+        let committed = crate::cluster::offline::recorded_committed(dir)?;
+        let tail = crate::cluster::offline::committed_tail(dir, state.flushed_seq, committed)?;
+        let mem = super::applied_memtable(&tail.writes());
+        let opts = super::Options {
+            recovery_mode: mode,
+            ..super::Options::default()
+        };
+        let mut report = RecoveryReport::nothing_replayed(&opts, state.flushed_seq);
+        report.replayed = tail.entries.len() as u64;
+        report.last_applied_seq = tail.committed.unwrap_or(0).max(state.flushed_seq);
+        report.max_seen_seq = report.last_applied_seq;
+        report.duration = started.elapsed();
+        Ok(ReadOnly {
+            dir: dir.to_path_buf(),
+            state,
+            manifest_no,
+            version,
+            mems: vec![Arc::new(mem)],
+            report,
+            cluster_committed: Some(tail.committed),
             _lock: lock,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// For a cluster node's dir: the committed index its view ends at (None inside when the
+    /// node never recorded one: only its flushed tables are shown). None for other dirs.
+    pub fn cluster_committed(&self) -> Option<Option<u64>> {
+        self.cluster_committed
     }
 
     pub fn state(&self) -> &ManifestState {

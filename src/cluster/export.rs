@@ -1,0 +1,95 @@
+//! A cluster node's committed state as a standalone data dir: what a backup of a node stores,
+//! so that a restore gives a dir any drkit tool and a standalone `serve` read as they read
+//! any other.
+//!
+//! ```text
+//!  DEST/CURRENT            names the manifest below
+//!  DEST/MANIFEST-000001    one snapshot record: the source's tables plus the one below,
+//!                          checkpoint C, the source's history id, no cluster state
+//!  DEST/sst/…              hard links to the source's tables (immutable), flushed up to F
+//!  DEST/sst/sst_0_N.sst    the committed entries in (F, C], each key at its newest write
+//!  DEST/wal/               empty
+//! ```
+//!
+//! Sequences stay Raft log indexes, so backups of one node number alike. The Raft log itself
+//! is not carried over: its entries past the committed index may never have committed, a
+//! batch holds several writes at one index (a standalone log has one sequence per write),
+//! and its blank and membership entries mean nothing outside the cluster. Nor is DIR/raft/:
+//! a node restored with an old vote could vote twice in a term.
+
+use std::fs;
+use std::path::Path;
+
+use super::offline::committed_tail;
+use crate::engine::{load_state, write_applied_table};
+use crate::error::{IoContext, Result};
+use crate::format::current;
+use crate::format::entry::EntryType;
+use crate::format::envelope::{self, Kind};
+use crate::format::manifest::{self, ManifestState};
+use crate::io::{fsync_dir, write_atomic};
+
+/// What an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Export {
+    /// The node's flushed checkpoint (a Raft log index): the tables hold everything up to it.
+    pub checkpoint_index: u64,
+    /// The committed index the export ends at: the checkpoint when the node recorded none
+    /// above it.
+    pub committed_index: u64,
+    /// Raft entries above the checkpoint, and the writes they made.
+    pub tail_entries: u64,
+    pub tail_writes: u64,
+}
+
+/// Writes the committed state of the node dir `src` into `dest` (new, empty, on the same
+/// file system), up to `committed` (read from the node's DIR/raft/state before `src` was
+/// captured: every entry up to it is in `src`'s log).
+pub fn export_standalone(src: &Path, committed: Option<u64>, dest: &Path) -> Result<Export> {
+    let (state, _) = load_state(src)?;
+    let checkpoint = state.flushed_seq;
+    let tail = committed_tail(src, checkpoint, committed)?;
+
+    let sst_dir = dest.join("sst");
+    fs::create_dir_all(&sst_dir).at(&sst_dir)?;
+    for meta in state.files.values() {
+        let name = meta.file_name();
+        let from = src.join("sst").join(&name);
+        fs::hard_link(&from, sst_dir.join(&name)).at(&from)?;
+    }
+
+    let writes = tail.writes();
+    let mut files = state.files.clone();
+    let mut next_file_no = state.next_file_no;
+    if let Some(table) = write_applied_table(dest, next_file_no, &writes)? {
+        files.insert(table.file_no, table);
+        next_file_no += 1;
+    }
+    let wal_dir = dest.join("wal");
+    fs::create_dir_all(&wal_dir).at(&wal_dir)?;
+
+    let committed_index = tail.committed.unwrap_or(checkpoint).max(checkpoint);
+    let exported = ManifestState {
+        history_id: state.history_id,
+        flushed_seq: committed_index,
+        next_file_no,
+        last_seq: committed_index,
+        files,
+        cluster_state: None,
+    };
+    let name = manifest::manifest_name(1);
+    let mut bytes = envelope::encode(Kind::Manifest).to_vec();
+    manifest::encode_record(&exported.snapshot_edit(), &mut bytes);
+    write_atomic(&dest.join(&name), &bytes)?;
+    write_atomic(&dest.join("CURRENT"), current::encode(&name).as_bytes())?;
+    fsync_dir(dest)?;
+    Ok(Export {
+        checkpoint_index: checkpoint,
+        committed_index,
+        tail_entries: tail.entries.len() as u64,
+        tail_writes: writes
+            .iter()
+            .filter(|w| w.kind == EntryType::Delete || w.kind.is_data())
+            .count() as u64,
+    })
+}
