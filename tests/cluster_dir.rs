@@ -123,6 +123,18 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
         "{}",
         text(&human)
     );
+    let out = drkit()
+        .args(["inspect", "dir", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "inspect dir on a cluster dir");
+    let summary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("raft").is_some())
+        .expect("a summary line");
+    assert_eq!(summary["raft"]["committed_index"], 5, "{summary}");
 }
 
 #[test]

@@ -709,6 +709,20 @@ fn print_dir(printer: &Printer, r: &DirReport) {
             ),
         ),
     ];
+    if let Some(raft) = &r.raft {
+        rows.push((
+            "cluster node",
+            format!(
+                "node {} of cluster {}; vote {}; committed index {}; purged through {} \
+                 (the WAL is its Raft log: seqs are log indexes)",
+                raft.node_id,
+                raft.cluster_id.as_deref().unwrap_or("- (not initialised)"),
+                raft.vote.as_deref().unwrap_or("none"),
+                opt(raft.committed_index),
+                opt(raft.purged_index),
+            ),
+        ));
+    }
     for n in &r.notes {
         rows.push(("note", n.clone()));
     }

@@ -327,7 +327,7 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
     if !opts.cluster && dir.join("raft").is_dir() {
         return Err(Error::NotDataDir {
             path: dir.to_path_buf(),
-            reason: "it is a cluster node's data dir (DIR/raft/): its WAL is the Raft log and may hold entries that were never committed; run it with `drkit serve --node-id N`; `drkit inspect wal DIR` reads it (the other offline tools do not read cluster dirs yet)".into(),
+            reason: "it is a cluster node's data dir (DIR/raft/): its WAL is the Raft log and may hold entries that were never committed; run it with `drkit serve --node-id N`; `get`, `scan` and `backup create` read its committed state, `inspect` and `verify` its bytes".into(),
         });
     }
     let lock = DirLock::acquire(dir)?;

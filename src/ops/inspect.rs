@@ -1174,6 +1174,46 @@ pub struct DirReport {
     pub snapshots: Option<Vec<DirSnapshot>>,
     pub damage: Vec<Damage>,
     pub notes: Vec<String>,
+    /// A cluster node's DIR/raft/state (None for a standalone dir).
+    pub raft: Option<RaftSummary>,
+}
+
+/// What a cluster node remembers besides its log (DIR/raft/state).
+#[derive(Debug, Clone, Serialize)]
+pub struct RaftSummary {
+    pub node_id: u64,
+    /// Hex; None until the node is initialised or joins a cluster.
+    pub cluster_id: Option<String>,
+    /// "term T for node N", "(committed)" once that node won.
+    pub vote: Option<String>,
+    /// The committed index the node last recorded (it re-applies up to it at start; offline
+    /// reads and backups stop there).
+    pub committed_index: Option<u64>,
+    pub purged_index: Option<u64>,
+}
+
+fn raft_summary(dir: &Path) -> Result<Option<RaftSummary>> {
+    let raft_dir = dir.join("raft");
+    if !raft_dir.is_dir() {
+        return Ok(None);
+    }
+    let Some(st) = crate::format::raft_state::RaftState::load(&raft_dir)? else {
+        return Ok(None);
+    };
+    Ok(Some(RaftSummary {
+        node_id: st.node_id,
+        cluster_id: (st.cluster_id != [0; 16]).then(|| history_hex(&st.cluster_id)),
+        vote: st.vote.map(|v| {
+            format!(
+                "term {} for node {}{}",
+                v.term,
+                v.node_id,
+                if v.committed { " (committed)" } else { "" }
+            )
+        }),
+        committed_index: st.committed.map(|p| p.index),
+        purged_index: st.purged.map(|p| p.index),
+    }))
 }
 
 impl DirReport {
@@ -1253,7 +1293,12 @@ pub fn inspect_dir(dir: &Path) -> Result<DirReport> {
         snapshots: None,
         damage: Vec::new(),
         notes: Vec::new(),
+        raft: None,
     };
+    match raft_summary(dir) {
+        Ok(r) => report.raft = r,
+        Err(e) => report.damage.push(Damage::from_error(e)?),
+    }
 
     let state = match load_state(dir) {
         Ok((state, no)) => {
