@@ -589,7 +589,7 @@ _arguments "${_arguments_options[@]}" : \
 '--poll=[How often --follow looks for new WAL (\`500ms\`, \`1s\`, \`5s\`)]:POLL:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another archiver of the same history instead of failing at once with exit 11]:LOCK_WAIT:_default' \
-'(--disable)--follow[Keep running\: archive the growing segment too (up to its last complete entry) and look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors and gap warnings unless -v]' \
+'(--disable)--follow[Keep running\: look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors and gap warnings unless -v]' \
 '--disable[Turn archiving off for the data dir\: remove DIR/ARCHIVE_STATUS, so the engine deletes flushed segments again without waiting for the archive]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -1904,7 +1904,7 @@ _drkit__subcmd__help__subcmd__verify_commands() {
 (( $+functions[_drkit__subcmd__help__subcmd__wal_commands] )) ||
 _drkit__subcmd__help__subcmd__wal_commands() {
     local commands; commands=(
-'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+'archive:Copy the WAL into a backup repository for point-in-time restore\: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
     )
     _describe -t commands 'drkit help wal commands' commands "$@"
 }
@@ -2083,7 +2083,7 @@ _drkit__subcmd__verify_commands() {
 (( $+functions[_drkit__subcmd__wal_commands] )) ||
 _drkit__subcmd__wal_commands() {
     local commands; commands=(
-'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+'archive:Copy the WAL into a backup repository for point-in-time restore\: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit wal commands' commands "$@"
@@ -2096,7 +2096,7 @@ _drkit__subcmd__wal__subcmd__archive_commands() {
 (( $+functions[_drkit__subcmd__wal__subcmd__help_commands] )) ||
 _drkit__subcmd__wal__subcmd__help_commands() {
     local commands; commands=(
-'archive:Copy closed WAL segments (and with --follow the growing one) into a backup repository for point-in-time restore. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
+'archive:Copy the WAL into a backup repository for point-in-time restore\: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine'\''s hold\: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit wal help commands' commands "$@"

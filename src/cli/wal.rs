@@ -13,9 +13,11 @@ use super::backup::parse_duration;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Copy closed WAL segments (and with --follow the growing one) into a backup repository
-    /// for point-in-time restore. The first run turns on the engine's hold: from then on it
-    /// keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off).
+    /// Copy the WAL into a backup repository for point-in-time restore: every closed segment,
+    /// and the growing one up to its last complete entry, so a run from cron every N minutes
+    /// loses at most N minutes of writes. The first run turns on the engine's hold: from then
+    /// on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it
+    /// off).
     Archive(ArchiveArgs),
 }
 
@@ -35,9 +37,8 @@ pub struct ArchiveArgs {
     /// The data dir; may be in use by a running engine (no lock is taken on it).
     #[arg(long)]
     pub data: PathBuf,
-    /// Keep running: archive the growing segment too (up to its last complete entry) and
-    /// look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors
-    /// and gap warnings unless -v.
+    /// Keep running: look again every --poll until SIGTERM or SIGINT (then exit 0). Silent
+    /// but for errors and gap warnings unless -v.
     #[arg(long, conflicts_with = "disable")]
     pub follow: bool,
     /// How often --follow looks for new WAL (`500ms`, `1s`, `5s`).
@@ -84,7 +85,7 @@ fn archive(printer: &Printer, a: ArchiveArgs) -> anyhow::Result<Exit> {
     };
     let mut archiver = Archiver::open(&a.repo, &a.data, opts)?;
     if !a.follow {
-        let report = archiver.run(false)?;
+        let report = archiver.run(true)?;
         print_report(printer, &report);
         return Ok(warn_gaps(printer, &report));
     }
@@ -158,7 +159,7 @@ fn print_report(printer: &Printer, r: &ArchiveReport) {
         ]);
     }
     if r.segments.is_empty() {
-        printer.line("no closed segment to archive yet (the newest, growing one needs --follow)");
+        printer.line("no WAL segment to archive yet");
     } else {
         printer.table(&t);
     }
