@@ -283,8 +283,32 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
     }
 
     // An online backup of a running node holds every acknowledged write once the node has
-    // recorded the commit (within ~100 ms), and restores as a standalone dir.
-    std::thread::sleep(Duration::from_millis(500));
+    // recorded the commit (within ~100 ms of it), and restores as a standalone dir. Wait for
+    // the record to reach what the node has applied (a slow disk can take longer).
+    let applied = status_json(&nodes[li].raft_addr(), &secret).unwrap()["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == leader)
+        .unwrap()["status"]["last_applied_index"]
+        .as_u64()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let recorded = drkit::format::raft_state::RaftState::load(&nodes[li].dir.join("raft"))
+            .ok()
+            .flatten()
+            .and_then(|s| s.committed)
+            .map_or(0, |c| c.index);
+        if recorded >= applied {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node never recorded commit {applied} (has {recorded})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let repo = nodes[li].dir.with_file_name("repo");
     let out = drkit()
         .args(["backup", "create", "--json", "--repo"])
@@ -311,9 +335,8 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "scan of the restored dir");
-    let restored_keys: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let restored_keys: std::collections::BTreeSet<String> = json_lines(&out)
+        .iter()
         .filter_map(|v| v["key"].as_str().map(str::to_string))
         .collect();
     for i in &acked {

@@ -84,10 +84,9 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "inspect wal on a cluster dir");
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v.get("seq").is_some())
+    let rows: Vec<serde_json::Value> = json_lines(&out)
+        .into_iter()
+        .filter(|v| v.get("seq").is_some())
         .collect();
     let kinds: Vec<(u64, u64, String)> = rows
         .iter()
@@ -129,9 +128,8 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "inspect dir on a cluster dir");
-    let summary = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let summary = json_lines(&out)
+        .into_iter()
         .find(|v| v.get("raft").is_some())
         .expect("a summary line");
     assert_eq!(summary["raft"]["committed_index"], 5, "{summary}");
@@ -188,9 +186,8 @@ fn get_and_scan_show_the_committed_state_and_nothing_past_it() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "scan");
-    let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let keys: Vec<String> = json_lines(&out)
+        .iter()
         .filter_map(|v| v["key"].as_str().map(str::to_string))
         .collect();
     assert_eq!(keys, ["a", "b", "c", "d"], "{}", text(&out));
@@ -212,9 +209,8 @@ fn a_damaged_committed_entry_is_an_error_naming_file_and_offset() {
         .arg(dir.path())
         .output()
         .unwrap();
-    let row = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let row = json_lines(&out)
+        .into_iter()
         .find(|v| v["seq"].as_u64() == Some(5))
         .expect("entry 5 listed");
     let file = dir

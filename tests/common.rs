@@ -135,6 +135,14 @@ pub fn dir_state(dir: &Path) -> DirState {
 }
 
 /// stdout and stderr of a finished command, labelled, for assertion messages and searches.
+/// Every JSON line of a command's stdout (the `--json` streams of inspect and scan).
+pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 pub fn text(out: &std::process::Output) -> String {
     format!(
         "--- stdout\n{}--- stderr\n{}",
