@@ -655,3 +655,83 @@ fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before()
     let restored = Engine::open(&target, Options::default()).unwrap();
     assert_eq!(restored.get(b"k49").unwrap().as_deref(), Some(&b"v49"[..]));
 }
+
+/// With no WAL archive at all, a target between two backups is reached through the WAL the
+/// later backup holds: the recoverable window covers every entry the repository holds.
+#[test]
+fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tmp.path().join("repo");
+    let e = Engine::open(
+        &data,
+        Options {
+            sync: SyncPolicy::Always,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let mut expected = BTreeMap::new();
+    let put = |i: u32, round: u32| {
+        let (k, v) = (format!("k{i:04}"), format!("v{i}-{round}"));
+        e.put(k.as_bytes(), v.as_bytes()).unwrap();
+        (
+            drkit::format::record::plain_key(k.as_bytes()),
+            v.into_bytes(),
+        )
+    };
+    for i in 0..100 {
+        let (k, v) = put(i, 0);
+        expected.insert(k, v);
+    }
+    let b1 = backup(&repo, &data);
+    // Overwrites and new keys, then the target, then more that must not be restored.
+    for i in 50..150 {
+        let (k, v) = put(i, 1);
+        expected.insert(k, v);
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    let target = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    std::thread::sleep(Duration::from_millis(5));
+    for i in 100..200 {
+        put(i, 2);
+    }
+    let out = run(
+        &["backup", "create", "--type", "incr", "--json"],
+        &[("--repo", &repo), ("--data", &data)],
+    );
+    assert_exit(&out, 0, "incremental backup");
+    let b2 = json_report(&out.stdout)["backup"].clone();
+    assert!(!repo.join("wal").exists(), "no WAL was archived");
+
+    let restored = tmp.path().join("restored");
+    let out = restore(&repo, &restored, &["--to-time", &target, "--dry-run"]);
+    assert_exit(&out, 0, "dry run to a time between the backups");
+    let plan = json_report(&out.stdout);
+    assert_eq!(plan["plan"]["backup_id"], b1["id"], "{plan}");
+    let held: Vec<&str> = plan["plan"]["pitr"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["held_by"].as_str())
+        .collect();
+    assert_eq!(held, [b2["id"].as_str().unwrap()], "{plan}");
+    let human = drkit()
+        .args(["restore", "--dry-run", "--to-time", &target, "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    assert!(
+        text(&human).contains(&format!("from backup {}", b2["id"].as_str().unwrap())),
+        "{}",
+        text(&human)
+    );
+
+    let out = restore(&repo, &restored, &["--to-time", &target]);
+    assert_exit(&out, 0, "restore to a time between the backups");
+    drop(e);
+    let want: Vec<(Vec<u8>, Vec<u8>)> = expected.into_iter().collect();
+    assert!(full_scan(&restored) == want, "the restored state differs");
+}

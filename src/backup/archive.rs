@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::decode_stored;
-use super::manifest::BackupFile;
+use super::manifest::{BackupFile, BackupManifest};
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use crate::engine::load_state;
@@ -83,6 +83,11 @@ pub struct ArchivedSegment {
     pub sealed: bool,
     pub archived_at: String,
     pub checksum: String,
+    /// Set for a segment copy held in a backup rather than in the archive: the backup whose
+    /// dir stores it (`backups/<id>/files/wal/<name>.zst`). Never read from a sidecar, and
+    /// absent from every sidecar written, so sidecars keep their format.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
 }
 
 impl Sealed for ArchivedSegment {
@@ -157,6 +162,11 @@ pub struct Facts {
 impl Facts {
     fn data(&self) -> impl Iterator<Item = &(u64, i64, EntryType, u64)> {
         self.entries.iter().filter(|e| e.2 != EntryType::Seal)
+    }
+
+    /// Entries other than the seal.
+    pub fn data_entries(&self) -> u64 {
+        self.data().count() as u64
     }
 
     pub fn first_ns(&self) -> Option<i64> {
@@ -247,20 +257,86 @@ pub struct Index {
     pub sealed: BTreeMap<u64, ArchivedSegment>,
     /// Growing segments by first sequence (only where no closed copy exists yet).
     pub partial: BTreeMap<u64, ArchivedSegment>,
+    /// Copies held in backups of the history, the longest of each segment (see
+    /// [`Index::add_backups`]).
+    pub in_backups: BTreeMap<u64, ArchivedSegment>,
 }
 
 impl Index {
-    /// The copy to use for each segment, oldest first: the closed one where there is one.
+    /// The copy to use for each segment, oldest first: the one holding the most entries;
+    /// of equal ones the archive's closed copy, then its growing copy, then a backup's. (The
+    /// copies of one segment in one history are prefixes of each other.)
     pub fn segments(&self) -> Vec<&ArchivedSegment> {
-        let mut out: Vec<&ArchivedSegment> = self.sealed.values().collect();
-        out.extend(
-            self.partial
-                .iter()
-                .filter(|(f, _)| !self.sealed.contains_key(f))
-                .map(|(_, s)| s),
-        );
-        out.sort_by_key(|s| s.first_seq);
-        out
+        let mut best: BTreeMap<u64, &ArchivedSegment> = BTreeMap::new();
+        for s in self
+            .sealed
+            .values()
+            .chain(self.partial.values())
+            .chain(self.in_backups.values())
+        {
+            match best.get(&s.first_seq) {
+                Some(have) if have.last_seq >= s.last_seq => {}
+                _ => {
+                    best.insert(s.first_seq, s);
+                }
+            }
+        }
+        best.into_values().collect()
+    }
+
+    /// Adds the WAL copies the `backups` (of this index's history) hold, as recorded in
+    /// their manifests, so a restore reaches every entry the repository holds.
+    pub fn add_backups(&mut self, backups: &[&BackupManifest]) {
+        for m in backups {
+            for c in &m.wal_segments {
+                let Some(file) = m.files.iter().find(|f| f.path == c.path) else {
+                    continue;
+                };
+                let Some(name) = c.path.strip_prefix("wal/") else {
+                    continue;
+                };
+                if self
+                    .in_backups
+                    .get(&c.first_seq)
+                    .is_some_and(|have| have.last_seq >= c.last_seq)
+                {
+                    continue;
+                }
+                let seg = ArchivedSegment {
+                    format: SIDECAR_FORMAT.into(),
+                    version: ArchivedSegment::VERSION,
+                    name: name.to_string(),
+                    history_id: m.history_id.clone(),
+                    stored: format!("{name}.zst"),
+                    first_seq: c.first_seq,
+                    last_seq: c.last_seq,
+                    entries: c.entries,
+                    first_entry_ns: c.first_entry_ns,
+                    last_entry_ns: c.last_entry_ns,
+                    first_entry_time: c.first_entry_ns.map(rfc3339_ns),
+                    last_entry_time: c.last_entry_ns.map(rfc3339_ns),
+                    size: file.size,
+                    blake3: file.blake3.clone(),
+                    stored_size: file.stored_size,
+                    sealed: false,
+                    archived_at: m.end_time.clone(),
+                    checksum: String::new(),
+                    held_by: Some(file.stored_in.clone().unwrap_or_else(|| m.id.clone())),
+                };
+                self.in_backups.insert(c.first_seq, seg);
+            }
+        }
+    }
+
+    /// Where a copy's compressed bytes are: the archive dir, or the backup that holds it.
+    pub fn stored_path(repo: &Repo, seg: &ArchivedSegment) -> PathBuf {
+        match &seg.held_by {
+            Some(backup) => repo
+                .backup_dir(backup)
+                .join(super::manifest::FILES_DIR)
+                .join(format!("{}.zst", seg.as_file().path)),
+            None => history_dir(repo, &seg.history_id).join(&seg.stored),
+        }
     }
 
     /// Missing sequence ranges between archived segments (inclusive bounds), with the
@@ -391,8 +467,7 @@ pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
 
 /// Decompresses an archived segment into memory, checking sizes and blake3.
 pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
-    let dir = history_dir(repo, &seg.history_id);
-    let stored = dir.join(&seg.stored);
+    let stored = Index::stored_path(repo, seg);
     // The decoder writes frames at their offsets, so it needs a file: an unnamed temp file
     // that goes away with the handle.
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
@@ -405,10 +480,9 @@ pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
 
 /// Decompresses an archived segment into `dest`, checking sizes and blake3.
 pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Result<()> {
-    let dir = history_dir(repo, &seg.history_id);
     let mut out = File::create(dest).at(dest)?;
     decode_stored(
-        &dir.join(&seg.stored),
+        &Index::stored_path(repo, seg),
         &seg.as_file(),
         Some((&mut out, dest)),
         &|_| {},
@@ -877,7 +951,7 @@ impl Archiver {
             stored,
             first_seq: first,
             last_seq,
-            entries: f.data().count() as u64,
+            entries: f.data_entries(),
             first_entry_ns: f.first_ns(),
             last_entry_ns: f.last_ns(),
             first_entry_time: f.first_ns().map(rfc3339_ns),
@@ -888,6 +962,7 @@ impl Archiver {
             sealed,
             archived_at: super::repo::now_rfc3339(),
             checksum: String::new(),
+            held_by: None,
         };
         write_atomic(
             &self.dir.join(ArchivedSegment::sidecar_name(name, sealed)),
@@ -971,6 +1046,7 @@ mod tests {
             sealed,
             archived_at: String::new(),
             checksum: String::new(),
+            held_by: None,
         }
     }
 

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, MANIFEST_FILE};
+use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, MANIFEST_FILE, WalCopy};
 use super::point::{self, Point};
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
@@ -202,6 +202,7 @@ pub fn create(
         }
     }
     jobs.sort_by(|a, b| b.size.cmp(&a.size).then(a.rel.cmp(&b.rel)));
+    let wal_segments = wal_copies(&jobs)?;
 
     let (kind, parent, promoted) = match opts.kind {
         BackupKind::Full => (BackupKind::Full, None, None),
@@ -338,6 +339,7 @@ pub fn create(
             .map(|f| f.stored_size)
             .sum(),
         files,
+        wal_segments,
         checksum: String::new(),
     };
     // Last, and atomically: from this rename on the backup exists.
@@ -373,6 +375,32 @@ fn newest_of_history(repo: &Repo, history_id: &str) -> Result<Option<BackupManif
 }
 
 /// blake3 of a file's bytes, hex.
+/// What each WAL file among `jobs` holds, for point-in-time restores past this backup.
+fn wal_copies(jobs: &[Job]) -> Result<Vec<WalCopy>> {
+    let mut out = Vec::new();
+    for j in jobs {
+        let Some(first_seq) = j
+            .rel
+            .strip_prefix("wal/")
+            .and_then(crate::format::wal::parse_segment_name)
+        else {
+            continue;
+        };
+        let bytes = fs::read(&j.src).at(&j.src)?;
+        let f = super::archive::facts(&j.src, &bytes)?;
+        out.push(WalCopy {
+            path: j.rel.clone(),
+            first_seq,
+            last_seq: f.last_seq().unwrap_or(first_seq.saturating_sub(1)),
+            entries: f.data_entries(),
+            first_entry_ns: f.first_ns(),
+            last_entry_ns: f.last_ns(),
+        });
+    }
+    out.sort_by_key(|c| c.first_seq);
+    Ok(out)
+}
+
 fn hash_file(path: &Path) -> Result<String> {
     let mut f = File::open(path).at(path)?;
     let mut hasher = blake3::Hasher::new();

@@ -15,6 +15,9 @@
 //!    "files": [ { "path": "sst/sst_1_….sst" ('/'-separated, relative to the data dir),
 //!                 "size": u64, "blake3": hex of the original bytes,
 //!                 "stored_size": u64, "stored_in": "<id>" (absent: this backup's dir) } ],
+//!    "wal_segments": [ { "path": "wal/….wal", "first_seq", "last_seq", "entries": u64,
+//!                        "first_entry_ns", "last_entry_ns": i64 | null } ]
+//!                    (absent when empty, and in manifests of older versions),
 //!    "checksum": blake3 hex of this text written with an empty checksum
 //!  }
 //!  stored copy of a file: backups/<stored_in or id>/files/<path>.zst (see codec.rs)
@@ -72,7 +75,25 @@ pub struct BackupManifest {
     pub bytes: u64,
     pub stored_bytes: u64,
     pub files: Vec<BackupFile>,
+    /// The entries each WAL file in `files` holds: restore reads these copies for a
+    /// point-in-time target past the backup as it reads archived segments, so the window
+    /// covers every entry the repository holds. Absent in manifests of older drkit versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wal_segments: Vec<WalCopy>,
     pub checksum: String,
+}
+
+/// What one WAL file of a backup holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WalCopy {
+    /// As in `files` (`wal/{first seq:020}.wal`).
+    pub path: String,
+    pub first_seq: u64,
+    /// The last entry's sequence; `first_seq - 1` for a segment without entries.
+    pub last_seq: u64,
+    pub entries: u64,
+    pub first_entry_ns: Option<i64>,
+    pub last_entry_ns: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -195,7 +195,8 @@ pub fn plan(
         },
     };
     let mine: Vec<&BackupManifest> = all.iter().filter(|m| m.history_id == history).collect();
-    let index = archive::load_index(repo, &history)?;
+    let mut index = archive::load_index(repo, &history)?;
+    index.add_backups(&mine);
     let window = window(&history, &mine, &index);
 
     let eligible = |m: &BackupManifest| match target {
@@ -304,10 +305,10 @@ fn chain_break(index: &Index, target: Target, window: &Window, at: u64) -> Error
             target,
             window,
             format!(
-                "the archive ends at seq {}",
+                "the WAL the repository holds (archived, and inside backups) ends at seq {}",
                 index.segments().last().map_or(at - 1, |s| s.last_seq)
             ),
-            "run `drkit wal archive` (with --follow to include the growing segment), or choose an earlier target",
+            "run `drkit wal archive` or take a backup, or choose an earlier target",
         ),
     }
 }
@@ -336,7 +337,7 @@ fn time_to_seq(
         // holds no entry after it: no need to read it.
         if seg.last_entry_ns.is_some_and(|l| l > t) {
             let bytes = archive::read_archived(repo, &seg)?;
-            let path = archive::history_dir(repo, &seg.history_id).join(&seg.stored);
+            let path = archive::Index::stored_path(repo, &seg);
             let f = facts(&path, &bytes)?;
             if let Some(e) = f
                 .entries
@@ -424,7 +425,10 @@ pub fn windows(repo: &Repo, backups: &[&BackupManifest]) -> Vec<(String, Result<
                 .filter(|m| m.history_id == h)
                 .copied()
                 .collect();
-            let w = archive::load_index(repo, h).map(|index| window(h, &mine, &index));
+            let w = archive::load_index(repo, h).map(|mut index| {
+                index.add_backups(&mine);
+                window(h, &mine, &index)
+            });
             (h.to_string(), w)
         })
         .collect()

@@ -79,12 +79,26 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
         rows.push(("point in time", x.target_text.clone()));
         rows.push(("restores through seq", x.target_seq.to_string()));
         rows.push((
-            "archived WAL replayed",
-            match (x.segments.first(), x.segments.last()) {
-                (Some(a), Some(b)) => {
-                    format!("{} segment(s), {} .. {}", x.segments.len(), a.name, b.name)
-                }
-                _ => "none (the backup is the target)".into(),
+            "WAL replayed",
+            if x.segments.is_empty() {
+                "none (the backup is the target)".into()
+            } else {
+                x.segments
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "seq {}..={} from {} ({})",
+                            s.first_seq.max(x.backup_seq + 1),
+                            s.last_seq.min(x.target_seq),
+                            match &s.held_by {
+                                Some(id) => format!("backup {id}"),
+                                None => "the WAL archive".into(),
+                            },
+                            s.name
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             },
         ));
         rows.push(("history", x.history_id.clone()));
