@@ -25,6 +25,18 @@ fn id(term: u64, index: u64) -> LogId<u64> {
 /// term 2 and two more puts; everything up to 3 applied and flushed, 5 committed (so "d" is
 /// committed but only in the log), 6 ("e") not committed.
 fn build_node(dir: &Path) {
+    build_node_with(dir, &[put_cmd("d"), put_cmd("e")], 5);
+}
+
+fn put_cmd(key: &str) -> Cmd {
+    Cmd::Put {
+        key: drkit::format::record::plain_key(key.as_bytes()),
+        value: b"v".to_vec(),
+    }
+}
+
+/// As [`build_node`], with `tail` at term 2 from index 5 on and `committed` recorded.
+fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let engine = Arc::new(
@@ -39,17 +51,14 @@ fn build_node(dir: &Path) {
         );
         let mut store = LogStore::open(dir, 1 << 20, Arc::new(|| 0)).unwrap();
         let mut sm = StateMachine::new(Arc::clone(&engine)).unwrap();
-        let put = |term, index: u64, key: &str| Entry {
+        let normal = |term, index: u64, command: Cmd| Entry {
             log_id: id(term, index),
             payload: EntryPayload::Normal(Request {
                 timestamp_ns: 1_700_000_000_000_000_000 + index as i64,
-                command: Cmd::Put {
-                    key: drkit::format::record::plain_key(key.as_bytes()),
-                    value: b"v".to_vec(),
-                },
+                command,
             }),
         };
-        let entries = vec![
+        let mut entries = vec![
             Entry {
                 log_id: id(1, 0),
                 payload: EntryPayload::Membership(Membership::new(
@@ -57,20 +66,21 @@ fn build_node(dir: &Path) {
                     None,
                 )),
             },
-            put(1, 1, "a"),
-            put(1, 2, "b"),
-            put(1, 3, "c"),
+            normal(1, 1, put_cmd("a")),
+            normal(1, 2, put_cmd("b")),
+            normal(1, 3, put_cmd("c")),
             Entry {
                 log_id: id(2, 4),
                 payload: EntryPayload::Blank,
             },
-            put(2, 5, "d"),
-            put(2, 6, "e"),
         ];
+        for (i, c) in tail.iter().enumerate() {
+            entries.push(normal(2, 5 + i as u64, c.clone()));
+        }
         store.blocking_append(entries.clone()).await.unwrap();
         sm.apply(entries[..4].to_vec()).await.unwrap();
         engine.flush().unwrap();
-        store.save_committed(Some(id(2, 5))).await.unwrap();
+        store.save_committed(Some(id(2, committed))).await.unwrap();
     });
 }
 
@@ -327,4 +337,45 @@ fn a_backup_of_a_node_restores_its_committed_state_as_a_standalone_dir() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["reused_files"].as_u64().unwrap() >= 1, "{v}");
     assert_eq!(v["cluster"]["committed_index"], 5, "{v}");
+}
+
+/// Deletes and batches in the committed tail reach a backup as they reach the node: a
+/// deleted key is gone, a batch's writes all apply, and nothing past the commit shows.
+#[test]
+fn a_backup_applies_deletes_and_batches_of_the_committed_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let del = |k: &str| Cmd::Delete {
+        key: drkit::format::record::plain_key(k.as_bytes()),
+    };
+    let b_w = Cmd::Put {
+        key: drkit::format::record::plain_key(b"b"),
+        value: b"w".to_vec(),
+    };
+    build_node_with(
+        dir.path(),
+        &[del("a"), Cmd::Batch(vec![b_w, del("c")]), put_cmd("z")],
+        6,
+    );
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path().join("r");
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create");
+    let target = tempfile::tempdir().unwrap();
+    let target = target.path().join("restored");
+    let out = drkit()
+        .args(["restore", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore");
+    let b = drkit::format::record::plain_key(b"b");
+    assert_eq!(full_scan(&target), vec![(b, b"w".to_vec())]);
 }
