@@ -88,11 +88,7 @@ fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
 fn inspect_wal_shows_terms_and_raft_entry_kinds() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
-    let out = drkit()
-        .args(["inspect", "wal", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = inspect_wal_json(dir.path());
     assert_exit(&out, 0, "inspect wal on a cluster dir");
     let rows: Vec<serde_json::Value> = json_lines(&out)
         .into_iter()
@@ -174,6 +170,36 @@ fn recover_compact_and_wal_archive_refuse_a_cluster_dir_naming_it() {
     assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
 }
 
+fn inspect_wal_json(dir: &Path) -> std::process::Output {
+    drkit()
+        .args(["inspect", "wal", "--json"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+fn backup_create(repo: &Path, data: &Path, extra: &[&str]) -> std::process::Output {
+    drkit()
+        .args(["backup", "create"])
+        .args(extra)
+        .arg("--repo")
+        .arg(repo)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+fn restore_into(repo: &Path, target: &Path) -> std::process::Output {
+    drkit()
+        .args(["restore", "--repo"])
+        .arg(repo)
+        .arg("--target")
+        .arg(target)
+        .output()
+        .unwrap()
+}
+
 fn get(dir: &Path, key: &str) -> std::process::Output {
     drkit().arg("get").arg(dir).arg(key).output().unwrap()
 }
@@ -214,11 +240,7 @@ fn a_damaged_committed_entry_is_an_error_naming_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
     // Flip a byte inside entry 5 ("d"), committed but not flushed: found through inspect.
-    let out = drkit()
-        .args(["inspect", "wal", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = inspect_wal_json(dir.path());
     let row = json_lines(&out)
         .into_iter()
         .find(|v| v["seq"].as_u64() == Some(5))
@@ -241,13 +263,7 @@ fn a_damaged_committed_entry_is_an_error_naming_file_and_offset() {
     assert!(t.contains(file.to_str().unwrap()), "{t}");
     assert!(!t.contains("panicked"), "{t}");
     let repo = tempfile::tempdir().unwrap();
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(repo.path().join("r"))
-        .arg("--data")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = backup_create(&repo.path().join("r"), dir.path(), &[]);
     assert!(!out.status.success(), "backup of a damaged log succeeded");
     assert!(
         text(&out).contains(file.to_str().unwrap()),
@@ -263,13 +279,7 @@ fn a_backup_of_a_node_restores_its_committed_state_as_a_standalone_dir() {
     let before = dir_snapshot(dir.path());
     let repo = tempfile::tempdir().unwrap();
     let repo = repo.path().join("r");
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = backup_create(&repo, dir.path(), &[]);
     assert_exit(&out, 0, "backup create of a cluster dir");
     assert!(
         text(&out).contains("committed state up to log index 5"),
@@ -293,13 +303,7 @@ fn a_backup_of_a_node_restores_its_committed_state_as_a_standalone_dir() {
 
     let target = tempfile::tempdir().unwrap();
     let target = target.path().join("restored");
-    let out = drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
-        .arg("--target")
-        .arg(&target)
-        .output()
-        .unwrap();
+    let out = restore_into(&repo, &target);
     assert_exit(&out, 0, "restore");
     assert!(!target.join("raft").exists(), "the Raft state was restored");
     for key in ["a", "b", "c", "d"] {
@@ -326,13 +330,7 @@ fn a_backup_of_a_node_restores_its_committed_state_as_a_standalone_dir() {
     assert!(err.to_string().contains("standalone data dir"), "{err}");
 
     // An incremental backup reuses the node's tables.
-    let out = drkit()
-        .args(["backup", "create", "--type", "incr", "--json", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = backup_create(&repo, dir.path(), &["--type", "incr", "--json"]);
     assert_exit(&out, 0, "incremental backup of a cluster dir");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["reused_files"].as_u64().unwrap() >= 1, "{v}");
@@ -358,23 +356,11 @@ fn a_backup_applies_deletes_and_batches_of_the_committed_tail() {
     );
     let repo = tempfile::tempdir().unwrap();
     let repo = repo.path().join("r");
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = backup_create(&repo, dir.path(), &[]);
     assert_exit(&out, 0, "backup create");
     let target = tempfile::tempdir().unwrap();
     let target = target.path().join("restored");
-    let out = drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
-        .arg("--target")
-        .arg(&target)
-        .output()
-        .unwrap();
+    let out = restore_into(&repo, &target);
     assert_exit(&out, 0, "restore");
     let b = drkit::format::record::plain_key(b"b");
     assert_eq!(full_scan(&target), vec![(b, b"w".to_vec())]);

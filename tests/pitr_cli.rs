@@ -615,14 +615,7 @@ fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before()
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let repo = tmp.path().join("repo");
-    let e = Engine::open(
-        &data,
-        Options {
-            sync: SyncPolicy::Always,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let e = always_synced(&data);
     assert_exit(
         &archive(&repo, &data),
         0,
@@ -663,14 +656,7 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let repo = tmp.path().join("repo");
-    let e = Engine::open(
-        &data,
-        Options {
-            sync: SyncPolicy::Always,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let e = always_synced(&data);
     let mut expected = BTreeMap::new();
     let put = |i: u32, round: u32| {
         let (k, v) = (format!("k{i:04}"), format!("v{i}-{round}"));
@@ -734,4 +720,16 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
     drop(e);
     let want: Vec<(Vec<u8>, Vec<u8>)> = expected.into_iter().collect();
     assert!(full_scan(&restored) == want, "the restored state differs");
+}
+
+/// An engine on `data` that fsyncs every write before answering it, as `serve --sync always`.
+fn always_synced(data: &Path) -> Engine {
+    Engine::open(
+        data,
+        Options {
+            sync: SyncPolicy::Always,
+            ..Options::default()
+        },
+    )
+    .unwrap()
 }

@@ -19,6 +19,9 @@ use crate::format::envelope::{self, Kind};
 use crate::format::raft_state::RaftState;
 use crate::format::wal::{self, Event};
 
+/// What to do when a node's committed log cannot be read: the cluster still holds it.
+const REBUILD_HINT: &str = "the node's committed log is damaged: `drkit inspect wal DIR` shows where; rebuild the node from the cluster (`drkit cluster remove`, wipe the dir, add it back as a new node)";
+
 /// The committed index DIR/raft/state records, if the node ever recorded one.
 pub fn recorded_committed(dir: &Path) -> Result<Option<u64>> {
     Ok(RaftState::load(&dir.join("raft"))?
@@ -108,7 +111,7 @@ pub fn committed_tail(dir: &Path, after: u64, committed: Option<u64>) -> Result<
             }
         });
         if let Some(p) = problem {
-            return Err(p);
+            return Err(p.with_hint(REBUILD_HINT));
         }
         if next > committed {
             break;
@@ -123,7 +126,7 @@ pub fn committed_tail(dir: &Path, after: u64, committed: Option<u64>) -> Result<
                 next - 1
             ),
         )
-        .with_hint("the node's log lost committed entries: rebuild the node from the cluster (remove it, wipe its dir, add it back)"));
+        .with_hint(REBUILD_HINT));
     }
     Ok(CommittedTail {
         committed: Some(committed),
