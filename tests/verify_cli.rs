@@ -21,7 +21,7 @@ fn opts() -> Options {
         wal_segment_bytes: 4096,
         sst: SstOptions {
             block_size: 512,
-            bloom_bits_per_key: 10,
+            ..SstOptions::default()
         },
         ..Options::default()
     }

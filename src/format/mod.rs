@@ -85,6 +85,10 @@ impl<'a> Cursor<'a> {
         self.u64().map(|v| v as i64)
     }
 
+    pub fn i32(&mut self) -> Option<i32> {
+        self.u32().map(|v| v as i32)
+    }
+
     pub fn varint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {

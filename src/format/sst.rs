@@ -23,7 +23,11 @@
 //!  | footer (48 B)       |
 //!  +---------------------+  file_len
 //!
-//!  trailer          | compression u8 (0 = none) | crc u32 LE: masked crc32c(contents ++ compression) |
+//!  trailer          | compression u8 | crc u32 LE: masked crc32c(stored bytes ++ compression) |
+//!                   compression 0 = none: the stored bytes are the block itself
+//!                   compression 1 = zstd (version 2, data blocks only):
+//!                   | raw_len varint (<= 64 MiB) | one zstd frame of the raw_len-byte block |
+//!                   (a block is stored compressed only if that saves >= 1/8 of it)
 //!
 //!  data block       | entry | entry | ... | restart offset u32 LE ... | restart count u32 LE |
 //!  entry            | shared varint | unshared varint | value_len varint |
@@ -40,7 +44,10 @@
 //!  properties block | level u8 | smallest (varint len + bytes) | largest (varint len + bytes) |
 //!                   | min_seq u64 | max_seq u64 | entries u64 | tombstones u64 |
 //!                   | data_blocks u64 | bloom_bits_per_key u32 | created_unix_ns i64 |
-//!                   | raw_key_bytes u64 | raw_value_bytes u64 |          (all LE, no trailing bytes)
+//!                   | raw_key_bytes u64 | raw_value_bytes u64 |
+//!                   version 2 adds:
+//!                   | compression u8 (0 none, 1 zstd) | zstd level i32 | raw_data_bytes u64 |
+//!                   (all LE, no trailing bytes; raw_data_bytes = data blocks before compression)
 //!
 //!  footer   0            8            12           20           24           32           36
 //!           | index_off  | index_len  | bloom_off  | bloom_len  | props_off  | props_len  |
@@ -50,17 +57,23 @@
 //!           (masked crc32c of bytes 0..36; lengths and sizes exclude the trailer)
 //! ```
 //!
+//! Version 1 tables (no compression, shorter properties) are still read; writers always write
+//! version 2. The index, bloom and properties blocks are never compressed: the bloom filter is
+//! probed in place and the index is parsed once on open.
+//!
 //! Every byte of a table is covered by a checksum (envelope, block trailers, footer), and the
 //! reader insists that the blocks tile the file exactly, so a damaged table fails loudly
 //! instead of returning wrong data. The index, bloom and properties blocks are checked on open;
 //! data blocks are checked each time they are read, because a mapped file is paged in lazily
 //! and checking it all on open would read the whole table.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::ops::Range;
+use std::io::{self, BufWriter, Write};
+use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -75,6 +88,18 @@ const FOOTER_LEN: usize = 48;
 const FOOTER_CRC_AT: usize = 36;
 const RESTART_INTERVAL: usize = 16;
 const COMPRESSION_NONE: u8 = 0;
+const COMPRESSION_ZSTD: u8 = 1;
+/// The first version whose data blocks may be compressed and whose properties say how.
+const VERSION_COMPRESSED: u16 = 2;
+/// A block is stored compressed only if that saves at least 1/8 of it (RocksDB's rule): an
+/// incompressible block then costs no decompression on every read.
+const MIN_SAVING_DIVISOR: usize = 8;
+/// Largest block stored compressed. A reader allocates the declared raw length before
+/// decompressing, so this bounds what a damaged or hostile length field can make it allocate;
+/// a larger block (one huge value) is stored as it is.
+const MAX_COMPRESSED_RAW_LEN: usize = 64 << 20;
+/// zstd's own default: about 3x on exchange records at 4 KiB blocks for little CPU.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 const MIN_BLOOM_BITS: u64 = 64;
 const MAX_BLOOM_PROBES: u8 = 30;
 
@@ -118,14 +143,95 @@ pub struct SstProperties {
     pub created_unix_ns: i64,
     pub raw_key_bytes: u64,
     pub raw_value_bytes: u64,
+    /// How the writer was told to store data blocks (version 1: always none).
+    pub compression: Compression,
+    /// Bytes of all data blocks before compression (version 1: as stored).
+    pub raw_data_bytes: u64,
+    /// Not stored: the envelope's format version.
+    pub format_version: u16,
     /// Not stored: the length of the file, filled in on open and by `finish`.
     pub file_size: u64,
+}
+
+/// How a writer stores data blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Zstd { level: i32 },
+}
+
+impl Compression {
+    fn code(self) -> u8 {
+        match self {
+            Compression::None => COMPRESSION_NONE,
+            Compression::Zstd { .. } => COMPRESSION_ZSTD,
+        }
+    }
+
+    fn level(self) -> i32 {
+        match self {
+            Compression::None => 0,
+            Compression::Zstd { level } => level,
+        }
+    }
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression::Zstd {
+            level: DEFAULT_ZSTD_LEVEL,
+        }
+    }
+}
+
+impl FromStr for Compression {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let levels = zstd::compression_level_range();
+        let bad = || {
+            format!(
+                "invalid compression {s:?}: use none, zstd or zstd:LEVEL ({}..={})",
+                levels.start(),
+                levels.end()
+            )
+        };
+        match s.split_once(':') {
+            None if s == "none" => Ok(Compression::None),
+            None if s == "zstd" => Ok(Compression::default()),
+            Some(("zstd", level)) => {
+                let level: i32 = level.parse().map_err(|_| bad())?;
+                if levels.contains(&level) {
+                    Ok(Compression::Zstd { level })
+                } else {
+                    Err(bad())
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Compression::None => f.write_str("none"),
+            Compression::Zstd { level } => write!(f, "zstd:{level}"),
+        }
+    }
+}
+
+impl serde::Serialize for Compression {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct SstOptions {
     pub block_size: usize,
     pub bloom_bits_per_key: u32,
+    pub compression: Compression,
 }
 
 impl Default for SstOptions {
@@ -133,6 +239,7 @@ impl Default for SstOptions {
         SstOptions {
             block_size: 4096,
             bloom_bits_per_key: 10,
+            compression: Compression::default(),
         }
     }
 }
@@ -143,8 +250,12 @@ pub struct BlockInfo {
     /// "data", "index", "bloom" or "properties".
     pub kind: &'static str,
     pub offset: u64,
-    /// Contents only, without the 5-byte trailer (as the index and footer record it).
+    /// Stored bytes only, without the 5-byte trailer (as the index and footer record it).
     pub size: u64,
+    /// "none" or "zstd" (None when the trailer is unreadable).
+    pub compression: Option<&'static str>,
+    /// The block's bytes once decompressed (None if that fails or the checksum does).
+    pub raw_size: Option<u64>,
     pub checksum_ok: bool,
     /// Entries of a data block (None if it cannot be decoded) or data blocks listed by the
     /// index block; None for the other blocks.
@@ -259,6 +370,11 @@ pub struct SstWriter {
     data_blocks: u64,
     raw_key_bytes: u64,
     raw_value_bytes: u64,
+    raw_data_bytes: u64,
+    /// One context per table: zstd's is costly to set up and reusable across blocks.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// A compressed block being assembled, reused across blocks.
+    stored: Vec<u8>,
 }
 
 impl fmt::Debug for SstWriter {
@@ -280,6 +396,10 @@ impl SstWriter {
             .truncate(true)
             .open(path)
             .at(path)?;
+        let compressor = match opts.compression {
+            Compression::None => None,
+            Compression::Zstd { level } => Some(zstd::bulk::Compressor::new(level).at(path)?),
+        };
         let mut out = BufWriter::new(file);
         out.write_all(&envelope::encode(Kind::Sst)).at(path)?;
         Ok(SstWriter {
@@ -300,6 +420,9 @@ impl SstWriter {
             data_blocks: 0,
             raw_key_bytes: 0,
             raw_value_bytes: 0,
+            raw_data_bytes: 0,
+            compressor,
+            stored: Vec::new(),
         })
     }
 
@@ -382,7 +505,8 @@ impl SstWriter {
         }
         self.block.seal();
         let contents = std::mem::take(&mut self.block.buf);
-        let written = self.write_block(&contents, "data");
+        self.raw_data_bytes += contents.len() as u64;
+        let written = self.write_data_block(&contents);
         self.block.buf = contents;
         self.block.buf.clear();
         let handle = written?;
@@ -393,7 +517,41 @@ impl SstWriter {
         Ok(())
     }
 
-    fn write_block(&mut self, contents: &[u8], what: &str) -> Result<Handle> {
+    /// Writes a data block compressed when the table asks for it and that pays.
+    fn write_data_block(&mut self, raw: &[u8]) -> Result<Handle> {
+        let mut stored = std::mem::take(&mut self.stored);
+        let compressed = self.compress(raw, &mut stored);
+        let written = match compressed {
+            Ok(true) => self.write_block(&stored, COMPRESSION_ZSTD, "data"),
+            Ok(false) => self.write_block(raw, COMPRESSION_NONE, "data"),
+            Err(e) => Err(e),
+        };
+        self.stored = stored;
+        written
+    }
+
+    /// Fills `stored` with the compressed form of `raw`; false if the block is better kept as
+    /// it is (no compressor, too large, or saving less than 1/8).
+    fn compress(&mut self, raw: &[u8], stored: &mut Vec<u8>) -> Result<bool> {
+        let Some(compressor) = self.compressor.as_mut() else {
+            return Ok(false);
+        };
+        if raw.len() > MAX_COMPRESSED_RAW_LEN {
+            return Ok(false);
+        }
+        stored.clear();
+        put_varint(stored, raw.len() as u64);
+        let header = stored.len();
+        stored.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        let mut frame = io::Cursor::new(&mut *stored);
+        frame.set_position(header as u64);
+        compressor
+            .compress_to_buffer(raw, &mut frame)
+            .at(&self.path)?;
+        Ok(stored.len() <= raw.len() - raw.len() / MIN_SAVING_DIVISOR)
+    }
+
+    fn write_block(&mut self, contents: &[u8], compression: u8, what: &str) -> Result<Handle> {
         let len = u32::try_from(contents.len()).map_err(|_| {
             Error::InvalidInput(format!(
                 "{}: {what} block of {} bytes exceeds the 4 GiB block limit",
@@ -401,7 +559,7 @@ impl SstWriter {
                 contents.len()
             ))
         })?;
-        let compression = [COMPRESSION_NONE];
+        let compression = [compression];
         let crc = masked_crc(&[contents, &compression]);
         self.out.write_all(contents).at(&self.path)?;
         self.out.write_all(&compression).at(&self.path)?;
@@ -418,10 +576,10 @@ impl SstWriter {
         self.flush_block()?;
 
         let index = std::mem::take(&mut self.index);
-        let index_h = self.write_block(&index, "index")?;
+        let index_h = self.write_block(&index, COMPRESSION_NONE, "index")?;
 
         let bloom = build_bloom(&self.key_hashes, self.opts.bloom_bits_per_key);
-        let bloom_h = self.write_block(&bloom, "bloom")?;
+        let bloom_h = self.write_block(&bloom, COMPRESSION_NONE, "bloom")?;
 
         let created_unix_ns = match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
@@ -440,9 +598,12 @@ impl SstWriter {
             created_unix_ns,
             raw_key_bytes: self.raw_key_bytes,
             raw_value_bytes: self.raw_value_bytes,
+            compression: self.opts.compression,
+            raw_data_bytes: self.raw_data_bytes,
+            format_version: Kind::Sst.version(),
             file_size: 0,
         };
-        let props_h = self.write_block(&encode_props(&props), "properties")?;
+        let props_h = self.write_block(&encode_props(&props), COMPRESSION_NONE, "properties")?;
 
         let mut footer = Vec::with_capacity(FOOTER_LEN);
         for h in [index_h, bloom_h, props_h] {
@@ -492,6 +653,9 @@ fn encode_props(p: &SstProperties) -> Vec<u8> {
     out.extend_from_slice(&p.created_unix_ns.to_le_bytes());
     out.extend_from_slice(&p.raw_key_bytes.to_le_bytes());
     out.extend_from_slice(&p.raw_value_bytes.to_le_bytes());
+    out.push(p.compression.code());
+    out.extend_from_slice(&p.compression.level().to_le_bytes());
+    out.extend_from_slice(&p.raw_data_bytes.to_le_bytes());
     out
 }
 
@@ -528,6 +692,7 @@ pub struct Sst {
     props_h: Handle,
     bloom_k: u8,
     bloom_bits: Range<usize>,
+    version: u16,
 }
 
 impl fmt::Debug for Sst {
@@ -622,16 +787,20 @@ impl Sst {
         let bytes = self.bytes();
         let mut out = Vec::with_capacity(self.index.len() + 3);
         for e in &self.index {
-            let contents = block_contents(&self.path, bytes, e.handle, "data");
-            let entries = contents.as_ref().ok().and_then(|c| {
-                let block = DataBlock::parse(&self.path, e.handle.offset, c).ok()?;
+            let stored = stored_block(&self.path, bytes, e.handle, "data");
+            let raw = data_block_bytes(&self.path, bytes, e.handle, self.version);
+            let raw_size = raw.as_ref().ok().map(|r| r.len() as u64);
+            let entries = raw.ok().and_then(|r| {
+                let block = DataBlock::parse(&self.path, e.handle.offset, r).ok()?;
                 BlockIter::new(block).count().ok()
             });
             out.push(BlockInfo {
                 kind: "data",
                 offset: e.handle.offset,
                 size: u64::from(e.handle.len),
-                checksum_ok: contents.is_ok(),
+                compression: trailer_compression(bytes, e.handle).map(compression_name),
+                raw_size,
+                checksum_ok: stored.is_ok(),
                 entries,
                 last_key: Some(e.last_key.clone()),
             });
@@ -641,16 +810,24 @@ impl Sst {
             ("bloom", self.bloom_h),
             ("properties", self.props_h),
         ] {
+            let contents = block_contents(&self.path, bytes, h, kind);
             out.push(BlockInfo {
                 kind,
                 offset: h.offset,
                 size: u64::from(h.len),
-                checksum_ok: block_contents(&self.path, bytes, h, kind).is_ok(),
+                compression: trailer_compression(bytes, h).map(compression_name),
+                raw_size: contents.as_ref().ok().map(|c| c.len() as u64),
+                checksum_ok: contents.is_ok(),
                 entries: (kind == "index").then_some(self.index.len() as u64),
                 last_key: None,
             });
         }
         out
+    }
+
+    /// The envelope's format version (1 or 2).
+    pub fn format_version(&self) -> u16 {
+        self.version
     }
 
     /// The data blocks as the index records them: (last key, contents size), in key order.
@@ -668,14 +845,14 @@ impl Sst {
     }
 
     fn data_block(&self, e: &IndexEntry) -> Result<DataBlock<'_>> {
-        let contents = block_contents(&self.path, self.bytes(), e.handle, "data")?;
-        DataBlock::parse(&self.path, e.handle.offset, contents)
+        let raw = data_block_bytes(&self.path, self.bytes(), e.handle, self.version)?;
+        DataBlock::parse(&self.path, e.handle.offset, raw)
     }
 
     fn parse(path: &Path, backing: Backing) -> Result<Sst> {
         let bytes = backing.bytes();
         let file_size = bytes.len() as u64;
-        envelope::decode(path, bytes, Kind::Sst)?;
+        let version = envelope::decode(path, bytes, Kind::Sst)?;
         let (footer_at, [index_h, bloom_h, props_h]) = decode_footer(path, bytes)?;
 
         let layout_ok = bloom_h.offset == index_h.end().unwrap_or(u64::MAX)
@@ -722,7 +899,11 @@ impl Sst {
         let bloom_bits = bloom_start..bloom_start + c.remaining();
 
         let props_bytes = block_contents(path, bytes, props_h, "properties")?;
-        let props = decode_props(path, props_h.offset, props_bytes, file_size)?;
+        let mut props = decode_props(path, props_h.offset, props_bytes, version)?;
+        props.file_size = file_size;
+        if version < VERSION_COMPRESSED {
+            props.raw_data_bytes = index.iter().map(|e| u64::from(e.handle.len)).sum();
+        }
         check_props(path, props_h.offset, &props, &index)?;
 
         Ok(Sst {
@@ -735,6 +916,7 @@ impl Sst {
             props_h,
             bloom_k,
             bloom_bits,
+            version,
         })
     }
 }
@@ -780,8 +962,107 @@ fn decode_footer(path: &Path, bytes: &[u8]) -> Result<(usize, [Handle; 3])> {
     Ok((footer_at, [index, bloom, props]))
 }
 
-/// The contents of the block at `h` once its trailer checks out.
+/// The bytes of an index, bloom or properties block once its trailer checks out (these are
+/// never compressed).
 fn block_contents<'a>(path: &Path, bytes: &'a [u8], h: Handle, what: &str) -> Result<&'a [u8]> {
+    let (contents, compression) = stored_block(path, bytes, h, what)?;
+    if compression != COMPRESSION_NONE {
+        return Err(unknown_compression(path, h, what, compression));
+    }
+    Ok(contents)
+}
+
+/// A data block's raw bytes once its trailer checks out, decompressed if it was stored so.
+fn data_block_bytes<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    h: Handle,
+    version: u16,
+) -> Result<BlockBytes<'a>> {
+    let (stored, compression) = stored_block(path, bytes, h, "data")?;
+    match compression {
+        COMPRESSION_NONE => Ok(BlockBytes::Stored(stored)),
+        COMPRESSION_ZSTD if version >= VERSION_COMPRESSED => {
+            decompress_block(path, h, stored).map(BlockBytes::Decompressed)
+        }
+        other => Err(unknown_compression(path, h, "data", other)),
+    }
+}
+
+fn unknown_compression(path: &Path, h: Handle, what: &str, compression: u8) -> Error {
+    corrupt(
+        path,
+        h.offset + u64::from(h.len),
+        format!("{what} block at offset {} uses unknown compression type {compression}", h.offset),
+    )
+}
+
+/// The compression byte of the trailer at `h`, unchecked (for reports of damaged blocks).
+fn trailer_compression(bytes: &[u8], h: Handle) -> Option<u8> {
+    let at = usize::try_from(h.offset.checked_add(u64::from(h.len))?).ok()?;
+    bytes.get(at).copied()
+}
+
+fn compression_name(code: u8) -> &'static str {
+    match code {
+        COMPRESSION_NONE => "none",
+        COMPRESSION_ZSTD => "zstd",
+        _ => "unknown",
+    }
+}
+
+thread_local! {
+    // A zstd context costs about 100 KiB to set up, far more than one 4 KiB block takes to
+    // decompress, so each reading thread keeps one.
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+fn decompress_block(path: &Path, h: Handle, stored: &[u8]) -> Result<Vec<u8>> {
+    let mut c = Cursor::new(stored);
+    let raw_len = varint_usize(&mut c)
+        .filter(|&n| n <= MAX_COMPRESSED_RAW_LEN)
+        .ok_or_else(|| {
+            corrupt(
+                path,
+                h.offset,
+                format!(
+                    "compressed data block at offset {} declares no raw length, or one above \
+                     the {MAX_COMPRESSED_RAW_LEN}-byte limit",
+                    h.offset
+                ),
+            )
+        })?;
+    let frame = c.rest();
+    let mut raw = Vec::with_capacity(raw_len);
+    let result = DECOMPRESSOR.with(|cell| -> io::Result<usize> {
+        let mut slot = cell.borrow_mut();
+        let d = match &mut *slot {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        d.decompress_to_buffer(frame, &mut raw)
+    });
+    match result {
+        Ok(n) if n == raw_len => Ok(raw),
+        Ok(n) => Err(corrupt(
+            path,
+            h.offset,
+            format!(
+                "data block at offset {} decompresses to {n} bytes, its header says {raw_len}",
+                h.offset
+            ),
+        )),
+        Err(e) => Err(corrupt(
+            path,
+            h.offset,
+            format!("data block at offset {} does not decompress: {e}", h.offset),
+        )),
+    }
+}
+
+/// The stored bytes of the block at `h` and its compression type, once its trailer checks out.
+fn stored_block<'a>(path: &Path, bytes: &'a [u8], h: Handle, what: &str) -> Result<(&'a [u8], u8)> {
     let tail = usize::try_from(h.offset)
         .ok()
         .and_then(|at| bytes.get(at..))
@@ -811,14 +1092,7 @@ fn block_contents<'a>(path: &Path, bytes: &'a [u8], h: Handle, what: &str) -> Re
             ),
         ));
     }
-    if compression != COMPRESSION_NONE {
-        return Err(corrupt(
-            path,
-            h.offset + u64::from(h.len),
-            format!("{what} block uses unknown compression type {compression}"),
-        ));
-    }
-    Ok(contents)
+    Ok((contents, compression))
 }
 
 fn decode_index(path: &Path, h: Handle, contents: &[u8]) -> Result<Vec<IndexEntry>> {
@@ -869,7 +1143,9 @@ fn decode_index(path: &Path, h: Handle, contents: &[u8]) -> Result<Vec<IndexEntr
     Ok(entries)
 }
 
-fn decode_props(path: &Path, base: u64, contents: &[u8], file_size: u64) -> Result<SstProperties> {
+/// The properties as stored; `file_size` is left for the caller and, in version 1,
+/// `raw_data_bytes` too.
+fn decode_props(path: &Path, base: u64, contents: &[u8], version: u16) -> Result<SstProperties> {
     let mut c = Cursor::new(contents);
     // Struct fields are evaluated in the order written, which is the order on disk.
     let props = (|| {
@@ -886,16 +1162,37 @@ fn decode_props(path: &Path, base: u64, contents: &[u8], file_size: u64) -> Resu
             created_unix_ns: c.i64()?,
             raw_key_bytes: c.u64()?,
             raw_value_bytes: c.u64()?,
-            file_size,
+            compression: Compression::None,
+            raw_data_bytes: 0,
+            format_version: version,
+            file_size: 0,
         })
     })();
-    let Some(props) = props else {
+    let Some(mut props) = props else {
         return Err(corrupt(
             path,
             base + c.pos() as u64,
             "properties block truncated",
         ));
     };
+    if version >= VERSION_COMPRESSED {
+        let at = base + c.pos() as u64;
+        let (Some(code), Some(level), Some(raw_data_bytes)) = (c.u8(), c.i32(), c.u64()) else {
+            return Err(corrupt(path, at, "properties block truncated"));
+        };
+        props.compression = match code {
+            COMPRESSION_NONE => Compression::None,
+            COMPRESSION_ZSTD => Compression::Zstd { level },
+            other => {
+                return Err(corrupt(
+                    path,
+                    at,
+                    format!("properties name unknown compression type {other}"),
+                ));
+            }
+        };
+        props.raw_data_bytes = raw_data_bytes;
+    }
     if c.remaining() != 0 {
         return Err(corrupt(
             path,
@@ -932,19 +1229,55 @@ fn check_props(path: &Path, at: u64, p: &SstProperties, index: &[IndexEntry]) ->
     }
 }
 
+/// A data block's raw bytes: borrowed from the table when stored as they are, owned when
+/// decompressed.
+enum BlockBytes<'a> {
+    Stored(&'a [u8]),
+    Decompressed(Vec<u8>),
+}
+
+impl Deref for BlockBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            BlockBytes::Stored(b) => b,
+            BlockBytes::Decompressed(v) => v,
+        }
+    }
+}
+
+/// Damage at byte `at` of a block's raw bytes. In a stored block that is a file offset; in a
+/// decompressed one it is not, so the error names the block's offset and the byte within.
+fn block_damage(path: &Path, base: u64, compressed: bool, at: usize, what: String) -> Error {
+    if compressed {
+        corrupt(
+            path,
+            base,
+            format!("{what} (byte {at} of the data block at offset {base}, once decompressed)"),
+        )
+    } else {
+        corrupt(path, base + at as u64, what)
+    }
+}
+
 /// A checksummed data block split into its entries and restart points.
 struct DataBlock<'a> {
     path: &'a Path,
     /// File offset of the block, for error offsets.
     base: u64,
-    entries: &'a [u8],
+    bytes: BlockBytes<'a>,
+    /// The entries are `bytes[..entries_len]`; the restart array follows.
+    entries_len: usize,
     restarts: Vec<usize>,
 }
 
 impl<'a> DataBlock<'a> {
-    fn parse(path: &'a Path, base: u64, contents: &'a [u8]) -> Result<DataBlock<'a>> {
+    fn parse(path: &'a Path, base: u64, bytes: BlockBytes<'a>) -> Result<DataBlock<'a>> {
+        let compressed = matches!(bytes, BlockBytes::Decompressed(_));
+        let contents: &[u8] = &bytes;
         let len = contents.len();
-        let fail = |at: usize, what: String| corrupt(path, base + at as u64, what);
+        let fail = |at: usize, what: String| block_damage(path, base, compressed, at, what);
         let count_at = len
             .checked_sub(4)
             .ok_or_else(|| fail(0, format!("data block of {len} bytes has no restart count")))?;
@@ -961,7 +1294,6 @@ impl<'a> DataBlock<'a> {
                     format!("restart count {count} does not fit the {len}-byte block"),
                 )
             })?;
-        let entries = contents.get(..array_at).unwrap_or_default();
         let mut c = Cursor::new(contents.get(array_at..count_at).unwrap_or_default());
         let mut restarts: Vec<usize> = Vec::with_capacity(count);
         while let Some(r) = c.u32() {
@@ -970,7 +1302,7 @@ impl<'a> DataBlock<'a> {
                 None => r == 0,
                 Some(&prev) => r > prev,
             };
-            if !in_order || r >= entries.len() {
+            if !in_order || r >= array_at {
                 return Err(fail(
                     array_at + 4 * restarts.len(),
                     format!("restart point {r} is out of order or outside the entries"),
@@ -981,15 +1313,20 @@ impl<'a> DataBlock<'a> {
         Ok(DataBlock {
             path,
             base,
-            entries,
+            bytes,
+            entries_len: array_at,
             restarts,
         })
     }
 
+    fn entries(&self) -> &[u8] {
+        self.bytes.get(..self.entries_len).unwrap_or_default()
+    }
+
     /// The full key stored at restart point `i` (where no prefix is shared).
-    fn restart_key(&self, i: usize) -> Result<&'a [u8]> {
+    fn restart_key(&self, i: usize) -> Result<&[u8]> {
         let at = self.restarts.get(i).copied().unwrap_or(usize::MAX);
-        let mut c = Cursor::new(self.entries.get(at..).unwrap_or_default());
+        let mut c = Cursor::new(self.entries().get(at..).unwrap_or_default());
         let (Some(shared), Some(unshared), Some(_)) =
             (c.varint(), varint_usize(&mut c), c.varint())
         else {
@@ -1003,7 +1340,8 @@ impl<'a> DataBlock<'a> {
     }
 
     fn fail(&self, at: usize, what: impl Into<String>) -> Error {
-        corrupt(self.path, self.base + at as u64, what)
+        let compressed = matches!(self.bytes, BlockBytes::Decompressed(_));
+        block_damage(self.path, self.base, compressed, at, what.into())
     }
 }
 
@@ -1020,7 +1358,8 @@ struct BlockIter<'a> {
     key: Vec<u8>,
     seq: u64,
     kind: ValueKind,
-    value: &'a [u8],
+    /// Where the current value lies in `block.entries()`.
+    value: Range<usize>,
 }
 
 impl<'a> BlockIter<'a> {
@@ -1034,8 +1373,15 @@ impl<'a> BlockIter<'a> {
             key: Vec::new(),
             seq: 0,
             kind: ValueKind::Value,
-            value: &[],
+            value: 0..0,
         }
+    }
+
+    fn value(&self) -> &[u8] {
+        self.block
+            .entries()
+            .get(self.value.clone())
+            .unwrap_or_default()
     }
 
     fn entry(&self) -> SstEntry {
@@ -1043,7 +1389,7 @@ impl<'a> BlockIter<'a> {
             key: self.key.clone(),
             seq: self.seq,
             kind: self.kind,
-            value: self.value.to_vec(),
+            value: self.value().to_vec(),
         }
     }
 
@@ -1095,7 +1441,7 @@ impl<'a> BlockIter<'a> {
     }
 
     fn advance(&mut self) -> Result<bool> {
-        let entries = self.block.entries;
+        let entries = self.block.entries();
         let start = self.next_pos;
         let rest = entries.get(start..).unwrap_or_default();
         if rest.is_empty() {
@@ -1138,14 +1484,15 @@ impl<'a> BlockIter<'a> {
                 format!("unknown value kind {kind_byte}"),
             ));
         };
-        let Some(value) = c.take(value_len) else {
+        if c.take(value_len).is_none() {
             return Err(fail(&c, "entry value runs past the block".into()));
-        };
+        }
+        let value_end = start + c.pos();
         self.key.truncate(shared);
         self.key.extend_from_slice(suffix);
         self.seq = seq;
         self.kind = kind;
-        self.value = value;
+        self.value = value_end - value_len..value_end;
         self.pos = start;
         self.has_key = true;
         self.next_pos = start + c.pos();
@@ -1209,9 +1556,9 @@ impl<'a> SstIter<'a> {
         self.block.as_ref().map_or(ValueKind::Tombstone, |b| b.kind)
     }
 
-    /// The current entry's value, borrowed from the table's bytes.
-    pub fn value(&self) -> &'a [u8] {
-        self.block.as_ref().map_or(&[], |b| b.value)
+    /// The current entry's value, borrowed from the current block.
+    pub fn value(&self) -> &[u8] {
+        self.block.as_ref().map_or(&[], BlockIter::value)
     }
 
     fn step(&mut self) -> Result<Option<SstEntry>> {
@@ -1362,16 +1709,29 @@ mod tests {
     }
 
     fn opts_strategy() -> impl Strategy<Value = SstOptions> {
-        (prop_oneof![Just(64usize), Just(512), Just(4096)], 0u32..16).prop_map(
-            |(block_size, bloom_bits_per_key)| SstOptions {
+        let compression = prop_oneof![
+            Just(Compression::None),
+            Just(Compression::Zstd { level: 1 }),
+            Just(Compression::default()),
+        ];
+        (
+            prop_oneof![Just(64usize), Just(512), Just(4096)],
+            0u32..16,
+            compression,
+        )
+            .prop_map(|(block_size, bloom_bits_per_key, compression)| SstOptions {
                 block_size,
                 bloom_bits_per_key,
-            },
-        )
+                compression,
+            })
     }
 
-    /// A table of about three data blocks, as bytes.
+    /// A table of about three data blocks, as bytes, with its data blocks compressed.
     fn small_table() -> (Model, Vec<u8>) {
+        small_table_with(Compression::default())
+    }
+
+    fn small_table_with(compression: Compression) -> (Model, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("small.sst");
         let mut model = Model::new();
@@ -1391,10 +1751,57 @@ mod tests {
         let opts = SstOptions {
             block_size: 300,
             bloom_bits_per_key: 10,
+            compression,
         };
         let props = write(&path, &model, opts);
         assert!(props.data_blocks >= 3, "{props:?}");
-        (model, fs::read(&path).unwrap())
+        let bytes = fs::read(&path).unwrap();
+        let sst = Sst::from_bytes(&path, bytes.clone()).unwrap();
+        let zstd_blocks = sst
+            .blocks()
+            .iter()
+            .filter(|b| b.compression == Some("zstd"))
+            .count();
+        assert_eq!(
+            zstd_blocks == 0,
+            compression == Compression::None,
+            "{zstd_blocks} compressed blocks"
+        );
+        (model, bytes)
+    }
+
+    /// The same table as a version 1 writer would have written it (no compression allowed).
+    fn downgrade_to_v1(bytes: &[u8]) -> Vec<u8> {
+        const V2_PROPS_EXTRA: usize = 1 + 4 + 8;
+        let sst = Sst::from_bytes(Path::new("t.sst"), bytes.to_vec()).unwrap();
+        assert!(
+            sst.blocks()
+                .iter()
+                .all(|b| b.compression == Some("none"))
+        );
+        let props_h = sst.props_h;
+        let props_end = (props_h.offset + u64::from(props_h.len)) as usize;
+        let mut out = envelope::encode(Kind::Sst).to_vec();
+        out[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let crc = masked_crc(&[&out[..12]]);
+        out[12..16].copy_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&bytes[envelope::LEN..props_end - V2_PROPS_EXTRA]);
+        let v1_props = Handle {
+            offset: props_h.offset,
+            len: props_h.len - V2_PROPS_EXTRA as u32,
+        };
+        out.extend_from_slice(&[COMPRESSION_NONE, 0, 0, 0, 0]);
+        reseal(&mut out, v1_props);
+        let mut footer = Vec::new();
+        for h in [sst.index_h, sst.bloom_h, v1_props] {
+            footer.extend_from_slice(&h.offset.to_le_bytes());
+            footer.extend_from_slice(&h.len.to_le_bytes());
+        }
+        let crc = masked_crc(&[&footer]);
+        footer.extend_from_slice(&crc.to_le_bytes());
+        footer.extend_from_slice(&Kind::Sst.magic());
+        out.extend_from_slice(&footer);
+        out
     }
 
     /// Whether reading all of `bytes` as a table reports an error anywhere.
@@ -1445,6 +1852,8 @@ mod tests {
                 prop_assert_eq!(p.raw_key_bytes, model.keys().map(|k| k.len() as u64).sum::<u64>());
                 prop_assert_eq!(p.raw_value_bytes, model.values().map(|v| v.2.len() as u64).sum::<u64>());
                 prop_assert_eq!(p.bloom_bits_per_key, opts.bloom_bits_per_key);
+                prop_assert_eq!(p.compression, opts.compression);
+                prop_assert_eq!(p.format_version, 2);
                 prop_assert_eq!(p.file_size, file_size);
                 prop_assert_eq!(sst.path(), path.as_path());
 
@@ -1471,6 +1880,15 @@ mod tests {
                 prop_assert_eq!(data.len() as u64, p.data_blocks);
                 prop_assert!(blocks.iter().all(|b| b.checksum_ok));
                 prop_assert_eq!(data.iter().map(|b| b.entries.unwrap()).sum::<u64>(), p.entries);
+                prop_assert_eq!(data.iter().map(|b| b.raw_size.unwrap()).sum::<u64>(), p.raw_data_bytes);
+                for b in &data {
+                    let compressed = b.compression == Some("zstd");
+                    prop_assert!(!compressed || opts.compression != Compression::None);
+                    // Stored compressed only when that saves at least an eighth.
+                    let raw = b.raw_size.unwrap();
+                    prop_assert!(!compressed || b.size <= raw - raw / 8, "{:?}", b);
+                    prop_assert!(compressed || b.size == raw);
+                }
                 prop_assert_eq!(data.last().unwrap().last_key.as_deref(), Some(p.largest.as_slice()));
                 let kinds: Vec<_> = blocks.iter().skip(data.len()).map(|b| b.kind).collect();
                 prop_assert_eq!(kinds, ["index", "bloom", "properties"]);
@@ -1564,29 +1982,141 @@ mod tests {
         }
     }
 
+    /// The same small table compressed, uncompressed, and as version 1 wrote it.
+    fn small_tables() -> Vec<(Model, Vec<u8>)> {
+        let (model, plain) = small_table_with(Compression::None);
+        let v1 = downgrade_to_v1(&plain);
+        vec![small_table(), (model.clone(), plain), (model, v1)]
+    }
+
     #[test]
     fn every_single_byte_flip_is_detected() {
-        let (model, bytes) = small_table();
-        assert!(!any_error(bytes.clone(), &model));
-        for i in 0..bytes.len() {
-            for mask in [0x01u8, 0x80, 0xff] {
-                let mut damaged = bytes.clone();
-                damaged[i] ^= mask;
-                assert!(
-                    any_error(damaged, &model),
-                    "flipping byte {i} with {mask:#04x} went unnoticed"
-                );
+        for (model, bytes) in small_tables() {
+            assert!(!any_error(bytes.clone(), &model));
+            for i in 0..bytes.len() {
+                for mask in [0x01u8, 0x80, 0xff] {
+                    let mut damaged = bytes.clone();
+                    damaged[i] ^= mask;
+                    assert!(
+                        any_error(damaged, &model),
+                        "flipping byte {i} with {mask:#04x} went unnoticed"
+                    );
+                }
             }
         }
     }
 
     #[test]
     fn every_truncation_is_detected() {
-        let (_, bytes) = small_table();
-        for n in 0..bytes.len() {
-            let err = Sst::from_bytes(Path::new("t.sst"), bytes[..n].to_vec());
-            assert!(err.is_err(), "truncation to {n} bytes went unnoticed");
+        for (_, bytes) in small_tables() {
+            for n in 0..bytes.len() {
+                let err = Sst::from_bytes(Path::new("t.sst"), bytes[..n].to_vec());
+                assert!(err.is_err(), "truncation to {n} bytes went unnoticed");
+            }
         }
+    }
+
+    #[test]
+    fn version_1_tables_read_as_before() {
+        let (model, plain) = small_table_with(Compression::None);
+        let v1 = downgrade_to_v1(&plain);
+        let sst = Sst::from_bytes(Path::new("v1.sst"), v1.clone()).unwrap();
+        assert_eq!(sst.format_version(), 1);
+        let p = sst.properties();
+        assert_eq!(p.format_version, 1);
+        assert_eq!(p.compression, Compression::None);
+        assert_eq!(p.file_size, v1.len() as u64);
+        let data = sst.blocks();
+        let stored: u64 = data.iter().filter(|b| b.kind == "data").map(|b| b.size).sum();
+        assert_eq!(p.raw_data_bytes, stored);
+        assert_eq!(collect(&sst, None), expected(&model, None));
+
+        // A version 1 table cannot hold a compressed block, even with a valid checksum.
+        let mut bad = v1;
+        let first = data[0].clone();
+        let h = Handle {
+            offset: first.offset,
+            len: first.size as u32,
+        };
+        bad[(first.offset + first.size) as usize] = COMPRESSION_ZSTD;
+        reseal(&mut bad, h);
+        let sst = Sst::from_bytes(Path::new("v1.sst"), bad).unwrap();
+        let err = sst.iter_from(None).find_map(|r| r.err()).unwrap();
+        assert!(err.to_string().contains("unknown compression type 1"), "{err}");
+    }
+
+    #[test]
+    fn a_compressed_block_with_a_wrong_or_huge_raw_length_is_refused() {
+        let (model, bytes) = small_table();
+        let sst = Sst::from_bytes(Path::new("t.sst"), bytes.clone()).unwrap();
+        let first = sst.blocks()[0].clone();
+        assert_eq!(first.compression, Some("zstd"));
+        let h = Handle {
+            offset: first.offset,
+            len: first.size as u32,
+        };
+        let at = first.offset as usize;
+        let mut c = Cursor::new(&bytes[at..]);
+        let raw_len = c.varint().unwrap();
+        let varint_len = c.pos();
+        for declared in [raw_len - 1, raw_len + 1, (MAX_COMPRESSED_RAW_LEN as u64) + 1] {
+            let mut header = Vec::new();
+            put_varint(&mut header, declared);
+            let mut stored = header;
+            stored.extend_from_slice(&bytes[at + varint_len..at + first.size as usize]);
+            let mut damaged = bytes[..at].to_vec();
+            damaged.extend_from_slice(&stored);
+            damaged.extend_from_slice(&bytes[at + first.size as usize..]);
+            if stored.len() != first.size as usize {
+                // A longer varint shifts the block: the index no longer tiles the file.
+                assert!(Sst::from_bytes(Path::new("t.sst"), damaged).is_err());
+                continue;
+            }
+            reseal(&mut damaged, h);
+            let sst = Sst::from_bytes(Path::new("t.sst"), damaged).unwrap();
+            let err = sst.get(model.keys().next().unwrap()).unwrap_err();
+            match &err {
+                Error::Corruption { offset, .. } => assert_eq!(*offset, first.offset),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sst");
+        let mut model = Model::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..64u64 {
+            let value: Vec<u8> = (0..200)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            model.insert(format!("k{i:03}").into_bytes(), (i, ValueKind::Value, value));
+        }
+        write(&path, &model, SstOptions::default());
+        let sst = Sst::open(&path).unwrap();
+        let data: Vec<_> = sst.blocks().into_iter().filter(|b| b.kind == "data").collect();
+        assert!(data.len() > 2);
+        assert!(data.iter().all(|b| b.compression == Some("none")), "{data:?}");
+        assert_eq!(collect(&sst, None), expected(&model, None));
+    }
+
+    #[test]
+    fn compression_parses_and_prints() {
+        assert_eq!("none".parse(), Ok(Compression::None));
+        assert_eq!("zstd".parse(), Ok(Compression::default()));
+        assert_eq!("zstd:9".parse(), Ok(Compression::Zstd { level: 9 }));
+        for bad in ["zstd:", "zstd:99", "lz4", "zstd:x", "none:1"] {
+            assert!(bad.parse::<Compression>().is_err(), "{bad}");
+        }
+        assert_eq!(Compression::Zstd { level: 3 }.to_string(), "zstd:3");
+        assert_eq!(Compression::None.to_string(), "none");
     }
 
     #[test]

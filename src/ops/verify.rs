@@ -1114,7 +1114,7 @@ mod tests {
             wal_segment_bytes: 2048,
             sst: SstOptions {
                 block_size: 256,
-                bloom_bits_per_key: 10,
+                ..SstOptions::default()
             },
             ..Options::default()
         };
