@@ -130,6 +130,9 @@ _drkit() {
             drkit__subcmd__bench,help)
                 cmd="drkit__subcmd__bench__subcmd__help"
                 ;;
+            drkit__subcmd__bench,read)
+                cmd="drkit__subcmd__bench__subcmd__read"
+                ;;
             drkit__subcmd__bench,recover)
                 cmd="drkit__subcmd__bench__subcmd__recover"
                 ;;
@@ -147,6 +150,9 @@ _drkit() {
                 ;;
             drkit__subcmd__bench__subcmd__help,help)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__help"
+                ;;
+            drkit__subcmd__bench__subcmd__help,read)
+                cmd="drkit__subcmd__bench__subcmd__help__subcmd__read"
                 ;;
             drkit__subcmd__bench__subcmd__help,recover)
                 cmd="drkit__subcmd__bench__subcmd__help__subcmd__recover"
@@ -279,6 +285,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__bench,cluster)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__cluster"
+                ;;
+            drkit__subcmd__help__subcmd__bench,read)
+                cmd="drkit__subcmd__help__subcmd__bench__subcmd__read"
                 ;;
             drkit__subcmd__help__subcmd__bench,recover)
                 cmd="drkit__subcmd__help__subcmd__bench__subcmd__recover"
@@ -693,7 +702,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench)
-            opts="-v -q -h -V --verbose --quiet --help --version write recover backup restore cluster help"
+            opts="-v -q -h -V --verbose --quiet --help --version write recover read backup restore cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -791,7 +800,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__help)
-            opts="write recover backup restore cluster help"
+            opts="write recover read backup restore cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +855,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__bench__subcmd__help__subcmd__read)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__bench__subcmd__help__subcmd__recover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -881,6 +904,48 @@ _drkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__bench__subcmd__read)
+            opts="-v -q -h -V --dir --records --value-size --sst-compression --block-cache-mb --gets --seed --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sst-compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --block-cache-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1499,7 +1564,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench)
-            opts="write recover backup restore cluster"
+            opts="write recover read backup restore cluster"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,6 +1592,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__bench__subcmd__cluster)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__bench__subcmd__read)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -389,16 +389,17 @@ complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s v -l verbose -
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover backup restore cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "read" -d 'Read cost over compacted tables: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and not __fish_seen_subcommand_from write recover read backup restore cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l dir -d 'Keep the data here for inspection; default: a temporary dir, removed afterwards' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from write" -l value-size -d 'Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts)' -r
@@ -422,6 +423,18 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l dir -d 'Build the data dir here and keep it; default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l records -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l value-size -d 'Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l sst-compression -d 'How the tables store data blocks: none, zstd or zstd:LEVEL' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l block-cache-mb -d 'Decompressed blocks kept in memory, in MiB (0: none), as `serve --block-cache-mb`' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l gets -d 'Point gets of present keys, timed one by one' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l data -d 'The data dir: reused when it holds one, else built there and kept. Default: a temporary dir, removed afterwards' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l repo -d 'The repository: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l size-mb -d 'SST megabytes (10^6 bytes) to build when the data dir is built' -r
@@ -463,6 +476,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "read" -d 'Read cost over compacted tables: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'
@@ -528,6 +542,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "remove" -d 'Remove a node from the voters (and the cluster)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "read" -d 'Read cost over compacted tables: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "backup" -d 'Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "restore" -d 'Restore throughput from a repository it fills or reuses'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "cluster" -d 'Three in-process nodes on loopback: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times'

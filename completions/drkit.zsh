@@ -907,6 +907,26 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(read)
+_arguments "${_arguments_options[@]}" : \
+'--dir=[Build the data dir here and keep it; default\: a temporary dir, removed afterwards]:DIR:_files' \
+'--records=[]:RECORDS:_default' \
+'--value-size=[Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts)]:VALUE_SIZE:_default' \
+'--sst-compression=[How the tables store data blocks\: none, zstd or zstd\:LEVEL]:SST_COMPRESSION:_default' \
+'--block-cache-mb=[Decompressed blocks kept in memory, in MiB (0\: none), as \`serve --block-cache-mb\`]:BLOCK_CACHE_MB:_default' \
+'--gets=[Point gets of present keys, timed one by one]:GETS:_default' \
+'--seed=[]:SEED:_default' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (backup)
 _arguments "${_arguments_options[@]}" : \
 '--data=[The data dir\: reused when it holds one, else built there and kept. Default\: a temporary dir, removed afterwards]:DATA:_files' \
@@ -986,6 +1006,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (recover)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(read)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1289,6 +1313,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(read)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (backup)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1453,6 +1481,7 @@ _drkit__subcmd__bench_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'read:Read cost over compacted tables\: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
 'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
@@ -1475,6 +1504,7 @@ _drkit__subcmd__bench__subcmd__help_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'read:Read cost over compacted tables\: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
 'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
@@ -1497,6 +1527,11 @@ _drkit__subcmd__bench__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench help help commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__read_commands] )) ||
+_drkit__subcmd__bench__subcmd__help__subcmd__read_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench help read commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__bench__subcmd__help__subcmd__recover_commands] )) ||
 _drkit__subcmd__bench__subcmd__help__subcmd__recover_commands() {
     local commands; commands=()
@@ -1511,6 +1546,11 @@ _drkit__subcmd__bench__subcmd__help__subcmd__restore_commands() {
 _drkit__subcmd__bench__subcmd__help__subcmd__write_commands() {
     local commands; commands=()
     _describe -t commands 'drkit bench help write commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__bench__subcmd__read_commands] )) ||
+_drkit__subcmd__bench__subcmd__read_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit bench read commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__bench__subcmd__recover_commands] )) ||
 _drkit__subcmd__bench__subcmd__recover_commands() {
@@ -1705,6 +1745,7 @@ _drkit__subcmd__help__subcmd__bench_commands() {
     local commands; commands=(
 'write:Write throughput and latency (group commit across --writers threads)' \
 'recover:Recovery speed\: build a WAL, then time its replay' \
+'read:Read cost over compacted tables\: random gets, one full scan, and the bytes on disk. Run once per --sst-compression on the same seed to compare' \
 'backup:Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses' \
 'restore:Restore throughput from a repository it fills or reuses' \
 'cluster:Three in-process nodes on loopback\: write throughput and latency against one node with --sync always, replication lag at target rates, and failover times' \
@@ -1720,6 +1761,11 @@ _drkit__subcmd__help__subcmd__bench__subcmd__backup_commands() {
 _drkit__subcmd__help__subcmd__bench__subcmd__cluster_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help bench cluster commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__read_commands] )) ||
+_drkit__subcmd__help__subcmd__bench__subcmd__read_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help bench read commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__bench__subcmd__recover_commands] )) ||
 _drkit__subcmd__help__subcmd__bench__subcmd__recover_commands() {

@@ -3,6 +3,7 @@
 //! - [`workload`]: the seeded traffic generator everything here draws from.
 //! - [`write`]: write throughput and latency percentiles under a sync policy.
 //! - [`recover`]: WAL replay speed, i.e. time to come back after a crash.
+//! - [`read`]: get and scan cost over compacted tables, and their size on disk.
 //! - [`backup`]: backup and restore throughput over a data dir of SSTs.
 //! - [`cluster_demo`]: `demo --cluster`, failover with real processes and SIGKILL.
 //! - [`cluster`]: 3-node write throughput, replication lag and failover times.
@@ -15,6 +16,7 @@ pub mod cluster;
 pub mod cluster_demo;
 pub mod crash;
 pub mod demo;
+pub mod read;
 pub mod recover;
 pub mod workload;
 pub mod write;
@@ -22,6 +24,7 @@ pub mod write;
 pub use backup::{BackupBenchConfig, BackupBenchReport, run_backup, run_restore};
 pub use cluster::{ClusterBenchConfig, ClusterBenchReport, run_cluster};
 pub use crash::{crash_writer, expected_state, ops};
+pub use read::{ReadBenchConfig, ReadBenchReport, run_read};
 pub use recover::{
     RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,
 };

@@ -3,12 +3,13 @@ use std::sync::Arc;
 
 use crate::bench::backup::{build_data, ensure_backup};
 use crate::bench::{
-    BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport,
-    RecoverBenchConfig, WriteBenchConfig, build_wal, run_backup, run_cluster, run_recover,
-    run_restore, run_write,
+    BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport, ReadBenchConfig,
+    RecoverBenchConfig, WriteBenchConfig, build_wal, run_backup, run_cluster, run_read,
+    run_recover, run_restore, run_write,
 };
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
+use crate::format::sst::Compression;
 use crate::output::{Printer, human_bytes, kv_table, table};
 
 #[derive(Debug, clap::Subcommand)]
@@ -17,6 +18,9 @@ pub enum Command {
     Write(WriteArgs),
     /// Recovery speed: build a WAL, then time its replay.
     Recover(RecoverArgs),
+    /// Read cost over compacted tables: random gets, one full scan, and the bytes on disk.
+    /// Run once per --sst-compression on the same seed to compare.
+    Read(ReadArgs),
     /// Backup throughput (MB/s, compression ratio) over a data dir of SSTs it builds or reuses.
     Backup(BackupArgs),
     /// Restore throughput from a repository it fills or reuses.
@@ -31,6 +35,7 @@ impl Command {
         match self {
             Command::Write(a) => a.json,
             Command::Recover(a) => a.json,
+            Command::Read(a) => a.json,
             Command::Backup(a) | Command::Restore(a) => a.json,
             Command::Cluster(a) => a.json,
         }
@@ -80,6 +85,31 @@ pub struct RecoverArgs {
     /// from a snapshot (compare with the same run without it).
     #[arg(long)]
     pub snapshot: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
+    /// Build the data dir here and keep it; default: a temporary dir, removed afterwards.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: u64,
+    /// Plain key/values of this many bytes; 0 writes exchange records (orders, trades, accounts).
+    #[arg(long, default_value_t = 0)]
+    pub value_size: usize,
+    /// How the tables store data blocks: none, zstd or zstd:LEVEL.
+    #[arg(long, default_value = "zstd")]
+    pub sst_compression: Compression,
+    /// Decompressed blocks kept in memory, in MiB (0: none), as `serve --block-cache-mb`.
+    #[arg(long, default_value_t = crate::engine::DEFAULT_BLOCK_CACHE_BYTES >> 20)]
+    pub block_cache_mb: u64,
+    /// Point gets of present keys, timed one by one.
+    #[arg(long, default_value_t = 200_000)]
+    pub gets: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     #[arg(long)]
     pub json: bool,
 }
@@ -320,6 +350,62 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 return Ok(Exit::Ok);
             }
             print_backup_report(printer, &run_restore(&cfg)?);
+        }
+        Command::Read(a) => {
+            let r = run_read(&ReadBenchConfig {
+                dir: a.dir,
+                records: a.records,
+                value_size: a.value_size,
+                compression: a.sst_compression,
+                block_cache_bytes: a.block_cache_mb << 20,
+                gets: a.gets,
+                seed: a.seed,
+            })?;
+            printer.json(&serde_json::json!({ "schema": 1, "type": "bench-read", "report": r }));
+            printer.table(&kv_table(&[
+                ("records", format!("{} ({} keys)", r.records, r.keys)),
+                ("compression", r.compression.to_string()),
+                (
+                    "tables",
+                    format!(
+                        "{} files, {} on disk; data blocks {} before compression, keys and values {}",
+                        r.sst_files,
+                        human_bytes(r.sst_bytes),
+                        human_bytes(r.raw_data_bytes),
+                        human_bytes(r.raw_kv_bytes)
+                    ),
+                ),
+                (
+                    "gets",
+                    format!(
+                        "{:.0}/s, p50 {:.2} µs, p99 {:.2} µs ({} gets)",
+                        r.get_ops_per_sec, r.get_p50_us, r.get_p99_us, r.gets
+                    ),
+                ),
+                (
+                    "full scan",
+                    format!(
+                        "{} entries in {:.3} s: {:.0} entries/s, {:.1} MB/s",
+                        r.scan_entries, r.scan_seconds, r.scan_entries_per_sec, r.scan_mb_per_sec
+                    ),
+                ),
+                (
+                    "block cache",
+                    r.block_cache.map_or_else(
+                        || "not used (no compressed blocks)".to_string(),
+                        |c| {
+                            format!(
+                                "{} of {}, {} hits, {} misses",
+                                human_bytes(c.bytes),
+                                human_bytes(c.capacity_bytes),
+                                c.hits,
+                                c.misses
+                            )
+                        },
+                    ),
+                ),
+                ("build", format!("{:.2} s", r.build_seconds)),
+            ]));
         }
         Command::Cluster(a) => {
             if a.lag_seconds.is_nan() || a.lag_seconds <= 0.0 {

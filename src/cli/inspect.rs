@@ -463,6 +463,17 @@ fn sst(printer: &Printer, a: &SstArgs) -> anyhow::Result<Exit> {
         ),
         ("bloom bits/key", p.bloom_bits_per_key.to_string()),
         (
+            "format",
+            format!(
+                "version {}, data blocks {}: {} stored for {} ({})",
+                p.format_version,
+                p.compression,
+                human_bytes(p.stored_data_bytes),
+                human_bytes(p.raw_data_bytes),
+                ratio(p.raw_data_bytes, p.stored_data_bytes)
+            ),
+        ),
+        (
             "size",
             format!(
                 "{} ({} bytes; keys {}, values {})",
@@ -480,13 +491,25 @@ fn sst(printer: &Printer, a: &SstArgs) -> anyhow::Result<Exit> {
     printer.table(&kv_table(&rows));
 
     if a.blocks {
-        let mut t = table(&["kind", "offset", "size", "checksum", "entries", "last key"]);
+        let mut t = table(&[
+            "kind",
+            "offset",
+            "size",
+            "compression",
+            "ratio",
+            "checksum",
+            "entries",
+            "last key",
+        ]);
         for b in &blocks {
             json_line(printer, "block", b);
             t.add_row(vec![
                 b.kind.to_string(),
                 b.offset.to_string(),
                 b.size.to_string(),
+                b.compression.unwrap_or("?").to_string(),
+                b.raw_size
+                    .map_or_else(|| "-".into(), |raw| ratio(raw, b.size)),
                 if b.checksum_ok { "ok" } else { "FAILED" }.to_string(),
                 b.entries.map_or_else(|| "-".into(), |n| n.to_string()),
                 b.last_key.clone().unwrap_or_default(),
@@ -545,6 +568,14 @@ fn sst(printer: &Printer, a: &SstArgs) -> anyhow::Result<Exit> {
         Some(d) => Err(d.to_error().into()),
         None => Ok(Exit::Ok),
     }
+}
+
+/// How many times smaller the stored bytes are, as "2.93x".
+fn ratio(raw: u64, stored: u64) -> String {
+    if stored == 0 {
+        return "-".into();
+    }
+    format!("{:.2}x", raw as f64 / stored as f64)
 }
 
 fn manifest(printer: &Printer, a: &ManifestArgs) -> anyhow::Result<Exit> {

@@ -33,13 +33,14 @@ pub use cluster::{LinkedCheckpoint, applied_memtable, write_applied_table};
 pub use compaction::{CompactScope, CompactionSummary};
 pub use memtable::{Memtable, Versioned};
 pub use merge::{Item, MergeIter, Source};
-pub use options::{LEVELS, Options, RecoveryMode, SyncPolicy};
+pub use options::{DEFAULT_BLOCK_CACHE_BYTES, LEVELS, Options, RecoveryMode, SyncPolicy};
 pub use read_only::ReadOnly;
 pub use recovery::{Finding, FindingKind, Outcome, RecoveryReport};
 pub use version::{Table, Version, VersionSet, load_state};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::archive_status;
+use crate::format::block_cache::BlockCacheStats;
 use crate::format::entry::{EntryRef, EntryType};
 use crate::format::manifest::{FileMeta, ManifestState, VersionEdit};
 use crate::format::record::{self, Account, Order, Trade};
@@ -548,6 +549,11 @@ impl Engine {
         self.inner.read_view().1
     }
 
+    /// The block cache's size and hit counts; None when it is off.
+    pub fn block_cache_stats(&self) -> Option<BlockCacheStats> {
+        lock(&self.inner.versions).block_cache().map(|c| c.stats())
+    }
+
     /// Freezes the memtable and flushes every frozen memtable now.
     pub fn flush(&self) -> Result<()> {
         self.inner.flush_all()?;
@@ -710,7 +716,7 @@ fn open_versions(dir: &Path, opts: &Options, fresh: bool) -> Result<VersionSet> 
         fs::create_dir_all(dir.join("wal")).at(dir)?;
         fs::create_dir_all(dir.join("sst")).at(dir)?;
         let history: [u8; 16] = rand::random();
-        return VersionSet::create(dir, history);
+        return VersionSet::create(dir, history, opts.block_cache());
     }
     let (state, no) = load_state(dir)?;
     if !opts.dry_run {
@@ -718,7 +724,7 @@ fn open_versions(dir: &Path, opts: &Options, fresh: bool) -> Result<VersionSet> 
             fs::create_dir_all(dir.join(sub)).at(dir)?;
         }
     }
-    VersionSet::open_read_only(dir, state, no)
+    VersionSet::open_read_only(dir, state, no, opts.block_cache())
 }
 
 enum Recovered {

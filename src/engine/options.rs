@@ -1,5 +1,8 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::format::block_cache::BlockCache;
 
 use crate::format::sst::SstOptions;
 
@@ -91,6 +94,9 @@ pub struct Options {
     pub l1_target_bytes: u64,
     pub sst_target_bytes: u64,
     pub sst: SstOptions,
+    /// Decompressed data blocks kept in memory for reads; 0: none (every read of a compressed
+    /// block decompresses it).
+    pub block_cache_bytes: u64,
     /// Run flushes and compactions on a background thread. Off, flushes happen inline and
     /// compaction only when asked (offline tools).
     pub background_work: bool,
@@ -109,6 +115,8 @@ pub struct Options {
 }
 
 pub const LEVELS: usize = 7;
+/// Twice RocksDB's default: room for the hot blocks of a node serving exchange records.
+pub const DEFAULT_BLOCK_CACHE_BYTES: u64 = 64 << 20;
 pub const LEVEL_SIZE_RATIO: u64 = 10;
 
 impl Default for Options {
@@ -125,6 +133,7 @@ impl Default for Options {
             l1_target_bytes: 256 << 20,
             sst_target_bytes: 64 << 20,
             sst: SstOptions::default(),
+            block_cache_bytes: DEFAULT_BLOCK_CACHE_BYTES,
             background_work: true,
             keep_wal: false,
             snapshot_interval: None,
@@ -135,6 +144,11 @@ impl Default for Options {
 }
 
 impl Options {
+    /// A new cache of `block_cache_bytes`, for one engine's tables; None when 0.
+    pub fn block_cache(&self) -> Option<Arc<BlockCache>> {
+        (self.block_cache_bytes > 0).then(|| Arc::new(BlockCache::new(self.block_cache_bytes)))
+    }
+
     pub fn level_target_bytes(&self, level: usize) -> u64 {
         let mut t = self.l1_target_bytes;
         for _ in 1..level {

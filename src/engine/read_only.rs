@@ -81,7 +81,14 @@ impl ReadOnly {
         mapped: bool,
     ) -> Result<ReadOnly> {
         let (state, manifest_no) = load_state(dir)?;
-        let version = Arc::new(Version::build(dir, &state, &Version::default(), mapped)?);
+        let cache = super::Options::default().block_cache();
+        let version = Arc::new(Version::build(
+            dir,
+            &state,
+            &Version::default(),
+            mapped,
+            cache.as_ref(),
+        )?);
         if dir.join("raft").is_dir() {
             return Self::open_cluster_node(dir, mode, state, manifest_no, version, lock);
         }

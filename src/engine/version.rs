@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::options::LEVELS;
 use crate::error::{Error, IoContext, Result};
+use crate::format::block_cache::BlockCache;
 use crate::format::manifest::{self, FileMeta, ManifestState, VersionEdit};
 use crate::format::sst::{Sst, SstEntry};
 use crate::format::{current, envelope};
@@ -63,11 +64,13 @@ impl Version {
 
     /// Opens the tables `state` lists. `mapped`: memory-map them, which is only sound while a
     /// lock keeps every writer out; otherwise they are read into memory with plain reads.
+    /// New tables read compressed blocks through `cache`.
     pub(super) fn build(
         dir: &Path,
         state: &ManifestState,
         reuse: &Version,
         mapped: bool,
+        cache: Option<&Arc<BlockCache>>,
     ) -> Result<Version> {
         let mut v = Version::default();
         for meta in state.files.values() {
@@ -100,7 +103,8 @@ impl Version {
                             Sst::open(&path)?
                         } else {
                             Sst::from_bytes(&path, std::fs::read(&path).at(&path)?)?
-                        },
+                        }
+                        .with_cache(cache.cloned()),
                     })
                 }
             };
@@ -135,6 +139,7 @@ pub struct VersionSet {
     manifest: Option<(File, PathBuf)>,
     manifest_no: u64,
     current: Arc<Version>,
+    cache: Option<Arc<BlockCache>>,
 }
 
 /// Reads CURRENT and the manifest it names, read-only.
@@ -167,15 +172,27 @@ impl VersionSet {
         dir: &Path,
         state: ManifestState,
         manifest_no: u64,
+        cache: Option<Arc<BlockCache>>,
     ) -> Result<VersionSet> {
-        let current = Arc::new(Version::build(dir, &state, &Version::default(), true)?);
+        let current = Arc::new(Version::build(
+            dir,
+            &state,
+            &Version::default(),
+            true,
+            cache.as_ref(),
+        )?);
         Ok(VersionSet {
             dir: dir.to_path_buf(),
             state,
             manifest: None,
             manifest_no,
             current,
+            cache,
         })
+    }
+
+    pub fn block_cache(&self) -> Option<&Arc<BlockCache>> {
+        self.cache.as_ref()
     }
 
     /// Starts a fresh manifest holding one snapshot edit of `state`, points CURRENT at it and
@@ -230,7 +247,13 @@ impl VersionSet {
         edit.next_file_no = Some(self.state.next_file_no);
         let mut next = self.state.clone();
         next.apply(&edit).map_err(Error::InvalidInput)?;
-        let version = Arc::new(Version::build(&self.dir, &next, &self.current, true)?);
+        let version = Arc::new(Version::build(
+            &self.dir,
+            &next,
+            &self.current,
+            true,
+            self.cache.as_ref(),
+        )?);
         let (file, path) = self
             .manifest
             .as_mut()
@@ -260,13 +283,18 @@ impl VersionSet {
             manifest_no,
             // Not needed to write a manifest; nothing reads tables through this value.
             current: Arc::default(),
+            cache: None,
         };
         vs.start_new_manifest()?;
         Ok(vs.state)
     }
 
     /// Writes a brand-new data dir's first manifest.
-    pub fn create(dir: &Path, history_id: [u8; 16]) -> Result<VersionSet> {
+    pub fn create(
+        dir: &Path,
+        history_id: [u8; 16],
+        cache: Option<Arc<BlockCache>>,
+    ) -> Result<VersionSet> {
         let state = ManifestState {
             history_id,
             next_file_no: 1,
@@ -278,6 +306,7 @@ impl VersionSet {
             manifest: None,
             manifest_no: 0,
             current: Arc::default(),
+            cache,
         };
         vs.start_new_manifest()?;
         Ok(vs)

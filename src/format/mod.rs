@@ -2,6 +2,7 @@
 //! This layer knows bytes only: no locks, no engine state.
 
 pub mod archive_status;
+pub mod block_cache;
 pub mod current;
 pub mod entry;
 pub mod envelope;

@@ -74,10 +74,13 @@ use std::io::{self, BufWriter, Write};
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::block_cache::BlockCache;
 use super::envelope::{self, Kind};
 use super::{Cursor, masked_crc, put_bytes, put_varint};
 use crate::error::{Error, IoContext, Result};
@@ -693,7 +696,13 @@ pub struct Sst {
     bloom_k: u8,
     bloom_bits: Range<usize>,
     version: u16,
+    /// Unique among the tables this process opened: the block cache's key.
+    id: u64,
+    cache: Option<Arc<BlockCache>>,
 }
+
+/// Ids for open tables; a table opened twice gets two, so cached blocks never cross files.
+static NEXT_TABLE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl fmt::Debug for Sst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -723,6 +732,12 @@ impl Sst {
     /// The same validation as `open` over bytes already in memory (verify, recover).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Sst> {
         Sst::parse(path, Backing::Owned(bytes))
+    }
+
+    /// Reads compressed data blocks through `cache` (shared with the engine's other tables).
+    pub fn with_cache(mut self, cache: Option<Arc<BlockCache>>) -> Sst {
+        self.cache = cache;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -845,7 +860,23 @@ impl Sst {
     }
 
     fn data_block(&self, e: &IndexEntry) -> Result<DataBlock<'_>> {
-        let raw = data_block_bytes(&self.path, self.bytes(), e.handle, self.version)?;
+        let bytes = self.bytes();
+        let raw = match &self.cache {
+            // Stored blocks are read in place; only a decompression is worth caching.
+            Some(cache) if trailer_compression(bytes, e.handle) != Some(COMPRESSION_NONE) => {
+                match cache.get(self.id, e.handle.offset) {
+                    Some(block) => BlockBytes::Shared(block),
+                    None => {
+                        let raw = data_block_bytes(&self.path, bytes, e.handle, self.version)?;
+                        if let BlockBytes::Shared(block) = &raw {
+                            cache.insert(self.id, e.handle.offset, Arc::clone(block));
+                        }
+                        raw
+                    }
+                }
+            }
+            _ => data_block_bytes(&self.path, bytes, e.handle, self.version)?,
+        };
         DataBlock::parse(&self.path, e.handle.offset, raw)
     }
 
@@ -917,6 +948,8 @@ impl Sst {
             bloom_k,
             bloom_bits,
             version,
+            id: NEXT_TABLE_ID.fetch_add(1, Ordering::Relaxed),
+            cache: None,
         })
     }
 }
@@ -983,7 +1016,7 @@ fn data_block_bytes<'a>(
     match compression {
         COMPRESSION_NONE => Ok(BlockBytes::Stored(stored)),
         COMPRESSION_ZSTD if version >= VERSION_COMPRESSED => {
-            decompress_block(path, h, stored).map(BlockBytes::Decompressed)
+            decompress_block(path, h, stored).map(|raw| BlockBytes::Shared(Arc::new(raw)))
         }
         other => Err(unknown_compression(path, h, "data", other)),
     }
@@ -993,7 +1026,10 @@ fn unknown_compression(path: &Path, h: Handle, what: &str, compression: u8) -> E
     corrupt(
         path,
         h.offset + u64::from(h.len),
-        format!("{what} block at offset {} uses unknown compression type {compression}", h.offset),
+        format!(
+            "{what} block at offset {} uses unknown compression type {compression}",
+            h.offset
+        ),
     )
 }
 
@@ -1229,11 +1265,11 @@ fn check_props(path: &Path, at: u64, p: &SstProperties, index: &[IndexEntry]) ->
     }
 }
 
-/// A data block's raw bytes: borrowed from the table when stored as they are, owned when
-/// decompressed.
+/// A data block's raw bytes: borrowed from the table when stored as they are, shared with the
+/// block cache when decompressed.
 enum BlockBytes<'a> {
     Stored(&'a [u8]),
-    Decompressed(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
 }
 
 impl Deref for BlockBytes<'_> {
@@ -1242,7 +1278,7 @@ impl Deref for BlockBytes<'_> {
     fn deref(&self) -> &[u8] {
         match self {
             BlockBytes::Stored(b) => b,
-            BlockBytes::Decompressed(v) => v,
+            BlockBytes::Shared(v) => v,
         }
     }
 }
@@ -1274,7 +1310,7 @@ struct DataBlock<'a> {
 
 impl<'a> DataBlock<'a> {
     fn parse(path: &'a Path, base: u64, bytes: BlockBytes<'a>) -> Result<DataBlock<'a>> {
-        let compressed = matches!(bytes, BlockBytes::Decompressed(_));
+        let compressed = matches!(bytes, BlockBytes::Shared(_));
         let contents: &[u8] = &bytes;
         let len = contents.len();
         let fail = |at: usize, what: String| block_damage(path, base, compressed, at, what);
@@ -1340,7 +1376,7 @@ impl<'a> DataBlock<'a> {
     }
 
     fn fail(&self, at: usize, what: impl Into<String>) -> Error {
-        let compressed = matches!(self.bytes, BlockBytes::Decompressed(_));
+        let compressed = matches!(self.bytes, BlockBytes::Shared(_));
         block_damage(self.path, self.base, compressed, at, what.into())
     }
 }
@@ -1774,11 +1810,7 @@ mod tests {
     fn downgrade_to_v1(bytes: &[u8]) -> Vec<u8> {
         const V2_PROPS_EXTRA: usize = 1 + 4 + 8;
         let sst = Sst::from_bytes(Path::new("t.sst"), bytes.to_vec()).unwrap();
-        assert!(
-            sst.blocks()
-                .iter()
-                .all(|b| b.compression == Some("none"))
-        );
+        assert!(sst.blocks().iter().all(|b| b.compression == Some("none")));
         let props_h = sst.props_h;
         let props_end = (props_h.offset + u64::from(props_h.len)) as usize;
         let mut out = envelope::encode(Kind::Sst).to_vec();
@@ -2027,7 +2059,11 @@ mod tests {
         assert_eq!(p.compression, Compression::None);
         assert_eq!(p.file_size, v1.len() as u64);
         let data = sst.blocks();
-        let stored: u64 = data.iter().filter(|b| b.kind == "data").map(|b| b.size).sum();
+        let stored: u64 = data
+            .iter()
+            .filter(|b| b.kind == "data")
+            .map(|b| b.size)
+            .sum();
         assert_eq!(p.raw_data_bytes, stored);
         assert_eq!(collect(&sst, None), expected(&model, None));
 
@@ -2042,7 +2078,10 @@ mod tests {
         reseal(&mut bad, h);
         let sst = Sst::from_bytes(Path::new("v1.sst"), bad).unwrap();
         let err = sst.iter_from(None).find_map(|r| r.err()).unwrap();
-        assert!(err.to_string().contains("unknown compression type 1"), "{err}");
+        assert!(
+            err.to_string().contains("unknown compression type 1"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -2059,7 +2098,11 @@ mod tests {
         let mut c = Cursor::new(&bytes[at..]);
         let raw_len = c.varint().unwrap();
         let varint_len = c.pos();
-        for declared in [raw_len - 1, raw_len + 1, (MAX_COMPRESSED_RAW_LEN as u64) + 1] {
+        for declared in [
+            raw_len - 1,
+            raw_len + 1,
+            (MAX_COMPRESSED_RAW_LEN as u64) + 1,
+        ] {
             let mut header = Vec::new();
             put_varint(&mut header, declared);
             let mut stored = header;
@@ -2097,13 +2140,23 @@ mod tests {
                     x as u8
                 })
                 .collect();
-            model.insert(format!("k{i:03}").into_bytes(), (i, ValueKind::Value, value));
+            model.insert(
+                format!("k{i:03}").into_bytes(),
+                (i, ValueKind::Value, value),
+            );
         }
         write(&path, &model, SstOptions::default());
         let sst = Sst::open(&path).unwrap();
-        let data: Vec<_> = sst.blocks().into_iter().filter(|b| b.kind == "data").collect();
+        let data: Vec<_> = sst
+            .blocks()
+            .into_iter()
+            .filter(|b| b.kind == "data")
+            .collect();
         assert!(data.len() > 2);
-        assert!(data.iter().all(|b| b.compression == Some("none")), "{data:?}");
+        assert!(
+            data.iter().all(|b| b.compression == Some("none")),
+            "{data:?}"
+        );
         assert_eq!(collect(&sst, None), expected(&model, None));
     }
 

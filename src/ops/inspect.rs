@@ -682,6 +682,13 @@ pub struct SstSummary {
     pub created: String,
     pub raw_key_bytes: u64,
     pub raw_value_bytes: u64,
+    /// The table's format version (1 or 2).
+    pub format_version: u16,
+    /// How the writer stored data blocks: none or zstd:LEVEL.
+    pub compression: String,
+    /// Data blocks before and after compression.
+    pub raw_data_bytes: u64,
+    pub stored_data_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -689,8 +696,12 @@ pub struct SstBlock {
     /// data | index | bloom | properties
     pub kind: &'static str,
     pub offset: u64,
-    /// Contents without the 5-byte trailer.
+    /// Stored bytes without the 5-byte trailer.
     pub size: u64,
+    /// none | zstd (null when the trailer is unreadable).
+    pub compression: Option<&'static str>,
+    /// Bytes once decompressed (null when that fails).
+    pub raw_size: Option<u64>,
     pub checksum_ok: bool,
     /// Entries of a data block (None when it does not decode), blocks listed by the index.
     pub entries: Option<u64>,
@@ -757,6 +768,10 @@ pub fn sst_summary(sst: &Sst) -> SstSummary {
         created: format_time(p.created_unix_ns),
         raw_key_bytes: p.raw_key_bytes,
         raw_value_bytes: p.raw_value_bytes,
+        format_version: p.format_version,
+        compression: p.compression.to_string(),
+        raw_data_bytes: p.raw_data_bytes,
+        stored_data_bytes: sst.data_block_bounds().map(|(_, size)| size).sum(),
     }
 }
 
@@ -770,6 +785,8 @@ fn block_row(b: BlockInfo) -> SstBlock {
         kind: b.kind,
         offset: b.offset,
         size: b.size,
+        compression: b.compression,
+        raw_size: b.raw_size,
         checksum_ok: b.checksum_ok,
         entries: b.entries,
         last_key: b.last_key.as_deref().map(key_arg),
