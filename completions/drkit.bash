@@ -1330,13 +1330,17 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__compact)
-            opts="-v -q -h -V --level --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --level --sst-compression --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sst-compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2338,7 +2342,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__replicate)
-            opts="-v -q -h -V --join --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --join --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2377,6 +2381,14 @@ _drkit() {
                     return 0
                     ;;
                 --max-bulk-len)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sst-compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --block-cache-mb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2480,7 +2492,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__serve)
-            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2515,6 +2527,14 @@ _drkit() {
                     return 0
                     ;;
                 --max-bulk-len)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sst-compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --block-cache-mb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

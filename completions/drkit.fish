@@ -109,6 +109,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand repair" -s q -l quiet -d 'Pr
 complete -c drkit -n "__fish_drkit_using_subcommand repair" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand repair" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand compact" -l level -d 'Compact only this level into the next one; default: every level into the deepest' -r
+complete -c drkit -n "__fish_drkit_using_subcommand compact" -l sst-compression -d 'How the rewritten tables store data blocks: zstd, zstd:LEVEL or none. Every table compacted is rewritten in the current format (version 2)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand compact" -l threads -d 'Key ranges merged at once; default: the number of cores' -r
 complete -c drkit -n "__fish_drkit_using_subcommand compact" -l json -d 'Print the report as JSON'
 complete -c drkit -n "__fish_drkit_using_subcommand compact" -s v -l verbose -d 'More detail on stderr'
@@ -289,6 +290,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand serve" -l snapshot-interval 
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l max-clients -d 'Most clients connected at once; more are refused with an error' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l idle-timeout -d 'Close a client that sent nothing for this long (30s, 5m); 0 never does' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l max-bulk-len -d 'Largest bulk string (key or value) accepted in a request, in bytes' -r
+complete -c drkit -n "__fish_drkit_using_subcommand serve" -l sst-compression -d 'How new SSTables store data blocks: zstd, zstd:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them' -r
+complete -c drkit -n "__fish_drkit_using_subcommand serve" -l block-cache-mb -d 'Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l requirepass-file -d 'Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which `ps` shows' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l node-id -d 'Cluster mode: this node\'s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l raft-listen -d 'Cluster mode: where peers and `drkit cluster` reach this node' -r
@@ -376,6 +379,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l snapshot-inter
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l max-clients -d 'Most clients connected at once; more are refused with an error' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l idle-timeout -d 'Close a client that sent nothing for this long (30s, 5m); 0 never does' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l max-bulk-len -d 'Largest bulk string (key or value) accepted in a request, in bytes' -r
+complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l sst-compression -d 'How new SSTables store data blocks: zstd, zstd:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them' -r
+complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l block-cache-mb -d 'Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l requirepass-file -d 'Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which `ps` shows' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l node-id -d 'Cluster mode: this node\'s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l raft-listen -d 'Cluster mode: where peers and `drkit cluster` reach this node' -r

@@ -202,6 +202,7 @@ _arguments "${_arguments_options[@]}" : \
 (compact)
 _arguments "${_arguments_options[@]}" : \
 '--level=[Compact only this level into the next one; default\: every level into the deepest]:N:_default' \
+'--sst-compression=[How the rewritten tables store data blocks\: zstd, zstd\:LEVEL or none. Every table compacted is rewritten in the current format (version 2)]:CODEC:_default' \
 '--threads=[Key ranges merged at once; default\: the number of cores]:N:_default' \
 '--json[Print the report as JSON]' \
 '*-v[More detail on stderr]' \
@@ -640,6 +641,8 @@ _arguments "${_arguments_options[@]}" : \
 '--max-clients=[Most clients connected at once; more are refused with an error]:MAX_CLIENTS:_default' \
 '--idle-timeout=[Close a client that sent nothing for this long (30s, 5m); 0 never does]:DUR:_default' \
 '--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
+'--sst-compression=[How new SSTables store data blocks\: zstd, zstd\:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them]:CODEC:_default' \
+'--block-cache-mb=[Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read]:MIB:_default' \
 '--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
 '--node-id=[Cluster mode\: this node'\''s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them]:NODE_ID:_default' \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
@@ -830,6 +833,8 @@ _arguments "${_arguments_options[@]}" : \
 '--max-clients=[Most clients connected at once; more are refused with an error]:MAX_CLIENTS:_default' \
 '--idle-timeout=[Close a client that sent nothing for this long (30s, 5m); 0 never does]:DUR:_default' \
 '--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
+'--sst-compression=[How new SSTables store data blocks\: zstd, zstd\:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them]:CODEC:_default' \
+'--block-cache-mb=[Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read]:MIB:_default' \
 '--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
 '--node-id=[Cluster mode\: this node'\''s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them]:NODE_ID:_default' \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \

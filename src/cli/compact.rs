@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use crate::error::Exit;
+use crate::format::sst::Compression;
 use crate::ops::compact::{self, CompactOptions, CompactReport, LevelShape};
 use crate::output::{Printer, human_bytes, kv_table};
 
@@ -11,6 +12,10 @@ pub struct Args {
     /// Compact only this level into the next one; default: every level into the deepest.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
     pub level: Option<u8>,
+    /// How the rewritten tables store data blocks: zstd, zstd:LEVEL or none. Every table
+    /// compacted is rewritten in the current format (version 2).
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    pub sst_compression: Compression,
     /// Key ranges merged at once; default: the number of cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -22,6 +27,7 @@ pub struct Args {
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let opts = CompactOptions {
         level: args.level.map(usize::from),
+        compression: args.sst_compression,
         threads: args
             .threads
             .map_or_else(compact::default_threads, usize::from),

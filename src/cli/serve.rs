@@ -7,8 +7,9 @@ use anyhow::Context;
 use std::sync::Arc;
 
 use crate::cluster::{ClusterClient, Node, NodeConfig, Timing};
-use crate::engine::{Engine, Options, SyncPolicy};
+use crate::engine::{DEFAULT_BLOCK_CACHE_BYTES, Engine, Options, SyncPolicy};
 use crate::error::{Error, Exit};
+use crate::format::sst::{Compression, SstOptions};
 use crate::output::Printer;
 use crate::serve::access::Password;
 use crate::serve::{ServeConfig, Stopped};
@@ -46,6 +47,13 @@ pub struct Args {
     /// Largest bulk string (key or value) accepted in a request, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_bulk_len: usize,
+    /// How new SSTables store data blocks: zstd, zstd:LEVEL (1 fastest .. 22 smallest) or
+    /// none. Tables already written keep theirs until compaction rewrites them.
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    pub sst_compression: Compression,
+    /// Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_BLOCK_CACHE_BYTES >> 20)]
+    pub block_cache_mb: u64,
     /// Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS
     /// environment variable is used if set. Never given on the command line, which `ps` shows.
     #[arg(long, value_name = "PATH")]
@@ -195,6 +203,11 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
     let opts = Options {
         sync: args.sync,
         snapshot_interval: args.snapshot_interval,
+        sst: SstOptions {
+            compression: args.sst_compression,
+            ..SstOptions::default()
+        },
+        block_cache_bytes: args.block_cache_mb.saturating_mul(1 << 20),
         ..Options::default()
     };
     let mut node = None;

@@ -11,12 +11,15 @@ use serde::Serialize;
 
 use crate::engine::{CompactScope, CompactionSummary, Engine, LEVELS, Options, Version};
 use crate::error::Result;
+use crate::format::sst::{Compression, SstOptions};
 
 #[derive(Debug, Clone, Copy)]
 pub struct CompactOptions {
     /// None: every level into the deepest; Some(n): level n into n + 1.
     pub level: Option<usize>,
     pub threads: usize,
+    /// How the tables written store data blocks.
+    pub compression: Compression,
 }
 
 /// Files and bytes on one level.
@@ -81,6 +84,10 @@ pub fn run(
         Options {
             background_work: false,
             create_if_missing: false,
+            sst: SstOptions {
+                compression: opts.compression,
+                ..SstOptions::default()
+            },
             ..Options::default()
         },
     )?;

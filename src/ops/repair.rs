@@ -40,7 +40,7 @@ use super::compact::{self, CompactOptions, CompactReport};
 use crate::engine::{LEVELS, Outcome, RecoveryMode, load_state, recovery};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{self, FileMeta, ManifestState, parse_sst_name, sst_name};
-use crate::format::sst::Sst;
+use crate::format::sst::{Compression, Sst};
 use crate::format::{current, envelope};
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
@@ -706,6 +706,7 @@ pub fn apply(dir: &Path) -> Result<RepairReport> {
             CompactOptions {
                 level: None,
                 threads: compact::default_threads(),
+                compression: Compression::default(),
             },
             &noop,
         )
