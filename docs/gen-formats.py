@@ -12,7 +12,7 @@ order = [f"format/{n}" for n in
          ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status",
           "raft_state"]]
 # The backup repository (drkit backup / wal archive / restore).
-order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "archive"]]
+order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "copy", "archive"]]
 # Cluster mode (drkit serve --node-id): the Raft snapshot a lagging node receives.
 order += ["cluster/snapshot"]
 out = [

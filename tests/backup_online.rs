@@ -251,13 +251,29 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
         .find(|f| f["stored_in"].is_string() && f["size"].as_u64().unwrap() > 0)
         .expect("the incremental references a stored file")
         .clone();
+    // Tables whose blocks the engine compressed are stored as they are: a flip in the middle
+    // lands in a compressed data block of the copy.
+    let path = referenced["path"].as_str().unwrap();
+    assert!(path.starts_with("sst/"), "{referenced}");
+    assert_eq!(referenced["stored_as"], "copy", "{referenced}");
     let needed = repo
         .join("backups")
         .join(referenced["stored_in"].as_str().unwrap())
         .join("files")
-        .join(format!("{}.zst", referenced["path"].as_str().unwrap()));
+        .join(path);
     let mut bytes = fs::read(&needed).unwrap();
     let mid = bytes.len() / 2;
+    let block = drkit::format::sst::Sst::from_bytes(&needed, bytes.clone())
+        .unwrap()
+        .blocks()
+        .into_iter()
+        .find(|b| (b.offset..b.offset + b.size).contains(&(mid as u64)))
+        .expect("the middle of the table lies in a block");
+    assert_eq!(
+        (block.kind, block.compression),
+        ("data", Some("zstd")),
+        "{block:?}"
+    );
     bytes[mid] ^= 0x10;
     fs::write(&needed, bytes).unwrap();
     let target = tmp.path().join("from-damaged");
@@ -273,6 +289,11 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
     assert_exit(&out, 4, "restore of an incr whose parent file is damaged");
     let name = needed.file_name().unwrap().to_string_lossy().into_owned();
     assert!(text(&out).contains(&name), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("offset {}", block.offset)),
+        "names the damaged block: {}",
+        text(&out)
+    );
     assert!(!target.exists());
 }
 

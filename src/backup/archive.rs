@@ -115,6 +115,7 @@ impl ArchivedSegment {
             blake3: self.blake3.clone(),
             stored_size: self.stored_size,
             stored_in: None,
+            stored_as: super::manifest::StoredAs::Zstd,
         }
     }
 

@@ -126,6 +126,7 @@ pub fn encode(
         blake3: hasher.finalize().to_hex().to_string(),
         stored_size: writeback.written,
         stored_in: None,
+        stored_as: super::manifest::StoredAs::Zstd,
     })
 }
 
@@ -307,13 +308,13 @@ fn write_raw_frame(out: &mut File, data: &[u8], checksum: u32) -> std::io::Resul
 
 /// Starts writeback of a file being written every [`WRITEBACK_EVERY`] bytes.
 #[derive(Debug, Default)]
-struct Writeback {
+pub(super) struct Writeback {
     written: u64,
     started: u64,
 }
 
 impl Writeback {
-    fn wrote(&mut self, file: &File, n: u64) {
+    pub(super) fn wrote(&mut self, file: &File, n: u64) {
         self.written += n;
         if self.written - self.started < WRITEBACK_EVERY {
             return;
@@ -469,7 +470,7 @@ pub fn decode(
     check.finish(reader.pos)
 }
 
-fn corrupt(stored: &Path, offset: u64, what: String) -> Error {
+pub(super) fn corrupt(stored: &Path, offset: u64, what: String) -> Error {
     Error::corruption(stored, offset, what).with_hint(
         "the repository copy is damaged; this backup cannot be trusted: restore from \
          another backup (`drkit backup list`) and take a new one",
@@ -815,6 +816,7 @@ mod tests {
                 blake3: blake3::hash(bytes).to_hex().to_string(),
                 stored_size,
                 stored_in: None,
+                stored_as: crate::backup::manifest::StoredAs::Zstd,
             };
             let out_path = tmp.path().join("out");
             let mut out = File::create(&out_path).unwrap();
@@ -881,6 +883,7 @@ mod tests {
             blake3: blake3::hash(&data).to_hex().to_string(),
             stored_size: std::fs::metadata(&dst).unwrap().len(),
             stored_in: None,
+            stored_as: crate::backup::manifest::StoredAs::Zstd,
         };
         decode(&dst, &f, None, 2, &noop).unwrap();
         let wrong = BackupFile {
@@ -948,6 +951,7 @@ mod tests {
             blake3: blake3::hash(b"hello").to_hex().to_string(),
             stored_size: frame.len() as u64,
             stored_in: None,
+            stored_as: crate::backup::manifest::StoredAs::Zstd,
         };
         assert!(matches!(
             decode(&dst, &f, None, 1, &noop),

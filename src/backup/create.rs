@@ -274,6 +274,9 @@ pub fn create(
                 });
             }
         }
+        if is_compressed_table(&j.rel, &j.src)? {
+            return super::copy::store(&j.src, &files_dir.join(&j.rel), &j.rel, progress);
+        }
         compress(
             &j.src,
             &files_dir.join(format!("{}.zst", j.rel)),
@@ -440,6 +443,15 @@ fn job(data: &Path, rel: &str) -> Result<Job> {
         rel: rel.to_string(),
         size,
     })
+}
+
+/// Whether `src` is a table whose data blocks the engine compressed, which the backup stores
+/// as it is (see [`super::copy`]).
+fn is_compressed_table(rel: &str, src: &Path) -> Result<bool> {
+    if !rel.starts_with("sst/") {
+        return Ok(false);
+    }
+    Ok(crate::format::sst::stored_compression(src)? != crate::format::sst::Compression::None)
 }
 
 /// Compresses `src` into `dst`, fsynced; see [`super::codec`].

@@ -14,13 +14,15 @@
 //!    "bytes": u64 (original, all files),  "stored_bytes": u64 (in this backup's dir),
 //!    "files": [ { "path": "sst/sst_1_….sst" ('/'-separated, relative to the data dir),
 //!                 "size": u64, "blake3": hex of the original bytes,
-//!                 "stored_size": u64, "stored_in": "<id>" (absent: this backup's dir) } ],
+//!                 "stored_size": u64, "stored_in": "<id>" (absent: this backup's dir),
+//!                 "stored_as": "copy" (absent: "zstd") } ],
 //!    "wal_segments": [ { "path": "wal/….wal", "first_seq", "last_seq", "entries": u64,
 //!                        "first_entry_ns", "last_entry_ns": i64 | null } ]
 //!                    (absent when empty, and in manifests of older versions),
 //!    "checksum": blake3 hex of this text written with an empty checksum
 //!  }
-//!  stored copy of a file: backups/<stored_in or id>/files/<path>.zst (see codec.rs)
+//!  stored copy of a file: backups/<stored_in or id>/files/<path>.zst (zstd, see codec.rs)
+//!                      or backups/<stored_in or id>/files/<path>     (copy, see copy.rs)
 //! ```
 
 use std::path::{Component, Path, PathBuf};
@@ -109,6 +111,28 @@ pub struct BackupFile {
     /// dir does. Always the backup that stored it, never a chain to walk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored_in: Option<String>,
+    /// How the repository holds the bytes. Left out for zstd, so manifests from before copies
+    /// existed read back byte for byte.
+    #[serde(default, skip_serializing_if = "StoredAs::is_zstd")]
+    pub stored_as: StoredAs,
+}
+
+/// The two ways a file is stored in a backup's dir.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoredAs {
+    /// Compressed with the backup codec (codec.rs): WAL, manifests, uncompressed tables.
+    #[default]
+    Zstd,
+    /// The original bytes as they are (copy.rs): tables whose blocks the engine compressed
+    /// already, where compressing again would cost CPU and gain nothing.
+    Copy,
+}
+
+impl StoredAs {
+    fn is_zstd(&self) -> bool {
+        *self == StoredAs::Zstd
+    }
 }
 
 pub const FORMAT: &str = "drkit-backup-manifest";
@@ -121,13 +145,16 @@ impl Sealed for BackupManifest {
 }
 
 impl BackupManifest {
-    /// `backups/<owner>/files/<path>.zst`, where the owner is this backup or the earlier
-    /// one that stored the file.
+    /// `backups/<owner>/files/<path>.zst` (or without `.zst` for a copy), where the owner is
+    /// this backup or the earlier one that stored the file.
     pub fn stored_path(&self, backups_dir: &Path, file: &BackupFile) -> PathBuf {
-        backups_dir
+        let files = backups_dir
             .join(file.stored_in.as_deref().unwrap_or(&self.id))
-            .join(FILES_DIR)
-            .join(format!("{}.zst", file.path))
+            .join(FILES_DIR);
+        match file.stored_as {
+            StoredAs::Zstd => files.join(format!("{}.zst", file.path)),
+            StoredAs::Copy => files.join(&file.path),
+        }
     }
 
     /// The earlier backups whose dirs this one reads files from.

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod codec;
+pub mod copy;
 pub mod create;
 pub mod expire;
 pub mod manifest;
@@ -203,7 +204,22 @@ fn decode_stored(
     sink: codec::Sink<'_>,
     progress: Progress<'_>,
 ) -> Result<()> {
-    codec::decode(stored, expect, sink, file_workers(), progress)
+    load_stored(stored, expect, sink, file_workers(), progress)
+}
+
+/// Reads a stored file however the backup stored it (see [`manifest::StoredAs`]): zstd with
+/// `workers` decompression threads, or a copy.
+fn load_stored(
+    stored: &Path,
+    expect: &BackupFile,
+    sink: codec::Sink<'_>,
+    workers: usize,
+    progress: Progress<'_>,
+) -> Result<()> {
+    match expect.stored_as {
+        manifest::StoredAs::Zstd => codec::decode(stored, expect, sink, workers, progress),
+        manifest::StoredAs::Copy => copy::load(stored, expect, sink, progress),
+    }
 }
 
 #[cfg(test)]

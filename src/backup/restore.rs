@@ -243,7 +243,7 @@ pub fn restore(
     run_queue(opts.threads, &order, |f| {
         let dest = staging_path.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
-        super::codec::decode(
+        super::load_stored(
             &m.stored_path(&backups_dir, f),
             f,
             Some((&mut out, &dest)),

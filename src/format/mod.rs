@@ -171,6 +171,7 @@ mod doc_tests {
             "backup/sealed",
             "backup/manifest",
             "backup/codec",
+            "backup/copy",
             "backup/archive",
             "cluster/snapshot",
         ] {

@@ -954,6 +954,63 @@ impl Sst {
     }
 }
 
+/// How a table's writer stored its data blocks, read from the envelope, footer and properties
+/// alone (a few hundred bytes, whatever the table's size), every part checked. Backups use it
+/// to store compressed tables as they are.
+pub fn stored_compression(path: &Path) -> Result<Compression> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path).at(path)?;
+    let len = file.metadata().at(path)?.len();
+    let read_at = |at: u64, n: usize| -> Result<Vec<u8>> {
+        let mut buf = vec![0; n];
+        file.read_exact_at(&mut buf, at).at(path)?;
+        Ok(buf)
+    };
+    let head = read_at(0, envelope::LEN.min(len as usize))?;
+    let version = envelope::decode(path, &head, Kind::Sst)?;
+    if version < VERSION_COMPRESSED {
+        return Ok(Compression::None);
+    }
+    let footer_len = FOOTER_LEN.min(len as usize);
+    let mut tail = vec![0; envelope::LEN];
+    tail.extend_from_slice(&read_at(len - footer_len as u64, footer_len)?);
+    // decode_footer wants the file's bytes; a stand-in envelope keeps its length checks, and
+    // offsets in its errors are moved back to where the footer really lies.
+    let shift = (len - footer_len as u64).saturating_sub(envelope::LEN as u64);
+    let (_, [_, _, props_h]) = decode_footer(path, &tail).map_err(|e| match e {
+        Error::Corruption {
+            path,
+            offset,
+            what,
+            hint,
+        } => Error::Corruption {
+            path,
+            offset: offset + shift,
+            what,
+            hint,
+        },
+        other => other,
+    })?;
+    let end = props_h
+        .end()
+        .filter(|&end| end <= len - FOOTER_LEN as u64)
+        .ok_or_else(|| {
+            corrupt(
+                path,
+                len - FOOTER_LEN as u64,
+                "footer places the properties past the footer",
+            )
+        })?;
+    let block = read_at(props_h.offset, (end - props_h.offset) as usize)?;
+    let local = Handle {
+        offset: 0,
+        len: props_h.len,
+    };
+    let contents = block_contents(path, &block, local, "properties")
+        .map_err(|_| corrupt(path, props_h.offset, "properties block checksum mismatch"))?;
+    Ok(decode_props(path, props_h.offset, contents, version)?.compression)
+}
+
 /// Returns the footer's offset and the index, bloom and properties handles.
 fn decode_footer(path: &Path, bytes: &[u8]) -> Result<(usize, [Handle; 3])> {
     let file_size = bytes.len();
@@ -2158,6 +2215,45 @@ mod tests {
             "{data:?}"
         );
         assert_eq!(collect(&sst, None), expected(&model, None));
+    }
+
+    #[test]
+    fn stored_compression_reads_only_the_properties() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, (_, bytes)) in [
+            ("zstd", small_table()),
+            ("none", small_table_with(Compression::None)),
+            ("v1", {
+                let (m, b) = small_table_with(Compression::None);
+                (m, downgrade_to_v1(&b))
+            }),
+        ] {
+            let path = dir.path().join(format!("{name}.sst"));
+            fs::write(&path, &bytes).unwrap();
+            let want = if name == "zstd" {
+                Compression::default()
+            } else {
+                Compression::None
+            };
+            assert_eq!(stored_compression(&path).unwrap(), want, "{name}");
+            if name == "v1" {
+                // Known uncompressed from the envelope alone.
+                continue;
+            }
+            // Damage in the properties or footer is refused, not guessed around.
+            let props_at = Sst::from_bytes(&path, bytes.clone())
+                .unwrap()
+                .props_h
+                .offset;
+            for at in [props_at as usize + 3, bytes.len() - 20] {
+                let mut bad = bytes.clone();
+                bad[at] ^= 0x20;
+                fs::write(&path, &bad).unwrap();
+                assert!(stored_compression(&path).is_err(), "{name} flip at {at}");
+            }
+            fs::write(&path, &bytes[..30]).unwrap();
+            assert!(stored_compression(&path).is_err(), "{name} truncated");
+        }
     }
 
     #[test]
