@@ -252,3 +252,4 @@ mod tests {
         assert!(plain.sst_bytes >= plain.raw_data_bytes);
     }
 }
+
