@@ -78,7 +78,10 @@ def main():
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--dir", default=None, help="work dir (default: a temporary one)")
+    ap.add_argument("--drkit", default=None, help="the drkit binary (default: target/release)")
     a = ap.parse_args()
+    global DRKIT
+    DRKIT = a.drkit or DRKIT
     root = a.dir or tempfile.mkdtemp(prefix="drkit-vs-tar-")
     print(f"disk: dd bs=1M count=1024 conv=fdatasync: {dd_mb_per_s(root):.0f} MB/s")
     rows = []

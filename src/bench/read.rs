@@ -252,4 +252,3 @@ mod tests {
         assert!(plain.sst_bytes >= plain.raw_data_bytes);
     }
 }
-

@@ -132,6 +132,17 @@ pub fn render(shared: &Shared, sections: &[String]) -> crate::Result<String> {
             stats.batches.load(Ordering::Relaxed)
         );
         let _ = writeln!(out, "memtable_bytes:{}\r", engine.memtable_bytes());
+        let _ = writeln!(
+            out,
+            "sst_compression:{}\r",
+            engine.options().sst.compression
+        );
+        if let Some(c) = engine.block_cache_stats() {
+            let _ = writeln!(out, "block_cache_bytes:{}\r", c.bytes);
+            let _ = writeln!(out, "block_cache_capacity_bytes:{}\r", c.capacity_bytes);
+            let _ = writeln!(out, "block_cache_hits:{}\r", c.hits);
+            let _ = writeln!(out, "block_cache_misses:{}\r", c.misses);
+        }
         let _ = writeln!(out, "flushes:{}\r", stats.flushes.load(Ordering::Relaxed));
         let _ = writeln!(
             out,

@@ -450,6 +450,36 @@ fn render_engine(out: &mut String, engine: &Engine) {
             version.level_bytes(level)
         );
     }
+    if let Some(c) = engine.block_cache_stats() {
+        header(
+            out,
+            "drkit_block_cache_bytes",
+            "gauge",
+            "Decompressed SST blocks held in the block cache, bytes.",
+        );
+        let _ = writeln!(out, "drkit_block_cache_bytes {}", c.bytes);
+        header(
+            out,
+            "drkit_block_cache_capacity_bytes",
+            "gauge",
+            "The block cache's capacity (serve --block-cache-mb).",
+        );
+        let _ = writeln!(out, "drkit_block_cache_capacity_bytes {}", c.capacity_bytes);
+        header(
+            out,
+            "drkit_block_cache_hits_total",
+            "counter",
+            "Reads of a compressed SST block served from the block cache.",
+        );
+        let _ = writeln!(out, "drkit_block_cache_hits_total {}", c.hits);
+        header(
+            out,
+            "drkit_block_cache_misses_total",
+            "counter",
+            "Reads of a compressed SST block that decompressed it.",
+        );
+        let _ = writeln!(out, "drkit_block_cache_misses_total {}", c.misses);
+    }
 }
 
 #[cfg(test)]
@@ -483,6 +513,9 @@ mod tests {
             "drkit_group_commit_batch_size_count 1",
             "drkit_last_seq 1",
             "drkit_level_files{level=\"0\"} 0",
+            "drkit_block_cache_capacity_bytes 67108864",
+            "drkit_block_cache_hits_total 0",
+            "# TYPE drkit_block_cache_misses_total counter",
             "# TYPE drkit_request_duration_seconds histogram",
         ] {
             assert!(text.contains(want), "missing `{want}` in\n{text}");
