@@ -438,7 +438,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__create)
-            opts="-v -q -h -V --repo --data --type --threads --compress-level --lock-wait --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --data --type --threads --compress-level --lock-wait --logical-digest --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

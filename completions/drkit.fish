@@ -205,6 +205,7 @@ incr\t'Only what the newest backup of the same dir history does not hold (new ta
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l threads -d 'Files compressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l lock-wait -d 'Wait this long for another run\'s repository lock (`30s`, `5m`, `1h`) instead of failing at once with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l logical-digest -d 'Also record the count and a blake3 digest of every live record, which restore then checks the restored dir against. Reads and decompresses every table: on compressed exchange records it costs more than the copy itself. Without it, every table\'s block checksums are checked as it is copied and every file\'s blake3 on restore'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

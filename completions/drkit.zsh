@@ -417,6 +417,7 @@ incr\:"Only what the newest backup of the same dir history does not hold (new ta
 '--threads=[Files compressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another run'\''s repository lock (\`30s\`, \`5m\`, \`1h\`) instead of failing at once with exit 11]:LOCK_WAIT:_default' \
+'--logical-digest[Also record the count and a blake3 digest of every live record, which restore then checks the restored dir against. Reads and decompresses every table\: on compressed exchange records it costs more than the copy itself. Without it, every table'\''s block checksums are checked as it is copied and every file'\''s blake3 on restore]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \

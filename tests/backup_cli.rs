@@ -38,8 +38,14 @@ fn build(dir: &Path, records: u32, value_len: usize) {
 }
 
 fn create_json(repo: &Path, data: &Path) -> serde_json::Value {
+    create_json_with(repo, data, &[])
+}
+
+fn create_json_with(repo: &Path, data: &Path, extra: &[&str]) -> serde_json::Value {
     let out = drkit()
-        .args(["backup", "create", "--json", "--repo"])
+        .args(["backup", "create", "--json"])
+        .args(extra)
+        .arg("--repo")
         .arg(repo)
         .arg("--data")
         .arg(data)
@@ -76,7 +82,7 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
 #[test]
 fn full_backup_restores_every_record_under_a_new_history() {
     let (tmp, data, repo) = setup();
-    let created = create_json(&repo, &data);
+    let created = create_json_with(&repo, &data, &["--logical-digest"]);
     let b = &created["backup"];
     let id = b["id"].as_str().unwrap().to_string();
     assert!(id.contains("-full-"), "{id}");
@@ -284,7 +290,7 @@ fn a_killed_create_leaves_no_listed_backup_and_the_next_run_cleans_up() {
         .assert()
         .code(10);
 
-    let next = create_json(&repo, &data);
+    let next = create_json_with(&repo, &data, &["--logical-digest"]);
     assert!(!backup_dir.exists(), "the leftover was not removed");
     assert_eq!(next["cleaned"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -416,4 +422,71 @@ fn quiet_prints_nothing_on_success() {
         assert!(a.get_output().stdout.is_empty(), "{args:?}");
         assert!(a.get_output().stderr.is_empty(), "{args:?}");
     }
+}
+
+/// Without --logical-digest a backup records no digest, yet restores exactly: every table's
+/// block checksums are checked as it is copied and every file's blake3 on restore.
+#[test]
+fn a_backup_without_a_logical_digest_restores_exactly() {
+    let (tmp, data, repo) = setup();
+    let created = create_json(&repo, &data);
+    let b = &created["backup"];
+    assert!(b["logical_digest"].is_null(), "{b}");
+    assert!(created["digest_ms"].is_null(), "{created}");
+    let target = tmp.path().join("restored");
+    let out = drkit()
+        .args(["restore", "--json", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    crate::common::assert_exit(&out, 0, "restore");
+    let restored = json_report(&out.stdout);
+    assert!(restored["report"]["logical_digest"].is_null(), "{restored}");
+    assert_eq!(full_scan(&target), full_scan(&data));
+}
+
+/// A table damaged in the data dir (a flipped byte inside a compressed block) is refused by
+/// `backup create` with the file and the block's offset, and no backup is left behind.
+#[test]
+fn a_damaged_table_is_refused_by_backup_create() {
+    let (_tmp, data, repo) = setup();
+    let sst = fs::read_dir(data.join("sst"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sst"))
+        .unwrap();
+    let mut bytes = fs::read(&sst).unwrap();
+    let block = drkit::format::sst::Sst::from_bytes(&sst, bytes.clone())
+        .unwrap()
+        .blocks()
+        .into_iter()
+        .find(|b| b.kind == "data" && b.compression == Some("zstd"))
+        .expect("a compressed data block");
+    bytes[(block.offset + block.size / 2) as usize] ^= 0x08;
+    fs::write(&sst, bytes).unwrap();
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    crate::common::assert_exit(&out, 4, "backup of a damaged table");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&sst.file_name().unwrap().to_string_lossy().into_owned())
+            && err.contains(&format!("offset {}", block.offset)),
+        "{err}"
+    );
+    let list = drkit()
+        .args(["backup", "list", "--json", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains("\"type\":\"backup\""),
+        "no backup was left"
+    );
 }

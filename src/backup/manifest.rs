@@ -10,7 +10,8 @@
 //!    "checkpoint_seq": u64,  "last_seq": u64, "last_entry_ns": i64 (absent if unknown),
 //!    "compress_level": i32,
 //!    "records": u64,  "logical_digest": blake3 hex over every live record in key order,
-//!                     each framed as key len u64 LE | key | value len u64 LE | value,
+//!                     each framed as key len u64 LE | key | value len u64 LE | value
+//!                     (both absent unless taken with --logical-digest),
 //!    "bytes": u64 (original, all files),  "stored_bytes": u64 (in this backup's dir),
 //!    "files": [ { "path": "sst/sst_1_….sst" ('/'-separated, relative to the data dir),
 //!                 "size": u64, "blake3": hex of the original bytes,
@@ -70,8 +71,12 @@ pub struct BackupManifest {
     pub compress_level: i32,
     /// Live records at the backup point and the blake3 over them in key order, each framed
     /// as (key length u64 LE, key, value length u64 LE, value): what a restore must give back.
-    pub records: u64,
-    pub logical_digest: String,
+    /// Absent unless the backup was taken with `--logical-digest` (always present in manifests
+    /// of drkit versions before it became optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_digest: Option<String>,
     /// Original bytes over all files, and compressed bytes of the files stored in this
     /// backup's own dir (not those it references in earlier backups).
     pub bytes: u64,

@@ -2,9 +2,10 @@
 //! one, which is moved aside, never deleted).
 //!
 //! The files go into a staging dir next to the target (`DIR.drkit-restore-tmp`), each
-//! checked against its blake3 as it is written; the staging dir gets a new history id, its
-//! logical digest is compared with the backup's, and only then is it renamed into place. So
-//! a failed or killed restore never leaves a dir at the target that looks complete.
+//! checked against its blake3 as it is written; the staging dir gets a new history id, is
+//! opened as the engine would open it (and, for a backup taken with `--logical-digest`, its
+//! records' digest is compared with the backup's), and only then is it renamed into place.
+//! So a failed or killed restore never leaves a dir at the target that looks complete.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -40,7 +41,8 @@ pub struct RestorePlan {
     pub backup_end_time: String,
     pub checkpoint_seq: u64,
     pub last_seq: u64,
-    pub records: u64,
+    /// Live records at the backup point, when the backup recorded them.
+    pub records: Option<u64>,
     pub files: usize,
     pub bytes: u64,
     pub stored_bytes: u64,
@@ -63,8 +65,10 @@ pub struct RestorePlan {
 pub struct RestoreReport {
     pub plan: RestorePlan,
     pub new_history_id: String,
-    pub logical_digest: String,
-    pub records: u64,
+    /// The restored dir's records and their digest, checked against the backup's; None when
+    /// the backup recorded none (taken without `--logical-digest`).
+    pub logical_digest: Option<String>,
+    pub records: Option<u64>,
     /// With a point-in-time target: the last sequence the restored dir holds, that entry's
     /// commit time if the WAL held it, and the WAL entries recovery replayed above the
     /// backup's checkpoint (the backup's own WAL tail included).
@@ -255,22 +259,28 @@ pub fn restore(
 
     let history: [u8; 16] = rand::random();
     VersionSet::reset_history_id(&staging_path, history)?;
-    // The whole, not just the parts: the records the restored dir yields must be the ones
-    // the backup saw.
+    // Every file matched its blake3; the dir must also open as the engine opens it. With a
+    // recorded digest, the whole is checked too: the records the restored dir yields must be
+    // the ones the backup saw.
     let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &staging_lock)?;
-    let (digest, records) = logical_digest(&ro)?;
+    let (digest, records) = match (&m.logical_digest, m.records) {
+        (Some(want_digest), Some(want_records)) => {
+            let (digest, records) = logical_digest(&ro)?;
+            if &digest != want_digest || records != want_records {
+                return Err(Error::corruption(
+                    repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
+                    0,
+                    format!(
+                        "the restored data has {records} records with digest {digest}, the backup recorded {want_records} with {want_digest}"
+                    ),
+                )
+                .with_hint("the backup is not usable; restore another one and report this"));
+            }
+            (Some(digest), Some(records))
+        }
+        _ => (None, None),
+    };
     drop(ro);
-    if digest != m.logical_digest || records != m.records {
-        return Err(Error::corruption(
-            repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
-            0,
-            format!(
-                "the restored data has {records} records with digest {digest}, the backup recorded {} with {}",
-                m.records, m.logical_digest
-            ),
-        )
-        .with_hint("the backup is not usable; restore another one and report this"));
-    }
     let (mut reached_seq, mut reached_time, mut replayed) = (None, None, 0);
     let (staging_lock, digest, records) = match &plan.pitr {
         None => (staging_lock, digest, records),
@@ -307,7 +317,14 @@ pub fn restore(
             reached_time = time.map(archive::rfc3339_ns);
             let lock = DirLock::acquire(&staging_path)?;
             let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &lock)?;
-            let (digest, records) = logical_digest(&ro)?;
+            // Past the backup point there is nothing to compare with: the digest is only
+            // reported, and only when the backup recorded one.
+            let (digest, records) = if digest.is_some() {
+                let (d, r) = logical_digest(&ro)?;
+                (Some(d), Some(r))
+            } else {
+                (None, None)
+            };
             drop(ro);
             (lock, digest, records)
         }

@@ -221,6 +221,7 @@ fn create_options(cfg: &BackupBenchConfig) -> CreateOptions {
         threads: cfg.threads.max(1),
         compress_level: cfg.compress_level,
         lock_wait: std::time::Duration::ZERO,
+        logical_digest: false,
     }
 }
 
@@ -239,7 +240,7 @@ pub fn run_backup(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
         cfg,
         (&b.id, b.files.len(), b.bytes, b.stored_bytes),
         seconds,
-        Some((r.copy_ms, r.digest_ms)),
+        Some((r.copy_ms, r.digest_ms.unwrap_or(0))),
         build_seconds,
     ))
 }

@@ -264,6 +264,7 @@ fn backup_phase(
         threads,
         compress_level: 3,
         lock_wait: Duration::ZERO,
+        logical_digest: false,
     };
     let archive_opts = ArchiveOptions {
         compress_level: 3,

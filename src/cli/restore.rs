@@ -48,7 +48,11 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
         ("type", p.backup_type.clone()),
         ("taken (end)", p.backup_end_time.clone()),
         ("seq range", format!("{}..{}", p.checkpoint_seq, p.last_seq)),
-        ("records", p.records.to_string()),
+        (
+            "records",
+            p.records
+                .map_or_else(|| "- (no --logical-digest)".into(), |n| n.to_string()),
+        ),
         ("files", p.files.to_string()),
         (
             "bytes",
@@ -141,17 +145,27 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
     let mut rows = vec![
         ("restored", r.plan.backup_id.clone()),
         ("into", r.plan.target.display().to_string()),
-        ("records", r.records.to_string()),
     ];
-    match r.reached_seq {
-        None => rows.push((
-            "logical digest",
-            format!("{} (matches the backup)", r.logical_digest),
+    if let Some(n) = r.records {
+        rows.push(("records", n.to_string()));
+    }
+    match (r.reached_seq, &r.logical_digest) {
+        (None, Some(digest)) => {
+            rows.push(("logical digest", format!("{digest} (matches the backup)")))
+        }
+        (None, None) => rows.push((
+            "checked",
+            "every file's blake3; the dir opens (the backup has no logical digest)".into(),
         )),
-        Some(seq) => {
+        (Some(seq), digest) => {
             rows.push((
                 "backup digest",
-                "matches the backup (checked before the WAL replay)".into(),
+                if digest.is_some() {
+                    "matches the backup (checked before the WAL replay)"
+                } else {
+                    "not recorded (taken without --logical-digest); every file's blake3 matched"
+                }
+                .into(),
             ));
             rows.push(("WAL entries replayed", r.replayed.to_string()));
             rows.push(("reached seq", seq.to_string()));
@@ -159,7 +173,9 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
                 "reached time",
                 r.reached_time.clone().unwrap_or_else(|| "-".into()),
             ));
-            rows.push(("logical digest", r.logical_digest.clone()));
+            if let Some(d) = digest {
+                rows.push(("logical digest", d.clone()));
+            }
         }
     }
     rows.extend([
