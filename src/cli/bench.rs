@@ -217,15 +217,17 @@ fn print_backup_report(printer: &Printer, r: &BackupBenchReport) {
         ("duration", format!("{:.3} s", r.seconds)),
         ("throughput", format!("{:.0} MB/s", r.mb_per_sec)),
     ];
-    if let (Some(copy), Some(digest)) = (r.copy_ms, r.digest_ms) {
-        rows.push((
+    match (r.copy_ms, r.digest_ms) {
+        (Some(copy), Some(digest)) => rows.push((
             "copy / digest scan",
             format!(
                 "{:.2} s / {:.2} s (side by side)",
                 copy as f64 / 1e3,
                 digest as f64 / 1e3
             ),
-        ));
+        )),
+        (Some(copy), None) => rows.push(("copy", format!("{:.2} s", copy as f64 / 1e3))),
+        _ => {}
     }
     if r.build_seconds > 0.0 {
         rows.push(("built first (untimed)", format!("{:.1} s", r.build_seconds)));
