@@ -30,37 +30,52 @@ const COPY_CHUNK: usize = 1 << 20;
 pub fn store(src: &Path, dst: &Path, rel: &str, progress: Progress<'_>) -> Result<BackupFile> {
     let mut input = File::open(src).at(src)?;
     let out = File::create(dst).at(dst)?;
+    let (size, blake3) = pump(&mut input, src, Some((&out, dst)), progress)?;
+    out.sync_all().at(dst)?;
+    Ok(BackupFile {
+        path: rel.to_string(),
+        size,
+        blake3,
+        stored_size: size,
+        stored_in: None,
+        stored_as: StoredAs::Copy,
+    })
+}
+
+/// The one pass both directions share: reads `input` (at `path`) chunk by chunk, hashes each
+/// chunk and copies it to the same offset of `out` if given. Returns the bytes read and
+/// their blake3, hex.
+fn pump(
+    input: &mut File,
+    path: &Path,
+    out: Option<(&File, &Path)>,
+    progress: Progress<'_>,
+) -> Result<(u64, String)> {
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; COPY_CHUNK];
     let mut at = 0u64;
     let mut kernel_copy = true;
     let mut writeback = super::codec::Writeback::default();
     loop {
-        let n = read_full(&mut input, &mut buf).at(src)?;
+        let n = read_full(input, &mut buf).at(path)?;
         if n == 0 {
             break;
         }
         let chunk = &buf[..n];
         hasher.update(chunk);
-        if kernel_copy {
-            kernel_copy = copy_range(&input, &out, at, n).at(dst)?;
-        }
-        if !kernel_copy {
-            out.write_all_at(chunk, at).at(dst)?;
+        if let Some((out, out_path)) = out {
+            if kernel_copy {
+                kernel_copy = copy_range(input, out, at, n).at(out_path)?;
+            }
+            if !kernel_copy {
+                out.write_all_at(chunk, at).at(out_path)?;
+            }
+            writeback.wrote(out, n as u64);
         }
         at += n as u64;
-        writeback.wrote(&out, n as u64);
         progress(n as u64);
     }
-    out.sync_all().at(dst)?;
-    Ok(BackupFile {
-        path: rel.to_string(),
-        size: at,
-        blake3: hasher.finalize().to_hex().to_string(),
-        stored_size: at,
-        stored_in: None,
-        stored_as: StoredAs::Copy,
-    })
+    Ok((at, hasher.finalize().to_hex().to_string()))
 }
 
 /// Copies `n` bytes at `at` from `input` to the same place in `out` inside the kernel. False
@@ -128,29 +143,8 @@ pub fn load(
             ),
         ));
     }
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; COPY_CHUNK];
-    let mut at = 0u64;
-    let mut kernel_copy = true;
-    let mut writeback = super::codec::Writeback::default();
-    loop {
-        let n = read_full(&mut input, &mut buf).at(stored)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        if let Some((out, path)) = &sink {
-            if kernel_copy {
-                kernel_copy = copy_range(&input, out, at, n).at(path)?;
-            }
-            if !kernel_copy {
-                out.write_all_at(&buf[..n], at).at(path)?;
-            }
-            writeback.wrote(out, n as u64);
-        }
-        at += n as u64;
-        progress(n as u64);
-    }
+    let sink = sink.map(|(f, p)| (&*f, p));
+    let (at, sum) = pump(&mut input, stored, sink, progress)?;
     if at != expect.size {
         return Err(bad(
             at,
@@ -160,7 +154,6 @@ pub fn load(
             ),
         ));
     }
-    let sum = hasher.finalize().to_hex().to_string();
     if sum != expect.blake3 {
         let offset = damaged_block(stored).unwrap_or(0);
         return Err(bad(
