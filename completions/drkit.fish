@@ -138,7 +138,7 @@ checkpoint\t''
 seal\t''"
 complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -l key-prefix -d 'Only entries whose key starts with P: `order:ID`, `trade:ID`, `account:ID`, `raw:HEX` (any internal key), `0xHEX` or text (a plain key). `order:` alone matches every order' -r
 complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -l limit -d 'Show at most N entries (the whole log is still read for the summary)' -r
-complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -l hex -d 'Add each entry\'s raw bytes in hex'
+complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -l hex -d 'Add each entry\'s raw bytes in hex, and with --json its stored key and value (`key_hex`, `value_hex`), e.g. to load the same entries into another store'
 complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -l json -d 'JSON Lines: one object per entry ("entry") or problem ("damage"), then a "summary"'
 complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand inspect; and __fish_seen_subcommand_from wal" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

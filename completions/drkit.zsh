@@ -245,7 +245,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--type=[Only entries of these types (repeat the flag or give a comma list)]:TYPE:(order trade account put delete checkpoint seal)' \
 '--key-prefix=[Only entries whose key starts with P\: \`order\:ID\`, \`trade\:ID\`, \`account\:ID\`, \`raw\:HEX\` (any internal key), \`0xHEX\` or text (a plain key). \`order\:\` alone matches every order]:P:_default' \
 '--limit=[Show at most N entries (the whole log is still read for the summary)]:N:_default' \
-'--hex[Add each entry'\''s raw bytes in hex]' \
+'--hex[Add each entry'\''s raw bytes in hex, and with --json its stored key and value (\`key_hex\`, \`value_hex\`), e.g. to load the same entries into another store]' \
 '--json[JSON Lines\: one object per entry ("entry") or problem ("damage"), then a "summary"]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \

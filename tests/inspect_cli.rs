@@ -233,6 +233,16 @@ fn wal_dump_rows_filters_and_summary() {
             .unwrap()
             .starts_with("0x0100000000000000")
     );
+    // The stored key and value are the encoded entry's last bytes, key first.
+    for row in &rows {
+        let (k, v) = (
+            row["key_hex"].as_str().unwrap(),
+            row["value_hex"].as_str().unwrap(),
+        );
+        assert!(k.len() > 2 && v.len() > 2, "{row}");
+        let tail = format!("{}{}", &k[2..], &v[2..]);
+        assert!(row["hex"].as_str().unwrap().ends_with(&tail), "{row}");
+    }
     assert_eq!(summary(&lines)["entries"].as_u64(), Some(all.len() as u64));
 
     // --key-prefix in the get/scan key syntax: `order:` is every order.

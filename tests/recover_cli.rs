@@ -133,14 +133,27 @@ fn clean_dir_is_clean() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("clean"), "{stdout}");
     assert!(lost_files(dir).is_empty());
-    // A second run: everything is in the log still (nothing was flushed), and still clean.
+    assert!(
+        stdout.contains("ready") && stdout.contains("flushed"),
+        "{stdout}"
+    );
+    // A second run: the first flushed what it replayed into SSTs, so only the checkpoint
+    // entry that flush logged is left to replay, and the dir is still clean.
     let out = recover(dir, &["--json"]);
     assert_exit(&out, 0, "recover clean --json");
     let r = json_report(&out);
     assert_eq!(r["outcome"], "clean", "{r}");
-    assert_eq!(r["replayed"], 100, "{r}");
+    assert_eq!(r["checkpoint_seq"], 100, "{r}");
+    assert_eq!(r["replayed"], 1, "{r}");
     assert_eq!(r["dropped_entries"], 0, "{r}");
     assert!(r["findings"].as_array().unwrap().is_empty(), "{r}");
+    let (ready, flushed) = (r["ready"].as_f64().unwrap(), r["flushed"].as_f64().unwrap());
+    assert!(
+        r["duration"].as_f64().unwrap() <= ready && ready <= flushed,
+        "{r}"
+    );
+    let dry = json_report(&recover(dir, &["--dry-run", "--json"]));
+    assert!(dry["flushed"].is_null(), "{dry}");
     read_back(dir, &(0..100).collect::<Vec<_>>(), 64, true);
 }
 

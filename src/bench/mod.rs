@@ -26,7 +26,7 @@ pub use cluster::{ClusterBenchConfig, ClusterBenchReport, run_cluster};
 pub use crash::{crash_writer, expected_state, ops};
 pub use read::{ReadBenchConfig, ReadBenchReport, run_read};
 pub use recover::{
-    RECOVER_MEMTABLE_BYTES, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,
+    Phase as RecoverPhase, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,
 };
 pub use workload::{Op, Workload};
 pub use write::{WriteBenchConfig, WriteBenchReport, run_write};

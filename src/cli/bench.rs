@@ -4,8 +4,8 @@ use std::sync::Arc;
 use crate::bench::backup::{build_data, ensure_backup};
 use crate::bench::{
     BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport, ReadBenchConfig,
-    RecoverBenchConfig, WriteBenchConfig, build_wal, run_backup, run_cluster, run_read,
-    run_recover, run_restore, run_write,
+    RecoverBenchConfig, RecoverPhase, WriteBenchConfig, build_wal, run_backup, run_cluster,
+    run_read, run_recover, run_restore, run_write,
 };
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
@@ -193,6 +193,13 @@ fn backup_config(a: &BackupArgs) -> anyhow::Result<BackupBenchConfig> {
     })
 }
 
+fn recover_phase(p: &RecoverPhase) -> String {
+    format!(
+        "{:.3} s ({:.0} MB/s, {:.0} records/s)",
+        p.seconds, p.mb_per_sec, p.records_per_sec
+    )
+}
+
 fn print_backup_report(printer: &Printer, r: &BackupBenchReport) {
     printer.json(
         &serde_json::json!({ "schema": 1, "type": format!("bench-{}", r.operation), "report": r }),
@@ -306,9 +313,13 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     format!("{} in {} segments", human_bytes(r.wal_bytes), r.segments),
                 ),
                 ("entries replayed", r.entries.to_string()),
-                ("duration", format!("{:.3} s", r.seconds)),
-                ("WAL replay MB/s", format!("{:.0}", r.wal_mb_per_sec)),
-                ("records/s", format!("{:.0}", r.records_per_sec)),
+                ("replay (log read and checked)", recover_phase(&r.replay)),
+                ("ready (reads and writes accepted)", recover_phase(&r.ready)),
+                (
+                    "flushed (all of it in fsynced SSTs)",
+                    recover_phase(&r.flushed),
+                ),
+                ("closed", format!("{:.3} s", r.total_seconds)),
                 (
                     "started from snapshot",
                     r.snapshot_seq.map_or("no".into(), |s| format!("seq {s}")),

@@ -104,7 +104,8 @@ pub struct WalArgs {
     /// Show at most N entries (the whole log is still read for the summary).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
-    /// Add each entry's raw bytes in hex.
+    /// Add each entry's raw bytes in hex, and with --json its stored key and value
+    /// (`key_hex`, `value_hex`), e.g. to load the same entries into another store.
     #[arg(long)]
     pub hex: bool,
     /// JSON Lines: one object per entry ("entry") or problem ("damage"), then a "summary".

@@ -247,9 +247,10 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
                 .with_context(|| format!("cannot open {} for serving", args.data.display()))?;
             let report = engine.recovery_report();
             printer.verbose(format!(
-                "recovered {}: {} entries replayed",
+                "recovered {}: {} entries replayed, ready after {:.3} s (flushed in the background)",
                 args.data.display(),
-                report.replayed
+                report.replayed,
+                report.ready.as_secs_f64()
             ));
             (Arc::new(engine), None)
         }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
@@ -359,21 +359,30 @@ impl Engine {
         }
     }
 
-    /// `drkit recover`: runs recovery and returns its report, also when the mode refuses
-    /// (outcome `Refused`, nothing changed) or with `opts.dry_run` (nothing changed either).
+    /// `drkit recover`: runs recovery, flushes what it replayed into SSTs and returns its
+    /// report with both times (`ready`, `flushed`), also when the mode refuses (outcome
+    /// `Refused`, nothing changed) or with `opts.dry_run` (nothing changed either).
     pub fn recover(
         dir: &Path,
         opts: Options,
         progress: Option<ProgressFn>,
     ) -> Result<RecoveryReport> {
-        // Recover, make the dir consistent, close: no background flush of the recovered runs
-        // (they stay in the WAL), so the result does not depend on how fast the close came.
+        // No background thread: the flush below is the only one, timed as one step.
         let opts = Options {
             background_work: false,
             ..opts
         };
         match open_inner(dir, opts, progress)? {
-            Opened::Engine(e) => Ok(e.recovery.clone()),
+            Opened::Engine(e) => {
+                // An end-of-recovery checkpoint, as RocksDB's recovery flush and PostgreSQL's
+                // end-of-recovery checkpoint: what was replayed goes into fsynced SSTs, so the
+                // dir no longer depends on the log and the next open replays nothing.
+                let flushing = Instant::now();
+                e.flush()?;
+                let mut report = e.recovery.clone();
+                report.flushed = Some(report.ready + flushing.elapsed());
+                Ok(report)
+            }
             Opened::Report(r) => Ok(r),
         }
     }
@@ -645,12 +654,13 @@ fn refuse_standalone_data(dir: &Path, state: &ManifestState) -> Result<()> {
 }
 
 fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result<Opened> {
+    let started = Instant::now();
     let (dir_lock, fresh) = prepare_dir(dir, &opts)?;
     let mut vs = open_versions(dir, &opts, fresh)?;
     if opts.cluster && !fresh && !dir.join("raft").is_dir() {
         refuse_standalone_data(dir, vs.state())?;
     }
-    let (report, immutable, max_seq) = if opts.cluster {
+    let (mut report, immutable, max_seq) = if opts.cluster {
         if !fresh {
             vs.start_new_manifest()?;
         }
@@ -703,6 +713,7 @@ fn open_inner(dir: &Path, opts: Options, progress: Option<ProgressFn>) -> Result
     });
     inner.retire_wal()?;
     let threads = spawn_threads(&inner)?;
+    report.ready = started.elapsed();
     Ok(Opened::Engine(Engine {
         inner,
         threads,
@@ -1231,7 +1242,7 @@ impl Inner {
         result
     }
 
-    /// Flushes frozen memtables to L0, oldest first.
+    /// Flushes frozen memtables to L0 until none is left.
     /// With `yield_to_shutdown`, stops between flushes once the engine is closing: what is
     /// left is still in the WAL, and closing should not wait for gigabytes of flushing.
     fn flush_immutables(&self, yield_to_shutdown: bool) -> Result<()> {
@@ -1240,55 +1251,83 @@ impl Inner {
                 return Ok(());
             }
             // One flush at a time: the background thread and an explicit flush() may both
-            // look at the oldest frozen memtable, and only one of them may write it out.
+            // look at the frozen memtables, and only one of them may write them out.
             let _one_flush = lock(&self.flushing);
-            let oldest = {
-                let m = self
-                    .mem
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                m.immutable.first().cloned()
-            };
-            let Some(mem) = oldest else { return Ok(()) };
-            let mut vs = lock(&self.versions);
-            let no = vs.allocate_file_no();
-            let added: Vec<FileMeta> = write_table(
-                &self.dir,
-                0,
-                no,
-                &self.opts,
-                mem.iter().map(|(k, v)| Item {
-                    key: k,
-                    seq: v.seq,
-                    value: v.value,
-                }),
-            )?
-            .into_iter()
-            .collect();
-            let flushed = mem.max_seq().max(vs.state().flushed_seq);
-            let version = vs.log_and_apply(VersionEdit {
-                added,
-                flushed_seq: Some(flushed),
-                last_seq: Some(flushed),
-                cluster_state: mem.cluster_state(),
-                ..Default::default()
-            })?;
-            drop(vs);
-            {
-                let mut m = self
-                    .mem
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                m.immutable.retain(|x| !Arc::ptr_eq(x, &mem));
-                m.version = version;
+            let mut frozen: Vec<Arc<Memtable>> = self
+                .mem
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .immutable
+                .clone();
+            if yield_to_shutdown {
+                // Oldest first, a core's worth at a time, so a close waits for one round.
+                frozen.truncate(rayon::current_num_threads().max(1));
             }
-            self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+            if frozen.is_empty() {
+                return Ok(());
+            }
+            self.flush_frozen(&frozen)?;
+            self.stats
+                .flushes
+                .fetch_add(frozen.len() as u64, Ordering::Relaxed);
             self.stats
                 .last_flush_unix_ms
                 .store(now_unix_ms(), Ordering::Relaxed);
             self.bg_cv.notify_all();
             self.retire_wal()?;
         }
+    }
+
+    /// Writes `frozen` (the oldest frozen memtables, in order: the checkpoint may only cover
+    /// a prefix) to one L0 table each, in parallel, and records them in
+    /// one manifest edit. After a recovery there is one frozen memtable per replayed segment,
+    /// and a gigabyte of log would otherwise be compressed on one core. Their sequence ranges
+    /// do not overlap, so the tables need no order beyond the one reads give L0 (newest
+    /// `max_seq` first).
+    fn flush_frozen(&self, frozen: &[Arc<Memtable>]) -> Result<()> {
+        let numbers: Vec<u64> = {
+            let mut vs = lock(&self.versions);
+            frozen.iter().map(|_| vs.allocate_file_no()).collect()
+        };
+        let written: Vec<Option<FileMeta>> = frozen
+            .par_iter()
+            .zip(numbers)
+            .map(|(mem, no)| {
+                write_table(
+                    &self.dir,
+                    0,
+                    no,
+                    &self.opts,
+                    mem.iter().map(|(k, v)| Item {
+                        key: k,
+                        seq: v.seq,
+                        value: v.value,
+                    }),
+                )
+            })
+            .collect::<Result<_>>()?;
+        let mut vs = lock(&self.versions);
+        let flushed = frozen
+            .iter()
+            .map(|m| m.max_seq())
+            .fold(vs.state().flushed_seq, u64::max);
+        let version = vs.log_and_apply(VersionEdit {
+            added: written.into_iter().flatten().collect(),
+            flushed_seq: Some(flushed),
+            last_seq: Some(flushed),
+            // The newest applied state wins, as it would flushing one memtable at a time.
+            cluster_state: frozen.iter().rev().find_map(|m| m.cluster_state()),
+            ..Default::default()
+        })?;
+        drop(vs);
+        let mut m = self
+            .mem
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.immutable
+            .retain(|x| !frozen.iter().any(|f| Arc::ptr_eq(x, f)));
+        m.version = version;
+        Ok(())
     }
 
     /// Removes closed segments whose every entry is at or below the checkpoint and, when WAL

@@ -100,13 +100,34 @@ pub struct RecoveryReport {
     pub max_seen_seq: u64,
     pub findings: Vec<Finding>,
     pub moved_to_lost: Vec<PathBuf>,
+    /// Reading, checking and deciding on the log (and loading a snapshot): the replay alone.
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
+    /// From the start of the open until the engine accepts reads and writes: the replay, the
+    /// recovered entries installed as memtables, a new manifest and a new WAL segment. The
+    /// time a crashed node takes to serve again.
+    #[serde(serialize_with = "secs")]
+    pub ready: Duration,
+    /// From the start of the open until everything replayed is in fsynced SSTs recorded in
+    /// the manifest, so the log is no longer needed to rebuild it. None when the open left
+    /// the flush to the background (serve) or changed nothing (dry run, refusal).
+    #[serde(serialize_with = "opt_secs")]
+    pub flushed: Option<Duration>,
     pub outcome: Outcome,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
+}
+
+fn opt_secs<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }
 
 impl RecoveryReport {
@@ -131,17 +152,26 @@ impl RecoveryReport {
             findings: Vec::new(),
             moved_to_lost: Vec::new(),
             duration: Duration::ZERO,
+            ready: Duration::ZERO,
+            flushed: None,
             outcome: Outcome::Clean,
         }
     }
 
+    /// WAL replayed per second of the replay alone.
     pub fn mb_per_sec(&self) -> f64 {
-        let s = self.duration.as_secs_f64();
-        if s == 0.0 {
-            0.0
-        } else {
-            self.wal_bytes as f64 / 1e6 / s
-        }
+        per_sec(self.wal_bytes as f64 / 1e6, self.duration)
+    }
+
+    /// WAL recovered per second until the engine was ready.
+    pub fn ready_mb_per_sec(&self) -> f64 {
+        per_sec(self.wal_bytes as f64 / 1e6, self.ready)
+    }
+
+    /// WAL made durable in SSTs per second, when it was flushed.
+    pub fn flushed_mb_per_sec(&self) -> Option<f64> {
+        self.flushed
+            .map(|d| per_sec(self.wal_bytes as f64 / 1e6, d))
     }
 
     /// Whether the engine must flush and retire the log (entries were left out, so the WAL
@@ -149,6 +179,11 @@ impl RecoveryReport {
     pub fn needs_rewrite(&self) -> bool {
         self.outcome == Outcome::DataDropped
     }
+}
+
+fn per_sec(amount: f64, d: Duration) -> f64 {
+    let s = d.as_secs_f64();
+    if s == 0.0 { 0.0 } else { amount / s }
 }
 
 /// What the engine must do to the files once it accepts the outcome.
@@ -544,6 +579,8 @@ pub fn replay(
             findings: Vec::new(),
             moved_to_lost: Vec::new(),
             duration: Duration::ZERO,
+            ready: Duration::ZERO,
+            flushed: None,
             outcome: Outcome::Clean,
         },
         stopped: false,

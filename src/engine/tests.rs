@@ -325,6 +325,51 @@ fn recovered_runs_serve_reads_and_flush_in_the_background() {
 }
 
 #[test]
+fn recover_flushes_every_replayed_segment_and_the_newest_version_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        wal_segment_bytes: 16 << 10,
+        memtable_bytes: 1 << 30,
+        sync: SyncPolicy::Never,
+        ..Options::default()
+    };
+    {
+        let e = Engine::open(dir.path(), opts.clone()).unwrap();
+        // Every key is overwritten in later segments, and one is deleted in the last.
+        for i in 0..3000u32 {
+            e.put(
+                format!("k{:03}", i % 300).as_bytes(),
+                format!("v{i}").as_bytes(),
+            )
+            .unwrap();
+        }
+        e.delete(b"k007").unwrap();
+    }
+    let r = Engine::recover(dir.path(), opts.clone(), None).unwrap();
+    assert!(r.segments.len() > 3, "{} segments", r.segments.len());
+    assert_eq!(r.replayed, 3001);
+    let flushed = r.flushed.expect("recover flushes");
+    assert!(r.duration <= r.ready && r.ready <= flushed, "{r:?}");
+
+    let e = Engine::open(dir.path(), opts).unwrap();
+    assert_eq!(e.checkpoint_seq(), 3001, "everything replayed is in SSTs");
+    assert_eq!(e.recovery_report().replayed, 1, "only the checkpoint entry");
+    assert!(
+        e.version().levels[0].len() > 3,
+        "one table per replayed segment"
+    );
+    assert_eq!(e.get(b"k007").unwrap(), None);
+    for k in [0u32, 8, 299] {
+        let want = format!("v{}", 2700 + k);
+        assert_eq!(
+            e.get(format!("k{k:03}").as_bytes()).unwrap().as_deref(),
+            Some(want.as_bytes())
+        );
+    }
+    assert_eq!(scan_all(&e).len(), 299);
+}
+
+#[test]
 fn concurrent_writers_with_tiny_memtables_flushes_snapshots_and_compactions_never_deadlock() {
     let dir = tempfile::tempdir().unwrap();
     let opts = Options {

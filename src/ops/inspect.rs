@@ -176,6 +176,12 @@ pub struct WalEntry {
     pub entry_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
+    /// With `--hex`: the key and value exactly as the engine stores them (the key with its
+    /// record-type prefix), so the log can be fed to another tool entry for entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_hex: Option<String>,
 }
 
 impl WalEntry {
@@ -264,6 +270,8 @@ impl WalEntry {
                 e.encode_into(&mut raw);
                 render::hex(&raw)
             }),
+            key_hex: hex.then(|| render::hex(e.key)),
+            value_hex: hex.then(|| render::hex(e.value)),
         }
     }
 }
