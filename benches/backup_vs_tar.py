@@ -83,6 +83,7 @@ def main():
     global DRKIT
     DRKIT = a.drkit or DRKIT
     root = a.dir or tempfile.mkdtemp(prefix="drkit-vs-tar-")
+    os.makedirs(root, exist_ok=True)
     print(f"disk: dd bs=1M count=1024 conv=fdatasync: {dd_mb_per_s(root):.0f} MB/s")
     rows = []
     for shape, value_size in (("exchange", 0), ("random 200 B values", 200)):

@@ -20,6 +20,7 @@ mod damaged_reads;
 mod demo_cli;
 mod faults;
 mod fixtures;
+mod fuzz_regressions;
 mod get_scan;
 mod inspect_cli;
 mod pitr_cli;

@@ -170,10 +170,18 @@ pub async fn read_frame<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
     }
     let mut body = vec![0u8; len as usize];
     r.read_exact(&mut body).await?;
-    if body[0] != want {
-        return Err(WireError::Kind { got: body[0], want });
+    decode_body(&body, want)
+}
+
+/// A frame's body after its length: the kind byte, then the postcard message.
+pub fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8], want: u8) -> Result<T, WireError> {
+    let Some((&kind, msg)) = body.split_first() else {
+        return Err(WireError::Empty);
+    };
+    if kind != want {
+        return Err(WireError::Kind { got: kind, want });
     }
-    postcard::from_bytes(&body[1..]).map_err(|e| WireError::Decode(e.to_string()))
+    postcard::from_bytes(msg).map_err(|e| WireError::Decode(e.to_string()))
 }
 
 #[cfg(test)]

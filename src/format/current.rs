@@ -23,7 +23,9 @@ pub fn encode(manifest_name: &str) -> String {
 
 /// Returns the manifest name CURRENT points at, or says precisely what is wrong with it.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
+    // A line that is missing starts at the end of the file, not past it.
     let garbage = |offset: u64, what: &str| {
+        let offset = offset.min(bytes.len() as u64);
         Error::corruption(path, offset, what.to_string()).with_hint(crate::error::REPAIR_HINT)
     };
     let text = std::str::from_utf8(bytes)
@@ -98,6 +100,11 @@ mod tests {
         let flipped = text.replace("000042", "000043");
         assert!(decode(p, flipped.as_bytes()).is_err());
         assert!(decode(p, b"hello world").is_err());
+        // Found by the fuzzer: a missing name line was reported past the end of the file.
+        match decode(p, b"drkit-current 1") {
+            Err(Error::Corruption { offset, .. }) => assert_eq!(offset, 15),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             decode(p, b"drkit-current 9\nx\n"),
             Err(Error::NewerVersion { found: 9, .. })

@@ -97,7 +97,7 @@ impl Parser {
         let r = match buf.first() {
             None => Ok(None),
             Some(b'*') => self.parse_array(buf, limits),
-            Some(_) => self.parse_inline(buf),
+            Some(_) => self.parse_inline(buf, limits),
         };
         if !matches!(r, Ok(None)) {
             self.partial = None;
@@ -220,7 +220,13 @@ impl Parser {
         Ok(Some((p.args, p.at)))
     }
 
-    fn parse_inline(&mut self, buf: &[u8]) -> Result<Option<(Args, usize)>, ProtocolError> {
+    /// An inline request (telnet style) is held to the same limits as an array: before
+    /// AUTH they bound what an unauthenticated client can make the server hold.
+    fn parse_inline(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<(Args, usize)>, ProtocolError> {
         let Some(nl) = self.find_lf(buf, 0) else {
             if buf.len() > MAX_LINE {
                 return Err(ProtocolError("too big inline request".into()));
@@ -228,11 +234,24 @@ impl Parser {
             return Ok(None);
         };
         let text = buf[..nl].strip_suffix(b"\r").unwrap_or(&buf[..nl]);
-        let args = text
+        let mut args = Vec::new();
+        for word in text
             .split(|b| b.is_ascii_whitespace())
             .filter(|w| !w.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        {
+            if args.len() == limits.max_args {
+                return Err(ProtocolError("invalid multibulk length".into()));
+            }
+            if word.len() > limits.max_bulk_len {
+                return Err(ProtocolError(format!(
+                    "invalid bulk length {} (the limit is {} bytes, {})",
+                    word.len(),
+                    limits.max_bulk_len,
+                    limits.source
+                )));
+            }
+            args.push(word.to_vec());
+        }
         Ok(Some((args, nl + 1)))
     }
 }
@@ -371,6 +390,19 @@ mod tests {
         };
         assert!(parse_request(b"*1\r\n$5\r\n", &small).is_err());
         assert!(parse_request(b"*3\r\n", &small).is_err());
+        // Found by the fuzzer: inline requests ignored both limits.
+        assert!(
+            parse_request(b"a b c\r\n", &small).is_err(),
+            "three inline args"
+        );
+        assert!(
+            parse_request(b"abcde\r\n", &small).is_err(),
+            "a 5-byte inline arg"
+        );
+        assert_eq!(
+            parse_request(b"ab cd\r\n", &small).unwrap(),
+            Some((vec![b"ab".to_vec(), b"cd".to_vec()], 7))
+        );
     }
 
     #[test]
