@@ -25,7 +25,7 @@ use crate::cluster::export::{self, Export};
 use crate::cluster::offline;
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
-use crate::format::manifest::manifest_name;
+use crate::format::manifest::{ManifestState, manifest_name};
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -87,18 +87,74 @@ struct Job {
     size: u64,
 }
 
+/// What a backup copies: the data dir itself, locked, or a point of it taken beside a
+/// running engine; for a cluster node, its committed state written out from either as a
+/// standalone dir.
+struct Capture {
+    data: PathBuf,
+    source: Source,
+    exported: Option<(Point, Export)>,
+}
+
 /// Where the files are read from: the data dir itself, locked, or a point of it.
 enum Source {
     Stopped(DirLock),
     Online(Point),
 }
 
-impl Source {
-    fn lock(&self) -> &DirLock {
-        match self {
-            Source::Stopped(l) => l,
-            Source::Online(p) => p.lock(),
+impl Capture {
+    /// With `cluster` (a cluster node, and its committed index if recorded), exports the
+    /// node's committed state. Also returns the leftovers of killed runs it
+    /// removed from the data dir.
+    fn take(data: &Path, cluster: Option<Option<u64>>) -> Result<(Capture, Vec<PathBuf>)> {
+        let source = match DirLock::acquire(data) {
+            Ok(lock) => Source::Stopped(lock),
+            Err(Error::Locked { .. }) => Source::Online(point::take(data)?),
+            Err(e) => return Err(e),
+        };
+        let cleaned = point::clean_leftovers(data)?;
+        let mut capture = Capture {
+            data: data.to_path_buf(),
+            source,
+            exported: None,
+        };
+        if let Some(committed) = cluster {
+            let scratch = point::scratch(data)?;
+            let export = export::export_standalone(capture.dir(), committed, scratch.dir())?;
+            capture.exported = Some((scratch, export));
         }
+        Ok((capture, cleaned))
+    }
+
+    /// The dir the files are copied from.
+    fn dir(&self) -> &Path {
+        match (&self.exported, &self.source) {
+            (Some((scratch, _)), _) => scratch.dir(),
+            (None, Source::Stopped(_)) => &self.data,
+            (None, Source::Online(p)) => p.dir(),
+        }
+    }
+
+    /// The lock on that dir, held while it is read.
+    fn lock(&self) -> &DirLock {
+        match (&self.exported, &self.source) {
+            (Some((scratch, _)), _) => scratch.lock(),
+            (None, Source::Stopped(l)) => l,
+            (None, Source::Online(p)) => p.lock(),
+        }
+    }
+
+    /// Whether a running engine held the dir, and how often taking the point restarted.
+    fn online(&self) -> (bool, usize) {
+        match &self.source {
+            Source::Stopped(_) => (false, 0),
+            Source::Online(p) => (true, p.retries),
+        }
+    }
+
+    /// Releases the dir (and removes the point and the export); returns what was exported.
+    fn release(self) -> Option<Export> {
+        self.exported.map(|(_, e)| e)
     }
 }
 
@@ -135,10 +191,10 @@ pub fn create(
     }
     // Checked before locking: DirLock creates DIR/LOCK, and a typo must not litter.
     super::archive::check_any_data_dir(data)?;
-    let cluster_node = data.join("raft").is_dir();
-    // Read before the files are captured: every entry up to it is in the captured log.
-    let committed = if cluster_node {
-        offline::recorded_committed(data)?
+    // A cluster node is backed up as its committed state. Its committed index is read
+    // before the files are captured: every entry up to it is in the captured log.
+    let cluster = if data.join("raft").is_dir() {
+        Some(offline::recorded_committed(data)?)
     } else {
         None
     };
@@ -148,39 +204,135 @@ pub fn create(
 
     let start = Instant::now();
     let start_time = chrono::Utc::now();
-    let source = match DirLock::acquire(data) {
-        Ok(lock) => Source::Stopped(lock),
-        Err(Error::Locked { .. }) => Source::Online(point::take(data)?),
-        Err(e) => return Err(e),
-    };
-    cleaned.extend(point::clean_leftovers(data)?);
-    let (src_dir, online, point_retries) = match &source {
-        Source::Stopped(_) => (data, false, 0),
-        Source::Online(p) => (p.dir(), true, p.retries),
-    };
-    // A cluster node is backed up as its committed state, written out as a standalone dir.
-    let exported = if cluster_node {
-        let scratch = point::scratch(data)?;
-        let export = export::export_standalone(src_dir, committed, scratch.dir())?;
-        Some((scratch, export))
-    } else {
-        None
-    };
-    let (src_dir, src_lock) = match &exported {
-        Some((scratch, _)) => (scratch.dir(), scratch.lock()),
-        None => (src_dir, source.lock()),
-    };
+    let (capture, leftovers) = Capture::take(data, cluster)?;
+    cleaned.extend(leftovers);
+    let (src_dir, src_lock) = (capture.dir(), capture.lock());
     // The recovered view of the same files we copy: its scan is the logical digest, and it
     // refuses (exit 4) a WAL damaged beyond a torn tail, which a backup must not hide.
     let ro = ReadOnly::open_locked(src_dir, RecoveryMode::TolerateTail, src_lock)?;
-    let state = ro.state().clone();
-    let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
-    let history_id = hex(&state.history_id);
-    let last_entry_ns = super::pitr::entry_time_in_dir(src_dir, last_seq)?;
+    let (online, point_retries) = capture.online();
+    let d = describe(src_dir, &ro)?;
+    let (kind, parent, promoted) = choose_parent(&repo, opts.kind, &d.history_id)?;
 
+    let id = backup_id(start_time, kind);
+    let backup_dir = repo.backup_dir(&id);
+    let files_dir = backup_dir.join(FILES_DIR);
+    let subdirs = subdirs(&files_dir, &d.jobs);
+    // On any error below, the partial dir goes at once rather than waiting for the next run
+    // (which would remove it too: it has no manifest, so it was never a backup).
+    let mut partial = Partial {
+        dir: &backup_dir,
+        armed: true,
+    };
+    for d in &subdirs {
+        fs::create_dir_all(d).at(d)?;
+    }
+    fsync_dir(&repo.backups_dir())?;
+    let copier = Copier::new(parent.as_ref(), &files_dir, opts, progress);
+    let Copied {
+        mut files,
+        digest,
+        copy_time,
+        digest_time,
+    } = copy_beside_digest(&copier, &d.jobs, opts, &ro)?;
+    drop(ro);
+    let cluster = capture.release();
+    for d in subdirs.iter().rev() {
+        fsync_dir(d)?;
+    }
+    fsync_dir(&backup_dir)?;
+
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let reused = files.iter().filter(|f| f.stored_in.is_some());
+    let (reused_files, reused_bytes) = (reused.clone().count(), reused.map(|f| f.size).sum());
+    let (logical_digest, records) = digest.unzip();
+    let m = BackupManifest {
+        format: manifest::FORMAT.into(),
+        version: BackupManifest::VERSION,
+        id,
+        kind: kind.as_str().into(),
+        parent: parent.as_ref().map(|p| p.id.clone()),
+        start_time: start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        end_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        duration_ms: millis(start.elapsed()),
+        source_dir: fs::canonicalize(data)
+            .unwrap_or_else(|_| data.to_path_buf())
+            .display()
+            .to_string(),
+        online,
+        history_id: d.history_id,
+        checkpoint_seq: d.checkpoint_seq,
+        last_seq: d.last_seq,
+        last_entry_ns: d.last_entry_ns,
+        compress_level: opts.compress_level,
+        records,
+        logical_digest,
+        bytes: files.iter().map(|f| f.size).sum(),
+        stored_bytes: files
+            .iter()
+            .filter(|f| f.stored_in.is_none())
+            .map(|f| f.stored_size)
+            .sum(),
+        files,
+        wal_segments: d.wal_segments,
+        checksum: String::new(),
+    };
+    // Last, and atomically: from this rename on the backup exists.
+    write_atomic(&backup_dir.join(MANIFEST_FILE), &sealed::encode(&m)?)?;
+    // Read back through the checking path: what list and restore will see.
+    partial.armed = false;
+    let backup = repo.load(&m.id)?;
+    drop(repo_lock);
+    Ok(CreateReport {
+        backup,
+        cleaned,
+        repo_created,
+        online,
+        point_retries,
+        cluster,
+        promoted,
+        reused_files,
+        reused_bytes,
+        copy_ms: millis(copy_time),
+        digest_ms: digest_time.map(millis),
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The captured dir as its recovered view sees it, and the files to copy.
+struct Described {
+    history_id: String,
+    checkpoint_seq: u64,
+    last_seq: u64,
+    /// The commit time of the entry at `last_seq`, if the WAL still holds it.
+    last_entry_ns: Option<i64>,
+    jobs: Vec<Job>,
+    wal_segments: Vec<WalCopy>,
+}
+
+fn describe(src_dir: &Path, ro: &ReadOnly) -> Result<Described> {
+    let state = ro.state();
+    let last_seq = state.last_seq.max(ro.wal_report().last_applied_seq);
+    let jobs = list_jobs(src_dir, ro.manifest_no(), state)?;
+    Ok(Described {
+        history_id: hex(&state.history_id),
+        checkpoint_seq: state.flushed_seq,
+        last_seq,
+        last_entry_ns: super::pitr::entry_time_in_dir(src_dir, last_seq)?,
+        wal_segments: wal_copies(&jobs)?,
+        jobs,
+    })
+}
+
+/// Every file a backup of `src_dir` holds: CURRENT, the manifest, the live tables, the WAL
+/// and the snapshots; the largest first, so the last to finish is a small one.
+fn list_jobs(src_dir: &Path, manifest_no: u64, state: &ManifestState) -> Result<Vec<Job>> {
     let mut jobs = vec![
         job(src_dir, "CURRENT")?,
-        job(src_dir, &manifest_name(ro.manifest_no()))?,
+        job(src_dir, &manifest_name(manifest_no))?,
     ];
     for meta in state.files.values() {
         jobs.push(job(src_dir, &format!("sst/{}", meta.file_name()))?);
@@ -206,38 +358,47 @@ pub fn create(
         }
     }
     jobs.sort_by(|a, b| b.size.cmp(&a.size).then(a.rel.cmp(&b.rel)));
-    let wal_segments = wal_copies(&jobs)?;
+    Ok(jobs)
+}
 
-    let (kind, parent, promoted) = match opts.kind {
-        BackupKind::Full => (BackupKind::Full, None, None),
-        BackupKind::Incr => match newest_of_history(&repo, &history_id)? {
-            Some(p) => (BackupKind::Incr, Some(p), None),
-            None => (
-                BackupKind::Full,
-                None,
-                Some(format!(
-                    "the repository holds no backup of this dir's history {history_id}, so this \
-                     incremental backup was taken as a full one"
-                )),
-            ),
-        },
-    };
-    let parent_files: HashMap<&str, &BackupFile> = parent
-        .iter()
-        .flat_map(|p| p.files.iter().map(|f| (f.path.as_str(), f)))
-        .collect();
+/// The kind the backup is taken as, its parent and, when an incremental backup had to be
+/// taken as a full one, why.
+fn choose_parent(
+    repo: &Repo,
+    asked: BackupKind,
+    history_id: &str,
+) -> Result<(BackupKind, Option<BackupManifest>, Option<String>)> {
+    if asked == BackupKind::Full {
+        return Ok((BackupKind::Full, None, None));
+    }
+    Ok(match newest_of_history(repo, history_id)? {
+        Some(p) => (BackupKind::Incr, Some(p), None),
+        None => (
+            BackupKind::Full,
+            None,
+            Some(format!(
+                "the repository holds no backup of this dir's history {history_id}, so this \
+                 incremental backup was taken as a full one"
+            )),
+        ),
+    })
+}
 
+/// `TIME-KIND-RANDOM`: sorts by time, and two runs in the same second still differ.
+fn backup_id(start_time: chrono::DateTime<chrono::Utc>, kind: BackupKind) -> String {
     let suffix: [u8; 4] = rand::random();
-    let id = format!(
+    format!(
         "{}-{}-{}",
         start_time.format("%Y%m%dT%H%M%SZ"),
         kind.as_str(),
         hex(&suffix)
-    );
-    let backup_dir = repo.backup_dir(&id);
-    let files_dir = backup_dir.join(FILES_DIR);
-    let mut subdirs = vec![files_dir.clone()];
-    for j in &jobs {
+    )
+}
+
+/// `files_dir` and every dir under it the jobs' files go into.
+fn subdirs(files_dir: &Path, jobs: &[Job]) -> Vec<PathBuf> {
+    let mut subdirs = vec![files_dir.to_path_buf()];
+    for j in jobs {
         if let Some(parent) = Path::new(&j.rel)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -248,136 +409,129 @@ pub fn create(
             }
         }
     }
-    // On any error below, the partial dir goes at once rather than waiting for the next run
-    // (which would remove it too: it has no manifest, so it was never a backup).
-    let mut partial = Partial {
-        dir: &backup_dir,
-        armed: true,
-    };
-    for d in &subdirs {
-        fs::create_dir_all(d).at(d)?;
-    }
-    fsync_dir(&repo.backups_dir())?;
+    subdirs
+}
 
-    // Files in parallel times blocks in parallel within each stays at the core count: more
-    // compressors than cores only thrash the caches (measured: 2 files on 2 cores, each
-    // with 2 block workers, took a quarter more CPU time than 1 file with 2).
-    let block_workers = (super::file_workers() / opts.threads.max(1)).max(1);
-    let copy_one = |j: &Job| -> Result<BackupFile> {
+/// Stores one file of the backup, or refers to the parent's copy of it.
+struct Copier<'a> {
+    parent: Option<&'a BackupManifest>,
+    parent_files: HashMap<&'a str, &'a BackupFile>,
+    files_dir: &'a Path,
+    compress_level: i32,
+    block_workers: usize,
+    progress: Progress<'a>,
+}
+
+impl<'a> Copier<'a> {
+    fn new(
+        parent: Option<&'a BackupManifest>,
+        files_dir: &'a Path,
+        opts: &CreateOptions,
+        progress: Progress<'a>,
+    ) -> Copier<'a> {
+        Copier {
+            parent,
+            parent_files: parent
+                .iter()
+                .flat_map(|p| p.files.iter().map(|f| (f.path.as_str(), f)))
+                .collect(),
+            files_dir,
+            compress_level: opts.compress_level,
+            // Files in parallel times blocks in parallel within each stays at the core
+            // count: more compressors than cores only thrash the caches (measured: 2 files
+            // on 2 cores, each with 2 block workers, took a quarter more CPU time than 1
+            // file with 2).
+            block_workers: (super::file_workers() / opts.threads.max(1)).max(1),
+            progress,
+        }
+    }
+
+    fn copy(&self, j: &Job) -> Result<BackupFile> {
         if j.rel.starts_with("sst/") {
             // Every block's checksum, without decompressing: a table damaged on disk is
             // refused here rather than backed up as if it were good.
             crate::format::sst::check_checksums(&j.src)?;
         }
-        let owner = parent.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
-        if let Some(pf) = parent_files
-            .get(j.rel.as_str())
-            .filter(|f| f.size == j.size)
-        {
-            let same = j.rel.starts_with("sst/") || hash_file(&j.src)? == pf.blake3;
-            if same {
-                progress(j.size);
-                return Ok(BackupFile {
-                    stored_in: Some(pf.stored_in.clone().unwrap_or_else(|| owner.to_string())),
-                    ..(*pf).clone()
-                });
-            }
+        if let Some(reused) = self.reuse(j)? {
+            return Ok(reused);
         }
         if is_compressed_table(&j.rel, &j.src)? {
-            return super::copy::store(&j.src, &files_dir.join(&j.rel), &j.rel, progress);
+            let dst = self.files_dir.join(&j.rel);
+            return super::copy::store(&j.src, &dst, &j.rel, self.progress);
         }
         compress(
             &j.src,
-            &files_dir.join(format!("{}.zst", j.rel)),
+            &self.files_dir.join(format!("{}.zst", j.rel)),
             &j.rel,
-            opts.compress_level,
-            block_workers,
-            progress,
+            self.compress_level,
+            self.block_workers,
+            self.progress,
         )
-    };
-    // The digest scan reads the same files as the copy; it runs beside it on its own thread
-    // so that it costs no wall time when there are more cores than copy threads.
+    }
+
+    /// The parent's entry for `j`, pointing at the backup that stores it, when the parent
+    /// holds the same file: a table of the same name and size, or any other file of the
+    /// same blake3.
+    fn reuse(&self, j: &Job) -> Result<Option<BackupFile>> {
+        let Some(pf) = self
+            .parent_files
+            .get(j.rel.as_str())
+            .filter(|f| f.size == j.size)
+        else {
+            return Ok(None);
+        };
+        if !j.rel.starts_with("sst/") && hash_file(&j.src)? != pf.blake3 {
+            return Ok(None);
+        }
+        (self.progress)(j.size);
+        let owner = self.parent.map(|p| p.id.as_str()).unwrap_or_default();
+        Ok(Some(BackupFile {
+            stored_in: Some(pf.stored_in.clone().unwrap_or_else(|| owner.to_string())),
+            ..(*pf).clone()
+        }))
+    }
+}
+
+/// The stored files and, with `--logical-digest`, the digest and record count, with the
+/// wall times of the copy and of the digest scan beside it.
+struct Copied {
+    files: Vec<BackupFile>,
+    digest: Option<(String, u64)>,
+    copy_time: Duration,
+    digest_time: Option<Duration>,
+}
+
+/// Copies every job, and with `--logical-digest` scans the recovered view for the digest
+/// at the same time: it reads the same files, on its own thread, so it costs no wall time
+/// when there are more cores than copy threads.
+fn copy_beside_digest(
+    copier: &Copier<'_>,
+    jobs: &[Job],
+    opts: &CreateOptions,
+    ro: &ReadOnly,
+) -> Result<Copied> {
     let (copied, digest) = std::thread::scope(|s| {
         let digest = opts.logical_digest.then(|| {
             s.spawn(|| {
                 let t = Instant::now();
-                logical_digest(&ro).map(|d| (d, t.elapsed()))
+                logical_digest(ro).map(|d| (d, t.elapsed()))
             })
         });
         let t = Instant::now();
-        let copied = run_queue(opts.threads, &jobs, copy_one).map(|c| (c, t.elapsed()));
+        let copied = run_queue(opts.threads, jobs, |j| copier.copy(j)).map(|c| (c, t.elapsed()));
         let digest = digest.map(|d| {
             d.join()
                 .unwrap_or_else(|_| Err(Error::InvalidInput("the digest thread panicked".into())))
         });
         (copied, digest)
     });
-    let (mut files, copy_time) = copied?;
-    let (logical_digest, records, digest_time) = match digest.transpose()? {
-        Some(((digest, records), time)) => (Some(digest), Some(records), Some(time)),
-        None => (None, None, None),
-    };
-    drop(ro);
-    let cluster = exported.map(|(_, e)| e);
-    drop(source);
-    for d in subdirs.iter().rev() {
-        fsync_dir(d)?;
-    }
-    fsync_dir(&backup_dir)?;
-
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let reused: Vec<&BackupFile> = files.iter().filter(|f| f.stored_in.is_some()).collect();
-    let (reused_files, reused_bytes) = (reused.len(), reused.iter().map(|f| f.size).sum());
-    let end_time = chrono::Utc::now();
-    let m = BackupManifest {
-        format: manifest::FORMAT.into(),
-        version: BackupManifest::VERSION,
-        id,
-        kind: kind.as_str().into(),
-        parent: parent.as_ref().map(|p| p.id.clone()),
-        start_time: start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        end_time: end_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        source_dir: fs::canonicalize(data)
-            .unwrap_or_else(|_| data.to_path_buf())
-            .display()
-            .to_string(),
-        online,
-        history_id,
-        checkpoint_seq: state.flushed_seq,
-        last_seq,
-        last_entry_ns,
-        compress_level: opts.compress_level,
-        records,
-        logical_digest,
-        bytes: files.iter().map(|f| f.size).sum(),
-        stored_bytes: files
-            .iter()
-            .filter(|f| f.stored_in.is_none())
-            .map(|f| f.stored_size)
-            .sum(),
+    let (files, copy_time) = copied?;
+    let (digest, digest_time) = digest.transpose()?.unzip();
+    Ok(Copied {
         files,
-        wal_segments,
-        checksum: String::new(),
-    };
-    // Last, and atomically: from this rename on the backup exists.
-    write_atomic(&backup_dir.join(MANIFEST_FILE), &sealed::encode(&m)?)?;
-    // Read back through the checking path: what list and restore will see.
-    partial.armed = false;
-    let backup = repo.load(&m.id)?;
-    drop(repo_lock);
-    Ok(CreateReport {
-        backup,
-        cleaned,
-        repo_created,
-        online,
-        point_retries,
-        cluster,
-        promoted,
-        reused_files,
-        reused_bytes,
-        copy_ms: u64::try_from(copy_time.as_millis()).unwrap_or(u64::MAX),
-        digest_ms: digest_time.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        digest,
+        copy_time,
+        digest_time,
     })
 }
 
@@ -392,7 +546,6 @@ fn newest_of_history(repo: &Repo, history_id: &str) -> Result<Option<BackupManif
         .find(|m| m.history_id == history_id))
 }
 
-/// blake3 of a file's bytes, hex.
 /// What each WAL file among `jobs` holds, for point-in-time restores past this backup.
 fn wal_copies(jobs: &[Job]) -> Result<Vec<WalCopy>> {
     let mut out = Vec::new();
@@ -419,6 +572,7 @@ fn wal_copies(jobs: &[Job]) -> Result<Vec<WalCopy>> {
     Ok(out)
 }
 
+/// blake3 of a file's bytes, hex.
 fn hash_file(path: &Path) -> Result<String> {
     let mut f = File::open(path).at(path)?;
     let mut hasher = blake3::Hasher::new();

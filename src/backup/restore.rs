@@ -205,12 +205,7 @@ pub fn restore(
         None
     };
     let staging_path = plan.staging.clone();
-    if staging_path.exists() {
-        // A leftover of a killed restore, unless another restore is using it right now.
-        drop(DirLock::acquire(&staging_path)?);
-        fs::remove_dir_all(&staging_path).at(&staging_path)?;
-    }
-    fs::create_dir_all(&staging_path).at(&staging_path)?;
+    fresh_staging(&staging_path)?;
     let mut staging = Staging {
         path: &staging_path,
         armed: true,
@@ -218,34 +213,95 @@ pub fn restore(
     let staging_lock = DirLock::acquire(&staging_path)?;
 
     let m = &plan.manifest;
-    let backups_dir = repo.backups_dir();
-    let mut dirs: Vec<PathBuf> = vec![staging_path.clone()];
-    for f in &m.files {
-        if let Some(parent) = Path::new(&f.path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            let d = staging_path.join(parent);
-            if !dirs.contains(&d) {
-                fs::create_dir_all(&d).at(&d)?;
-                dirs.push(d);
-            }
+    let dirs = make_dirs(&staging_path, m)?;
+    copy_files(repo, m, &staging_path, opts.threads, progress)?;
+    let history: [u8; 16] = rand::random();
+    VersionSet::reset_history_id(&staging_path, history)?;
+    let checked = check_digest(repo, m, &staging_path, &staging_lock)?;
+    let (staging_lock, reached, checked) = match &plan.pitr {
+        None => (staging_lock, Reached::default(), checked),
+        Some(p) => {
+            // Recovery takes the dir's lock itself.
+            drop(staging_lock);
+            let reached = replay_archive(repo, p, &staging_path, progress)?;
+            let lock = DirLock::acquire(&staging_path)?;
+            // Past the backup point there is nothing to compare with: the digest is only
+            // reported, and only when the backup recorded one.
+            let checked = match checked {
+                Some(_) => {
+                    let ro =
+                        ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &lock)?;
+                    Some(logical_digest(&ro)?)
+                }
+                None => None,
+            };
+            (lock, reached, checked)
         }
+    };
+    drop(staging_lock);
+    for d in dirs.iter().rev() {
+        fsync_dir(d)?;
     }
-    // The engine expects these even when the backup held no file in them.
-    for sub in ["wal", "sst"] {
-        let d = staging_path.join(sub);
+    swap_into_place(&plan, &staging_path)?;
+    staging.armed = false;
+    let (logical_digest, records) = checked.unzip();
+    Ok(RestoreReport {
+        plan,
+        new_history_id: hex(&history),
+        logical_digest,
+        records,
+        reached_seq: reached.seq,
+        reached_time: reached.time,
+        replayed: reached.replayed,
+        duration: start.elapsed(),
+    })
+}
+
+/// Creates an empty staging dir, removing a killed restore's leftover (unless another
+/// restore is using it right now: its lock says so).
+fn fresh_staging(staging: &Path) -> Result<()> {
+    if staging.exists() {
+        drop(DirLock::acquire(staging)?);
+        fs::remove_dir_all(staging).at(staging)?;
+    }
+    fs::create_dir_all(staging).at(staging)
+}
+
+/// Creates every dir the backup's files go into, and the ones the engine expects even when
+/// the backup held no file in them. Returns them, the staging dir first, to be synced.
+fn make_dirs(staging: &Path, m: &BackupManifest) -> Result<Vec<PathBuf>> {
+    let parents = m
+        .files
+        .iter()
+        .filter_map(|f| Path::new(&f.path).parent())
+        .filter(|p| !p.as_os_str().is_empty());
+    let mut dirs: Vec<PathBuf> = vec![staging.to_path_buf()];
+    for sub in parents.chain([Path::new("wal"), Path::new("sst")]) {
+        let d = staging.join(sub);
         if !dirs.contains(&d) {
             fs::create_dir_all(&d).at(&d)?;
             dirs.push(d);
         }
     }
+    Ok(dirs)
+}
+
+/// Writes every file of the backup into `staging`, each checked against its blake3 as it is
+/// written and fsynced; the largest first, so the last to finish is a small one.
+fn copy_files(
+    repo: &Repo,
+    m: &BackupManifest,
+    staging: &Path,
+    threads: usize,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let backups_dir = repo.backups_dir();
     let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
     order.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
     // As in `backup create`: files in parallel times blocks in parallel stays at the cores.
-    let block_workers = (super::file_workers() / opts.threads.max(1)).max(1);
-    run_queue(opts.threads, &order, |f| {
-        let dest = staging_path.join(&f.path);
+    let block_workers = (super::file_workers() / threads.max(1)).max(1);
+    run_queue(threads, &order, |f| {
+        let dest = staging.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
         super::load_stored(
             &m.stored_path(&backups_dir, f),
@@ -256,84 +312,87 @@ pub fn restore(
         )?;
         out.sync_all().at(&dest)
     })?;
+    Ok(())
+}
 
-    let history: [u8; 16] = rand::random();
-    VersionSet::reset_history_id(&staging_path, history)?;
-    // Every file matched its blake3; the dir must also open as the engine opens it. With a
-    // recorded digest, the whole is checked too: the records the restored dir yields must be
-    // the ones the backup saw.
-    let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &staging_lock)?;
-    let (digest, records) = match (&m.logical_digest, m.records) {
-        (Some(want_digest), Some(want_records)) => {
-            let (digest, records) = logical_digest(&ro)?;
-            if &digest != want_digest || records != want_records {
-                return Err(Error::corruption(
-                    repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
-                    0,
-                    format!(
-                        "the restored data has {records} records with digest {digest}, the backup recorded {want_records} with {want_digest}"
-                    ),
-                )
-                .with_hint("the backup is not usable; restore another one and report this"));
-            }
-            (Some(digest), Some(records))
-        }
-        _ => (None, None),
+/// Every file matched its blake3; the dir must also open as the engine opens it. With a
+/// recorded digest, the whole is checked too: the records the restored dir yields must be
+/// the ones the backup saw. Returns that digest and record count, when recorded.
+fn check_digest(
+    repo: &Repo,
+    m: &BackupManifest,
+    staging: &Path,
+    lock: &DirLock,
+) -> Result<Option<(String, u64)>> {
+    let ro = ReadOnly::open_locked(staging, RecoveryMode::TolerateTail, lock)?;
+    let (Some(want_digest), Some(want_records)) = (&m.logical_digest, m.records) else {
+        return Ok(None);
     };
-    drop(ro);
-    let (mut reached_seq, mut reached_time, mut replayed) = (None, None, 0);
-    let (staging_lock, digest, records) = match &plan.pitr {
-        None => (staging_lock, digest, records),
-        Some(p) => {
-            let wal_dir = staging_path.join("wal");
-            for seg in p.replace.iter().chain(&p.segments) {
-                archive::restore_archived(repo, seg, &wal_dir.join(&seg.name))?;
-                progress(seg.size);
-            }
-            let time = pitr::cut_after(&wal_dir, p.target_seq)?;
-            // Recovery takes the dir's lock itself.
-            drop(staging_lock);
-            let report = Engine::recover(
-                &staging_path,
-                Options {
-                    create_if_missing: false,
-                    recovery_mode: RecoveryMode::TolerateTail,
-                    ..Options::default()
-                },
-                None,
-            )?;
-            let reached = report.last_applied_seq.max(report.checkpoint_seq);
-            if report.outcome == Outcome::Refused {
-                return Err(crate::engine::refusal(&report));
-            }
-            if reached != p.target_seq || report.max_seen_seq > p.target_seq {
-                return Err(Error::InvalidInput(format!(
-                    "replaying the archived WAL reached seq {reached} (highest seen {}), not the target seq {}; nothing was restored",
-                    report.max_seen_seq, p.target_seq
-                )));
-            }
-            replayed = report.replayed;
-            reached_seq = Some(reached);
-            reached_time = time.map(archive::rfc3339_ns);
-            let lock = DirLock::acquire(&staging_path)?;
-            let ro = ReadOnly::open_locked(&staging_path, RecoveryMode::TolerateTail, &lock)?;
-            // Past the backup point there is nothing to compare with: the digest is only
-            // reported, and only when the backup recorded one.
-            let (digest, records) = if digest.is_some() {
-                let (d, r) = logical_digest(&ro)?;
-                (Some(d), Some(r))
-            } else {
-                (None, None)
-            };
-            drop(ro);
-            (lock, digest, records)
-        }
-    };
-    drop(staging_lock);
-    for d in dirs.iter().rev() {
-        fsync_dir(d)?;
+    let (digest, records) = logical_digest(&ro)?;
+    if &digest != want_digest || records != want_records {
+        return Err(Error::corruption(
+            repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
+            0,
+            format!(
+                "the restored data has {records} records with digest {digest}, the backup recorded {want_records} with {want_digest}"
+            ),
+        )
+        .with_hint("the backup is not usable; restore another one and report this"));
     }
+    Ok(Some((digest, records)))
+}
 
+/// Where a point-in-time restore got to.
+#[derive(Debug, Default)]
+struct Reached {
+    seq: Option<u64>,
+    time: Option<String>,
+    replayed: u64,
+}
+
+/// Puts the archived WAL the plan chose into the staging dir, cuts it after the target
+/// sequence and recovers to it. Anything but exactly the target is an error.
+fn replay_archive(
+    repo: &Repo,
+    p: &PitrPlan,
+    staging: &Path,
+    progress: Progress<'_>,
+) -> Result<Reached> {
+    let wal_dir = staging.join("wal");
+    for seg in p.replace.iter().chain(&p.segments) {
+        archive::restore_archived(repo, seg, &wal_dir.join(&seg.name))?;
+        progress(seg.size);
+    }
+    let time = pitr::cut_after(&wal_dir, p.target_seq)?;
+    let report = Engine::recover(
+        staging,
+        Options {
+            create_if_missing: false,
+            recovery_mode: RecoveryMode::TolerateTail,
+            ..Options::default()
+        },
+        None,
+    )?;
+    if report.outcome == Outcome::Refused {
+        return Err(crate::engine::refusal(&report));
+    }
+    let reached = report.last_applied_seq.max(report.checkpoint_seq);
+    if reached != p.target_seq || report.max_seen_seq > p.target_seq {
+        return Err(Error::InvalidInput(format!(
+            "replaying the archived WAL reached seq {reached} (highest seen {}), not the target seq {}; nothing was restored",
+            report.max_seen_seq, p.target_seq
+        )));
+    }
+    Ok(Reached {
+        seq: Some(reached),
+        time: time.map(archive::rfc3339_ns),
+        replayed: report.replayed,
+    })
+}
+
+/// Moves the target's content aside (or removes the empty target) and renames the staging
+/// dir into its place, durably.
+fn swap_into_place(plan: &RestorePlan, staging: &Path) -> Result<()> {
     match (plan.target_state, &plan.move_aside_to) {
         (TargetState::NotEmpty, Some(aside)) => {
             fs::rename(&plan.target, aside).at(&plan.target)?;
@@ -341,21 +400,10 @@ pub fn restore(
         (TargetState::Empty, _) => fs::remove_dir(&plan.target).at(&plan.target)?,
         _ => {}
     }
-    fs::rename(&staging_path, &plan.target).at(&plan.target)?;
-    staging.armed = false;
+    fs::rename(staging, &plan.target).at(&plan.target)?;
     // Both renames live in the parent's entries: durable only once it is synced.
     match plan.target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => fsync_dir(p)?,
-        _ => fsync_dir(Path::new("."))?,
+        Some(p) if !p.as_os_str().is_empty() => fsync_dir(p),
+        _ => fsync_dir(Path::new(".")),
     }
-    Ok(RestoreReport {
-        plan,
-        new_history_id: hex(&history),
-        logical_digest: digest,
-        records,
-        reached_seq,
-        reached_time,
-        replayed,
-        duration: start.elapsed(),
-    })
 }

@@ -134,9 +134,14 @@ impl RecoveryReport {
     /// The report of an open that replays nothing (cluster mode: the Raft log re-applies
     /// what lies above the checkpoint).
     pub fn nothing_replayed(opts: &super::Options, checkpoint_seq: u64) -> RecoveryReport {
+        RecoveryReport::starting(opts.recovery_mode, opts.dry_run, checkpoint_seq)
+    }
+
+    /// Before anything was read: nothing replayed, nothing found, the outcome clean.
+    fn starting(mode: RecoveryMode, dry_run: bool, checkpoint_seq: u64) -> RecoveryReport {
         RecoveryReport {
-            mode: opts.recovery_mode,
-            dry_run: opts.dry_run,
+            mode,
+            dry_run,
             checkpoint_seq,
             snapshot: None,
             snapshots_skipped: Vec::new(),
@@ -268,6 +273,30 @@ fn offset_in(base: &[u8], part: &[u8]) -> Option<usize> {
     (p >= b && p + part.len() <= b + base.len()).then(|| p - b)
 }
 
+/// Where `entry`'s key and value lie: in `bytes` when the scan handed out slices of the
+/// segment itself, else (an entry reassembled from fragments) copied to the end of `overflow`.
+fn locate(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> (Span, Span) {
+    let in_segment = |start, part: &[u8]| Span {
+        overflow: false,
+        start,
+        len: part.len(),
+    };
+    if let (Some(k), Some(v)) = (offset_in(bytes, entry.key), offset_in(bytes, entry.value)) {
+        return (in_segment(k, entry.key), in_segment(v, entry.value));
+    }
+    let mut copy = |part: &[u8]| {
+        let start = overflow.len();
+        overflow.extend_from_slice(part);
+        Span {
+            overflow: true,
+            start,
+            len: part.len(),
+        }
+    };
+    let key = copy(entry.key);
+    (key, copy(entry.value))
+}
+
 impl ScannedSegment {
     fn read(path: &Path, first_seq: u64, keep_bytes: bool) -> Result<ScannedSegment> {
         let bytes = fs::read(path).at(path)?;
@@ -298,63 +327,26 @@ impl ScannedSegment {
             Err(crate::Error::WrongKind {
                 expected, found, ..
             }) => {
-                seg.data_end = wal::data_end(&bytes);
-                seg.all_zero = seg.data_end == 0;
-                seg.nothing_past_header = seg.data_end <= envelope::LEN as u64;
-                seg.header_error = Some(if seg.all_zero {
-                    "segment header unreadable: every byte is zero".to_string()
-                } else {
-                    format!("not a {expected}: the header says it is a {found} file (wrong magic)")
-                });
+                let what =
+                    format!("not a {expected}: the header says it is a {found} file (wrong magic)");
+                seg.unreadable_header(&bytes, what);
+                if seg.all_zero {
+                    seg.header_error = Some("segment header unreadable: every byte is zero".into());
+                }
                 return Ok(seg);
             }
             Err(e) => {
-                seg.header_error = Some(format!("segment header unreadable: {e}"));
-                seg.data_end = wal::data_end(&bytes);
-                seg.all_zero = seg.data_end == 0;
-                seg.nothing_past_header = seg.data_end <= envelope::LEN as u64;
+                seg.unreadable_header(&bytes, format!("segment header unreadable: {e}"));
                 return Ok(seg);
             }
         }
         let mut overflow = Vec::new();
         let mut events = Vec::with_capacity(bytes.len() / 256);
         let end = wal::scan(&bytes, |ev| {
-            match ev {
+            events.push(match ev {
                 Event::Entry { offset, entry } => {
-                    let (key, value) =
-                        match (offset_in(&bytes, entry.key), offset_in(&bytes, entry.value)) {
-                            (Some(k), Some(v)) => (
-                                Span {
-                                    overflow: false,
-                                    start: k,
-                                    len: entry.key.len(),
-                                },
-                                Span {
-                                    overflow: false,
-                                    start: v,
-                                    len: entry.value.len(),
-                                },
-                            ),
-                            _ => {
-                                let k = overflow.len();
-                                overflow.extend_from_slice(entry.key);
-                                let v = overflow.len();
-                                overflow.extend_from_slice(entry.value);
-                                (
-                                    Span {
-                                        overflow: true,
-                                        start: k,
-                                        len: entry.key.len(),
-                                    },
-                                    Span {
-                                        overflow: true,
-                                        start: v,
-                                        len: entry.value.len(),
-                                    },
-                                )
-                            }
-                        };
-                    events.push(Ev::Entry(Located {
+                    let (key, value) = locate(&bytes, &mut overflow, &entry);
+                    Ev::Entry(Located {
                         offset,
                         seq: entry.seq,
                         term: entry.term,
@@ -362,10 +354,10 @@ impl ScannedSegment {
                         kind: entry.kind,
                         key,
                         value,
-                    }));
+                    })
                 }
-                Event::Damage { start, end, what } => events.push(Ev::Damage { start, end, what }),
-            }
+                Event::Damage { start, end, what } => Ev::Damage { start, end, what },
+            });
             true
         });
         seg.events = events;
@@ -376,6 +368,14 @@ impl ScannedSegment {
             seg.overflow = Arc::new(overflow);
         }
         Ok(seg)
+    }
+
+    /// Records why the header cannot be read, and how much of the file is more than zeros.
+    fn unreadable_header(&mut self, bytes: &[u8], what: String) {
+        self.data_end = wal::data_end(bytes);
+        self.all_zero = self.data_end == 0;
+        self.nothing_past_header = self.data_end <= envelope::LEN as u64;
+        self.header_error = Some(what);
     }
 
     fn slice(&self, s: Span) -> &[u8] {
@@ -445,15 +445,31 @@ struct Walk {
     mode: RecoveryMode,
     checkpoint: u64,
     report: RecoveryReport,
+    plan: Plan,
     /// Set once the mode says to stop applying (first problem, except in skip-corrupted).
     stopped: bool,
     last_seq: Option<u64>,
     /// The first damage (file, offset) met since the last entry: a sequence gap right after
     /// it is the entries the damaged bytes held, not a lost segment.
     damage_since_entry: Option<(PathBuf, u64)>,
+    /// The latest damage finding not yet followed by a readable entry.
+    open_damage: Option<usize>,
 }
 
 impl Walk {
+    fn new(mode: RecoveryMode, checkpoint: u64, report: RecoveryReport) -> Walk {
+        Walk {
+            mode,
+            checkpoint,
+            report,
+            plan: Plan::default(),
+            stopped: false,
+            last_seq: None,
+            damage_since_entry: None,
+            open_damage: None,
+        }
+    }
+
     fn problem(&mut self, f: Finding) {
         if self.mode != RecoveryMode::SkipCorrupted {
             self.stopped = true;
@@ -464,6 +480,131 @@ impl Walk {
     fn damage_seen(&mut self, path: &Path, offset: u64) {
         if self.damage_since_entry.is_none() {
             self.damage_since_entry = Some((path.to_path_buf(), offset));
+        }
+    }
+
+    /// Decides about every entry of one segment, in log order, and classifies what it found.
+    fn segment(&mut self, seg: &mut ScannedSegment, is_last: bool) {
+        if let Some(what) = &seg.header_error {
+            self.header_problem(seg, what.clone(), is_last);
+        }
+        let entries = self.events(seg);
+        if is_last {
+            self.torn_tail(seg);
+        }
+        // Classified: now say where the damaged bytes end, not where a preallocated file's
+        // zeros do (a torn tail of 100 bytes is not one of 64 MiB).
+        for f in self
+            .report
+            .findings
+            .iter_mut()
+            .filter(|f| f.file == seg.path)
+        {
+            f.end = f.end.min(seg.data_end.max(f.offset));
+        }
+        if is_last {
+            self.trim_zeros(seg);
+        }
+        self.report.segments.push(SegmentInfo {
+            path: seg.path.clone(),
+            first_seq: seg.first_seq,
+            bytes: seg.len,
+            records_bytes: seg.end.as_ref().map_or(0, |e| e.valid_end),
+            entries,
+            sealed: seg.end.as_ref().is_some_and(|e| e.sealed),
+        });
+    }
+
+    /// A segment whose header cannot be read. A crash while creating the last segment
+    /// leaves a short or zeroed header, followed by nothing or by the preallocated zeros: a
+    /// torn tail with no record to lose. Anywhere else it is damage.
+    fn header_problem(&mut self, seg: &ScannedSegment, what: String, is_last: bool) {
+        let torn =
+            is_last && (seg.len < envelope::LEN as u64 || seg.all_zero || seg.nothing_past_header);
+        self.problem(Finding {
+            kind: if torn {
+                FindingKind::TornTail
+            } else {
+                FindingKind::Damage
+            },
+            file: seg.path.clone(),
+            offset: 0,
+            end: seg.len,
+            what,
+        });
+        if torn {
+            self.plan.truncate = Some((seg.path.clone(), 0));
+        } else {
+            self.open_damage = Some(self.report.findings.len() - 1);
+            self.report.dropped_bytes += seg.data_end;
+            self.damage_seen(&seg.path, 0);
+        }
+    }
+
+    /// Walks the segment's entries and damaged spans; returns how many entries it holds.
+    fn events(&mut self, seg: &mut ScannedSegment) -> u64 {
+        let mut entries = 0;
+        for (idx, ev) in seg.events.iter().enumerate() {
+            match ev {
+                Ev::Entry(l) => {
+                    self.open_damage = None;
+                    entries += 1;
+                    if self.entry(&seg.path, l) {
+                        seg.applied.push(idx as u32);
+                    }
+                }
+                Ev::Damage { start, end, what } => {
+                    self.problem(Finding {
+                        kind: FindingKind::Damage,
+                        file: seg.path.clone(),
+                        offset: *start,
+                        end: *end,
+                        what: what.clone(),
+                    });
+                    self.open_damage = Some(self.report.findings.len() - 1);
+                    self.report.dropped_bytes += (*end).min(seg.data_end).saturating_sub(*start);
+                    self.damage_seen(&seg.path, *start);
+                }
+            }
+        }
+        entries
+    }
+
+    /// Damage that runs to the end of the last segment with nothing readable after it is a
+    /// torn tail, not corruption. `wal::scan` ends a damage span in a file's final block at
+    /// the next intact fragment, so a span that reaches EOF has no intact fragment anywhere
+    /// after the fragment that failed: a crash only cuts the log short, it leaves nothing
+    /// intact after the cut. (Intact fragments between the damaged entry's start and the
+    /// failed fragment are that entry's own earlier pieces, written first.) An entry that
+    /// checksums but does not decode is not a tear either: it advances `valid_end` past the
+    /// damage start.
+    ///
+    /// Residual ambiguity: after a power loss, out-of-order page writeback can persist an
+    /// unsynced fragment after a torn one. That is then called damage and tolerate-tail
+    /// refuses (safe) rather than cutting (which would be unsafe for the flipped-byte case it
+    /// cannot be told from); the operator recovers with `--mode point-in-time`.
+    fn torn_tail(&mut self, seg: &ScannedSegment) {
+        let (None, Some(idx), Some(end)) = (&seg.header_error, self.open_damage, &seg.end) else {
+            return;
+        };
+        let f = &mut self.report.findings[idx];
+        if f.end == seg.len && f.file == seg.path && f.offset >= end.valid_end {
+            f.kind = FindingKind::TornTail;
+            self.open_damage = None;
+            self.plan.truncate = Some((seg.path.clone(), end.valid_end));
+        }
+    }
+
+    /// A crash leaves the last segment at its preallocated length (format/wal.rs): a scan
+    /// that ended without damage past the last entry means only zeros follow it.
+    fn trim_zeros(&mut self, seg: &ScannedSegment) {
+        if self.plan.truncate.is_none()
+            && self.open_damage.is_none()
+            && seg.header_error.is_none()
+            && let Some(end) = &seg.end
+            && end.valid_end < seg.len
+        {
+            self.plan.trim_zeros = Some((seg.path.clone(), end.valid_end));
         }
     }
 
@@ -516,6 +657,97 @@ impl Walk {
         self.report.last_applied_seq = e.seq;
         true
     }
+
+    /// Decides the outcome from the findings and, when entries were left out, which
+    /// segments leave the WAL for lost/.
+    fn finish(mut self) -> (RecoveryReport, Plan) {
+        let r = &mut self.report;
+        let tail_only = r.findings.iter().all(|f| f.kind == FindingKind::TornTail);
+        r.outcome = if r.findings.is_empty() {
+            Outcome::Clean
+        } else if self.mode == RecoveryMode::Absolute
+            || (self.mode == RecoveryMode::TolerateTail && !tail_only)
+        {
+            Outcome::Refused
+        } else if tail_only {
+            Outcome::TailTruncated
+        } else {
+            Outcome::DataDropped
+        };
+        match r.outcome {
+            Outcome::Refused => self.plan = Plan::default(),
+            Outcome::DataDropped => {
+                self.plan = Plan {
+                    move_to_lost: segments_to_lose(r, self.mode),
+                    ..Plan::default()
+                }
+            }
+            Outcome::Clean | Outcome::TailTruncated => {}
+        }
+        (self.report, self.plan)
+    }
+}
+
+/// When entries were left out, every segment holding a finding or a dropped entry leaves
+/// the WAL for lost/; the engine flushes first so nothing readable depends on them.
+fn segments_to_lose(r: &RecoveryReport, mode: RecoveryMode) -> Vec<PathBuf> {
+    let first_problem = r.findings.first().map(|f| &f.file);
+    let mut from_first = false;
+    let mut lose = Vec::new();
+    for s in &r.segments {
+        let has_finding = r.findings.iter().any(|f| f.file == s.path);
+        if Some(&s.path) == first_problem {
+            from_first = true;
+        }
+        let dropped_here = mode == RecoveryMode::PointInTime && from_first;
+        if has_finding || dropped_here {
+            lose.push(s.path.clone());
+        }
+    }
+    lose
+}
+
+/// The segments to read, and how many were left out as covered. Segments wholly at or below
+/// the starting point (kept for archiving, or covered by a snapshot) hold nothing to apply:
+/// a real recovery does not read them. A dry run still reads and checks every one, since
+/// `verify` and `inspect` rely on it.
+fn segments_to_read(
+    dir: &Path,
+    checkpoint: u64,
+    dry_run: bool,
+) -> Result<(Vec<(u64, PathBuf)>, usize)> {
+    let mut listed = list_segments(&dir.join("wal"))?;
+    if dry_run {
+        return Ok((listed, 0));
+    }
+    let firsts: Vec<u64> = listed.iter().map(|(f, _)| *f).collect();
+    let covered = firsts
+        .windows(2)
+        .take_while(|w| w[1] <= checkpoint + 1)
+        .count();
+    listed.drain(..covered);
+    Ok((listed, covered))
+}
+
+/// Reads and checks every segment in parallel, reporting bytes read to `progress`.
+fn read_segments(
+    listed: &[(u64, PathBuf)],
+    keep_bytes: bool,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Vec<ScannedSegment>> {
+    let mut total = 0;
+    for (_, p) in listed {
+        total += fs::metadata(p).at(p)?.len();
+    }
+    let done = AtomicU64::new(0);
+    listed
+        .par_iter()
+        .map(|(first, path)| {
+            let seg = ScannedSegment::read(path, *first, keep_bytes)?;
+            progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
+            Ok(seg)
+        })
+        .collect()
 }
 
 /// Walks the whole log of `dir` and decides, per the mode, which entries after `checkpoint`
@@ -529,215 +761,28 @@ pub fn replay(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Replay> {
     let started = Instant::now();
-    let mut listed = list_segments(&dir.join("wal"))?;
-    // Segments wholly at or below the starting point (kept for archiving, or covered by a
-    // snapshot) hold nothing to apply: a real recovery does not read them. A dry run still
-    // reads and checks every one, since `verify` and `inspect` rely on it.
-    let mut covered_segments = 0;
-    if !dry_run {
-        let firsts: Vec<u64> = listed.iter().map(|(f, _)| *f).collect();
-        covered_segments = firsts
-            .windows(2)
-            .take_while(|w| w[1] <= checkpoint + 1)
-            .count();
-        listed.drain(..covered_segments);
-    }
-    let mut total = 0;
-    for (_, p) in &listed {
-        total += fs::metadata(p).at(p)?.len();
-    }
-    let done = AtomicU64::new(0);
-    let mut segments: Vec<ScannedSegment> = listed
-        .par_iter()
-        .map(|(first, path)| {
-            let seg = ScannedSegment::read(path, *first, !dry_run)?;
-            progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
-            Ok(seg)
-        })
-        .collect::<Result<_>>()?;
+    let (listed, covered_segments) = segments_to_read(dir, checkpoint, dry_run)?;
+    let mut segments = read_segments(&listed, !dry_run, progress)?;
 
-    let mut walk = Walk {
-        mode,
-        checkpoint,
-        report: RecoveryReport {
-            mode,
-            dry_run,
-            checkpoint_seq: checkpoint,
-            snapshot: None,
-            snapshots_skipped: Vec::new(),
-            covered_segments,
-            segments: Vec::new(),
-            // What the segments hold, not their preallocated zeros: the figure an operator
-            // compares with the log they wrote, and the one recovery speed is measured on.
-            wal_bytes: segments.iter().map(|s| s.data_end).sum(),
-            replayed: 0,
-            skipped: 0,
-            dropped_entries: 0,
-            dropped_bytes: 0,
-            last_applied_seq: checkpoint,
-            max_seen_seq: checkpoint,
-            findings: Vec::new(),
-            moved_to_lost: Vec::new(),
-            duration: Duration::ZERO,
-            ready: Duration::ZERO,
-            flushed: None,
-            outcome: Outcome::Clean,
-        },
-        stopped: false,
-        last_seq: None,
-        damage_since_entry: None,
-    };
-    let mut plan = Plan::default();
-    // The latest damage finding not yet followed by a readable entry.
-    let mut open_damage: Option<usize> = None;
+    let mut report = RecoveryReport::starting(mode, dry_run, checkpoint);
+    report.covered_segments = covered_segments;
+    // What the segments hold, not their preallocated zeros: the figure an operator compares
+    // with the log they wrote, and the one recovery speed is measured on.
+    report.wal_bytes = segments.iter().map(|s| s.data_end).sum();
+    let mut walk = Walk::new(mode, checkpoint, report);
     let last_index = segments.len().saturating_sub(1);
-
     for (i, seg) in segments.iter_mut().enumerate() {
-        let is_last = i == last_index;
-        let mut entries = 0u64;
-        if let Some(e) = &seg.header_error {
-            // A crash while creating the segment leaves a short or zeroed header, followed
-            // by nothing or by the preallocated zeros: no record to lose.
-            let torn = is_last
-                && (seg.len < envelope::LEN as u64 || seg.all_zero || seg.nothing_past_header);
-            let kind = if torn {
-                FindingKind::TornTail
-            } else {
-                FindingKind::Damage
-            };
-            walk.problem(Finding {
-                kind,
-                file: seg.path.clone(),
-                offset: 0,
-                end: seg.len,
-                what: e.clone(),
-            });
-            if torn {
-                plan.truncate = Some((seg.path.clone(), 0));
-            } else {
-                open_damage = Some(walk.report.findings.len() - 1);
-                walk.report.dropped_bytes += seg.data_end;
-                walk.damage_seen(&seg.path, 0);
-            }
-        }
-        for (idx, ev) in seg.events.iter().enumerate() {
-            match ev {
-                Ev::Entry(l) => {
-                    open_damage = None;
-                    entries += 1;
-                    if walk.entry(&seg.path, l) {
-                        seg.applied.push(idx as u32);
-                    }
-                }
-                Ev::Damage { start, end, what } => {
-                    walk.problem(Finding {
-                        kind: FindingKind::Damage,
-                        file: seg.path.clone(),
-                        offset: *start,
-                        end: *end,
-                        what: what.clone(),
-                    });
-                    open_damage = Some(walk.report.findings.len() - 1);
-                    walk.report.dropped_bytes += (*end).min(seg.data_end).saturating_sub(*start);
-                    walk.damage_seen(&seg.path, *start);
-                }
-            }
-        }
-        // Damage that runs to the end of the last segment with nothing readable after it is
-        // a torn tail, not corruption. `wal::scan` ends a damage span in a file's final block
-        // at the next intact fragment, so a span that reaches EOF has no intact fragment
-        // anywhere after the fragment that failed: a crash only cuts the log short, it leaves
-        // nothing intact after the cut. (Intact fragments between the damaged entry's start
-        // and the failed fragment are that entry's own earlier pieces, written first.) An
-        // entry that checksums but does not decode is not a tear either: it advances
-        // `valid_end` past the damage start.
-        //
-        // Residual ambiguity: after a power loss, out-of-order page writeback can persist an
-        // unsynced fragment after a torn one. That is then called damage and tolerate-tail
-        // refuses (safe) rather than cutting (which would be unsafe for the flipped-byte case
-        // it cannot be told from); the operator recovers with `--mode point-in-time`.
-        if is_last
-            && seg.header_error.is_none()
-            && let (Some(idx), Some(end)) = (open_damage, &seg.end)
-        {
-            let f = &mut walk.report.findings[idx];
-            if f.end == seg.len && f.file == seg.path && f.offset >= end.valid_end {
-                f.kind = FindingKind::TornTail;
-                open_damage = None;
-                plan.truncate = Some((seg.path.clone(), end.valid_end));
-            }
-        }
-        // Classified: now say where the damaged bytes end, not where a preallocated file's
-        // zeros do (a torn tail of 100 bytes is not one of 64 MiB).
-        for f in walk
-            .report
-            .findings
-            .iter_mut()
-            .filter(|f| f.file == seg.path)
-        {
-            f.end = f.end.min(seg.data_end.max(f.offset));
-        }
-        // A crash leaves the last segment at its preallocated length (format/wal.rs): a scan
-        // that ended without damage past the last entry means only zeros follow it.
-        if is_last
-            && plan.truncate.is_none()
-            && open_damage.is_none()
-            && seg.header_error.is_none()
-            && let Some(end) = &seg.end
-            && end.valid_end < seg.len
-        {
-            plan.trim_zeros = Some((seg.path.clone(), end.valid_end));
-        }
-        walk.report.segments.push(SegmentInfo {
-            path: seg.path.clone(),
-            first_seq: seg.first_seq,
-            bytes: seg.len,
-            records_bytes: seg.end.as_ref().map_or(0, |e| e.valid_end),
-            entries,
-            sealed: seg.end.as_ref().is_some_and(|e| e.sealed),
-        });
+        walk.segment(seg, i == last_index);
     }
-
-    let r = &mut walk.report;
-    let tail_only = r.findings.iter().all(|f| f.kind == FindingKind::TornTail);
-    r.outcome = if r.findings.is_empty() {
-        Outcome::Clean
-    } else if mode == RecoveryMode::Absolute || (mode == RecoveryMode::TolerateTail && !tail_only) {
-        Outcome::Refused
-    } else if tail_only {
-        Outcome::TailTruncated
-    } else {
-        Outcome::DataDropped
-    };
-    if r.outcome == Outcome::DataDropped {
-        // Every segment holding a finding or a dropped entry leaves the WAL for lost/; the
-        // engine flushes first so nothing readable depends on them.
-        plan.truncate = None;
-        plan.trim_zeros = None;
-        let first_problem = r.findings.first().map(|f| f.file.clone());
-        let mut from_first = false;
-        for s in &r.segments {
-            let has_finding = r.findings.iter().any(|f| f.file == s.path);
-            if Some(&s.path) == first_problem.as_ref() {
-                from_first = true;
-            }
-            let dropped_here = mode == RecoveryMode::PointInTime && from_first;
-            if has_finding || dropped_here {
-                plan.move_to_lost.push(s.path.clone());
-            }
-        }
-    }
-    if r.outcome == Outcome::Refused {
-        plan = Plan::default();
-    }
-    if r.outcome == Outcome::Refused || dry_run {
+    let (mut report, plan) = walk.finish();
+    if report.outcome == Outcome::Refused || dry_run {
         for s in &mut segments {
             s.applied.clear();
         }
     }
-    r.duration = started.elapsed();
+    report.duration = started.elapsed();
     Ok(Replay {
-        report: walk.report,
+        report,
         plan,
         segments,
     })

@@ -340,120 +340,21 @@ fn make_plan(dir: &Path) -> Result<Planned> {
     let started = Instant::now();
     let sst_dir = dir.join("sst");
     let old_manifests = manifest_files(dir)?;
-    let live = load_state(dir);
-    let (old_state, old_manifest) = match live {
-        Ok((state, no)) => {
-            let m = OldManifest {
-                status: "live",
-                name: Some(manifest::manifest_name(no)),
-                error: None,
-                files: names(&old_manifests),
-                flushed_seq: Some(state.flushed_seq),
-            };
-            (Some(state), m)
-        }
-        Err(e) => {
-            let missing = !dir.join("CURRENT").exists();
-            let m = OldManifest {
-                status: if missing { "missing" } else { "unreadable" },
-                name: None,
-                error: Some(e.to_string()),
-                files: names(&old_manifests),
-                flushed_seq: None,
-            };
-            (None, m)
-        }
-    };
-
+    let (old_state, old_manifest) = read_old_manifest(dir, &old_manifests);
     let (scanned, ignored) = scan_tables(&sst_dir)?;
-    let mut quarantined = Vec::new();
-    let mut leftovers = Vec::new();
-    let mut good: Vec<(PathBuf, FileMeta)> = Vec::new();
-    let mut seen_no = BTreeSet::new();
-    let mut max_file_no = 0;
-    for s in scanned {
-        max_file_no = max_file_no.max(s.file_no);
-        match s.check {
-            Err((offset, why)) => quarantined.push(QuarantinedFile {
-                path: s.path,
-                offset,
-                why,
-                moved_to: None,
-            }),
-            Ok(meta) => {
-                // Numbers are unique across levels; a second table with the same number is
-                // a copy nobody can reference.
-                if !seen_no.insert(s.file_no) {
-                    quarantined.push(QuarantinedFile {
-                        path: s.path,
-                        offset: 0,
-                        why: format!(
-                            "a table with file number {} is already kept on another level",
-                            s.file_no
-                        ),
-                        moved_to: None,
-                    });
-                    continue;
-                }
-                good.push((s.path, meta));
-            }
-        }
-    }
+    let max_file_no = scanned.iter().map(|s| s.file_no).max().unwrap_or(0);
+    let (good, quarantined) = sort_scanned(scanned);
+    let (mut files, leftovers, missing) = match &old_state {
+        Some(st) => against_live_manifest(st, good, &quarantined, &sst_dir),
+        None => (
+            good.into_iter().map(|(_, m)| m).collect(),
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
+    let level_changes = fix_levels(&mut files);
 
     let mut notes = Vec::new();
-    let mut missing = Vec::new();
-    let mut files: Vec<FileMeta> = Vec::new();
-    match &old_state {
-        Some(st) => {
-            // The live manifest decides what is live; see the module docs.
-            for (path, meta) in good {
-                match st.files.get(&meta.file_no) {
-                    Some(listed) if listed.level == meta.level => files.push(listed.clone()),
-                    _ => leftovers.push(QuarantinedFile {
-                        path,
-                        offset: 0,
-                        why: "not in the live manifest: left over from an interrupted flush or compaction".into(),
-                        moved_to: None,
-                    }),
-                }
-            }
-            let kept: BTreeSet<u64> = files.iter().map(|f| f.file_no).collect();
-            let bad: BTreeSet<&Path> = quarantined.iter().map(|q| q.path.as_path()).collect();
-            for f in st.files.values() {
-                if !kept.contains(&f.file_no)
-                    && !bad.contains(sst_dir.join(f.file_name()).as_path())
-                {
-                    missing.push(f.file_name());
-                }
-            }
-        }
-        None => files = good.into_iter().map(|(_, m)| m).collect(),
-    }
-
-    let mut level_changes = Vec::new();
-    let conflicts = overlapping_on_level(&files);
-    for f in &mut files {
-        let why = if usize::from(f.level) >= LEVELS {
-            format!("level {} is beyond the last level {}", f.level, LEVELS - 1)
-        } else if conflicts.contains(&f.file_no) {
-            format!(
-                "its key range overlaps another table on L{}, which L1 and deeper do not allow",
-                f.level
-            )
-        } else {
-            continue;
-        };
-        level_changes.push(LevelChange {
-            from_name: f.file_name(),
-            to_name: sst_name(0, f.file_no),
-            from_level: f.level,
-            to_level: 0,
-            why,
-        });
-        f.level = 0;
-    }
-    files.sort_by_key(|f| (f.level, f.file_no));
-
     let wal_segments = recovery::list_segments(&dir.join("wal"))?;
     let wal_first = wal_segments.first().map(|(first, _)| *first);
     let max_table_seq = files.iter().map(|f| f.max_seq).max().unwrap_or(0);
@@ -466,27 +367,13 @@ fn make_plan(dir: &Path) -> Result<Planned> {
         Some(st) => st.flushed_seq,
         None => choose_checkpoint(max_table_seq, wal_first, !quarantined.is_empty()),
     };
-    let noop = |_: u64, _: u64| {};
-    let replay = recovery::replay(dir, checkpoint, RecoveryMode::TolerateTail, true, &noop)?;
-    let wal = WalSummary {
-        segments: wal_segments.len(),
-        first_seq: wal_first,
-        max_seq: replay.report.max_seen_seq,
-        to_replay: replay.report.replayed,
-        outcome: replay.report.outcome,
-    };
-    if matches!(wal.outcome, Outcome::Refused | Outcome::DataDropped) {
-        notes.push(format!(
-            "the WAL is damaged ({} finding(s)); repair does not touch it: run `drkit recover DIR --dry-run` next",
-            replay.report.findings.len()
-        ));
-    }
+    let wal = summarize_wal(dir, wal_segments.len(), wal_first, checkpoint, &mut notes)?;
 
-    let (history_id, history_kept) = match old_state.as_ref().or(scanned_manifest.as_ref()) {
+    let prior = old_state.as_ref().or(scanned_manifest.as_ref());
+    let (history_id, history_kept) = match prior {
         Some(st) => (st.history_id, true),
         None => (rand::random::<[u8; 16]>(), false),
     };
-    let prior = old_state.as_ref().or(scanned_manifest.as_ref());
     let last_seq = [
         checkpoint,
         max_table_seq,
@@ -518,8 +405,6 @@ fn make_plan(dir: &Path) -> Result<Planned> {
         && leftovers.is_empty()
         && missing.is_empty()
         && level_changes.is_empty();
-    let compaction_needed = !level_changes.is_empty();
-    let manifest_no = old_manifests.keys().next_back().map_or(1, |n| n + 1);
     let report = RepairReport {
         schema: 1,
         dir: dir.to_path_buf(),
@@ -538,6 +423,7 @@ fn make_plan(dir: &Path) -> Result<Planned> {
         quarantined,
         leftovers,
         missing,
+        compaction_needed: !level_changes.is_empty(),
         level_changes,
         ignored,
         checkpoint,
@@ -548,7 +434,6 @@ fn make_plan(dir: &Path) -> Result<Planned> {
         wal,
         new_manifest: None,
         saved_to_lost: Vec::new(),
-        compaction_needed,
         compaction: None,
         notes,
         duration: started.elapsed(),
@@ -556,9 +441,165 @@ fn make_plan(dir: &Path) -> Result<Planned> {
     Ok(Planned {
         report,
         state,
-        manifest_no,
+        manifest_no: old_manifests.keys().next_back().map_or(1, |n| n + 1),
         old_manifests,
     })
+}
+
+/// The state CURRENT's manifest holds, if it reads, and what to report of it.
+fn read_old_manifest(
+    dir: &Path,
+    old_manifests: &BTreeMap<u64, PathBuf>,
+) -> (Option<ManifestState>, OldManifest) {
+    match load_state(dir) {
+        Ok((state, no)) => {
+            let m = OldManifest {
+                status: "live",
+                name: Some(manifest::manifest_name(no)),
+                error: None,
+                files: names(old_manifests),
+                flushed_seq: Some(state.flushed_seq),
+            };
+            (Some(state), m)
+        }
+        Err(e) => {
+            let missing = !dir.join("CURRENT").exists();
+            let m = OldManifest {
+                status: if missing { "missing" } else { "unreadable" },
+                name: None,
+                error: Some(e.to_string()),
+                files: names(old_manifests),
+                flushed_seq: None,
+            };
+            (None, m)
+        }
+    }
+}
+
+/// Splits the checked tables into readable ones and ones for lost/: damaged, or a second
+/// table with a number already kept (numbers are unique across levels, so such a copy is
+/// one nobody can reference).
+fn sort_scanned(scanned: Vec<Scanned>) -> (Vec<(PathBuf, FileMeta)>, Vec<QuarantinedFile>) {
+    let mut quarantined = Vec::new();
+    let mut good = Vec::new();
+    let mut seen_no = BTreeSet::new();
+    for s in scanned {
+        let (offset, why) = match s.check {
+            Err(damage) => damage,
+            Ok(_) if seen_no.contains(&s.file_no) => (
+                0,
+                format!(
+                    "a table with file number {} is already kept on another level",
+                    s.file_no
+                ),
+            ),
+            Ok(meta) => {
+                seen_no.insert(s.file_no);
+                good.push((s.path, meta));
+                continue;
+            }
+        };
+        quarantined.push(QuarantinedFile {
+            path: s.path,
+            offset,
+            why,
+            moved_to: None,
+        });
+    }
+    (good, quarantined)
+}
+
+/// With a readable live manifest, it decides what is live (see the module docs): returns
+/// the tables it lists that are on disk at their level, the leftovers it does not list, and
+/// the names of the tables it lists that are neither on disk nor quarantined.
+fn against_live_manifest(
+    st: &ManifestState,
+    good: Vec<(PathBuf, FileMeta)>,
+    quarantined: &[QuarantinedFile],
+    sst_dir: &Path,
+) -> (Vec<FileMeta>, Vec<QuarantinedFile>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut leftovers = Vec::new();
+    for (path, meta) in good {
+        match st.files.get(&meta.file_no) {
+            Some(listed) if listed.level == meta.level => files.push(listed.clone()),
+            _ => leftovers.push(QuarantinedFile {
+                path,
+                offset: 0,
+                why: "not in the live manifest: left over from an interrupted flush or compaction"
+                    .into(),
+                moved_to: None,
+            }),
+        }
+    }
+    let kept: BTreeSet<u64> = files.iter().map(|f| f.file_no).collect();
+    let bad: BTreeSet<&Path> = quarantined.iter().map(|q| q.path.as_path()).collect();
+    let missing = st
+        .files
+        .values()
+        .filter(|f| {
+            !kept.contains(&f.file_no) && !bad.contains(sst_dir.join(f.file_name()).as_path())
+        })
+        .map(|f| f.file_name())
+        .collect();
+    (files, leftovers, missing)
+}
+
+/// Moves to L0 every table on a level that does not exist or overlapping another table of
+/// its level (L1 and deeper must not overlap); returns the changes, and leaves `files`
+/// sorted by level and number.
+fn fix_levels(files: &mut [FileMeta]) -> Vec<LevelChange> {
+    let mut level_changes = Vec::new();
+    let conflicts = overlapping_on_level(files);
+    for f in files.iter_mut() {
+        let why = if usize::from(f.level) >= LEVELS {
+            format!("level {} is beyond the last level {}", f.level, LEVELS - 1)
+        } else if conflicts.contains(&f.file_no) {
+            format!(
+                "its key range overlaps another table on L{}, which L1 and deeper do not allow",
+                f.level
+            )
+        } else {
+            continue;
+        };
+        level_changes.push(LevelChange {
+            from_name: f.file_name(),
+            to_name: sst_name(0, f.file_no),
+            from_level: f.level,
+            to_level: 0,
+            why,
+        });
+        f.level = 0;
+    }
+    files.sort_by_key(|f| (f.level, f.file_no));
+    level_changes
+}
+
+/// What a replay from `checkpoint` would find in the WAL (read only); a damaged WAL adds a
+/// note, since repair does not touch it.
+fn summarize_wal(
+    dir: &Path,
+    segments: usize,
+    first_seq: Option<u64>,
+    checkpoint: u64,
+    notes: &mut Vec<String>,
+) -> Result<WalSummary> {
+    let noop = |_: u64, _: u64| {};
+    let replay = recovery::replay(dir, checkpoint, RecoveryMode::TolerateTail, true, &noop)?;
+    let wal = WalSummary {
+        segments,
+        first_seq,
+        max_seq: replay.report.max_seen_seq,
+        to_replay: replay.report.replayed,
+        outcome: replay.report.outcome,
+    };
+    if matches!(wal.outcome, Outcome::Refused | Outcome::DataDropped) {
+        notes.push(format!(
+            "the WAL is damaged ({} finding(s)); repair does not touch it: run `drkit recover DIR --dry-run` next",
+            replay.report.findings.len()
+        ));
+    }
+    Ok(wal)
 }
 
 fn names(files: &BTreeMap<u64, PathBuf>) -> Vec<String> {
