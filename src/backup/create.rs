@@ -16,6 +16,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, MANIFEST_FILE, WalCopy};
 use super::point::{self, Point};
 use super::repo::{Repo, hex};
@@ -546,30 +548,34 @@ fn newest_of_history(repo: &Repo, history_id: &str) -> Result<Option<BackupManif
         .find(|m| m.history_id == history_id))
 }
 
-/// What each WAL file among `jobs` holds, for point-in-time restores past this backup.
+/// What each WAL file among `jobs` holds, for point-in-time restores past this backup. The
+/// segments are read in parallel: a crashed dir may hold gigabytes of log not yet flushed.
 fn wal_copies(jobs: &[Job]) -> Result<Vec<WalCopy>> {
-    let mut out = Vec::new();
-    for j in jobs {
-        let Some(first_seq) = j
-            .rel
-            .strip_prefix("wal/")
-            .and_then(crate::format::wal::parse_segment_name)
-        else {
-            continue;
-        };
-        let bytes = fs::read(&j.src).at(&j.src)?;
-        let f = super::archive::facts(&j.src, &bytes)?;
-        out.push(WalCopy {
-            path: j.rel.clone(),
-            first_seq,
-            last_seq: f.last_seq().unwrap_or(first_seq.saturating_sub(1)),
-            entries: f.data_entries(),
-            first_entry_ns: f.first_ns(),
-            last_entry_ns: f.last_ns(),
-        });
-    }
+    let mut out = jobs
+        .par_iter()
+        .filter_map(|j| {
+            let first_seq = j
+                .rel
+                .strip_prefix("wal/")
+                .and_then(crate::format::wal::parse_segment_name)?;
+            Some(wal_copy(j, first_seq))
+        })
+        .collect::<Result<Vec<_>>>()?;
     out.sort_by_key(|c| c.first_seq);
     Ok(out)
+}
+
+fn wal_copy(j: &Job, first_seq: u64) -> Result<WalCopy> {
+    let bytes = fs::read(&j.src).at(&j.src)?;
+    let f = super::archive::facts(&j.src, &bytes)?;
+    Ok(WalCopy {
+        path: j.rel.clone(),
+        first_seq,
+        last_seq: f.last_seq().unwrap_or(first_seq.saturating_sub(1)),
+        entries: f.data_entries(),
+        first_entry_ns: f.first_ns(),
+        last_entry_ns: f.last_ns(),
+    })
 }
 
 /// blake3 of a file's bytes, hex.
