@@ -41,10 +41,14 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
     // What every key must hold now: verified after each round.
     let mut state: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut total_acked = 0u64;
+    let mut last_said = String::new();
 
     for round in 0..iterations() {
         let workload_seed = seed ^ (round + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let value_size = if round % 3 == 0 { 300 } else { 0 };
+        // Kept, so a failing round shows what the writer said (an open error, a panic).
+        let writer_err = tmp.path().join(format!("writer-{round}.stderr"));
+        let said = || std::fs::read_to_string(&writer_err).unwrap_or_default();
         let mut child = Command::new(drkit_path())
             .args(["crash-writer", "--sync", "always", "--records", "1000000"])
             .args([
@@ -65,7 +69,7 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
             .arg(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&writer_err).unwrap())
             .spawn()
             .unwrap();
         // Kill at a random moment: sometimes during start-up and recovery, mostly mid-stream.
@@ -92,8 +96,13 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
         let acked = reader.join().unwrap();
         assert!(
             !status.success() || acked.is_empty() || acked.len() as u64 == 1_000_000,
-            "writer exited on its own: {status:?}"
+            "writer exited on its own: {status:?}; it said: {}",
+            said()
         );
+        if !said().is_empty() {
+            eprintln!("round {round}: the writer ({status:?}) said: {}", said());
+            last_said = said();
+        }
         for (i, a) in acked.iter().enumerate() {
             assert_eq!(
                 *a, i as u64,
@@ -114,7 +123,12 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
         }
 
         let engine = Engine::open(&dir, Options::default())
-            .unwrap_or_else(|e| panic!("round {round}: reopening after SIGKILL failed: {e}"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "round {round} (seed {seed}): reopening after SIGKILL failed: {e}; the writer said: {}",
+                    said()
+                )
+            });
         let mut actual: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for r in engine.scan(&[], std::ops::Bound::Unbounded).unwrap() {
             let (k, v) = r.unwrap();
@@ -151,6 +165,7 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
     );
     assert!(
         total_acked > 0,
-        "no round acknowledged anything: the kill came too early every time"
+        "no round acknowledged anything: the kill came too early every time, or the writer \
+         failed (last said: {last_said:?})"
     );
 }
