@@ -113,6 +113,14 @@ pub enum Error {
     #[error("recovery dropped data: {0}")]
     DataDropped(String),
 
+    /// The end-of-recovery flush failed after the log was replayed and the engine was ready.
+    /// The replayed entries are still in the WAL (it is retired only after a flush), so the
+    /// next recovery replays them.
+    #[error(
+        "flushing the recovered entries failed: {0}; nothing was lost (they are still in the WAL): fix the cause (disk space?) and recover again"
+    )]
+    RecoveryFlush(Box<Error>),
+
     /// A point-in-time target the repository cannot reach (before the oldest backup, past
     /// the archive's end, or across a gap in it).
     #[error("{0}")]
@@ -164,6 +172,7 @@ impl Error {
             | Error::Corruption { .. } => Exit::Corruption,
             Error::Locked { .. } => Exit::LockHeld,
             Error::DataDropped(_) => Exit::DataDropped,
+            Error::RecoveryFlush(cause) => cause.exit(),
             Error::NotCovered(_) => Exit::TargetNotCovered,
         }
     }

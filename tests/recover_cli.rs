@@ -122,6 +122,61 @@ fn only_segment(dir: &Path) -> PathBuf {
     segs[0].clone()
 }
 
+/// The end-of-recovery flush failing (here: a dir stands where each table it could write must
+/// go, as a full disk or a dying one would fail it) loses nothing: the error names the file,
+/// the log still holds every replayed entry, and the next run replays and flushes them all.
+#[test]
+fn a_failed_end_of_recovery_flush_leaves_every_entry_in_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (n, size) = (300, 200);
+    build(dir, n, size);
+    let blockers: Vec<PathBuf> = (0..=64)
+        .map(|no| {
+            dir.join("sst")
+                .join(drkit::format::manifest::sst_name(0, no))
+        })
+        .collect();
+    for b in &blockers {
+        fs::create_dir_all(b).unwrap();
+    }
+
+    let out = recover(dir, &[]);
+    assert_exit(&out, 1, "recover with its flush failing");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sst_0_"),
+        "the error names the table: {stderr}"
+    );
+    assert!(
+        stderr.contains("nothing was lost") && stderr.contains("recover again"),
+        "and says the entries are safe and what to do: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+
+    for b in &blockers {
+        fs::remove_dir(b).unwrap();
+    }
+    let out = recover(dir, &["--json"]);
+    assert_exit(&out, 0, "recover once the flush can succeed");
+    let r = json_report(&out);
+    assert_eq!(r["outcome"], "clean", "{r}");
+    assert_eq!(r["replayed"], n, "every entry was still in the log: {r}");
+    assert!(r["flushed"].as_f64().is_some(), "{r}");
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| (plain_key(&key(i)), value(i, size)))
+        .collect();
+    let mut got = full_scan(dir);
+    got.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(got.len(), n);
+    assert!(
+        got == expected,
+        "the recovered dir holds exactly what was written"
+    );
+}
+
 #[test]
 fn clean_dir_is_clean() {
     let tmp = tempfile::tempdir().unwrap();

@@ -378,7 +378,8 @@ impl Engine {
                 // end-of-recovery checkpoint: what was replayed goes into fsynced SSTs, so the
                 // dir no longer depends on the log and the next open replays nothing.
                 let flushing = Instant::now();
-                e.flush()?;
+                e.flush()
+                    .map_err(|cause| crate::Error::RecoveryFlush(Box::new(cause)))?;
                 let mut report = e.recovery.clone();
                 report.flushed = Some(report.ready + flushing.elapsed());
                 Ok(report)
