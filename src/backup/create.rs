@@ -105,27 +105,30 @@ enum Source {
 }
 
 impl Capture {
-    /// With `cluster` (a cluster node, and its committed index if recorded), exports the
-    /// node's committed state. Also returns the leftovers of killed runs it
-    /// removed from the data dir.
-    fn take(data: &Path, cluster: Option<Option<u64>>) -> Result<(Capture, Vec<PathBuf>)> {
+    /// Locks `data`, or takes a point of it when a running engine holds it. Also returns the
+    /// leftovers of killed runs it removed from the data dir.
+    fn take(data: &Path) -> Result<(Capture, Vec<PathBuf>)> {
         let source = match DirLock::acquire(data) {
             Ok(lock) => Source::Stopped(lock),
             Err(Error::Locked { .. }) => Source::Online(point::take(data)?),
             Err(e) => return Err(e),
         };
         let cleaned = point::clean_leftovers(data)?;
-        let mut capture = Capture {
+        let capture = Capture {
             data: data.to_path_buf(),
             source,
             exported: None,
         };
-        if let Some(committed) = cluster {
-            let scratch = point::scratch(data)?;
-            let export = export::export_standalone(capture.dir(), committed, scratch.dir())?;
-            capture.exported = Some((scratch, export));
-        }
         Ok((capture, cleaned))
+    }
+
+    /// For a cluster node: writes its committed state (up to `committed`, if recorded) out
+    /// as a standalone dir, which is then what the backup copies.
+    fn export_committed(&mut self, committed: Option<u64>) -> Result<()> {
+        let scratch = point::scratch(&self.data)?;
+        let export = export::export_standalone(self.dir(), committed, scratch.dir())?;
+        self.exported = Some((scratch, export));
+        Ok(())
     }
 
     /// The dir the files are copied from.
@@ -195,8 +198,9 @@ pub fn create(
     super::archive::check_any_data_dir(data)?;
     // A cluster node is backed up as its committed state. Its committed index is read
     // before the files are captured: every entry up to it is in the captured log.
-    let cluster = if data.join("raft").is_dir() {
-        Some(offline::recorded_committed(data)?)
+    let cluster_node = data.join("raft").is_dir();
+    let committed = if cluster_node {
+        offline::recorded_committed(data)?
     } else {
         None
     };
@@ -206,8 +210,11 @@ pub fn create(
 
     let start = Instant::now();
     let start_time = chrono::Utc::now();
-    let (capture, leftovers) = Capture::take(data, cluster)?;
+    let (mut capture, leftovers) = Capture::take(data)?;
     cleaned.extend(leftovers);
+    if cluster_node {
+        capture.export_committed(committed)?;
+    }
     let (src_dir, src_lock) = (capture.dir(), capture.lock());
     // The recovered view of the same files we copy: its scan is the logical digest, and it
     // refuses (exit 4) a WAL damaged beyond a torn tail, which a backup must not hide.

@@ -457,10 +457,10 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(mode: RecoveryMode, checkpoint: u64, report: RecoveryReport) -> Walk {
+    fn new(report: RecoveryReport) -> Walk {
         Walk {
-            mode,
-            checkpoint,
+            mode: report.mode,
+            checkpoint: report.checkpoint_seq,
             report,
             plan: Plan::default(),
             stopped: false,
@@ -769,7 +769,7 @@ pub fn replay(
     // What the segments hold, not their preallocated zeros: the figure an operator compares
     // with the log they wrote, and the one recovery speed is measured on.
     report.wal_bytes = segments.iter().map(|s| s.data_end).sum();
-    let mut walk = Walk::new(mode, checkpoint, report);
+    let mut walk = Walk::new(report);
     let last_index = segments.len().saturating_sub(1);
     for (i, seg) in segments.iter_mut().enumerate() {
         walk.segment(seg, i == last_index);
