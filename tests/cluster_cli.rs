@@ -2,122 +2,12 @@
 //! from followers, stale reads after READONLY, SIGKILL of the leader and a new one elected,
 //! the old leader back as a follower with every acknowledged write, and the admin refusals.
 
+use super::cluster_procs::*;
 use super::common::*;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct ClusterNodeProc {
-    id: u64,
-    dir: PathBuf,
-    client_port: u16,
-    raft_port: u16,
-    child: Option<Child>,
-}
-
-impl ClusterNodeProc {
-    fn start(&mut self, secret: &Path) {
-        let mut child = Command::new(drkit_path())
-            .args(["serve", "--json", "--timing", "fast", "--data"])
-            .arg(&self.dir)
-            .args(["--listen", &format!("127.0.0.1:{}", self.client_port)])
-            .args(["--node-id", &self.id.to_string()])
-            .args(["--raft-listen", &self.raft_addr()])
-            .arg("--cluster-secret-file")
-            .arg(secret)
-            .env_remove("DRKIT_REQUIREPASS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            line.contains("listening"),
-            "node {} did not start: {line:?}",
-            self.id
-        );
-        self.child = Some(child);
-    }
-
-    fn raft_addr(&self) -> String {
-        format!("127.0.0.1:{}", self.raft_port)
-    }
-
-    fn redis(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.client_port))
-            .unwrap()
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .unwrap()
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for ClusterNodeProc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-fn status_json(addr: &str, secret: &Path) -> Option<serde_json::Value> {
-    let out = drkit()
-        .args([
-            "cluster",
-            "status",
-            "--json",
-            "--timeout",
-            "2s",
-            "--addr",
-            addr,
-        ])
-        .arg("--cluster-secret-file")
-        .arg(secret)
-        .output()
-        .unwrap();
-    out.status.success().then(|| json_report(&out.stdout))
-}
-
-/// The leader's id as `addr` reports it, once every reachable node agrees on one.
-fn wait_leader(addr: &str, secret: &Path, not: Option<u64>) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = status_json(addr, secret) {
-            let leader = v["nodes"].as_array().unwrap().iter().find_map(|n| {
-                (n["status"]["role"] == "leader").then(|| n["node_id"].as_u64().unwrap())
-            });
-            if let Some(l) = leader
-                && Some(l) != not
-            {
-                return l;
-            }
-        }
-        assert!(Instant::now() < deadline, "no leader within 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn set(c: &mut redis::Connection, k: &str, v: &str) -> redis::RedisResult<()> {
-    redis::cmd("SET").arg(k).arg(v).query(c)
-}
 
 #[test]
 fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {

@@ -365,3 +365,105 @@ fn a_backup_applies_deletes_and_batches_of_the_committed_tail() {
     let b = drkit::format::record::plain_key(b"b");
     assert_eq!(full_scan(&target), vec![(b, b"w".to_vec())]);
 }
+
+fn force_new(dir: &Path, node_id: &str, extra: &[&str]) -> std::process::Output {
+    drkit()
+        .args(["cluster", "force-new", "--json", "--data"])
+        .arg(dir)
+        .args(["--node-id", node_id])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn force_new_keeps_the_committed_state_and_moves_the_uncommitted_tail_to_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    build_node(dir.path());
+    // The membership this node recorded names no addresses: they must be given.
+    let out = force_new(dir.path(), "1", &[]);
+    assert_exit(&out, 1, "force-new without an address");
+    assert!(text(&out).contains("--raft-addr"), "{}", text(&out));
+
+    let out = force_new(dir.path(), "1", &["--raft-addr", "127.0.0.1:1"]);
+    assert_exit(&out, 3, "force-new dropping the uncommitted entry");
+    let r = &json_report(&out.stdout)["report"];
+    assert_eq!(r["kept_index"], 5, "{r}");
+    assert_eq!(r["kept_term"], 2, "{r}");
+    assert_eq!(r["kept_log_entries"], 2, "{r}");
+    assert_eq!(r["dropped_entries"], 1, "{r}");
+    assert_eq!(r["dropped_from"], 6, "{r}");
+    assert_eq!(r["dropped_to"], 6, "{r}");
+    assert_ne!(r["new_cluster_id"], r["old_cluster_id"], "{r}");
+    let lost = Path::new(r["lost_dir"].as_str().unwrap());
+    assert!(lost.starts_with(dir.path().join("lost")), "{r}");
+    assert_eq!(std::fs::read_dir(lost.join("wal")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("wal")).unwrap().count(),
+        0
+    );
+    assert!(!dir.path().join("raft").join("FORCE-NEW").exists());
+
+    for key in ["a", "b", "c", "d"] {
+        assert_exit(&get(dir.path(), key), 0, &format!("get {key}"));
+    }
+    let out = get(dir.path(), "e");
+    assert!(!out.status.success(), "the uncommitted entry was kept");
+
+    // Run again: nothing more to drop, the same state.
+    let out = force_new(dir.path(), "1", &[]);
+    assert_exit(&out, 0, "a second force-new");
+    let r = &json_report(&out.stdout)["report"];
+    assert_eq!(r["kept_index"], 5, "{r}");
+    assert_eq!(r["dropped_entries"], 0, "{r}");
+    assert_eq!(r["raft_addr"], "127.0.0.1:1", "{r}");
+    assert_exit(&get(dir.path(), "d"), 0, "get d after the second run");
+}
+
+#[test]
+fn a_node_refuses_to_start_while_a_force_new_is_unfinished_and_force_new_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    build_node(dir.path());
+    let marker = dir.path().join("raft").join("FORCE-NEW");
+    std::fs::write(&marker, "00112233445566778899aabbccddeeff\n").unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s\n").unwrap();
+    let out = drkit()
+        .args(["serve", "--node-id", "1", "--listen", "127.0.0.1:1"])
+        .args(["--raft-listen", "127.0.0.1:2", "--data"])
+        .arg(dir.path())
+        .arg("--cluster-secret-file")
+        .arg(&secret)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("force-new` was interrupted"),
+        "{}",
+        text(&out)
+    );
+    let out = force_new(dir.path(), "1", &["--raft-addr", "127.0.0.1:1"]);
+    assert_exit(&out, 3, "force-new finishing");
+    let r = &json_report(&out.stdout)["report"];
+    assert_eq!(r["resumed"], true, "{r}");
+    assert_eq!(
+        r["new_cluster_id"], "00112233445566778899aabbccddeeff",
+        "{r}"
+    );
+    assert!(!marker.exists());
+}
+
+#[test]
+fn force_new_refuses_a_standalone_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("plain");
+    drop(Engine::open(&data, Options::default()).unwrap());
+    let out = force_new(&data, "1", &[]);
+    assert_exit(&out, 10, "force-new on a standalone dir");
+    assert!(
+        text(&out).contains("not a cluster node's dir"),
+        "{}",
+        text(&out)
+    );
+}

@@ -13,6 +13,8 @@ mod bad_input;
 mod bench_cli;
 mod cluster_cli;
 mod cluster_dir;
+mod cluster_dr;
+mod cluster_procs;
 mod compact_cli;
 mod crash;
 mod damage_not_torn;

@@ -1,5 +1,6 @@
 //! `drkit cluster init|status|add-learner|promote|remove`: admin requests to a node's
-//! `--raft-listen` address, authenticated with the cluster secret.
+//! `--raft-listen` address, authenticated with the cluster secret; `force-new` works on a
+//! stopped node's dir (force_new.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub enum Command {
         #[arg(long)]
         id: NodeId,
     },
+    /// After a lost quorum: make a stopped survivor's committed state a one-voter cluster
+    /// under a new cluster id (uncommitted entries go to DIR/lost/).
+    ForceNew(super::force_new::Args),
     /// Remove a node from the voters (and the cluster).
     Remove {
         #[command(flatten)]
@@ -76,7 +80,11 @@ pub enum Command {
 
 impl Command {
     pub fn json(&self) -> bool {
-        matches!(self, Command::Status { json: true, .. })
+        match self {
+            Command::Status { json, .. } => *json,
+            Command::ForceNew(a) => a.json,
+            _ => false,
+        }
     }
 }
 
@@ -344,6 +352,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             printer.line(format!("node {id} is a voter"));
             Ok(Exit::Ok)
         }
+        Command::ForceNew(args) => super::force_new::run(printer, &args),
         Command::Remove { common, id } => {
             let admin = Admin::new(&common)?;
             let st = admin.status(&common.addr)?;

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::engine::{ReadOnly, RecoveryMode};
+use crate::engine::RecoveryMode;
 use crate::error::{Error, Exit};
 use crate::ops::render::{self, display_bytes, parse_key};
 use crate::output::{Printer, kv_table};
@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let key = parse_key(&args.key).map_err(Error::InvalidInput)?;
-    let db = ReadOnly::open(&args.dir, RecoveryMode::TolerateTail)?;
+    let db = crate::cluster::offline::read_only(&args.dir, RecoveryMode::TolerateTail)?;
     super::scan::note_cluster_view(printer, &db);
     let Some(value) = db.get_raw(&key)? else {
         return Err(Error::NotFound {

@@ -10,6 +10,7 @@ mod compact;
 mod completions;
 mod crash_writer;
 mod demo;
+mod force_new;
 mod get;
 mod inspect;
 mod recover;

@@ -43,7 +43,7 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
                 .map_or(Bound::Unbounded, Bound::Excluded),
         ),
     };
-    let db = ReadOnly::open(&args.dir, RecoveryMode::TolerateTail)?;
+    let db = crate::cluster::offline::read_only(&args.dir, RecoveryMode::TolerateTail)?;
     note_cluster_view(printer, &db);
     let limit = if args.limit == 0 {
         usize::MAX

@@ -8,6 +8,8 @@
 //! - `entry`: how a Raft entry is laid out as a WAL entry, both ways.
 //! - `offline`, `export`: a stopped node's committed state, read in place (get, scan) or
 //!   written out as a standalone dir (backups).
+//! - `seed`, `force_new`: a node dir made from committed state alone, for a new cluster
+//!   restored from a backup, or a survivor of a lost quorum as a one-voter cluster.
 //! - `wire`, `network`, `node`: the peer protocol, its client (openraft's network, admin
 //!   calls) and a running node with its listener.
 //!
@@ -21,10 +23,12 @@ pub mod client;
 mod election;
 mod entry;
 pub mod export;
+pub mod force_new;
 mod log_store;
 pub mod network;
 pub mod node;
 pub mod offline;
+pub mod seed;
 pub mod snapshot;
 mod state_machine;
 pub mod status;

@@ -136,6 +136,7 @@ impl Node {
                 "node id 0 is reserved for admin tools: use 1 or more".into(),
             ));
         }
+        super::force_new::refuse_if_pending(&cfg.data_dir)?;
         let engine = Arc::new(Engine::open(
             &cfg.data_dir,
             Options {

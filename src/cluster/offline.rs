@@ -12,7 +12,9 @@ use std::path::Path;
 
 use super::Entry;
 use super::entry::{decode_entry, wal_writes};
+use crate::engine::read_only::{LogTail, is_cluster_dir};
 use crate::engine::recovery::list_segments;
+use crate::engine::{ReadOnly, RecoveryMode, applied_memtable};
 use crate::error::{Error, IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
 use crate::format::envelope::{self, Kind};
@@ -27,6 +29,28 @@ pub fn recorded_committed(dir: &Path) -> Result<Option<u64>> {
     Ok(RaftState::load(&dir.join("raft"))?
         .and_then(|s| s.committed)
         .map(|p| p.index))
+}
+
+/// The read-only view of any data dir: a cluster node's shows its committed state (the
+/// tables plus the committed entries above their checkpoint), a standalone dir's what
+/// recovery would rebuild.
+pub fn read_only(dir: &Path, mode: RecoveryMode) -> Result<ReadOnly> {
+    if is_cluster_dir(dir) {
+        ReadOnly::open_with_tail(dir, mode, &committed_log_tail)
+    } else {
+        ReadOnly::open(dir, mode)
+    }
+}
+
+/// The committed entries of a node's dir above `checkpoint`, up to the committed index it
+/// recorded, as the engine's read-only view takes them.
+fn committed_log_tail(dir: &Path, checkpoint: u64) -> Result<LogTail> {
+    let tail = committed_tail(dir, checkpoint, recorded_committed(dir)?)?;
+    Ok(LogTail {
+        committed: tail.committed,
+        entries: tail.entries.len() as u64,
+        mem: applied_memtable(&tail.writes()),
+    })
 }
 
 /// The committed entries above a checkpoint, in index order.

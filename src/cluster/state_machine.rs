@@ -31,20 +31,25 @@ pub struct AppliedState {
 
 impl AppliedState {
     fn decode(engine: &Engine) -> Result<AppliedState> {
-        match engine.flushed_cluster_state() {
+        Self::from_manifest(engine.dir(), engine.flushed_cluster_state().as_deref())
+    }
+
+    pub(super) fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The applied state a manifest records (None: the dir never applied anything).
+    pub(super) fn from_manifest(dir: &Path, bytes: Option<&[u8]>) -> Result<AppliedState> {
+        match bytes {
             None => Ok(AppliedState::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Some(b) => serde_json::from_slice(b).map_err(|e| {
                 Error::corruption(
-                    engine.dir().join("CURRENT"),
+                    dir.join("CURRENT"),
                     0,
                     format!("the manifest's cluster state does not decode: {e}"),
                 )
             }),
         }
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
     }
 }
 

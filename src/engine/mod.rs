@@ -14,7 +14,7 @@ mod compaction;
 mod memtable;
 mod merge;
 mod options;
-mod read_only;
+pub mod read_only;
 pub mod recovery;
 pub mod snapshot;
 mod version;

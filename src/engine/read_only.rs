@@ -20,6 +20,27 @@ use crate::format::manifest::ManifestState;
 use crate::format::sst::ValueKind;
 use crate::io::{DirLock, SharedLock};
 
+/// What a log the engine does not replay itself adds on top of the flushed tables: a cluster
+/// node's committed Raft entries, which `cluster::offline` reads (the engine knows neither
+/// the committed index nor how a Raft entry carries its writes).
+#[derive(Debug, Default)]
+pub struct LogTail {
+    /// The index the tail ends at (None: the log recorded none).
+    pub committed: Option<u64>,
+    /// Log entries read.
+    pub entries: u64,
+    /// Their writes, as applying them gives.
+    pub mem: Memtable,
+}
+
+/// Reads a [`LogTail`] of the dir above its checkpoint.
+pub type TailReader<'a> = &'a dyn Fn(&Path, u64) -> Result<LogTail>;
+
+/// Whether `dir` is a cluster node's dir (DIR/raft/): its WAL is a Raft log.
+pub fn is_cluster_dir(dir: &Path) -> bool {
+    dir.join("raft").is_dir()
+}
+
 #[derive(Debug)]
 pub struct ReadOnly {
     dir: PathBuf,
@@ -35,12 +56,22 @@ pub struct ReadOnly {
 
 impl ReadOnly {
     /// Fails with exit 11 while an engine holds the dir, and with the recovery refusal (exit
-    /// 4) when the WAL is damaged beyond what `mode` tolerates.
+    /// 4) when the WAL is damaged beyond what `mode` tolerates. A cluster node's dir is
+    /// refused: its log needs a [`TailReader`] (`open_with_tail`).
     pub fn open(dir: &Path, mode: RecoveryMode) -> Result<ReadOnly> {
         Self::check_dir(dir)?;
         let lock = SharedLock::acquire(dir)?;
         let mapped = lock.is_some();
-        Self::open_inner(dir, mode, lock, mapped)
+        Self::open_inner(dir, mode, lock, mapped, None)
+    }
+
+    /// The view of a dir whose WAL `tail` reads (a cluster node's), the tables read as
+    /// `open` reads them.
+    pub fn open_with_tail(dir: &Path, mode: RecoveryMode, tail: TailReader) -> Result<ReadOnly> {
+        Self::check_dir(dir)?;
+        let lock = SharedLock::acquire(dir)?;
+        let mapped = lock.is_some();
+        Self::open_inner(dir, mode, lock, mapped, Some(tail))
     }
 
     /// The same view for a caller that already holds the dir's exclusive lock (a backup
@@ -49,7 +80,7 @@ impl ReadOnly {
     /// tables may be memory-mapped.
     pub fn open_locked(dir: &Path, mode: RecoveryMode, _held: &DirLock) -> Result<ReadOnly> {
         Self::check_dir(dir)?;
-        Self::open_inner(dir, mode, None, true)
+        Self::open_inner(dir, mode, None, true, None)
     }
 
     fn check_dir(dir: &Path) -> Result<()> {
@@ -79,6 +110,7 @@ impl ReadOnly {
         mode: RecoveryMode,
         lock: Option<SharedLock>,
         mapped: bool,
+        tail: Option<TailReader>,
     ) -> Result<ReadOnly> {
         let (state, manifest_no) = load_state(dir)?;
         let cache = super::Options::default().block_cache();
@@ -89,8 +121,27 @@ impl ReadOnly {
             mapped,
             cache.as_ref(),
         )?);
-        if dir.join("raft").is_dir() {
-            return Self::open_cluster_node(dir, mode, state, manifest_no, version, lock);
+        match tail {
+            Some(read) => {
+                return Self::open_with_log_tail(
+                    dir,
+                    mode,
+                    state,
+                    manifest_no,
+                    version,
+                    lock,
+                    read,
+                );
+            }
+            None if is_cluster_dir(dir) => {
+                return Err(Error::NotDataDir {
+                    path: dir.to_path_buf(),
+                    reason: "it is a cluster node's dir (DIR/raft/): its WAL is a Raft log, \
+                             read through the cluster's committed index"
+                        .into(),
+                });
+            }
+            None => {}
         }
         let (replay, snapshot_mem) =
             super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, false, &|_, _| {})?;
@@ -119,27 +170,26 @@ impl ReadOnly {
         })
     }
 
-    /// A cluster node's dir: its WAL is the Raft log, which a standalone replay would read
-    /// wrong (uncommitted entries shown as data, batched writes missed). Its view is the
-    /// flushed tables plus the entries up to the committed index it recorded.
-    fn open_cluster_node(
+    /// A dir whose WAL a standalone replay would read wrong (a cluster node's: uncommitted
+    /// entries shown as data, batched writes missed): the flushed tables plus what `read`
+    /// gives above their checkpoint.
+    fn open_with_log_tail(
         dir: &Path,
         mode: RecoveryMode,
         state: ManifestState,
         manifest_no: u64,
         version: Arc<Version>,
         lock: Option<SharedLock>,
+        read: TailReader,
     ) -> Result<ReadOnly> {
         let started = std::time::Instant::now();
-        let committed = crate::cluster::offline::recorded_committed(dir)?;
-        let tail = crate::cluster::offline::committed_tail(dir, state.flushed_seq, committed)?;
-        let mem = super::applied_memtable(&tail.writes());
+        let tail = read(dir, state.flushed_seq)?;
         let opts = super::Options {
             recovery_mode: mode,
             ..super::Options::default()
         };
         let mut report = RecoveryReport::nothing_replayed(&opts, state.flushed_seq);
-        report.replayed = tail.entries.len() as u64;
+        report.replayed = tail.entries;
         report.last_applied_seq = tail.committed.unwrap_or(0).max(state.flushed_seq);
         report.max_seen_seq = report.last_applied_seq;
         report.duration = started.elapsed();
@@ -148,7 +198,7 @@ impl ReadOnly {
             state,
             manifest_no,
             version,
-            mems: vec![Arc::new(mem)],
+            mems: vec![Arc::new(tail.mem)],
             report,
             cluster_committed: Some(tail.committed),
             _lock: lock,

@@ -274,8 +274,18 @@ impl VersionSet {
     /// goes through the same manifest code the engine uses. The caller holds the dir (a
     /// restore's staging dir, which nothing else knows about yet).
     pub fn reset_history_id(dir: &Path, history_id: [u8; 16]) -> Result<ManifestState> {
+        Self::rewrite_stopped(dir, |state| state.history_id = history_id)
+    }
+
+    /// Writes a fresh manifest of the stopped dir `dir` holding its state as `change` leaves
+    /// it, CURRENT pointed at it atomically (a crash leaves the old state or the new one). The
+    /// caller holds the dir and has put any table the new state names in place.
+    pub fn rewrite_stopped(
+        dir: &Path,
+        change: impl FnOnce(&mut ManifestState),
+    ) -> Result<ManifestState> {
         let (mut state, manifest_no) = load_state(dir)?;
-        state.history_id = history_id;
+        change(&mut state);
         let mut vs = VersionSet {
             dir: dir.to_path_buf(),
             state,

@@ -1,0 +1,184 @@
+//! Disaster recovery of a cluster with real processes: a survivor of a lost quorum made a
+//! one-voter cluster with `cluster force-new`, which then grows back to three voters.
+
+use super::cluster_procs::*;
+use super::common::*;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn node(root: &Path, id: u64) -> ClusterNodeProc {
+    ClusterNodeProc {
+        id,
+        dir: root.join(format!("n{id}")),
+        client_port: free_port(),
+        raft_port: free_port(),
+        child: None,
+    }
+}
+
+/// `drkit replicate --join`: a new node asking `join` to add it as a learner.
+fn replicate(join: &str, n: &ClusterNodeProc, secret: &Path) -> Child {
+    let mut child = Command::new(drkit_path())
+        .args(["replicate", "--json", "--timing", "fast", "--join", join])
+        .arg("--data")
+        .arg(&n.dir)
+        .args(["--listen", &format!("127.0.0.1:{}", n.client_port)])
+        .args([
+            "--node-id",
+            &n.id.to_string(),
+            "--raft-listen",
+            &n.raft_addr(),
+        ])
+        .arg("--cluster-secret-file")
+        .arg(secret)
+        .env_remove("DRKIT_REQUIREPASS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains("listening"),
+        "node {} did not start: {line:?}",
+        n.id
+    );
+    child
+}
+
+fn cluster(secret: &Path, args: &[&str]) -> std::process::Output {
+    drkit()
+        .arg("cluster")
+        .args(args)
+        .arg("--cluster-secret-file")
+        .arg(secret)
+        .output()
+        .unwrap()
+}
+
+fn get(c: &mut redis::Connection, key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query(c).unwrap()
+}
+
+#[test]
+fn force_new_on_the_survivor_of_a_lost_quorum_keeps_every_acknowledged_write_and_grows_to_three() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "lost quorum\n").unwrap();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    for n in &mut nodes {
+        n.start(&secret);
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = cluster(
+        &secret,
+        &[
+            "init",
+            "--addr",
+            &nodes[0].raft_addr(),
+            "--members",
+            &members,
+        ],
+    );
+    assert_exit(&out, 0, "cluster init");
+    let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
+    {
+        let mut c = nodes[(leader - 1) as usize].redis();
+        for i in 0..300 {
+            set(&mut c, &format!("k{i}"), &format!("v{i}")).unwrap();
+        }
+    }
+    // Followers learn the commit index with the next heartbeat and record it within 100 ms.
+    std::thread::sleep(Duration::from_millis(1500));
+    // A running node is not forced: the tool needs the dir to itself.
+    let out = drkit()
+        .args(["cluster", "force-new", "--data"])
+        .arg(&nodes[0].dir)
+        .args(["--node-id", "1"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 11, "force-new on a running node");
+    for n in &mut nodes {
+        n.kill9();
+    }
+    // The survivor is a follower; the other two dirs are gone for good.
+    let survivor = nodes.iter().position(|n| n.id != leader).unwrap();
+    for (i, n) in nodes.iter().enumerate() {
+        if i != survivor {
+            std::fs::remove_dir_all(&n.dir).unwrap();
+        }
+    }
+    let s = &mut nodes[survivor];
+    let out = drkit()
+        .args(["cluster", "force-new", "--json", "--data"])
+        .arg(&s.dir)
+        .args(["--node-id", &s.id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(3),
+        "{}",
+        text(&out)
+    );
+    let r = &json_report(&out.stdout)["report"];
+    assert!(r["kept_index"].as_u64().unwrap() >= 300, "{r}");
+    assert_eq!(r["raft_addr"], s.raft_addr(), "{r}");
+
+    s.start(&secret);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    assert_eq!(wait_leader(&s.raft_addr(), &secret, None), s.id);
+    let mut c = s.redis();
+    for i in 0..300 {
+        assert_eq!(get(&mut c, &format!("k{i}")), Some(format!("v{i}")), "k{i}");
+    }
+    set(&mut c, "after", "force-new").unwrap();
+
+    // Two new nodes join as learners and are promoted: three voters again.
+    let mut joined = Vec::new();
+    for id in [4, 5] {
+        let n = node(root.path(), id);
+        joined.push((replicate(&s.raft_addr(), &n, &secret), n));
+        let out = cluster(
+            &secret,
+            &["promote", "--addr", &s.raft_addr(), "--id", &id.to_string()],
+        );
+        assert_exit(&out, 0, &format!("promote {id}"));
+    }
+    let v = loop {
+        let v = status_json(&s.raft_addr(), &secret).unwrap();
+        if v["nodes"][0]["status"]["voters"] == serde_json::json!([s.id, 4, 5]) {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "not three voters: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 3, "{v}");
+    set(&mut c, "grown", "3").unwrap();
+    for (_, n) in &joined {
+        let mut r = n.redis();
+        let _: () = redis::cmd("READONLY").query(&mut r).unwrap();
+        loop {
+            if get(&mut r, "grown").is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node {} never caught up", n.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(get(&mut r, "k299"), Some("v299".into()));
+        assert_eq!(get(&mut r, "after"), Some("force-new".into()));
+    }
+    for (mut child, _) in joined {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
