@@ -182,3 +182,150 @@ fn force_new_on_the_survivor_of_a_lost_quorum_keeps_every_acknowledged_write_and
         let _ = child.wait();
     }
 }
+
+fn restore_node(
+    repo: &Path,
+    target: &Path,
+    id: u64,
+    members: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    drkit()
+        .args(["restore", "--json", "--repo"])
+        .arg(repo)
+        .arg("--target")
+        .arg(target)
+        .args(["--node-id", &id.to_string(), "--members", members])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_init() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "restore as cluster\n").unwrap();
+    let mut old: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    for n in &mut old {
+        n.start(&secret);
+    }
+    let members = old
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = cluster(
+        &secret,
+        &["init", "--addr", &old[0].raft_addr(), "--members", &members],
+    );
+    assert_exit(&out, 0, "cluster init");
+    let leader = wait_leader(&old[0].raft_addr(), &secret, None);
+    {
+        let mut c = old[(leader - 1) as usize].redis();
+        for i in 0..200 {
+            set(&mut c, &format!("k{i}"), &format!("v{i}")).unwrap();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let repo = root.path().join("repo");
+    let follower = old.iter().find(|n| n.id != leader).unwrap();
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&follower.dir)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup of a running follower");
+
+    let new: Vec<ClusterNodeProc> = (1..=3)
+        .map(|id| {
+            let mut n = node(root.path(), id);
+            n.dir = root.path().join(format!("r{id}"));
+            n
+        })
+        .collect();
+    let new_members = new
+        .iter()
+        .map(|n| format!("{}={}/127.0.0.1:{}", n.id, n.raft_addr(), n.client_port))
+        .collect::<Vec<_>>()
+        .join(",");
+
+    // Refused: a node id the members lack, and a target that is a node.
+    let out = restore_node(&repo, &new[0].dir, 4, &new_members, &[]);
+    assert_exit(&out, 1, "a node id missing from --members");
+    assert!(
+        text(&out).contains("not among --members (ids 1, 2, 3)"),
+        "{}",
+        text(&out)
+    );
+    assert!(!new[0].dir.exists());
+    for extra in [&[][..], &["--force"][..]] {
+        let out = restore_node(&repo, &old[0].dir, 1, &new_members, extra);
+        assert_exit(&out, 1, "restore over a node");
+        assert!(
+            text(&out).contains("initialised cluster node (node 1 of cluster"),
+            "{}",
+            text(&out)
+        );
+    }
+    for n in &mut old {
+        n.kill9();
+    }
+
+    // The plan for a node, then each node restored alike: one new cluster id.
+    let out = restore_node(&repo, &new[0].dir, 1, &new_members, &["--dry-run"]);
+    assert_exit(&out, 0, "dry run");
+    let plan = &json_lines(&out)[0]["plan"];
+    assert_eq!(plan["node"]["node_id"], 1, "{plan}");
+    assert_eq!(plan["node"]["members"], new_members.as_str(), "{plan}");
+    let cluster_id = plan["node"]["cluster_id"].as_str().unwrap().to_string();
+    assert!(!new[0].dir.exists(), "a dry run changed nothing");
+    for n in &new {
+        let out = restore_node(&repo, &n.dir, n.id, &new_members, &[]);
+        assert_exit(&out, 0, &format!("restore node {}", n.id));
+        let r = json_lines(&out)
+            .into_iter()
+            .find(|v| v["type"] == "restored")
+            .unwrap();
+        assert_eq!(r["report"]["new_history_id"], cluster_id.as_str(), "{r}");
+    }
+    // Started without `cluster init`, they elect a leader and hold every write.
+    let mut new = new;
+    for n in &mut new {
+        n.start(&secret);
+    }
+    let leader = wait_leader(&new[0].raft_addr(), &secret, None);
+    let v = status_json(&new[0].raft_addr(), &secret).unwrap();
+    assert_eq!(
+        v["nodes"][0]["status"]["voters"],
+        serde_json::json!([1, 2, 3]),
+        "{v}"
+    );
+    let mut c = new[(leader - 1) as usize].redis();
+    for i in 0..200 {
+        assert_eq!(get(&mut c, &format!("k{i}")), Some(format!("v{i}")), "k{i}");
+    }
+    set(&mut c, "after-restore", "1").unwrap();
+    // A follower names the leader's client address, as --members gave it.
+    let f = new.iter().find(|n| n.id != leader).unwrap();
+    let mut fc = f.redis();
+    let err = set(&mut fc, "x", "y").unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "127.0.0.1:{}",
+            new[(leader - 1) as usize].client_port
+        )),
+        "{err}"
+    );
+    let _: () = redis::cmd("READONLY").query(&mut fc).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(&mut fc, "after-restore").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the follower never got the new write"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -11,13 +11,19 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use super::archive;
 use super::manifest::BackupManifest;
 use super::pitr::{self, PitrPlan, Target};
 use super::repo::{Repo, hex};
 use super::{Progress, logical_digest, run_queue};
+use crate::cluster::seed::{self, NodeSeed};
+use crate::cluster::{ClusterNode, NodeId};
 use crate::engine::{Engine, Options, Outcome, ReadOnly, RecoveryMode, VersionSet};
 use crate::error::{Error, IoContext, Result};
+use crate::format::archive_status::to_hex;
+use crate::format::raft_state::{LogPos, RaftState};
 use crate::io::{DirLock, fsync_dir};
 
 #[derive(Debug, Clone)]
@@ -53,12 +59,27 @@ pub struct RestorePlan {
     pub move_aside_to: Option<PathBuf>,
     /// With --to-seq/--to-time: the archived WAL replayed after the backup, and the window.
     pub pitr: Option<PitrPlan>,
+    /// With --node-id/--members: the dir becomes that node of a new cluster.
+    pub node: Option<NodePlan>,
     #[serde(skip)]
     manifest: BackupManifest,
     /// READERS, held from planning to the end of the restore: `backup expire` must not
     /// remove the chosen backup or archived WAL in between.
     #[serde(skip)]
     _readers: Option<std::sync::Arc<super::repo::ReadGuard>>,
+}
+
+/// A restore as one node of a new cluster (`etcdutl snapshot restore`): every node restored
+/// from the same backup and point with the same members gets the same cluster id.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodePlan {
+    pub node_id: NodeId,
+    pub members: String,
+    pub cluster_id: String,
+    #[serde(skip)]
+    members_map: BTreeMap<NodeId, ClusterNode>,
+    #[serde(skip)]
+    cluster_id_bytes: [u8; 16],
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -163,9 +184,78 @@ pub fn plan(
         staging: sibling(target, ".drkit-restore-tmp"),
         move_aside_to,
         pitr,
+        node: None,
         manifest,
         _readers: readers,
     })
+}
+
+impl RestorePlan {
+    /// Makes the plan restore the dir as node `node_id` of a new cluster of `members` (all
+    /// voters). Refuses a node id the members lack, and a target that is an initialised
+    /// node (with or without --force: a node is replaced by restoring into a new dir).
+    pub fn as_node(
+        mut self,
+        node_id: NodeId,
+        members: BTreeMap<NodeId, ClusterNode>,
+    ) -> Result<RestorePlan> {
+        if !members.contains_key(&node_id) {
+            return Err(Error::InvalidInput(format!(
+                "node {node_id} is not among --members (ids {}): give every node of the new cluster, this one included",
+                members
+                    .keys()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let raft_dir = self.target.join("raft");
+        if raft_dir.is_dir() {
+            let who = match RaftState::load(&raft_dir) {
+                Ok(Some(st)) if st.cluster_id != [0; 16] => {
+                    format!("node {} of cluster {}", st.node_id, to_hex(&st.cluster_id))
+                }
+                _ => "a cluster node".into(),
+            };
+            return Err(Error::InvalidInput(format!(
+                "{}: the target is an initialised cluster node ({who}); restore each node of the new cluster into a new or empty dir, never over a node",
+                self.target.display()
+            )));
+        }
+        let point = self.pitr.as_ref().map_or(self.last_seq, |p| p.target_seq);
+        let id = seed::restored_cluster_id(&self.backup_id, point, &members);
+        self.node = Some(NodePlan {
+            node_id,
+            members: seed::members_line(&members),
+            cluster_id: to_hex(&id),
+            members_map: members,
+            cluster_id_bytes: id,
+        });
+        Ok(self)
+    }
+}
+
+/// Makes the checked staging dir node `n`: everything flushed into tables, the WAL emptied,
+/// the membership and a purged log at the last sequence (seed.rs). Returns its lock again.
+fn seed_node(staging: &Path, lock: DirLock, n: &NodePlan) -> Result<DirLock> {
+    // The engine takes the dir's lock itself.
+    drop(lock);
+    let applied = seed::flush_standalone(staging)?;
+    let lock = DirLock::acquire(staging)?;
+    // A backup records no Raft term: the new cluster's log starts at term 0 below its
+    // first election, the same on every node restored from it.
+    let seed = NodeSeed {
+        node_id: n.node_id,
+        cluster_id: n.cluster_id_bytes,
+        members: n.members_map.clone(),
+        applied: LogPos {
+            term: 0,
+            index: applied,
+        },
+        seen_term: 0,
+    };
+    seed::write_seed(staging, &seed, None)?;
+    Ok(lock)
 }
 
 /// Removes the staging dir unless disarmed: every failure path leaves no half-restored dir.
@@ -238,6 +328,10 @@ pub fn restore(
             (lock, reached, checked)
         }
     };
+    let staging_lock = match &plan.node {
+        Some(n) => seed_node(&staging_path, staging_lock, n)?,
+        None => staging_lock,
+    };
     drop(staging_lock);
     for d in dirs.iter().rev() {
         fsync_dir(d)?;
@@ -245,9 +339,13 @@ pub fn restore(
     swap_into_place(&plan, &staging_path)?;
     staging.armed = false;
     let (logical_digest, records) = checked.unzip();
+    let new_history_id = plan
+        .node
+        .as_ref()
+        .map_or_else(|| hex(&history), |n| n.cluster_id.clone());
     Ok(RestoreReport {
         plan,
-        new_history_id: hex(&history),
+        new_history_id,
         logical_digest,
         records,
         reached_seq: reached.seq,

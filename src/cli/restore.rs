@@ -35,6 +35,13 @@ pub struct Args {
     /// never deleted.
     #[arg(long)]
     pub force: bool,
+    /// Restore as this node of a new cluster (with --members): `serve --node-id N` starts it,
+    /// and the nodes restored alike elect a leader without `cluster init`.
+    #[arg(long, value_name = "N", requires = "members")]
+    pub node_id: Option<u64>,
+    /// The new cluster's voters, the same list for every node: ID=RAFT_ADDR[/CLIENT_ADDR],...
+    #[arg(long, value_delimiter = ',', requires = "node_id")]
+    pub members: Vec<String>,
     /// Files decompressed in parallel (default: the number of CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -108,6 +115,11 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
         rows.push(("history", x.history_id.clone()));
         rows.push(("recoverable window", x.window.describe()));
     }
+    if let Some(n) = &p.node {
+        rows.push(("as cluster node", n.node_id.to_string()));
+        rows.push(("members", n.members.clone()));
+        rows.push(("new cluster id", n.cluster_id.clone()));
+    }
     kv_table(&rows)
 }
 
@@ -118,7 +130,10 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
         (None, Some(t)) => Some(Target::parse_time(t)?),
         (None, None) => None,
     };
-    let plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force, to)?;
+    let mut plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force, to)?;
+    if let Some(id) = a.node_id {
+        plan = plan.as_node(id, crate::cluster::seed::parse_members(&a.members)?)?;
+    }
     printer.json(&serde_json::json!({ "schema": 1, "type": "restore-plan", "dry_run": a.dry_run, "plan": plan }));
     printer.table(&plan_table(&plan));
     if a.dry_run {
@@ -179,7 +194,14 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
         }
     }
     rows.extend([
-        ("new history id", r.new_history_id.clone()),
+        (
+            if r.plan.node.is_some() {
+                "new cluster id (history id)"
+            } else {
+                "new history id"
+            },
+            r.new_history_id.clone(),
+        ),
         (
             "old content moved to",
             r.plan
