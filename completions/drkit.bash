@@ -166,6 +166,9 @@ _drkit() {
             drkit__subcmd__cluster,add-learner)
                 cmd="drkit__subcmd__cluster__subcmd__add__subcmd__learner"
                 ;;
+            drkit__subcmd__cluster,force-new)
+                cmd="drkit__subcmd__cluster__subcmd__force__subcmd__new"
+                ;;
             drkit__subcmd__cluster,help)
                 cmd="drkit__subcmd__cluster__subcmd__help"
                 ;;
@@ -183,6 +186,9 @@ _drkit() {
                 ;;
             drkit__subcmd__cluster__subcmd__help,add-learner)
                 cmd="drkit__subcmd__cluster__subcmd__help__subcmd__add__subcmd__learner"
+                ;;
+            drkit__subcmd__cluster__subcmd__help,force-new)
+                cmd="drkit__subcmd__cluster__subcmd__help__subcmd__force__subcmd__new"
                 ;;
             drkit__subcmd__cluster__subcmd__help,help)
                 cmd="drkit__subcmd__cluster__subcmd__help__subcmd__help"
@@ -300,6 +306,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help__subcmd__cluster,add-learner)
                 cmd="drkit__subcmd__help__subcmd__cluster__subcmd__add__subcmd__learner"
+                ;;
+            drkit__subcmd__help__subcmd__cluster,force-new)
+                cmd="drkit__subcmd__help__subcmd__cluster__subcmd__force__subcmd__new"
                 ;;
             drkit__subcmd__help__subcmd__cluster,init)
                 cmd="drkit__subcmd__help__subcmd__cluster__subcmd__init"
@@ -1068,7 +1077,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__cluster)
-            opts="-v -q -h -V --verbose --quiet --help --version init status add-learner promote remove help"
+            opts="-v -q -h -V --verbose --quiet --help --version init status add-learner promote force-new remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1115,8 +1124,38 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__cluster__subcmd__force__subcmd__new)
+            opts="-v -q -h -V --data --node-id --raft-addr --client-addr --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --raft-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__cluster__subcmd__help)
-            opts="init status add-learner promote remove help"
+            opts="init status add-learner promote force-new remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1130,6 +1169,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__cluster__subcmd__help__subcmd__add__subcmd__learner)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__cluster__subcmd__help__subcmd__force__subcmd__new)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1666,7 +1719,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__cluster)
-            opts="init status add-learner promote remove"
+            opts="init status add-learner promote force-new remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1680,6 +1733,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__cluster__subcmd__add__subcmd__learner)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__cluster__subcmd__force__subcmd__new)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2424,7 +2491,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__restore)
-            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --node-id --members --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2447,6 +2514,14 @@ _drkit() {
                     return 0
                     ;;
                 --to-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --members)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

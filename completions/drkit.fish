@@ -255,6 +255,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-seq -d 'Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-time -d 'Point in time by commit time (RFC 3339, e.g. 2026-11-25T17:00:00Z): keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l node-id -d 'Restore as this node of a new cluster (with --members): `serve --node-id N` starts it, and the nodes restored alike elect a leader without `cluster init`' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l members -d 'The new cluster\'s voters, the same list for every node: ID=RAFT_ADDR[/CLIENT_ADDR],...' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l dry-run -d 'Print the plan; change nothing'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l force -d 'Restore over a non-empty target: its content is moved aside to TARGET.drkit-old-<time>, never deleted'
@@ -314,16 +316,17 @@ complete -c drkit -n "__fish_drkit_using_subcommand status" -s v -l verbose -d '
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand status" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "init" -d 'Make the given nodes the voters of a new cluster (run once, on any of them)'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "status" -d 'Every node\'s role, term, leader, log and replication progress, as one node sees it'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "add-learner" -d 'Add a running node as a learner (an asynchronous read replica); waits until it has caught up'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "promote" -d 'Make a learner a voter'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "remove" -d 'Remove a node from the voters (and the cluster)'
-complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "init" -d 'Make the given nodes the voters of a new cluster (run once, on any of them)'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "status" -d 'Every node\'s role, term, leader, log and replication progress, as one node sees it'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "add-learner" -d 'Add a running node as a learner (an asynchronous read replica); waits until it has caught up'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "promote" -d 'Make a learner a voter'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "force-new" -d 'After a lost quorum: make a stopped survivor\'s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "remove" -d 'Remove a node from the voters (and the cluster)'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and not __fish_seen_subcommand_from init status add-learner promote force-new remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from init" -l addr -d 'A node\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from init" -l cluster-secret-file -d 'The cluster secret (first line of the file), as the nodes were given it' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from init" -l timeout -d 'Give up after this long (adding a learner waits for it to catch up)' -r
@@ -357,6 +360,15 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from promote" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -l data -d 'The survivor\'s data dir (the node stopped)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -l node-id -d 'The survivor\'s node id (it keeps it)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -l raft-addr -d 'Its --raft-listen address, when the membership it recorded does not name it (or it moves)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -l client-addr -d 'Its client address, named in `-MOVED` replies' -r
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from force-new" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l addr -d 'A node\'s --raft-listen address' -r
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l cluster-secret-file -d 'The cluster secret (first line of the file), as the nodes were given it' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from remove" -l timeout -d 'Give up after this long (adding a learner waits for it to catch up)' -r
@@ -369,6 +381,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every node\'s role, term, leader, log and replication progress, as one node sees it'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "add-learner" -d 'Add a running node as a learner (an asynchronous read replica); waits until it has caught up'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "promote" -d 'Make a learner a voter'
+complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "force-new" -d 'After a lost quorum: make a stopped survivor\'s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a node from the voters (and the cluster)'
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l join -d 'A member\'s --raft-listen address; the request follows it to the leader' -r
@@ -545,6 +558,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every node\'s role, term, leader, log and replication progress, as one node sees it'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "add-learner" -d 'Add a running node as a learner (an asynchronous read replica); waits until it has caught up'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "promote" -d 'Make a learner a voter'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "force-new" -d 'After a lost quorum: make a stopped survivor\'s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "remove" -d 'Remove a node from the voters (and the cluster)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "write" -d 'Write throughput and latency (group commit across --writers threads)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "recover" -d 'Recovery speed: build a WAL, then time its replay'

@@ -550,6 +550,8 @@ _arguments "${_arguments_options[@]}" : \
 '--backup=[The backup to restore (default\: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
 '(--to-time)--to-seq=[Point in time by sequence\: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it]:N:_default' \
 '--to-time=[Point in time by commit time (RFC 3339, e.g. 2026-11-25T17\:00\:00Z)\: keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it]:RFC3339:_default' \
+'--node-id=[Restore as this node of a new cluster (with --members)\: \`serve --node-id N\` starts it, and the nodes restored alike elect a leader without \`cluster init\`]:N:_default' \
+'*--members=[The new cluster'\''s voters, the same list for every node\: ID=RAFT_ADDR\[/CLIENT_ADDR\],...]:MEMBERS:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--dry-run[Print the plan; change nothing]' \
 '--force[Restore over a non-empty target\: its content is moved aside to TARGET.drkit-old-<time>, never deleted]' \
@@ -763,6 +765,23 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(force-new)
+_arguments "${_arguments_options[@]}" : \
+'--data=[The survivor'\''s data dir (the node stopped)]:DATA:_files' \
+'--node-id=[The survivor'\''s node id (it keeps it)]:NODE_ID:_default' \
+'--raft-addr=[Its --raft-listen address, when the membership it recorded does not name it (or it moves)]:ADDR:_default' \
+'--client-addr=[Its client address, named in \`-MOVED\` replies]:ADDR:_default' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (remove)
 _arguments "${_arguments_options[@]}" : \
 '--addr=[A node'\''s --raft-listen address]:ADDR:_default' \
@@ -804,6 +823,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (promote)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(force-new)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1287,6 +1310,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(force-new)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (remove)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1580,6 +1607,7 @@ _drkit__subcmd__cluster_commands() {
 'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
 'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
 'promote:Make a learner a voter' \
+'force-new:After a lost quorum\: make a stopped survivor'\''s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)' \
 'remove:Remove a node from the voters (and the cluster)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1590,6 +1618,11 @@ _drkit__subcmd__cluster__subcmd__add-learner_commands() {
     local commands; commands=()
     _describe -t commands 'drkit cluster add-learner commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__cluster__subcmd__force-new_commands] )) ||
+_drkit__subcmd__cluster__subcmd__force-new_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster force-new commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__cluster__subcmd__help_commands] )) ||
 _drkit__subcmd__cluster__subcmd__help_commands() {
     local commands; commands=(
@@ -1597,6 +1630,7 @@ _drkit__subcmd__cluster__subcmd__help_commands() {
 'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
 'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
 'promote:Make a learner a voter' \
+'force-new:After a lost quorum\: make a stopped survivor'\''s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)' \
 'remove:Remove a node from the voters (and the cluster)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -1606,6 +1640,11 @@ _drkit__subcmd__cluster__subcmd__help_commands() {
 _drkit__subcmd__cluster__subcmd__help__subcmd__add-learner_commands() {
     local commands; commands=()
     _describe -t commands 'drkit cluster help add-learner commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__force-new_commands] )) ||
+_drkit__subcmd__cluster__subcmd__help__subcmd__force-new_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit cluster help force-new commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__cluster__subcmd__help__subcmd__help_commands] )) ||
 _drkit__subcmd__cluster__subcmd__help__subcmd__help_commands() {
@@ -1795,6 +1834,7 @@ _drkit__subcmd__help__subcmd__cluster_commands() {
 'status:Every node'\''s role, term, leader, log and replication progress, as one node sees it' \
 'add-learner:Add a running node as a learner (an asynchronous read replica); waits until it has caught up' \
 'promote:Make a learner a voter' \
+'force-new:After a lost quorum\: make a stopped survivor'\''s committed state a one-voter cluster under a new cluster id (uncommitted entries go to DIR/lost/)' \
 'remove:Remove a node from the voters (and the cluster)' \
     )
     _describe -t commands 'drkit help cluster commands' commands "$@"
@@ -1803,6 +1843,11 @@ _drkit__subcmd__help__subcmd__cluster_commands() {
 _drkit__subcmd__help__subcmd__cluster__subcmd__add-learner_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help cluster add-learner commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__force-new_commands] )) ||
+_drkit__subcmd__help__subcmd__cluster__subcmd__force-new_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help cluster force-new commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__cluster__subcmd__init_commands] )) ||
 _drkit__subcmd__help__subcmd__cluster__subcmd__init_commands() {

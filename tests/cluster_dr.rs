@@ -329,3 +329,47 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_backup_of_a_standalone_dir_with_a_wal_tail_restores_as_a_one_voter_cluster() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "standalone to cluster\n").unwrap();
+    let data = root.path().join("standalone");
+    {
+        let engine = drkit::engine::Engine::open(&data, drkit::engine::Options::default()).unwrap();
+        for i in 0..50 {
+            engine
+                .put(format!("s{i}").as_bytes(), format!("v{i}").as_bytes())
+                .unwrap();
+        }
+    }
+    let repo = root.path().join("repo");
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup of a standalone dir");
+    let mut n = node(root.path(), 1);
+    let members = format!("1={}/127.0.0.1:{}", n.raft_addr(), n.client_port);
+    let out = restore_node(&repo, &n.dir, 1, &members, &[]);
+    assert_exit(&out, 0, "restore as a one-voter cluster");
+    assert!(
+        std::fs::read_dir(n.dir.join("wal"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the WAL tail was flushed into tables"
+    );
+    n.start(&secret);
+    assert_eq!(wait_leader(&n.raft_addr(), &secret, None), 1);
+    let mut c = n.redis();
+    for i in 0..50 {
+        assert_eq!(get(&mut c, &format!("s{i}")), Some(format!("v{i}")), "s{i}");
+    }
+    set(&mut c, "as-cluster", "1").unwrap();
+    assert_eq!(get(&mut c, "as-cluster"), Some("1".into()));
+}
