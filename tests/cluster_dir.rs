@@ -50,6 +50,7 @@ fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
             .unwrap(),
         );
         let mut store = LogStore::open(dir, 1 << 20, Arc::new(|| 0)).unwrap();
+        store.set_identity(1, [7; 16]).unwrap();
         let mut sm = StateMachine::new(Arc::clone(&engine)).unwrap();
         let normal = |term, index: u64, command: Cmd| Entry {
             log_id: id(term, index),
@@ -142,7 +143,7 @@ fn inspect_wal_shows_terms_and_raft_entry_kinds() {
 }
 
 #[test]
-fn recover_compact_and_wal_archive_refuse_a_cluster_dir_naming_it() {
+fn recover_and_compact_refuse_a_cluster_dir_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     build_node(dir.path());
     let before = dir_snapshot(dir.path());
@@ -153,21 +154,65 @@ fn recover_compact_and_wal_archive_refuse_a_cluster_dir_naming_it() {
         assert!(t.contains("cluster node's data dir"), "{args:?}: {t}");
         assert!(!t.contains("panicked"), "{t}");
     }
-    let repo = tempfile::tempdir().unwrap();
+    assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
+}
+
+#[test]
+fn wal_archive_of_a_node_takes_only_its_committed_log_and_restores_past_a_backup() {
+    let root = tempfile::tempdir().unwrap();
+    // Node 2 of the same cluster, backed up when only 3 was committed.
+    let early = root.path().join("early");
+    build_node_with(&early, &[], 3);
+    let repo = root.path().join("repo");
+    let out = backup_create(&repo, &early, &[]);
+    assert_exit(&out, 0, "backup of a node at committed index 3");
+    // Node 1 holds 6 entries past the membership, 5 committed: 6 ("e") never is archived.
+    let dir = root.path().join("n1");
+    build_node(&dir);
     let out = drkit()
-        .args(["wal", "archive", "--repo"])
-        .arg(repo.path().join("r"))
+        .args(["wal", "archive", "--json", "--repo"])
+        .arg(&repo)
         .arg("--data")
-        .arg(dir.path())
+        .arg(&dir)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "wal archive accepted a cluster dir");
-    let t = text(&out);
+    assert_exit(&out, 0, "wal archive of a cluster node");
+    let r = &json_report(&out.stdout)["report"];
+    assert_eq!(r["history_id"], "07".repeat(16), "{r}");
+    assert_eq!(r["range"], serde_json::json!([0, 5]), "{r}");
+    assert_eq!(r["gaps"], serde_json::json!([]), "{r}");
+    // Past the committed index the repository cannot reach.
+    let target = root.path().join("restored");
+    let out = drkit()
+        .args(["restore", "--to-seq", "6", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 12, "restore past the committed index");
+    // Up to it: the backup of the other node, then the archived entries 4 and 5.
+    let out = drkit()
+        .args(["restore", "--json", "--to-seq", "5", "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore to the committed index");
+    let done = json_lines(&out)
+        .into_iter()
+        .find(|v| v["type"] == "restored")
+        .unwrap();
+    assert_eq!(done["report"]["reached_seq"], 5, "{done}");
+    assert_eq!(done["report"]["replayed"], 2, "{done}");
+    for key in ["a", "b", "c", "d"] {
+        assert_exit(&get(&target, key), 0, &format!("get {key}"));
+    }
     assert!(
-        t.contains("cluster node's data dir") && t.contains("backup create"),
-        "{t}"
+        !get(&target, "e").status.success(),
+        "an uncommitted entry restored"
     );
-    assert_eq!(before, dir_snapshot(dir.path()), "nothing changed");
 }
 
 fn inspect_wal_json(dir: &Path) -> std::process::Output {

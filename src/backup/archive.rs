@@ -344,16 +344,23 @@ impl Index {
     /// segment after each.
     pub fn gaps(&self) -> Vec<Gap> {
         let segs = self.segments();
-        segs.windows(2)
-            .filter_map(|w| {
-                let (a, b) = (w[0], w[1]);
-                (b.first_seq > a.last_seq + 1).then(|| Gap {
-                    from_seq: a.last_seq + 1,
-                    to_seq: b.first_seq - 1,
-                    before: b.name.clone(),
-                })
-            })
-            .collect()
+        let mut gaps = Vec::new();
+        // Copies archived from different nodes of a cluster overlap: the reach so far, not
+        // the previous segment's end, says where a gap starts.
+        let mut reach = None;
+        for s in segs {
+            if let Some(r) = reach
+                && s.first_seq > r + 1
+            {
+                gaps.push(Gap {
+                    from_seq: r + 1,
+                    to_seq: s.first_seq - 1,
+                    before: s.name.clone(),
+                });
+            }
+            reach = Some(reach.map_or(s.last_seq, |r: u64| r.max(s.last_seq)));
+        }
+        gaps
     }
 
     /// The segments that carry `from..=to` without a hole, or where the chain breaks.
@@ -596,7 +603,13 @@ pub struct Archiver {
     repo: Repo,
     repo_created: bool,
     data: PathBuf,
+    /// The history the archive is kept under: the dir's history id, or a cluster node's
+    /// cluster id (so that every node archives into one history).
     history: [u8; 16],
+    /// The dir's own history id, which DIR/ARCHIVE_STATUS names for the engine or node.
+    data_history: [u8; 16],
+    /// A cluster node's dir: only entries up to its recorded committed index are archived.
+    cluster: bool,
     dir: PathBuf,
     opts: ArchiveOptions,
     /// Closed segments already compared with the archive by this process: they never change.
@@ -628,17 +641,50 @@ fn data_history(data: &Path) -> Result<[u8; 16]> {
 /// another kind of dir. Checked before anything is locked or created in it. A cluster node's
 /// dir is refused: its WAL is the Raft log (entries may be uncommitted, a batch holds several
 /// writes at one index), so archived segments of it would replay wrong, silently.
-pub(super) fn check_data_dir(data: &Path) -> Result<()> {
-    if data.join("raft").is_dir() {
-        return Err(Error::NotDataDir {
-            path: data.to_path_buf(),
-            reason: "it is a cluster node's data dir (DIR/raft/): its WAL is the Raft log, which is not archived; take full or incremental backups of the node instead (`drkit backup create --data DIR`)".into(),
-        });
+/// A cluster node's cluster id: the history its log is archived under.
+fn cluster_id(data: &Path) -> Result<[u8; 16]> {
+    let state = crate::format::raft_state::RaftState::load(&data.join("raft"))?.unwrap_or_default();
+    if state.cluster_id == [0; 16] {
+        return Err(Error::InvalidInput(format!(
+            "{}: this node has not joined a cluster yet, so it has no committed log to archive; run `drkit cluster init` (or start it with `replicate --join`) first",
+            data.display()
+        )));
     }
-    check_any_data_dir(data)
+    Ok(state.cluster_id)
 }
 
-/// As [`check_data_dir`], accepting a cluster node's dir too (backups export its committed
+/// How much of a segment lies at or below a committed index.
+enum Prefix {
+    /// Nothing: its first entry is past it.
+    Nothing,
+    Whole,
+    /// Up to this byte offset (just past the entry at the index).
+    Cut(usize),
+}
+
+fn committed_prefix(path: &Path, bytes: &[u8], limit: u64) -> Result<Prefix> {
+    let f = facts(path, bytes)?;
+    let mut data = f.data();
+    match (data.next(), f.data().last()) {
+        (None, _) => Ok(Prefix::Whole),
+        (Some(first), _) if first.0 > limit => Ok(Prefix::Nothing),
+        (_, Some(last)) if last.0 <= limit => Ok(Prefix::Whole),
+        _ => {
+            let end = f.end_of(limit).ok_or_else(|| {
+                Error::corruption(
+                    path,
+                    0,
+                    format!(
+                        "the Raft log has no entry {limit}, its committed index, where it belongs"
+                    ),
+                )
+            })?;
+            Ok(Prefix::Cut(usize::try_from(end).unwrap_or(usize::MAX)))
+        }
+    }
+}
+
+/// A data dir (standalone or a cluster node's: backups export its committed
 /// state).
 pub(super) fn check_any_data_dir(data: &Path) -> Result<()> {
     if data.join("CURRENT").is_file() {
@@ -667,8 +713,14 @@ impl Archiver {
                 opts.compress_level
             )));
         }
-        check_data_dir(data)?;
-        let history = data_history(data)?;
+        check_any_data_dir(data)?;
+        let dir_history = data_history(data)?;
+        let cluster = crate::engine::read_only::is_cluster_dir(data);
+        let history = if cluster {
+            cluster_id(data)?
+        } else {
+            dir_history
+        };
         let (repo, repo_created) = Repo::init(repo_root)?;
         let dir = history_dir(&repo, &hex(&history));
         fs::create_dir_all(&dir).at(&dir)?;
@@ -687,6 +739,8 @@ impl Archiver {
             repo_created,
             data: data.to_path_buf(),
             history,
+            data_history: dir_history,
+            cluster,
             dir,
             opts,
             checked: HashSet::new(),
@@ -732,7 +786,7 @@ impl Archiver {
         let path = self.data.join(archive_status::FILE_NAME);
         let want = ArchiveStatus {
             repo_id: archive_status::parse_hex16(&self.repo.meta.id).unwrap_or_default(),
-            history_id: self.history,
+            history_id: self.data_history,
             archived_through: through,
         };
         let was = match archive_status::read(&self.data) {
@@ -748,7 +802,7 @@ impl Archiver {
     fn status_through(&self) -> u64 {
         match archive_status::read(&self.data) {
             Hold::Through(s)
-                if s.history_id == self.history && hex(&s.repo_id) == self.repo.meta.id =>
+                if s.history_id == self.data_history && hex(&s.repo_id) == self.repo.meta.id =>
             {
                 s.archived_through
             }
@@ -759,13 +813,13 @@ impl Archiver {
     /// One pass: every closed segment not yet archived, and with `include_growing` the
     /// newest segment up to its last complete entry. Then the status file.
     pub fn run(&mut self, include_growing: bool) -> Result<ArchiveReport> {
-        check_data_dir(&self.data)?;
+        check_any_data_dir(&self.data)?;
         let now = data_history(&self.data)?;
-        if now != self.history {
+        if now != self.data_history {
             return Err(Error::InvalidInput(format!(
                 "{}: the data dir's history changed from {} to {} while archiving (restored over?); start `drkit wal archive` again",
                 self.data.display(),
-                hex(&self.history),
+                hex(&self.data_history),
                 hex(&now)
             )));
         }
@@ -774,6 +828,12 @@ impl Archiver {
         let before = self.status_through();
         let mut status_was_unreadable = self.write_status(before)?;
 
+        // Read before the listing: every entry up to it is in the segments listed.
+        let limit = if self.cluster {
+            Some(crate::cluster::offline::recorded_committed(&self.data)?.unwrap_or(0))
+        } else {
+            None
+        };
         let segments = list_segments(&self.data.join("wal"))?;
         let mut index = load_index(&self.repo, &history)?;
         let mut outcomes = Vec::new();
@@ -811,9 +871,28 @@ impl Archiver {
             } else {
                 &raw
             };
-            if is_closed {
+            // A cluster node's log is archived up to its committed index only: a closed
+            // segment holding entries past it is archived as a prefix until they commit.
+            let (is_final, bytes) = match limit {
+                None => (is_closed, bytes),
+                Some(limit) => match committed_prefix(path, bytes, limit)? {
+                    Prefix::Nothing => break,
+                    Prefix::Whole => (is_closed, bytes),
+                    Prefix::Cut(end) => (false, bytes.get(..end).unwrap_or(bytes)),
+                },
+            };
+            if is_final {
                 let sum = blake3::hash(bytes).to_hex().to_string();
                 if let Some(have) = index.sealed.get(first) {
+                    if have.blake3 != sum && self.cluster {
+                        // Another node's segment from the same index: committed entries are
+                        // the same on every node, where a segment ends is not. What it lacks
+                        // past its end shows as a gap until a later segment covers it.
+                        self.checked.insert(name.clone());
+                        through = through.max(have.last_seq);
+                        outcomes.push(outcome(have, Action::Present));
+                        continue;
+                    }
                     if have.blake3 != sum {
                         return Err(Error::corruption(
                             path,
@@ -864,10 +943,17 @@ impl Archiver {
                 if let Some(have) = index.partial.get(first)
                     && have.blake3 == sum
                 {
+                    if self.cluster {
+                        through = through.max(have.last_seq);
+                    }
                     outcomes.push(outcome(have, Action::PartialUnchanged));
                     continue;
                 }
                 let seg = self.store(&name, *first, keep, &f, false, &sum)?;
+                // A prefix of a node's committed log never changes: it counts as archived.
+                if self.cluster {
+                    through = through.max(seg.last_seq);
+                }
                 if let Some(old) = index.partial.get(first)
                     && old.stored != seg.stored
                 {
@@ -988,7 +1074,7 @@ fn outcome(s: &ArchivedSegment, action: Action) -> SegmentOutcome {
 /// `wal archive --disable`: removes DIR/ARCHIVE_STATUS, so the engine deletes flushed
 /// segments again. Returns whether there was one.
 pub fn disable(data: &Path) -> Result<bool> {
-    check_data_dir(data)?;
+    check_any_data_dir(data)?;
     let path = data.join(archive_status::FILE_NAME);
     match fs::remove_file(&path) {
         Ok(()) => {
@@ -1093,6 +1179,11 @@ mod tests {
         assert_eq!(i.reach(3).0, 20);
         assert_eq!(i.reach(21).0, 20);
         assert_eq!(i.reach(35).0, 45);
+        // Overlapping copies (two nodes of a cluster): a short one inside a longer one is
+        // no gap.
+        let i = index(&[seg(1, 100, true), seg(50, 60, true), seg(101, 120, false)]);
+        assert!(i.gaps().is_empty(), "{:?}", i.gaps());
+        assert_eq!(i.reach(1).0, 120);
     }
 
     #[test]

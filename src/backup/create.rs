@@ -28,6 +28,7 @@ use crate::cluster::offline;
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{ManifestState, manifest_name};
+use crate::format::raft_state::LogPos;
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -124,7 +125,7 @@ impl Capture {
 
     /// For a cluster node: writes its committed state (up to `committed`, if recorded) out
     /// as a standalone dir, which is then what the backup copies.
-    fn export_committed(&mut self, committed: Option<u64>) -> Result<()> {
+    fn export_committed(&mut self, committed: Option<LogPos>) -> Result<()> {
         let scratch = point::scratch(&self.data)?;
         let export = export::export_standalone(self.dir(), committed, scratch.dir())?;
         self.exported = Some((scratch, export));
@@ -155,6 +156,11 @@ impl Capture {
             Source::Stopped(_) => (false, 0),
             Source::Online(p) => (true, p.retries),
         }
+    }
+
+    /// What was exported, for a cluster node.
+    fn exported(&self) -> Option<&Export> {
+        self.exported.as_ref().map(|(_, e)| e)
     }
 
     /// Releases the dir (and removes the point and the export); returns what was exported.
@@ -200,7 +206,7 @@ pub fn create(
     // before the files are captured: every entry up to it is in the captured log.
     let cluster_node = data.join("raft").is_dir();
     let committed = if cluster_node {
-        offline::recorded_committed(data)?
+        offline::recorded_committed_pos(data)?
     } else {
         None
     };
@@ -245,7 +251,6 @@ pub fn create(
         digest_time,
     } = copy_beside_digest(&copier, &d.jobs, opts, &ro)?;
     drop(ro);
-    let cluster = capture.release();
     for d in subdirs.iter().rev() {
         fsync_dir(d)?;
     }
@@ -284,8 +289,10 @@ pub fn create(
             .sum(),
         files,
         wal_segments: d.wal_segments,
+        cluster: capture.exported().cloned(),
         checksum: String::new(),
     };
+    let cluster = capture.release();
     // Last, and atomically: from this rename on the backup exists.
     write_atomic(&backup_dir.join(MANIFEST_FILE), &sealed::encode(&m)?)?;
     // Read back through the checking path: what list and restore will see.

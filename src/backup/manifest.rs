@@ -87,6 +87,10 @@ pub struct BackupManifest {
     /// covers every entry the repository holds. Absent in manifests of older drkit versions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wal_segments: Vec<WalCopy>,
+    /// For a backup of a cluster node: its cluster (the history id), node id, and the
+    /// committed log id the backup holds. Absent for standalone dirs, and in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::export::Export>,
     pub checksum: String,
 }
 

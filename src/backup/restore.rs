@@ -313,7 +313,11 @@ pub fn restore(
         Some(p) => {
             // Recovery takes the dir's lock itself.
             drop(staging_lock);
-            let reached = replay_archive(repo, p, &staging_path, progress)?;
+            let reached = if m.cluster.is_some() {
+                replay_cluster_log(repo, p, &staging_path, progress)?
+            } else {
+                replay_archive(repo, p, &staging_path, progress)?
+            };
             let lock = DirLock::acquire(&staging_path)?;
             // Past the backup point there is nothing to compare with: the digest is only
             // reported, and only when the backup recorded one.
@@ -485,6 +489,32 @@ fn replay_archive(
         seq: Some(reached),
         time: time.map(archive::rfc3339_ns),
         replayed: report.replayed,
+    })
+}
+
+/// The archived Raft log of a cluster after a backup of one of its nodes: its committed
+/// entries up to the target applied to the staging dir as one more table (a cluster's log
+/// holds batches, blank and membership entries, which a standalone replay does not read).
+fn replay_cluster_log(
+    repo: &Repo,
+    p: &PitrPlan,
+    staging: &Path,
+    progress: Progress<'_>,
+) -> Result<Reached> {
+    let log_dir = staging.join("archived-raft-log");
+    fs::create_dir_all(&log_dir).at(&log_dir)?;
+    for seg in p.replace.iter().chain(&p.segments) {
+        archive::restore_archived(repo, seg, &log_dir.join(&seg.name))?;
+        progress(seg.size);
+    }
+    let time = pitr::cut_after(&log_dir, p.target_seq)?;
+    let replayed =
+        crate::cluster::export::apply_log(staging, &log_dir, p.backup_seq, p.target_seq)?;
+    fs::remove_dir_all(&log_dir).at(&log_dir)?;
+    Ok(Reached {
+        seq: Some(p.target_seq),
+        time: time.map(archive::rfc3339_ns),
+        replayed,
     })
 }
 

@@ -293,6 +293,22 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     ),
                 ),
                 ("history id", m.history_id.clone()),
+                (
+                    "cluster node",
+                    m.cluster.as_ref().map_or_else(
+                        || "- (a standalone dir)".into(),
+                        |c| {
+                            format!(
+                                "node {} of cluster {}: committed index {}{}",
+                                c.node_id,
+                                c.cluster_id,
+                                c.committed_index,
+                                c.committed_term
+                                    .map_or_else(String::new, |t| format!(" (term {t})"))
+                            )
+                        },
+                    ),
+                ),
                 ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
                 (
                     "point in time",

@@ -5,7 +5,7 @@
 //! ```text
 //!  DEST/CURRENT            names the manifest below
 //!  DEST/MANIFEST-000001    one snapshot record: the source's tables plus the one below,
-//!                          checkpoint C, the source's history id, no cluster state
+//!                          checkpoint C, the cluster id as history id, no cluster state
 //!  DEST/sst/…              hard links to the source's tables (immutable), flushed up to F
 //!  DEST/sst/sst_0_N.sst    the committed entries in (F, C], each key at its newest write
 //!  DEST/wal/               empty
@@ -20,18 +20,26 @@
 use std::fs;
 use std::path::Path;
 
-use super::offline::committed_tail;
-use crate::engine::{load_state, write_applied_table};
+use super::offline::{committed_tail, read_log};
+use crate::engine::{VersionSet, load_state, write_applied_table};
 use crate::error::{IoContext, Result};
+use crate::format::archive_status::to_hex;
 use crate::format::current;
 use crate::format::entry::EntryType;
 use crate::format::envelope::{self, Kind};
 use crate::format::manifest::{self, ManifestState};
+use crate::format::raft_state::{LogPos, RaftState};
 use crate::io::{fsync_dir, write_atomic};
 
 /// What an export holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Export {
+    /// The node's cluster (hex; zeros before it joined one): the export's history id, so
+    /// backups of any node of one cluster form one history.
+    pub cluster_id: String,
+    pub node_id: u64,
+    /// The term of the entry at the committed index, when the node recorded one.
+    pub committed_term: Option<u64>,
     /// The node's flushed checkpoint (a Raft log index): the tables hold everything up to it.
     pub checkpoint_index: u64,
     /// The committed index the export ends at: the checkpoint when the node recorded none
@@ -45,8 +53,11 @@ pub struct Export {
 /// Writes the committed state of the node dir `src` into `dest` (new, empty, on the same
 /// file system), up to `committed` (read from the node's DIR/raft/state before `src` was
 /// captured: every entry up to it is in `src`'s log).
-pub fn export_standalone(src: &Path, committed: Option<u64>, dest: &Path) -> Result<Export> {
+pub fn export_standalone(src: &Path, committed: Option<LogPos>, dest: &Path) -> Result<Export> {
     let (state, _) = load_state(src)?;
+    let raft = RaftState::load(&src.join("raft"))?.unwrap_or_default();
+    let committed_term = committed.map(|c| c.term);
+    let committed = committed.map(|c| c.index);
     let checkpoint = state.flushed_seq;
     let tail = committed_tail(src, checkpoint, committed)?;
 
@@ -69,8 +80,13 @@ pub fn export_standalone(src: &Path, committed: Option<u64>, dest: &Path) -> Res
     fs::create_dir_all(&wal_dir).at(&wal_dir)?;
 
     let committed_index = tail.committed.unwrap_or(checkpoint).max(checkpoint);
+    let history_id = if raft.cluster_id == [0; 16] {
+        state.history_id
+    } else {
+        raft.cluster_id
+    };
     let exported = ManifestState {
-        history_id: state.history_id,
+        history_id,
         flushed_seq: committed_index,
         next_file_no,
         last_seq: committed_index,
@@ -84,6 +100,9 @@ pub fn export_standalone(src: &Path, committed: Option<u64>, dest: &Path) -> Res
     write_atomic(&dest.join("CURRENT"), current::encode(&name).as_bytes())?;
     fsync_dir(dest)?;
     Ok(Export {
+        cluster_id: to_hex(&raft.cluster_id),
+        node_id: raft.node_id,
+        committed_term,
         checkpoint_index: checkpoint,
         committed_index,
         tail_entries: tail.entries.len() as u64,
@@ -92,4 +111,24 @@ pub fn export_standalone(src: &Path, committed: Option<u64>, dest: &Path) -> Res
             .filter(|w| w.kind == EntryType::Delete || w.kind.is_data())
             .count() as u64,
     })
+}
+
+/// Applies the Raft log entries `(after, to]` of the segments in `log_dir` (archived copies
+/// of a cluster's committed log) to the standalone dir `dir` (a restored export, stopped,
+/// checkpoint `after`): their writes become one more table and the checkpoint moves to `to`.
+/// Returns how many log entries were applied.
+pub fn apply_log(dir: &Path, log_dir: &Path, after: u64, to: u64) -> Result<u64> {
+    let tail = read_log(log_dir, after, Some(to))?;
+    let writes = tail.writes();
+    let (state, _) = load_state(dir)?;
+    let added = write_applied_table(dir, state.next_file_no, &writes)?;
+    VersionSet::rewrite_stopped(dir, |st| {
+        if let Some(table) = added {
+            st.next_file_no = st.next_file_no.max(table.file_no + 1);
+            st.files.insert(table.file_no, table);
+        }
+        st.flushed_seq = st.flushed_seq.max(to);
+        st.last_seq = st.last_seq.max(to);
+    })?;
+    Ok(tail.entries.len() as u64)
 }

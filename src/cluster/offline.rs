@@ -18,7 +18,7 @@ use crate::engine::{ReadOnly, RecoveryMode, applied_memtable};
 use crate::error::{Error, IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
 use crate::format::envelope::{self, Kind};
-use crate::format::raft_state::RaftState;
+use crate::format::raft_state::{LogPos, RaftState};
 use crate::format::wal::{self, Event};
 
 /// What to do when a node's committed log cannot be read: the cluster still holds it.
@@ -26,9 +26,12 @@ const REBUILD_HINT: &str = "the node's committed log is damaged: `drkit inspect 
 
 /// The committed index DIR/raft/state records, if the node ever recorded one.
 pub fn recorded_committed(dir: &Path) -> Result<Option<u64>> {
-    Ok(RaftState::load(&dir.join("raft"))?
-        .and_then(|s| s.committed)
-        .map(|p| p.index))
+    Ok(recorded_committed_pos(dir)?.map(|p| p.index))
+}
+
+/// The committed log id (term, index) DIR/raft/state records.
+pub fn recorded_committed_pos(dir: &Path) -> Result<Option<LogPos>> {
+    Ok(RaftState::load(&dir.join("raft"))?.and_then(|s| s.committed))
 }
 
 /// The read-only view of any data dir: a cluster node's shows its committed state (the
@@ -77,13 +80,20 @@ impl CommittedTail {
 /// inside that range is an error naming the file and offset: those entries were committed
 /// and may exist nowhere else once the cluster is gone.
 pub fn committed_tail(dir: &Path, after: u64, committed: Option<u64>) -> Result<CommittedTail> {
+    read_log(&dir.join("wal"), after, committed)
+}
+
+/// Reads the Raft log entries of the segments in `wal_dir` with an index in
+/// `(after, committed]`, which must all be there. Segments may overlap (copies archived
+/// from different nodes start at different indexes): each index is read once.
+pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<CommittedTail> {
     let Some(committed) = committed.filter(|c| *c > after) else {
         return Ok(CommittedTail {
             committed,
             entries: Vec::new(),
         });
     };
-    let wal_dir = dir.join("wal");
+    let wal_dir = wal_dir.to_path_buf();
     let segments = list_segments(&wal_dir)?;
     let mut entries = Vec::new();
     let mut next = after + 1;
