@@ -25,6 +25,29 @@ pub struct ClusterNodeProc {
 
 impl ClusterNodeProc {
     pub fn start(&mut self, secret: &Path) {
+        if let Err(why) = self.try_start(secret) {
+            panic!("node {} did not start: {why}", self.id);
+        }
+    }
+
+    /// A first start: ports found free a moment ago may have been taken since (another
+    /// test's node, or a connection's source port), so a bind failure picks new ones.
+    pub fn start_new(&mut self, secret: &Path) {
+        for _ in 0..5 {
+            match self.try_start(secret) {
+                Ok(()) => return,
+                Err(why) if why.contains("in use") => {
+                    self.client_port = free_port();
+                    self.raft_port = free_port();
+                }
+                Err(why) => panic!("node {} did not start: {why}", self.id),
+            }
+        }
+        panic!("node {} found no free ports", self.id);
+    }
+
+    fn try_start(&mut self, secret: &Path) -> Result<(), String> {
+        let log = self.dir.with_extension("stderr.log");
         let mut child = Command::new(drkit_path())
             .args(["serve", "--json", "--timing", "fast", "--data"])
             .arg(&self.dir)
@@ -36,19 +59,21 @@ impl ClusterNodeProc {
             .env_remove("DRKIT_REQUIREPASS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert!(
-            line.contains("listening"),
-            "node {} did not start: {line:?}",
-            self.id
-        );
+        if !line.contains("listening") {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("{line:?} {err}"));
+        }
         self.child = Some(child);
+        Ok(())
     }
 
     pub fn raft_addr(&self) -> String {

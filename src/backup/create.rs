@@ -24,11 +24,10 @@ use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use super::{CHUNK, Progress, logical_digest, run_queue};
 use crate::cluster::export::{self, Export};
-use crate::cluster::offline;
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{ManifestState, manifest_name};
-use crate::format::raft_state::LogPos;
+use crate::format::raft_state::RaftState;
 use crate::io::{DirLock, fsync_dir, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -123,11 +122,11 @@ impl Capture {
         Ok((capture, cleaned))
     }
 
-    /// For a cluster node: writes its committed state (up to `committed`, if recorded) out
-    /// as a standalone dir, which is then what the backup copies.
-    fn export_committed(&mut self, committed: Option<LogPos>) -> Result<()> {
+    /// For a cluster node: writes its committed state (up to the committed index `raft`
+    /// records, if any) out as a standalone dir, which is then what the backup copies.
+    fn export_committed(&mut self, raft: &RaftState) -> Result<()> {
         let scratch = point::scratch(&self.data)?;
-        let export = export::export_standalone(self.dir(), committed, scratch.dir())?;
+        let export = export::export_standalone(self.dir(), raft, scratch.dir())?;
         self.exported = Some((scratch, export));
         Ok(())
     }
@@ -204,9 +203,8 @@ pub fn create(
     super::archive::check_any_data_dir(data)?;
     // A cluster node is backed up as its committed state. Its committed index is read
     // before the files are captured: every entry up to it is in the captured log.
-    let cluster_node = data.join("raft").is_dir();
-    let committed = if cluster_node {
-        offline::recorded_committed_pos(data)?
+    let node_state = if data.join("raft").is_dir() {
+        Some(RaftState::load(&data.join("raft"))?.unwrap_or_default())
     } else {
         None
     };
@@ -218,8 +216,8 @@ pub fn create(
     let start_time = chrono::Utc::now();
     let (mut capture, leftovers) = Capture::take(data)?;
     cleaned.extend(leftovers);
-    if cluster_node {
-        capture.export_committed(committed)?;
+    if let Some(raft) = &node_state {
+        capture.export_committed(raft)?;
     }
     let (src_dir, src_lock) = (capture.dir(), capture.lock());
     // The recovered view of the same files we copy: its scan is the logical digest, and it
@@ -277,7 +275,9 @@ pub fn create(
         history_id: d.history_id,
         checkpoint_seq: d.checkpoint_seq,
         last_seq: d.last_seq,
-        last_entry_ns: d.last_entry_ns,
+        last_entry_ns: d
+            .last_entry_ns
+            .or_else(|| capture.exported().and_then(|e| e.committed_ns)),
         compress_level: opts.compress_level,
         records,
         logical_digest,

@@ -28,7 +28,7 @@ use crate::format::current;
 use crate::format::entry::EntryType;
 use crate::format::envelope::{self, Kind};
 use crate::format::manifest::{self, ManifestState};
-use crate::format::raft_state::{LogPos, RaftState};
+use crate::format::raft_state::RaftState;
 use crate::io::{fsync_dir, write_atomic};
 
 /// What an export holds.
@@ -40,6 +40,10 @@ pub struct Export {
     pub node_id: u64,
     /// The term of the entry at the committed index, when the node recorded one.
     pub committed_term: Option<u64>,
+    /// The leader's time stamp of the entry at the committed index, when the log held it
+    /// (a point-in-time restore by time starts from a backup by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_ns: Option<i64>,
     /// The node's flushed checkpoint (a Raft log index): the tables hold everything up to it.
     pub checkpoint_index: u64,
     /// The committed index the export ends at: the checkpoint when the node recorded none
@@ -51,13 +55,14 @@ pub struct Export {
 }
 
 /// Writes the committed state of the node dir `src` into `dest` (new, empty, on the same
-/// file system), up to `committed` (read from the node's DIR/raft/state before `src` was
-/// captured: every entry up to it is in `src`'s log).
-pub fn export_standalone(src: &Path, committed: Option<LogPos>, dest: &Path) -> Result<Export> {
+/// file system), up to the committed index of `raft` (read before `src` was captured:
+/// every entry up to it is in `src`'s log).
+/// `raft` is the node's DIR/raft/state, read from the node's own dir before `src` was
+/// captured: its committed index, node id and cluster id.
+pub fn export_standalone(src: &Path, raft: &RaftState, dest: &Path) -> Result<Export> {
     let (state, _) = load_state(src)?;
-    let raft = RaftState::load(&src.join("raft"))?.unwrap_or_default();
-    let committed_term = committed.map(|c| c.term);
-    let committed = committed.map(|c| c.index);
+    let committed_term = raft.committed.map(|c| c.term);
+    let committed = raft.committed.map(|c| c.index);
     let checkpoint = state.flushed_seq;
     let tail = committed_tail(src, checkpoint, committed)?;
 
@@ -103,6 +108,7 @@ pub fn export_standalone(src: &Path, committed: Option<LogPos>, dest: &Path) -> 
         cluster_id: to_hex(&raft.cluster_id),
         node_id: raft.node_id,
         committed_term,
+        committed_ns: tail.last_ns,
         checkpoint_index: checkpoint,
         committed_index,
         tail_entries: tail.entries.len() as u64,

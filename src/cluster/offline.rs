@@ -62,6 +62,9 @@ pub struct CommittedTail {
     /// The committed index the entries end at (None: the node never recorded one).
     pub committed: Option<u64>,
     pub entries: Vec<Entry>,
+    /// The log time of the last entry read (the leader's stamp; a blank or membership
+    /// entry carries its predecessor's).
+    pub last_ns: Option<i64>,
 }
 
 impl CommittedTail {
@@ -91,11 +94,13 @@ pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<Co
         return Ok(CommittedTail {
             committed,
             entries: Vec::new(),
+            last_ns: None,
         });
     };
     let wal_dir = wal_dir.to_path_buf();
     let segments = list_segments(&wal_dir)?;
     let mut entries = Vec::new();
+    let mut last_ns = None;
     let mut next = after + 1;
     for (i, (first, path)) in segments.iter().enumerate() {
         if segments.get(i + 1).is_some_and(|(n, _)| *n <= next) {
@@ -126,6 +131,7 @@ pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<Co
                 match decode_entry(&entry) {
                     Ok(e) => {
                         entries.push(e);
+                        last_ns = Some(entry.timestamp_ns);
                         next += 1;
                         next <= committed
                     }
@@ -165,5 +171,6 @@ pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<Co
     Ok(CommittedTail {
         committed: Some(committed),
         entries,
+        last_ns,
     })
 }
