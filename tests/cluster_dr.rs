@@ -525,3 +525,137 @@ fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_t
         assert_eq!(get(&mut r, "k0"), Some("v0".into()), "node {}", n.id);
     }
 }
+
+fn signal(n: &ClusterNodeProc, sig: &str) {
+    let pid = n.child.as_ref().unwrap().id().to_string();
+    let ok = Command::new("kill").args([sig, &pid]).status().unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+#[test]
+fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "never uncommitted\n").unwrap();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    for n in &mut nodes {
+        n.start_new(&secret);
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = cluster(
+        &secret,
+        &[
+            "init",
+            "--addr",
+            &nodes[0].raft_addr(),
+            "--members",
+            &members,
+        ],
+    );
+    assert_exit(&out, 0, "cluster init");
+    let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
+    let li = (leader - 1) as usize;
+    set_all(&nodes[li], 0..20);
+    std::thread::sleep(Duration::from_millis(500));
+    let repo = root.path().join("repo");
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&nodes[li].dir)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup of the leader");
+    // The followers stop: the leader appends what it is sent, and cannot commit it.
+    for (i, n) in nodes.iter().enumerate() {
+        if i != li {
+            signal(n, "-STOP");
+        }
+    }
+    let mut c = nodes[li].redis();
+    for i in 0..2 {
+        assert!(
+            set(&mut c, &format!("u{i}"), "never").is_err(),
+            "u{i} acknowledged without a quorum"
+        );
+    }
+    let archive = |dir: &Path| {
+        drkit()
+            .args(["wal", "archive", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--data")
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = archive(&nodes[li].dir);
+    assert_exit(&out, 0, "archive of the leader's dir");
+    let archived_to = json_report(&out.stdout)["report"]["range"][1]
+        .as_u64()
+        .unwrap();
+    // SIGKILLed with the entries appended: a pass over the dead node's dir takes no more.
+    nodes[li].kill9();
+    let out = archive(&nodes[li].dir);
+    assert_exit(&out, 0, "archive of the killed leader's dir");
+    assert_eq!(
+        json_report(&out.stdout)["report"]["range"][1].as_u64(),
+        Some(archived_to)
+    );
+    // The leader's log holds what it appended past what was archived.
+    let out = drkit()
+        .args(["inspect", "wal", "--json"])
+        .arg(nodes[li].dir.join("wal"))
+        .output()
+        .unwrap();
+    let last_in_log = json_lines(&out)
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .max()
+        .unwrap();
+    assert!(
+        last_in_log > archived_to,
+        "log ends at {last_in_log}, archive at {archived_to}"
+    );
+    let target = root.path().join("restored");
+    let out = drkit()
+        .args([
+            "restore",
+            "--to-seq",
+            &(archived_to + 1).to_string(),
+            "--repo",
+        ])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 12, "restore past the archived committed log");
+    let out = drkit()
+        .args(["restore", "--to-seq", &archived_to.to_string(), "--repo"])
+        .arg(&repo)
+        .arg("--target")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "restore to the end of the archive");
+    let out = drkit().arg("get").arg(&target).arg("k19").output().unwrap();
+    assert_exit(&out, 0, "get k19");
+    for i in 0..2 {
+        let out = drkit()
+            .arg("get")
+            .arg(&target)
+            .arg(format!("u{i}"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "u{i}, never committed, was archived");
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if i != li {
+            signal(n, "-CONT");
+        }
+    }
+}
