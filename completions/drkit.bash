@@ -1465,7 +1465,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__demo)
-            opts="-v -q -h -V --dir --records --seed --cluster --writes --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --seed --cluster --cluster-dr --writes --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -174,8 +174,9 @@ complete -c drkit -n "__fish_drkit_using_subcommand verify" -s V -l version -d '
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l dir -d 'Where to build the data dir (kept afterwards). Default: a temporary dir, removed at the end' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l records -d 'Exchange records written before the crash phase' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l seed -d 'Seed of the workload generator' -r
-complete -c drkit -n "__fish_drkit_using_subcommand demo" -l writes -d 'With --cluster: writes before the kill, and again after it' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l writes -d 'With --cluster: writes before the kill, and again after it. With --cluster-dr: writes in each of its five batches' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l cluster -d 'Replication and failover instead: three `serve --node-id` processes on loopback, SIGKILL of the leader, the election, the old leader back as a follower, and every acknowledged write checked on every node'
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l cluster-dr -d 'Disaster recovery of a cluster instead: three nodes, `wal archive --follow` on a follower, a full and an incremental backup on different nodes, the leader killed, a fat-finger DEL replicated everywhere, every dir deleted, and a new three-node cluster restored to just before the DEL, checked key by key on every node'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l json -d 'Print the report as one JSON line (the step lines are left out)'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

@@ -361,8 +361,9 @@ _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
 '--records=[Exchange records written before the crash phase]:RECORDS:_default' \
 '--seed=[Seed of the workload generator]:SEED:_default' \
-'--writes=[With --cluster\: writes before the kill, and again after it]:WRITES:_default' \
-'--cluster[Replication and failover instead\: three \`serve --node-id\` processes on loopback, SIGKILL of the leader, the election, the old leader back as a follower, and every acknowledged write checked on every node]' \
+'--writes=[With --cluster\: writes before the kill, and again after it. With --cluster-dr\: writes in each of its five batches]:WRITES:_default' \
+'(--cluster-dr)--cluster[Replication and failover instead\: three \`serve --node-id\` processes on loopback, SIGKILL of the leader, the election, the old leader back as a follower, and every acknowledged write checked on every node]' \
+'--cluster-dr[Disaster recovery of a cluster instead\: three nodes, \`wal archive --follow\` on a follower, a full and an incremental backup on different nodes, the leader killed, a fat-finger DEL replicated everywhere, every dir deleted, and a new three-node cluster restored to just before the DEL, checked key by key on every node]' \
 '--json[Print the report as one JSON line (the step lines are left out)]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \

@@ -67,3 +67,35 @@ fn demo_cluster_fails_over_and_finds_every_write_on_every_node() {
     let log = std::fs::read_to_string(tmp.path().join(format!("node{first}.log"))).unwrap();
     assert!(log.contains("is the leader of term 1"), "{log}");
 }
+
+#[test]
+fn demo_cluster_dr_restores_a_new_cluster_to_just_before_the_fat_finger_delete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = drkit()
+        .args(["demo", "--cluster-dr", "--writes", "100", "--json", "--dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "demo --cluster-dr");
+    let v = json_report(&out.stdout);
+    let r = &v["report"];
+    assert_eq!(v["type"], "demo-cluster-dr", "{v}");
+    assert_ne!(r["full_backup_node"], r["incremental_backup_node"], "{v}");
+    assert_ne!(r["new_leader"], r["killed_leader"], "{v}");
+    assert_eq!(r["archive_gaps"], 0, "{v}");
+    assert_eq!(r["acknowledged_before_target"], 400, "{v}");
+    assert_eq!(r["deleted_after_target"], 200, "{v}");
+    let nodes = r["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{v}");
+    for n in nodes {
+        assert_eq!(n["present"], 400, "{v}");
+        assert_eq!(n["missing"], 0, "{v}");
+        assert_eq!(n["wrong"], 0, "{v}");
+        assert_eq!(n["after_target"], 0, "{v}");
+    }
+    // The old nodes' dirs are gone; the restored ones are there.
+    for i in 1..=3 {
+        assert!(!tmp.path().join(format!("node{i}")).exists());
+        assert!(tmp.path().join(format!("restored{i}")).join("raft").is_dir());
+    }
+}

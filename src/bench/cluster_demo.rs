@@ -65,14 +65,14 @@ impl ClusterDemoReport {
     }
 }
 
-const SECRET: &str = "drkit demo cluster secret";
+pub(super) const SECRET: &str = "drkit demo cluster secret";
 
-struct NodeProc {
-    id: NodeId,
-    dir: PathBuf,
-    client: SocketAddr,
-    raft: SocketAddr,
-    child: Option<Child>,
+pub(super) struct NodeProc {
+    pub(super) id: NodeId,
+    pub(super) dir: PathBuf,
+    pub(super) client: SocketAddr,
+    pub(super) raft: SocketAddr,
+    pub(super) child: Option<Child>,
 }
 
 impl Drop for NodeProc {
@@ -85,7 +85,7 @@ impl Drop for NodeProc {
 }
 
 /// Free loopback ports, all held until every one is chosen so none repeats.
-fn free_addrs(n: usize) -> Result<Vec<SocketAddr>> {
+pub(super) fn free_addrs(n: usize) -> Result<Vec<SocketAddr>> {
     let here = Path::new("127.0.0.1:0");
     let held = (0..n)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").at(here))
@@ -94,7 +94,7 @@ fn free_addrs(n: usize) -> Result<Vec<SocketAddr>> {
 }
 
 impl NodeProc {
-    fn start(&mut self, exe: &Path, secret: &Path) -> Result<()> {
+    pub(super) fn start(&mut self, exe: &Path, secret: &Path) -> Result<()> {
         let log_path = self.dir.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -143,17 +143,17 @@ impl NodeProc {
 }
 
 /// One RESP reply as the demo needs it: a value (None for nil), or the server's error.
-enum Answer {
+pub(super) enum Answer {
     Value(Option<String>),
     Refused(String),
 }
 
-struct Client {
+pub(super) struct Client {
     reader: BufReader<TcpStream>,
 }
 
 impl Client {
-    fn connect(addr: SocketAddr) -> Result<Client> {
+    pub(super) fn connect(addr: SocketAddr) -> Result<Client> {
         let at = PathBuf::from(addr.to_string());
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).at(&at)?;
         s.set_read_timeout(Some(Duration::from_secs(10))).at(&at)?;
@@ -162,7 +162,7 @@ impl Client {
         })
     }
 
-    fn call(&mut self, args: &[&[u8]]) -> Result<Answer> {
+    pub(super) fn call(&mut self, args: &[&[u8]]) -> Result<Answer> {
         let broken = |what: &str| Error::InvalidInput(format!("demo client: {what}"));
         self.reader
             .get_mut()
@@ -174,7 +174,7 @@ impl Client {
             .map_err(|e| broken(&e.to_string()))?;
         let line = line.trim_end();
         match line.as_bytes().first() {
-            Some(b'+') => Ok(Answer::Value(Some(line[1..].to_string()))),
+            Some(b'+' | b':') => Ok(Answer::Value(Some(line[1..].to_string()))),
             Some(b'-') => Ok(Answer::Refused(line[1..].to_string())),
             Some(b'$') if line == "$-1" => Ok(Answer::Value(None)),
             Some(b'$') => {
@@ -208,7 +208,7 @@ impl Client {
 }
 
 /// (role, term, applied index) as the node reports them; None when it does not answer.
-fn node_state(n: &NodeProc) -> Option<(String, u64, u64)> {
+pub(super) fn node_state(n: &NodeProc) -> Option<(String, u64, u64)> {
     let info = Client::connect(n.client).ok()?.info().ok()?;
     let num = |k: &str| info.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
     Some((
@@ -218,7 +218,7 @@ fn node_state(n: &NodeProc) -> Option<(String, u64, u64)> {
     ))
 }
 
-fn wait_leader(nodes: &[NodeProc], not: Option<NodeId>) -> Result<(NodeId, u64)> {
+pub(super) fn wait_leader(nodes: &[NodeProc], not: Option<NodeId>) -> Result<(NodeId, u64)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         for n in nodes.iter().filter(|n| n.child.is_some()) {
@@ -236,7 +236,7 @@ fn wait_leader(nodes: &[NodeProc], not: Option<NodeId>) -> Result<(NodeId, u64)>
     }
 }
 
-fn init(nodes: &[NodeProc]) -> Result<()> {
+pub(super) fn init(nodes: &[NodeProc]) -> Result<()> {
     let members: BTreeMap<NodeId, ClusterNode> = nodes
         .iter()
         .map(|n| {
@@ -258,9 +258,26 @@ fn init(nodes: &[NodeProc]) -> Result<()> {
         .map_err(Error::InvalidInput)
 }
 
+/// The demo's key and value number `i`.
+pub(super) fn key_value(i: u64) -> (String, String) {
+    (format!("demo:{i:06}"), format!("value-{i}"))
+}
+
 /// Writes `keys` through whichever node leads, following MOVED and retrying through an
 /// election; returns how many attempts were refused on the way.
 fn write_all(nodes: &[NodeProc], keys: std::ops::Range<u64>) -> Result<u64> {
+    send_all(nodes, keys, &|i| {
+        let (k, v) = key_value(i);
+        vec![b"SET".to_vec(), k.into_bytes(), v.into_bytes()]
+    })
+}
+
+/// Sends the command `cmd(i)` for each of `keys` as [`write_all`] sends its writes.
+pub(super) fn send_all(
+    nodes: &[NodeProc],
+    keys: std::ops::Range<u64>,
+    cmd: &dyn Fn(u64) -> Vec<Vec<u8>>,
+) -> Result<u64> {
     let mut refused = 0;
     let mut at = nodes
         .iter()
@@ -270,14 +287,17 @@ fn write_all(nodes: &[NodeProc], keys: std::ops::Range<u64>) -> Result<u64> {
     let mut client = Client::connect(at)?;
     let deadline = Instant::now() + Duration::from_secs(120);
     for i in keys {
-        let (key, value) = (format!("demo:{i:06}"), format!("value-{i}"));
+        let args = cmd(i);
+        let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         loop {
             if Instant::now() > deadline {
                 return Err(Error::InvalidInput(format!(
-                    "write {key} not acknowledged within 120 s"
+                    "{} {} not acknowledged within 120 s",
+                    String::from_utf8_lossy(args[0]),
+                    String::from_utf8_lossy(args.get(1).copied().unwrap_or_default())
                 )));
             }
-            match client.call(&[b"SET", key.as_bytes(), value.as_bytes()]) {
+            match client.call(&args) {
                 Ok(Answer::Value(_)) => break,
                 Ok(Answer::Refused(e)) => {
                     refused += 1;
@@ -321,9 +341,9 @@ fn check_node(n: &NodeProc, acknowledged: u64) -> Result<NodeCheck> {
     c.call(&[b"READONLY"])?;
     let (mut present, mut missing, mut wrong) = (0, 0, 0);
     for i in 0..acknowledged {
-        let key = format!("demo:{i:06}");
+        let (key, value) = key_value(i);
         match c.call(&[b"GET", key.as_bytes()])? {
-            Answer::Value(Some(v)) if v == format!("value-{i}") => present += 1,
+            Answer::Value(Some(v)) if v == value => present += 1,
             Answer::Value(Some(_)) => wrong += 1,
             Answer::Value(None) => missing += 1,
             Answer::Refused(e) => {
@@ -346,7 +366,7 @@ fn check_node(n: &NodeProc, acknowledged: u64) -> Result<NodeCheck> {
 }
 
 /// Waits until every node has applied what the leader has, so the check reads settled state.
-fn wait_caught_up(nodes: &[NodeProc], leader: NodeId) -> Result<()> {
+pub(super) fn wait_caught_up(nodes: &[NodeProc], leader: NodeId) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let target = nodes
         .iter()

@@ -6,6 +6,8 @@
 //! - [`read`]: get and scan cost over compacted tables, and their size on disk.
 //! - [`backup`]: backup and restore throughput over a data dir of SSTs.
 //! - [`cluster_demo`]: `demo --cluster`, failover with real processes and SIGKILL.
+//! - [`cluster_dr_demo`]: `demo --cluster-dr`, archive, backups and a new cluster restored
+//!   to just before a mistake, with real processes.
 //! - [`cluster`]: 3-node write throughput, replication lag and failover times.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
 //!
@@ -14,6 +16,7 @@
 pub mod backup;
 pub mod cluster;
 pub mod cluster_demo;
+pub mod cluster_dr_demo;
 pub mod crash;
 pub mod demo;
 pub mod read;

@@ -1,6 +1,9 @@
 use std::path::PathBuf;
 
 use crate::bench::cluster_demo::{ClusterDemoConfig, ClusterDemoReport, run_cluster_demo};
+use crate::bench::cluster_dr_demo::{
+    ClusterDrDemoConfig, ClusterDrDemoReport, run_cluster_dr_demo,
+};
 use crate::bench::demo::{DemoConfig, DemoReport, run_demo};
 use crate::error::Exit;
 use crate::output::{Printer, human_bytes, kv_table, table};
@@ -19,10 +22,17 @@ pub struct Args {
     /// Replication and failover instead: three `serve --node-id` processes on loopback,
     /// SIGKILL of the leader, the election, the old leader back as a follower, and every
     /// acknowledged write checked on every node.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cluster_dr")]
     pub cluster: bool,
-    /// With --cluster: writes before the kill, and again after it.
-    #[arg(long, default_value_t = 500, requires = "cluster")]
+    /// Disaster recovery of a cluster instead: three nodes, `wal archive --follow` on a
+    /// follower, a full and an incremental backup on different nodes, the leader killed, a
+    /// fat-finger DEL replicated everywhere, every dir deleted, and a new three-node cluster
+    /// restored to just before the DEL, checked key by key on every node.
+    #[arg(long)]
+    pub cluster_dr: bool,
+    /// With --cluster: writes before the kill, and again after it. With --cluster-dr: writes
+    /// in each of its five batches.
+    #[arg(long, default_value_t = 500)]
     pub writes: u64,
     /// Print the report as one JSON line (the step lines are left out).
     #[arg(long)]
@@ -33,6 +43,9 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
     let exe = std::env::current_exe()?;
     if args.cluster {
         return run_cluster(printer, args, exe);
+    }
+    if args.cluster_dr {
+        return run_cluster_dr(printer, args, exe);
     }
     let cfg = DemoConfig {
         dir: args.dir,
@@ -265,4 +278,57 @@ fn print_cluster(printer: &Printer, r: &ClusterDemoReport) {
             r.dir.display()
         ));
     }
+}
+
+fn run_cluster_dr(printer: &Printer, args: Args, exe: PathBuf) -> anyhow::Result<Exit> {
+    let cfg = ClusterDrDemoConfig {
+        dir: args.dir,
+        exe,
+        writes: args.writes,
+    };
+    let report = run_cluster_dr_demo(&cfg, &mut |step: &str| printer.line(format!("==> {step}")))?;
+    print_cluster_dr(printer, &report);
+    if !report.passed() {
+        anyhow::bail!(
+            "demo failed: the restored cluster does not hold exactly the writes acknowledged before {} (see the table)",
+            report.target_time
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn print_cluster_dr(printer: &Printer, r: &ClusterDrDemoReport) {
+    printer.json(&serde_json::json!({ "schema": 1, "type": "demo-cluster-dr", "report": r }));
+    let mut t = table(&[
+        "restored node",
+        "role",
+        "writes before the target",
+        "missing",
+        "wrong",
+        "after the target (DEL, writes)",
+    ]);
+    for n in &r.nodes {
+        t.add_row(vec![
+            n.node_id.to_string(),
+            n.role.clone(),
+            format!("{}/{}", n.present, r.acknowledged_before_target),
+            n.missing.to_string(),
+            n.wrong.to_string(),
+            n.after_target.to_string(),
+        ]);
+    }
+    printer.table(&t);
+    printer.line(format!(
+        "{}: {} writes acknowledged before {} are on every restored node; the DEL of {} keys and the {} writes after it are on none{}",
+        if r.passed() { "PASS" } else { "FAIL" },
+        r.acknowledged_before_target,
+        r.target_time,
+        r.deleted_after_target,
+        r.written_after_target,
+        if r.kept {
+            format!(" (files kept in {})", r.dir.display())
+        } else {
+            String::new()
+        }
+    ));
 }
