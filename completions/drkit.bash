@@ -725,7 +725,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__backup)
-            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,6 +759,14 @@ _drkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cluster-nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -767,7 +775,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__cluster)
-            opts="-v -q -h -V --writes --writers --value-size --lag-rates --lag-seconds --failovers --timing --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --writes --writers --value-size --lag-rates --lag-seconds --archive-rate --archive-poll --failovers --timing --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +798,14 @@ _drkit() {
                     return 0
                     ;;
                 --lag-seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -993,7 +1009,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__restore)
-            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1024,6 +1040,14 @@ _drkit() {
                     return 0
                     ;;
                 --compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pairs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

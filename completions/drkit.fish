@@ -462,6 +462,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l seed -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l threads -d 'Files in parallel (default: the number of CPUs); each file\'s blocks use every CPU' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l cluster-nodes -d '`restore` only: also restore the backup as each of N nodes of a new cluster (`restore --node-id --members`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l pairs -d 'With --cluster-nodes: pairs of (standalone, N nodes) measured' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'More detail on stderr'
@@ -475,6 +477,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l seed -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l threads -d 'Files in parallel (default: the number of CPUs); each file\'s blocks use every CPU' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l cluster-nodes -d '`restore` only: also restore the backup as each of N nodes of a new cluster (`restore --node-id --members`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l pairs -d 'With --cluster-nodes: pairs of (standalone, N nodes) measured' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr'
@@ -486,6 +490,8 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l value-size -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l lag-rates -d 'Target rates of the replication-lag runs, writes per second' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l lag-seconds -d 'Seconds per lag run' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l archive-rate -d 'Write rate of the archive-lag run (`wal archive` polling a follower\'s dir); 0: none' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l archive-poll -d 'The archiver\'s poll interval in the archive-lag run (as `wal archive --poll`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l failovers -d 'Failover rounds, each on a fresh cluster' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l timing -d 'Heartbeat and election timing, as `serve --timing`' -r -f -a "default\t''
 fast\t''"

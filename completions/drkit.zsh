@@ -966,6 +966,8 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[]:SEED:_default' \
 '--threads=[Files in parallel (default\: the number of CPUs); each file'\''s blocks use every CPU]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--cluster-nodes=[\`restore\` only\: also restore the backup as each of N nodes of a new cluster (\`restore --node-id --members\`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported]:N:_default' \
+'--pairs=[With --cluster-nodes\: pairs of (standalone, N nodes) measured]:PAIRS:_default' \
 '--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -987,6 +989,8 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[]:SEED:_default' \
 '--threads=[Files in parallel (default\: the number of CPUs); each file'\''s blocks use every CPU]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
+'--cluster-nodes=[\`restore\` only\: also restore the backup as each of N nodes of a new cluster (\`restore --node-id --members\`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported]:N:_default' \
+'--pairs=[With --cluster-nodes\: pairs of (standalone, N nodes) measured]:PAIRS:_default' \
 '--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -1006,6 +1010,8 @@ _arguments "${_arguments_options[@]}" : \
 '--value-size=[]:VALUE_SIZE:_default' \
 '*--lag-rates=[Target rates of the replication-lag runs, writes per second]:LAG_RATES:_default' \
 '--lag-seconds=[Seconds per lag run]:LAG_SECONDS:_default' \
+'--archive-rate=[Write rate of the archive-lag run (\`wal archive\` polling a follower'\''s dir); 0\: none]:ARCHIVE_RATE:_default' \
+'--archive-poll=[The archiver'\''s poll interval in the archive-lag run (as \`wal archive --poll\`)]:ARCHIVE_POLL:_default' \
 '--failovers=[Failover rounds, each on a fresh cluster]:FAILOVERS:_default' \
 '--timing=[Heartbeat and election timing, as \`serve --timing\`]:TIMING:(default fast)' \
 '--json[]' \

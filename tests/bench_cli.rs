@@ -147,10 +147,17 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         "200",
         "--lag-seconds",
         "0.5",
+        "--archive-rate",
+        "200",
         "--failovers",
         "1",
     ]);
     assert_eq!(v["type"], "bench-cluster", "{v}");
+    // Every acknowledged write of the archive run reached the archive.
+    let a = &v["report"]["archive_lag"];
+    assert!(a["samples"].as_u64().unwrap() >= 90, "{v}");
+    assert!(a["p50_ms"].as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(v["report"]["archive_poll_ms"], 100, "{v}");
     let setups: Vec<&str> = v["report"]["throughput"]
         .as_array()
         .unwrap()
@@ -176,4 +183,24 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         .output()
         .unwrap();
     assert_exit(&out, 2, "bench cluster --lag-rates 0");
+}
+
+#[test]
+fn bench_restore_as_cluster_nodes_reports_both_medians_and_their_ratio() {
+    let v = bench_json(&[
+        "bench",
+        "restore",
+        "--json",
+        "--size-mb",
+        "2",
+        "--cluster-nodes",
+        "3",
+        "--pairs",
+        "2",
+    ]);
+    assert_eq!(v["type"], "bench-restore-cluster", "{v}");
+    let r = &v["report"];
+    assert_eq!(r["standalone_seconds"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(r["node_seconds"].as_array().unwrap().len(), 6, "{v}");
+    assert!(number(&v, "ratio") > 0.0, "{v}");
 }

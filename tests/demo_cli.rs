@@ -96,6 +96,11 @@ fn demo_cluster_dr_restores_a_new_cluster_to_just_before_the_fat_finger_delete()
     // The old nodes' dirs are gone; the restored ones are there.
     for i in 1..=3 {
         assert!(!tmp.path().join(format!("node{i}")).exists());
-        assert!(tmp.path().join(format!("restored{i}")).join("raft").is_dir());
+        assert!(
+            tmp.path()
+                .join(format!("restored{i}"))
+                .join("raft")
+                .is_dir()
+        );
     }
 }

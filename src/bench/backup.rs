@@ -184,13 +184,13 @@ fn sst_bytes(dir: &Path) -> Result<(u64, usize)> {
 }
 
 /// A path that is either given (kept) or a temporary one (removed on drop).
-struct Place {
-    path: PathBuf,
+pub(super) struct Place {
+    pub(super) path: PathBuf,
     _tmp: Option<tempfile::TempDir>,
 }
 
 impl Place {
-    fn new(given: Option<&Path>, name: &str) -> Result<Place> {
+    pub(super) fn new(given: Option<&Path>, name: &str) -> Result<Place> {
         Ok(match given {
             Some(p) => Place {
                 path: p.to_path_buf(),

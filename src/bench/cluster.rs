@@ -5,6 +5,9 @@
 //!   at majority commit plus apply) and through the engine's group commit.
 //! - Replication lag: an open-loop writer at a target rate; for each write, the time from
 //!   the leader's acknowledgement to each follower having applied it.
+//! - Archive lag: `wal archive --follow` (in-process, polling) on a follower's dir while an
+//!   open-loop writer runs; for each write, the time from the leader's acknowledgement to the
+//!   archive holding it.
 //! - Failover: the leader stops (its peers see what a SIGKILL shows them: silence); the time
 //!   until another node leads, and until a write through it is acknowledged.
 //!
@@ -32,6 +35,8 @@ pub struct ClusterBenchConfig {
     /// Target write rates for the lag runs (writes per second).
     pub lag_rates: Vec<u64>,
     pub lag_seconds: f64,
+    /// The archive-lag run: writes per second, and the archiver's poll interval (None: no run).
+    pub archive: Option<(u64, Duration)>,
     pub failovers: usize,
     pub timing: Timing,
 }
@@ -73,6 +78,10 @@ pub struct ClusterBenchReport {
     /// 3-node ops/s over single-node ops/s.
     pub throughput_ratio: f64,
     pub lag: Vec<LagRow>,
+    /// From a write's acknowledgement to the archive holding it (`target_per_sec` is the
+    /// write rate), with the archiver's poll interval.
+    pub archive_lag: Option<LagRow>,
+    pub archive_poll_ms: Option<u64>,
     pub failover: Vec<FailoverRow>,
     pub failover_median_leader_ms: f64,
     pub failover_median_write_ms: f64,
@@ -90,15 +99,23 @@ pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
         .build()
         .map_err(|e| Error::InvalidInput(format!("cannot start a runtime: {e}")))?;
     let single = single_node(cfg)?;
-    let (three, lag) = rt.block_on(async {
+    let (three, lag, archive_lag) = rt.block_on(async {
         let cluster = TestCluster::start(cfg.timing).await?;
         let three = cluster.throughput(cfg).await?;
         let mut lag = Vec::new();
         for &rate in &cfg.lag_rates {
             lag.push(cluster.lag(rate, cfg.lag_seconds, cfg.value_size).await?);
         }
+        let archive_lag = match cfg.archive {
+            Some((rate, poll)) => Some(
+                cluster
+                    .archive_lag(rate, cfg.lag_seconds, poll, cfg.value_size)
+                    .await?,
+            ),
+            None => None,
+        };
         cluster.shutdown().await;
-        Ok::<_, Error>((three, lag))
+        Ok::<_, Error>((three, lag, archive_lag))
     })?;
     let mut failover = Vec::new();
     for round in 0..cfg.failovers {
@@ -124,6 +141,8 @@ pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
         },
         throughput: vec![single, three],
         lag,
+        archive_lag,
+        archive_poll_ms: cfg.archive.map(|(_, p)| p.as_millis() as u64),
         failover_median_leader_ms: median(|r| r.to_new_leader_ms),
         failover_median_write_ms: median(|r| r.to_first_write_ms),
         failover,
@@ -402,6 +421,91 @@ impl TestCluster {
                 }
             }
         }
+        lags_ns.sort_unstable();
+        let ms = |p: f64| percentile(&lags_ns, p) / 1e3;
+        Ok(LagRow {
+            target_per_sec: rate,
+            achieved_per_sec: acks.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            samples: lags_ns.len(),
+            p50_ms: ms(50.0),
+            p99_ms: ms(99.0),
+            max_ms: lags_ns.last().copied().unwrap_or(0) as f64 / 1e6,
+        })
+    }
+
+    /// Writes at `rate` per second for `seconds` while an archiver polls a follower's dir
+    /// every `poll` into a scratch repository; for each write, the time from its
+    /// acknowledgement to the end of the first archiver pass that holds it.
+    async fn archive_lag(
+        &self,
+        rate: u64,
+        seconds: f64,
+        poll: Duration,
+        value_size: usize,
+    ) -> Result<LagRow> {
+        let li = self.wait_leader(None).await?;
+        let fi = (0..self.nodes.len())
+            .find(|i| *i != li && self.nodes[*i].is_some())
+            .ok_or_else(|| Error::InvalidInput("no follower to archive from".into()))?;
+        let data = self._dirs[fi].path().to_path_buf();
+        let repo = tempfile::tempdir().at(&std::env::temp_dir())?;
+        let mut archiver = crate::backup::archive::Archiver::open(
+            &repo.path().join("repo"),
+            &data,
+            crate::backup::archive::ArchiveOptions {
+                compress_level: 3,
+                lock_wait: Duration::ZERO,
+            },
+        )?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let passes: Timeline = Arc::new(Mutex::new(Vec::new()));
+        let pass_thread = {
+            let (stop, passes) = (Arc::clone(&stop), Arc::clone(&passes));
+            std::thread::spawn(move || -> Result<()> {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = archiver.run(true)?;
+                    if let Some((_, end)) = r.range {
+                        lock(&passes).push((end, Instant::now()));
+                    }
+                    std::thread::sleep(poll);
+                }
+                Ok(())
+            })
+        };
+        let leader = self.client(li)?;
+        let total = ((rate as f64) * seconds).max(1.0) as u64;
+        let acks: Timeline = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..total {
+            let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let (leader, acks) = (leader.clone(), Arc::clone(&acks));
+            tasks.push(tokio::spawn(async move {
+                if let Ok(index) = leader.write(vec![put(2 << 40 | i, value_size)]).await {
+                    lock(&acks).push((index, Instant::now()));
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let elapsed = started.elapsed();
+        // Long enough for the commit index to be recorded and a few passes to run.
+        tokio::time::sleep(poll * 4 + Duration::from_millis(500)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        pass_thread
+            .join()
+            .map_err(|_| Error::InvalidInput("the archiver thread panicked".into()))??;
+        let passes = lock(&passes).clone();
+        let acks = lock(&acks).clone();
+        let mut lags_ns: Vec<u64> = acks
+            .iter()
+            .filter_map(|(index, acked)| {
+                let t = passes.iter().find(|(end, t)| end >= index && t >= acked)?.1;
+                Some(t.saturating_duration_since(*acked).as_nanos() as u64)
+            })
+            .collect();
         lags_ns.sort_unstable();
         let ms = |p: f64| percentile(&lags_ns, p) / 1e3;
         Ok(LagRow {

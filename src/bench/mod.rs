@@ -5,6 +5,8 @@
 //! - [`recover`]: WAL replay speed, i.e. time to come back after a crash.
 //! - [`read`]: get and scan cost over compacted tables, and their size on disk.
 //! - [`backup`]: backup and restore throughput over a data dir of SSTs.
+//! - [`restore_cluster`]: one backup restored as each node of a new cluster, beside a
+//!   standalone restore of it.
 //! - [`cluster_demo`]: `demo --cluster`, failover with real processes and SIGKILL.
 //! - [`cluster_dr_demo`]: `demo --cluster-dr`, archive, backups and a new cluster restored
 //!   to just before a mistake, with real processes.
@@ -21,6 +23,7 @@ pub mod crash;
 pub mod demo;
 pub mod read;
 pub mod recover;
+pub mod restore_cluster;
 pub mod workload;
 pub mod write;
 

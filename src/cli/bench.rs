@@ -131,6 +131,12 @@ pub struct ClusterArgs {
     /// Seconds per lag run.
     #[arg(long, default_value_t = 5.0)]
     pub lag_seconds: f64,
+    /// Write rate of the archive-lag run (`wal archive` polling a follower's dir); 0: none.
+    #[arg(long, default_value_t = 1000)]
+    pub archive_rate: u64,
+    /// The archiver's poll interval in the archive-lag run (as `wal archive --poll`).
+    #[arg(long, value_parser = super::backup::parse_duration, default_value = "100ms")]
+    pub archive_poll: std::time::Duration,
     /// Failover rounds, each on a fresh cluster.
     #[arg(long, default_value_t = 5)]
     pub failovers: usize,
@@ -170,6 +176,14 @@ pub struct BackupArgs {
     /// backup into --repo (`restore`: needs --repo). Drop the page cache, then measure.
     #[arg(long)]
     pub build_only: bool,
+    /// `restore` only: also restore the backup as each of N nodes of a new cluster
+    /// (`restore --node-id --members`), one at a time as on N machines, beside a standalone
+    /// restore of it; pairs alternate their order and medians are reported.
+    #[arg(long, value_name = "N")]
+    pub cluster_nodes: Option<usize>,
+    /// With --cluster-nodes: pairs of (standalone, N nodes) measured.
+    #[arg(long, default_value_t = 3)]
+    pub pairs: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -362,6 +376,41 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ));
                 return Ok(Exit::Ok);
             }
+            if let Some(n) = a.cluster_nodes {
+                if n == 0 || a.pairs == 0 {
+                    anyhow::bail!("--cluster-nodes and --pairs must be at least 1");
+                }
+                let r = crate::bench::restore_cluster::run_restore_cluster(&cfg, n, a.pairs)?;
+                printer.json(&serde_json::json!({ "schema": 1, "type": "bench-restore-cluster", "report": r }));
+                printer.table(&kv_table(&[
+                    (
+                        "backup",
+                        format!("{} ({})", r.backup_id, human_bytes(r.bytes)),
+                    ),
+                    (
+                        "standalone restore",
+                        format!(
+                            "median {:.2} s ({:.0} MB/s) of {}",
+                            r.standalone_median,
+                            r.bytes as f64 / 1e6 / r.standalone_median.max(1e-9),
+                            r.standalone_seconds.len()
+                        ),
+                    ),
+                    (
+                        "restore as a cluster node",
+                        format!(
+                            "median {:.2} s per node ({:.0} MB/s) of {} ({} nodes x {} pairs)",
+                            r.node_median,
+                            r.bytes as f64 / 1e6 / r.node_median.max(1e-9),
+                            r.node_seconds.len(),
+                            r.nodes,
+                            r.pairs
+                        ),
+                    ),
+                    ("node / standalone", format!("{:.2}x", r.ratio)),
+                ]));
+                return Ok(Exit::Ok);
+            }
             print_backup_report(printer, &run_restore(&cfg)?);
         }
         Command::Read(a) => {
@@ -430,6 +479,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 value_size: a.value_size,
                 lag_rates: a.lag_rates,
                 lag_seconds: a.lag_seconds,
+                archive: (a.archive_rate > 0).then_some((a.archive_rate, a.archive_poll)),
                 failovers: a.failovers,
                 timing: super::serve::timing(a.timing),
             })?;
@@ -476,6 +526,17 @@ fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
     }
     printer.line("replication lag (leader acknowledgement to a follower applying it):");
     printer.table(&t);
+    if let Some(l) = &r.archive_lag {
+        printer.line(format!(
+            "archive lag (leader acknowledgement to `wal archive` on a follower holding it, poll {} ms): {:.0} writes/s, {} samples, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            r.archive_poll_ms.unwrap_or(0),
+            l.achieved_per_sec,
+            l.samples,
+            l.p50_ms,
+            l.p99_ms,
+            l.max_ms
+        ));
+    }
     if !r.failover.is_empty() {
         let mut t = table(&["round", "to new leader", "to first write"]);
         for f in &r.failover {

@@ -175,6 +175,13 @@ pub fn write_seed(dir: &Path, seed: &NodeSeed, added: Option<FileMeta>) -> Resul
 /// every entry, and empties its WAL. Returns the last sequence: the applied index of a node
 /// seeded from it.
 pub fn flush_standalone(dir: &Path) -> Result<u64> {
+    let wal_dir = dir.join("wal");
+    let (state, _) = crate::engine::load_state(dir)?;
+    // Already all in tables (an export of a node, or one the archived log was applied to):
+    // nothing to replay, and opening the engine would only cost the tables' opening.
+    if list_segments(&wal_dir)?.is_empty() && state.last_seq <= state.flushed_seq {
+        return Ok(state.flushed_seq);
+    }
     let flushed = {
         let engine = Engine::open(dir, Options::default())?;
         engine.flush()?;
@@ -189,7 +196,6 @@ pub fn flush_standalone(dir: &Path) -> Result<u64> {
             state.last_seq
         )));
     }
-    let wal_dir = dir.join("wal");
     for (_, path) in list_segments(&wal_dir)? {
         fs::remove_file(&path).at(&path)?;
     }
