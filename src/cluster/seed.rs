@@ -27,7 +27,7 @@ use openraft::{CommittedLeaderId, Membership, StoredMembership};
 use super::state_machine::AppliedState;
 use super::{ClusterNode, LogId, NodeId};
 use crate::engine::recovery::list_segments;
-use crate::engine::{Engine, Options, VersionSet};
+use crate::engine::{Engine, Options, Outcome, VersionSet};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::FileMeta;
 use crate::format::raft_state::{LogPos, RaftState, Vote};
@@ -182,18 +182,26 @@ pub fn flush_standalone(dir: &Path) -> Result<u64> {
     if list_segments(&wal_dir)?.is_empty() && state.last_seq <= state.flushed_seq {
         return Ok(state.flushed_seq);
     }
-    let flushed = {
-        let engine = Engine::open(dir, Options::default())?;
-        engine.flush()?;
-        engine.checkpoint_seq()
-    };
+    // Recovery's own path: replay, one end-of-recovery flush, and no background compaction
+    // (a restored tree over its level targets would be compacted before the engine closed).
+    let report = Engine::recover(
+        dir,
+        Options {
+            create_if_missing: false,
+            ..Options::default()
+        },
+        None,
+    )?;
+    if report.outcome == Outcome::Refused {
+        return Err(crate::engine::refusal(&report));
+    }
     let (state, _) = crate::engine::load_state(dir)?;
-    if state.flushed_seq != flushed || state.last_seq > flushed {
+    let flushed = state.flushed_seq;
+    if state.last_seq > flushed || report.last_applied_seq > flushed {
         return Err(Error::InvalidInput(format!(
-            "{}: after a flush the checkpoint is {} and the last sequence {}: not everything is in tables",
+            "{}: after recovery the checkpoint is {flushed} but the log reaches {}: not everything is in tables",
             dir.display(),
-            state.flushed_seq,
-            state.last_seq
+            state.last_seq.max(report.last_applied_seq)
         )));
     }
     for (_, path) in list_segments(&wal_dir)? {
