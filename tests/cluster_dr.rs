@@ -659,3 +659,124 @@ fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
         }
     }
 }
+
+/// A standalone `drkit serve` on `dir` takes `keys` SETs, then is SIGKILLed.
+fn standalone_serve_writes(dir: &Path, keys: std::ops::Range<u32>) {
+    let port = free_port();
+    let mut child = Command::new(drkit_path())
+        .args(["serve", "--json", "--data"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("DRKIT_REQUIREPASS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "standalone serve: {line:?}");
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    for i in keys {
+        set(&mut c, &format!("s{i}"), &format!("v{i}")).unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn cluster_init_makes_one_nodes_standalone_data_the_state_of_three_voters() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "standalone to cluster\n").unwrap();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    standalone_serve_writes(&nodes[0].dir, 0..300);
+    for n in &mut nodes {
+        n.start_new(&secret);
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = cluster(
+        &secret,
+        &[
+            "init",
+            "--addr",
+            &nodes[1].raft_addr(),
+            "--members",
+            &members,
+        ],
+    );
+    assert_exit(&out, 0, "cluster init with one node's data");
+    assert!(text(&out).contains("from node 1's data"), "{}", text(&out));
+    let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
+    let v = status_json(&nodes[0].raft_addr(), &secret).unwrap();
+    assert_eq!(
+        v["nodes"][0]["status"]["voters"],
+        serde_json::json!([1, 2, 3]),
+        "{v}"
+    );
+    let mut c = nodes[(leader - 1) as usize].redis();
+    set(&mut c, "after-init", "1").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for n in &nodes {
+        let mut r = n.redis();
+        let _: () = redis::cmd("READONLY").query(&mut r).unwrap();
+        while get(&mut r, "after-init").is_none() {
+            assert!(Instant::now() < deadline, "node {} never caught up", n.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for i in 0..300 {
+            assert_eq!(
+                get(&mut r, &format!("s{i}")),
+                Some(format!("v{i}")),
+                "node {} s{i}",
+                n.id
+            );
+        }
+    }
+}
+
+#[test]
+fn cluster_init_refuses_when_more_than_one_node_holds_data() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "two with data\n").unwrap();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    standalone_serve_writes(&nodes[0].dir, 0..10);
+    standalone_serve_writes(&nodes[2].dir, 10..20);
+    for n in &mut nodes {
+        n.start_new(&secret);
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.raft_addr()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = cluster(
+        &secret,
+        &[
+            "init",
+            "--addr",
+            &nodes[1].raft_addr(),
+            "--members",
+            &members,
+        ],
+    );
+    assert_exit(&out, 1, "cluster init with two nodes' data");
+    assert!(
+        text(&out).contains("nodes 1, 3 each already hold data"),
+        "{}",
+        text(&out)
+    );
+    // Nothing changed: node 2 is still empty and in no cluster.
+    let v = status_json(&nodes[1].raft_addr(), &secret).unwrap();
+    assert_eq!(v["nodes"].as_array().map(Vec::len), Some(0), "{v}");
+}

@@ -198,50 +198,7 @@ fn parse_members(members: &[String]) -> anyhow::Result<BTreeMap<NodeId, String>>
 
 pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
     match cmd {
-        Command::Init { common, members } => {
-            let admin = Admin::new(&common)?;
-            let members = parse_members(&members)?;
-            let mut nodes = BTreeMap::new();
-            // Every member first: the id it runs with, and that it is not in a cluster yet.
-            for (id, addr) in &members {
-                let st = admin.status(addr)?;
-                if st.node_id != *id {
-                    return Err(Error::InvalidInput(format!(
-                        "{addr} runs as node {}, not node {id}: the ids clash or the address is wrong",
-                        st.node_id
-                    ))
-                    .into());
-                }
-                if !st.voters.is_empty() {
-                    return Err(Error::InvalidInput(format!(
-                        "{addr} (node {id}) is already initialised: it is part of a cluster"
-                    ))
-                    .into());
-                }
-                nodes.insert(
-                    *id,
-                    ClusterNode {
-                        raft_addr: addr.clone(),
-                        client_addr: st.client_addr.unwrap_or_default(),
-                    },
-                );
-            }
-            match admin.call(&common.addr, PeerRequest::Init(nodes))? {
-                PeerReply::Done => {
-                    printer.line(format!(
-                        "initialised a cluster of {} voters ({})",
-                        members.len(),
-                        members
-                            .keys()
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                    Ok(Exit::Ok)
-                }
-                other => Err(refusal(&common.addr, other)),
-            }
-        }
+        Command::Init { common, members } => init(printer, &common, &members),
         Command::Status { common, json } => {
             let admin = Admin::new(&common)?;
             let me = admin.status(&common.addr)?;
@@ -376,4 +333,86 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `cluster init`: every member first (the id it runs with, and whether it is in a cluster
+/// yet). All empty: they become the voters of a new cluster. One of them a one-voter cluster
+/// of itself (a node started on standalone data) and the others empty: the others join it as
+/// learners, receive its state by snapshot, and all become voters.
+fn init(printer: &Printer, common: &Common, members: &[String]) -> anyhow::Result<Exit> {
+    let admin = Admin::new(common)?;
+    let members = parse_members(members)?;
+    let mut nodes = BTreeMap::new();
+    let mut holding = Vec::new();
+    for (id, addr) in &members {
+        let st = admin.status(addr)?;
+        if st.node_id != *id {
+            return Err(Error::InvalidInput(format!(
+                "{addr} runs as node {}, not node {id}: the ids clash or the address is wrong",
+                st.node_id
+            ))
+            .into());
+        }
+        if !st.voters.is_empty() {
+            holding.push((*id, st.voters.clone()));
+        }
+        nodes.insert(
+            *id,
+            ClusterNode {
+                raft_addr: addr.clone(),
+                client_addr: st.client_addr.unwrap_or_default(),
+            },
+        );
+    }
+    let ids = |v: &[NodeId]| {
+        v.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let data_node = match holding.as_slice() {
+        [] => None,
+        [(id, voters)] if voters == &[*id] && members.len() > 1 => Some(*id),
+        [(id, _)] => {
+            return Err(Error::InvalidInput(format!(
+                "{} (node {id}) is already initialised: it is part of a cluster",
+                members[id]
+            ))
+            .into());
+        }
+        more => {
+            let held: Vec<NodeId> = more.iter().map(|(id, _)| *id).collect();
+            return Err(Error::InvalidInput(format!(
+                "nodes {} each already hold data or belong to a cluster: a new cluster starts from at most one node's data (the others empty); wipe the others' dirs or leave them out",
+                ids(&held)
+            ))
+            .into());
+        }
+    };
+    let all: Vec<NodeId> = members.keys().copied().collect();
+    let Some(data_node) = data_node else {
+        return match admin.call(&common.addr, PeerRequest::Init(nodes))? {
+            PeerReply::Done => {
+                printer.line(format!(
+                    "initialised a cluster of {} voters ({})",
+                    members.len(),
+                    ids(&all)
+                ));
+                Ok(Exit::Ok)
+            }
+            other => Err(refusal(&common.addr, other)),
+        };
+    };
+    let at = &members[&data_node];
+    for (id, node) in nodes.iter().filter(|(id, _)| **id != data_node) {
+        admin.to_leader(at, || PeerRequest::AddLearner(*id, node.clone()))?;
+    }
+    let voters: BTreeSet<NodeId> = all.iter().copied().collect();
+    admin.to_leader(at, || PeerRequest::ChangeMembership(voters.clone()))?;
+    printer.line(format!(
+        "initialised a cluster of {} voters ({}) from node {data_node}'s data: the others received it by snapshot",
+        members.len(),
+        ids(&all)
+    ));
+    Ok(Exit::Ok)
 }

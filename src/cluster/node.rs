@@ -137,6 +137,18 @@ impl Node {
             ));
         }
         super::force_new::refuse_if_pending(&cfg.data_dir)?;
+        if super::seed::holds_standalone_data(&cfg.data_dir)? {
+            let me = ClusterNode {
+                raft_addr: cfg.raft_listen.clone(),
+                client_addr: cfg.client_addr.clone(),
+            };
+            let (index, id) = super::seed::adopt_standalone(&cfg.data_dir, cfg.node_id, me)?;
+            (cfg.events)(&format!(
+                "the standalone data in {} (up to sequence {index}) is now the state of a one-voter cluster {}; `drkit cluster init` with the other members' addresses adds them",
+                cfg.data_dir.display(),
+                hex(&id)
+            ));
+        }
         let engine = Arc::new(Engine::open(
             &cfg.data_dir,
             Options {

@@ -154,8 +154,6 @@ pub fn write_seed(dir: &Path, seed: &NodeSeed, added: Option<FileMeta>) -> Resul
         state.last_seq = seed.applied.index;
         state.cluster_state = Some(applied);
     })?;
-    let raft_dir = dir.join("raft");
-    fs::create_dir_all(&raft_dir).at(&raft_dir)?;
     let state = RaftState {
         node_id: seed.node_id,
         cluster_id: seed.cluster_id,
@@ -167,8 +165,55 @@ pub fn write_seed(dir: &Path, seed: &NodeSeed, added: Option<FileMeta>) -> Resul
         committed: Some(seed.applied),
         purged: Some(seed.applied),
     };
-    state.store(&raft_dir)?;
+    // A dir is a node's once DIR/raft/ exists (engine/read_only.rs), so a new raft/ is made
+    // whole beside it and renamed into place: a crash leaves no node dir without a state.
+    let raft_dir = dir.join("raft");
+    if raft_dir.is_dir() {
+        state.store(&raft_dir)?;
+    } else {
+        let making = dir.join("raft.seeding");
+        if making.exists() {
+            fs::remove_dir_all(&making).at(&making)?;
+        }
+        fs::create_dir_all(&making).at(&making)?;
+        state.store(&making)?;
+        fs::rename(&making, &raft_dir).at(&raft_dir)?;
+    }
     fsync_dir(dir)
+}
+
+/// Whether `dir` is a standalone data dir holding data: tables, a checkpoint, or WAL bytes.
+pub fn holds_standalone_data(dir: &Path) -> Result<bool> {
+    if crate::engine::read_only::is_cluster_dir(dir) || !dir.join("CURRENT").is_file() {
+        return Ok(false);
+    }
+    let (state, _) = crate::engine::load_state(dir)?;
+    let wal_bytes = list_segments(&dir.join("wal"))?
+        .iter()
+        .any(|(_, p)| fs::metadata(p).is_ok_and(|m| m.len() > 0));
+    Ok(!state.files.is_empty() || state.flushed_seq > 0 || wal_bytes)
+}
+
+/// Makes the standalone data in `dir` (stopped) a one-voter cluster of node `node_id` at
+/// `node`, under a new cluster id: its data is the cluster's state up to its last sequence
+/// A (log purged up to (0, A)). `cluster init` then grows it: the other members join as
+/// learners, receive the state by snapshot and become voters. Returns (A, cluster id).
+pub fn adopt_standalone(dir: &Path, node_id: NodeId, node: ClusterNode) -> Result<(u64, [u8; 16])> {
+    let applied = flush_standalone(dir)?;
+    let _lock = crate::io::DirLock::acquire(dir)?;
+    let cluster_id: [u8; 16] = rand::random();
+    let seed = NodeSeed {
+        node_id,
+        cluster_id,
+        members: BTreeMap::from([(node_id, node)]),
+        applied: LogPos {
+            term: 0,
+            index: applied,
+        },
+        seen_term: 0,
+    };
+    write_seed(dir, &seed, None)?;
+    Ok((applied, cluster_id))
 }
 
 /// Flushes the standalone dir `dir` (stopped; a restore's staging dir) so its tables hold
