@@ -780,3 +780,65 @@ fn cluster_init_refuses_when_more_than_one_node_holds_data() {
     let v = status_json(&nodes[1].raft_addr(), &secret).unwrap();
     assert_eq!(v["nodes"].as_array().map(Vec::len), Some(0), "{v}");
 }
+
+#[test]
+fn a_node_restored_with_other_members_is_refused_by_the_others_naming_why() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "members differ\n").unwrap();
+    let data = root.path().join("standalone");
+    {
+        let engine = drkit::engine::Engine::open(&data, drkit::engine::Options::default()).unwrap();
+        engine.put(b"k", b"v").unwrap();
+    }
+    let repo = root.path().join("repo");
+    let out = drkit()
+        .args(["backup", "create", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup");
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    let line = |client_of_3: u16| {
+        nodes
+            .iter()
+            .map(|n| {
+                let client = if n.id == 3 {
+                    client_of_3
+                } else {
+                    n.client_port
+                };
+                format!("{}={}/127.0.0.1:{client}", n.id, n.raft_addr())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (members, other) = (line(nodes[2].client_port), line(free_port()));
+    for n in &nodes {
+        let m = if n.id == 3 { &other } else { &members };
+        assert_exit(&restore_node(&repo, &n.dir, n.id, m, &[]), 0, "restore");
+    }
+    for n in &mut nodes {
+        n.start(&secret);
+    }
+    // Nodes 1 and 2 are a quorum of their membership; node 3 is refused by both.
+    let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
+    assert_ne!(leader, 3);
+    let log = root.path().join(format!("n{leader}.stderr.log"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("node 3 belongs to cluster")
+            && text.contains("restore node 3 again with the arguments the others had")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal of node 3 logged: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

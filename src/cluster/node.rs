@@ -433,7 +433,7 @@ impl Server {
         }
         if *ours != *cluster_id {
             return Err(format!(
-                "node {from} belongs to cluster {}, this node to {}",
+                "node {from} belongs to cluster {}, this node to {}: they never form one cluster (nodes restored from a backup share a cluster only when each was restored with the same backup, point and --members: restore node {from} again with the arguments the others had)",
                 hex(cluster_id),
                 hex(&ours)
             ));
