@@ -36,6 +36,8 @@ out = [
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
     "DIR/raft/state                    cluster mode: node id, cluster id, vote, committed and purged log ids (raft_state.rs)",
     "DIR/raft/snapshots/*.snap         cluster mode: the newest Raft snapshot, sent to nodes that lag (cluster/snapshot.rs)",
+    "DIR/raft/FORCE-NEW                cluster mode: the new cluster id of an unfinished `cluster force-new`; the node will not start",
+    "                                  while it exists (cluster/force_new.rs)",
     "```",
     "",
 ]

@@ -20,6 +20,10 @@
 //!    "wal_segments": [ { "path": "wal/….wal", "first_seq", "last_seq", "entries": u64,
 //!                        "first_entry_ns", "last_entry_ns": i64 | null } ]
 //!                    (absent when empty, and in manifests of older versions),
+//!    "cluster": { "cluster_id": hex (the history id), "node_id": u64,
+//!                 "committed_term": u64 | null, "committed_ns": i64 (absent if unknown),
+//!                 "checkpoint_index", "committed_index", "tail_entries", "tail_writes": u64 }
+//!               (a backup of a cluster node's committed state; absent otherwise),
 //!    "checksum": blake3 hex of this text written with an empty checksum
 //!  }
 //!  stored copy of a file: backups/<stored_in or id>/files/<path>.zst (zstd, see codec.rs)
