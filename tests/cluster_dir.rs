@@ -512,3 +512,29 @@ fn force_new_refuses_a_standalone_dir() {
         text(&out)
     );
 }
+
+#[test]
+fn an_incremental_backup_of_another_node_never_reuses_a_table_that_only_shares_its_name() {
+    let root = tempfile::tempdir().unwrap();
+    // Two nodes of one cluster whose exports write their tail table under the same name and
+    // size, holding different keys ("d" and "x").
+    let a = root.path().join("a");
+    build_node_with(&a, &[put_cmd("d")], 5);
+    let b = root.path().join("b");
+    build_node_with(&b, &[put_cmd("x")], 5);
+    let repo = root.path().join("repo");
+    assert_exit(&backup_create(&repo, &a, &[]), 0, "full backup of node a");
+    let out = backup_create(&repo, &b, &["--type", "incr", "--json"]);
+    assert_exit(&out, 0, "incremental backup of node b");
+    let target = root.path().join("restored");
+    assert_exit(
+        &restore_into(&repo, &target),
+        0,
+        "restore of the incremental",
+    );
+    assert_exit(&get(&target, "x"), 0, "node b's key");
+    assert!(
+        !get(&target, "d").status.success(),
+        "node a's table was taken for node b's"
+    );
+}

@@ -241,7 +241,13 @@ pub fn create(
         fs::create_dir_all(d).at(d)?;
     }
     fsync_dir(&repo.backups_dir())?;
-    let copier = Copier::new(parent.as_ref(), &files_dir, opts, progress);
+    let copier = Copier::new(
+        parent.as_ref(),
+        &files_dir,
+        opts,
+        node_state.is_none(),
+        progress,
+    );
     let Copied {
         mut files,
         digest,
@@ -432,6 +438,11 @@ fn subdirs(files_dir: &Path, jobs: &[Job]) -> Vec<PathBuf> {
 struct Copier<'a> {
     parent: Option<&'a BackupManifest>,
     parent_files: HashMap<&'a str, &'a BackupFile>,
+    /// A table's name and size identify its bytes within one dir's history (file numbers
+    /// are never reused there). Not for a cluster node's exports: one history spans every
+    /// node, whose tables share names, and each export writes its own tail table under the
+    /// node's next file number. Then a table is reused only when its blake3 matches.
+    names_identify_tables: bool,
     files_dir: &'a Path,
     compress_level: i32,
     block_workers: usize,
@@ -443,10 +454,12 @@ impl<'a> Copier<'a> {
         parent: Option<&'a BackupManifest>,
         files_dir: &'a Path,
         opts: &CreateOptions,
+        names_identify_tables: bool,
         progress: Progress<'a>,
     ) -> Copier<'a> {
         Copier {
             parent,
+            names_identify_tables,
             parent_files: parent
                 .iter()
                 .flat_map(|p| p.files.iter().map(|f| (f.path.as_str(), f)))
@@ -486,8 +499,8 @@ impl<'a> Copier<'a> {
     }
 
     /// The parent's entry for `j`, pointing at the backup that stores it, when the parent
-    /// holds the same file: a table of the same name and size, or any other file of the
-    /// same blake3.
+    /// holds the same file: a table of the same name and size (see `names_identify_tables`),
+    /// or any other file of the same blake3.
     fn reuse(&self, j: &Job) -> Result<Option<BackupFile>> {
         let Some(pf) = self
             .parent_files
@@ -496,7 +509,8 @@ impl<'a> Copier<'a> {
         else {
             return Ok(None);
         };
-        if !j.rel.starts_with("sst/") && hash_file(&j.src)? != pf.blake3 {
+        let by_name = j.rel.starts_with("sst/") && self.names_identify_tables;
+        if !by_name && hash_file(&j.src)? != pf.blake3 {
             return Ok(None);
         }
         (self.progress)(j.size);
