@@ -772,7 +772,7 @@ fn cluster_init_refuses_when_more_than_one_node_holds_data() {
     );
     assert_exit(&out, 1, "cluster init with two nodes' data");
     assert!(
-        text(&out).contains("nodes 1, 3 each already hold data"),
+        text(&out).contains("nodes 1, 3 are already initialised (each holds data"),
         "{}",
         text(&out)
     );

@@ -383,7 +383,7 @@ fn init(printer: &Printer, common: &Common, members: &[String]) -> anyhow::Resul
         more => {
             let held: Vec<NodeId> = more.iter().map(|(id, _)| *id).collect();
             return Err(Error::InvalidInput(format!(
-                "nodes {} each already hold data or belong to a cluster: a new cluster starts from at most one node's data (the others empty); wipe the others' dirs or leave them out",
+                "nodes {} are already initialised (each holds data or belongs to a cluster): a new cluster starts from at most one node's data, the others empty; wipe the others' dirs or leave them out",
                 ids(&held)
             ))
             .into());
