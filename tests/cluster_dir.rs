@@ -511,6 +511,9 @@ fn force_new_refuses_a_standalone_dir() {
         "{}",
         text(&out)
     );
+    let out = force_new(&dir.path().join("nowhere"), "1", &[]);
+    assert_exit(&out, 10, "force-new on a missing dir");
+    assert!(text(&out).contains("nowhere: not found"), "{}", text(&out));
 }
 
 #[test]

@@ -73,6 +73,12 @@ pub struct Addresses {
 
 /// Runs force-new on the stopped node dir `dir` as node `node_id`.
 pub fn force_new(dir: &Path, node_id: NodeId, addrs: &Addresses) -> Result<ForceNewReport> {
+    if !dir.exists() {
+        return Err(Error::NotFound {
+            path: dir.to_path_buf(),
+            hint: "give the stopped survivor's data dir with --data".into(),
+        });
+    }
     if !crate::engine::read_only::is_cluster_dir(dir) {
         return Err(Error::NotDataDir {
             path: dir.to_path_buf(),
