@@ -2515,7 +2515,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__restore)
-            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --node-id --members --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --node-id --members --cluster-token --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2546,6 +2546,10 @@ _drkit() {
                     return 0
                     ;;
                 --members)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -258,6 +258,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-seq -d 'Point
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-time -d 'Point in time by commit time (RFC 3339, e.g. 2026-11-25T17:00:00Z): keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l node-id -d 'Restore as this node of a new cluster (with --members): `serve --node-id N` starts it, and the nodes restored alike elect a leader without `cluster init`' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l members -d 'The new cluster\'s voters, the same list for every node: ID=RAFT_ADDR[/CLIENT_ADDR],...' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l cluster-token -d 'Mixed into the new cluster\'s id, the same for every node: restoring one backup to one point with the same members twice (a rehearsal beside production) gives two clusters that never take each other\'s nodes or share an archive history' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l dry-run -d 'Print the plan; change nothing'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l force -d 'Restore over a non-empty target: its content is moved aside to TARGET.drkit-old-<time>, never deleted'

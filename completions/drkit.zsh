@@ -553,6 +553,7 @@ _arguments "${_arguments_options[@]}" : \
 '--to-time=[Point in time by commit time (RFC 3339, e.g. 2026-11-25T17\:00\:00Z)\: keep every entry before the first one committed after it. Exit 12 when the repository cannot reach it]:RFC3339:_default' \
 '--node-id=[Restore as this node of a new cluster (with --members)\: \`serve --node-id N\` starts it, and the nodes restored alike elect a leader without \`cluster init\`]:N:_default' \
 '*--members=[The new cluster'\''s voters, the same list for every node\: ID=RAFT_ADDR\[/CLIENT_ADDR\],...]:MEMBERS:_default' \
+'--cluster-token=[Mixed into the new cluster'\''s id, the same for every node\: restoring one backup to one point with the same members twice (a rehearsal beside production) gives two clusters that never take each other'\''s nodes or share an archive history]:TOKEN:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--dry-run[Print the plan; change nothing]' \
 '--force[Restore over a non-empty target\: its content is moved aside to TARGET.drkit-old-<time>, never deleted]' \

@@ -37,6 +37,27 @@ fn put_cmd(key: &str) -> Cmd {
 
 /// As [`build_node`], with `tail` at term 2 from index 5 on and `committed` recorded.
 fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
+    build_node_shaped(dir, tail, committed, LogShape::default());
+}
+
+/// What may differ between two nodes' logs: the leader's clock (two clusters that share an
+/// id stamp their entries differently) and where segments end (`split_at`: a second segment
+/// starts at that index).
+struct LogShape {
+    base_ns: i64,
+    split_at: Option<u64>,
+}
+
+impl Default for LogShape {
+    fn default() -> LogShape {
+        LogShape {
+            base_ns: 1_700_000_000_000_000_000,
+            split_at: None,
+        }
+    }
+}
+
+fn build_node_shaped(dir: &Path, tail: &[Cmd], committed: u64, shape: LogShape) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let engine = Arc::new(
@@ -49,13 +70,16 @@ fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
             )
             .unwrap(),
         );
-        let mut store = LogStore::open(dir, 1 << 20, Arc::new(|| 0)).unwrap();
+        // A segment fills at its first append past this size: one byte makes every append
+        // start a segment.
+        let segment_bytes = if shape.split_at.is_some() { 1 } else { 1 << 20 };
+        let mut store = LogStore::open(dir, segment_bytes, Arc::new(|| 0)).unwrap();
         store.set_identity(1, [7; 16]).unwrap();
         let mut sm = StateMachine::new(Arc::clone(&engine)).unwrap();
         let normal = |term, index: u64, command: Cmd| Entry {
             log_id: id(term, index),
             payload: EntryPayload::Normal(Request {
-                timestamp_ns: 1_700_000_000_000_000_000 + index as i64,
+                timestamp_ns: shape.base_ns + index as i64,
                 command,
             }),
         };
@@ -78,7 +102,11 @@ fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
         for (i, c) in tail.iter().enumerate() {
             entries.push(normal(2, 5 + i as u64, c.clone()));
         }
-        store.blocking_append(entries.clone()).await.unwrap();
+        let split = shape.split_at.map_or(entries.len(), |i| i as usize);
+        let (head, tail) = entries.split_at(split);
+        for part in [head, tail].into_iter().filter(|p| !p.is_empty()) {
+            store.blocking_append(part.to_vec()).await.unwrap();
+        }
         sm.apply(entries[..4].to_vec()).await.unwrap();
         engine.flush().unwrap();
         store.save_committed(Some(id(2, committed))).await.unwrap();
@@ -540,4 +568,134 @@ fn an_incremental_backup_of_another_node_never_reuses_a_table_that_only_shares_i
         !get(&target, "d").status.success(),
         "node a's table was taken for node b's"
     );
+}
+
+/// `wal archive` of a node into a repository whose history (the cluster id) already holds
+/// another cluster's log of that id: refused, naming the entry, nothing added.
+#[test]
+fn wal_archive_refuses_the_log_of_another_cluster_with_the_same_id() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("repo");
+    let ours = root.path().join("ours");
+    build_node(&ours);
+    let out = drkit()
+        .args(["wal", "archive", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&ours)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "wal archive of the first cluster");
+    // The same cluster id, the same indexes, another leader's clock: another cluster.
+    let theirs = root.path().join("theirs");
+    build_node_shaped(
+        &theirs,
+        &[put_cmd("d"), put_cmd("e")],
+        5,
+        LogShape {
+            base_ns: 1_800_000_000_000_000_000,
+            ..LogShape::default()
+        },
+    );
+    let before = tree_bytes(&repo);
+    let out = drkit()
+        .args(["wal", "archive", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert_exit(&out, 4, "wal archive of another cluster with the same id");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Raft log entry 5")
+            && err.contains("another cluster with the same id")
+            && err.contains("--cluster-token"),
+        "{err}"
+    );
+    assert_eq!(tree_bytes(&repo), before, "the refused archive changed the repository");
+    // Another node of the first cluster, whose segments end elsewhere, is accepted.
+    let peer = root.path().join("peer");
+    build_node_shaped(
+        &peer,
+        &[put_cmd("d"), put_cmd("e")],
+        5,
+        LogShape {
+            split_at: Some(3),
+            ..LogShape::default()
+        },
+    );
+    let out = drkit()
+        .args(["wal", "archive", "--repo"])
+        .arg(&repo)
+        .arg("--data")
+        .arg(&peer)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "wal archive of another node of the same cluster");
+}
+
+/// Every file's bytes under `dir`, by path, except the lock files a run takes and drops.
+fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.to_string_lossy().contains("lock") {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Restore reads each index once from overlapping archived copies (segments of different
+/// nodes start at different indexes); copies that disagree are two clusters' logs mixed
+/// into one history, and are refused rather than stitched together.
+#[test]
+fn reading_overlapping_copies_of_two_clusters_logs_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let small = LogShape {
+        split_at: Some(3),
+        ..LogShape::default()
+    };
+    let other_clock = LogShape {
+        base_ns: 1_800_000_000_000_000_000,
+        split_at: Some(3),
+    };
+    for (name, shape, mixed) in [("same", small, false), ("other", other_clock, true)] {
+        // Index 0 to 4 from one copy, 3 to 5 from another: 5 is read from the second, after
+        // 3 and 4 were compared.
+        let long = root.path().join(format!("{name}-long"));
+        build_node_with(&long, &[], 4);
+        let split = root.path().join(format!("{name}-split"));
+        build_node_shaped(&split, &[put_cmd("d"), put_cmd("e")], 5, shape);
+        let split_segments: Vec<_> = std::fs::read_dir(split.join("wal"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(split_segments.len(), 2, "{split_segments:?}");
+        let log = root.path().join(format!("{name}-log"));
+        std::fs::create_dir(&log).unwrap();
+        for seg in std::fs::read_dir(long.join("wal")).unwrap() {
+            let seg = seg.unwrap().path();
+            std::fs::copy(&seg, log.join(seg.file_name().unwrap())).unwrap();
+        }
+        for seg in &split_segments {
+            let first: u64 = seg.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+            if first >= 3 {
+                std::fs::copy(seg, log.join(seg.file_name().unwrap())).unwrap();
+            }
+        }
+        let read = drkit::cluster::offline::read_log(&log, 0, Some(5));
+        if mixed {
+            let err = read.unwrap_err().to_string();
+            assert!(err.contains("two clusters with the same id"), "{err}");
+        } else {
+            assert_eq!(read.unwrap().entries.len(), 5);
+        }
+    }
 }

@@ -292,6 +292,17 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     assert_eq!(plan["node"]["members"], new_members.as_str(), "{plan}");
     let cluster_id = plan["node"]["cluster_id"].as_str().unwrap().to_string();
     assert!(!new[0].dir.exists(), "a dry run changed nothing");
+    // A rehearsal restored beside it with a token is another cluster.
+    let out = restore_node(
+        &repo,
+        &new[0].dir,
+        1,
+        &new_members,
+        &["--dry-run", "--cluster-token", "rehearsal"],
+    );
+    assert_exit(&out, 0, "dry run with a token");
+    let other = &json_lines(&out)[0]["plan"]["node"]["cluster_id"];
+    assert_ne!(other.as_str(), Some(cluster_id.as_str()), "{other}");
     for n in &new {
         let out = restore_node(&repo, &n.dir, n.id, &new_members, &[]);
         assert_exit(&out, 0, &format!("restore node {}", n.id));

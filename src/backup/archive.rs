@@ -684,6 +684,62 @@ fn committed_prefix(path: &Path, bytes: &[u8], limit: u64) -> Result<Prefix> {
     }
 }
 
+/// Refuses a cluster node's segment whose entries differ from a copy already archived
+/// under the history: every node of one cluster writes each committed entry byte for byte
+/// as its leader stamped it (Raft's log matching), so where two copies overlap, the entry at
+/// the highest index both hold carries the same leader time. It does not when another
+/// cluster archives under the same id: one restored twice from one backup, to one point,
+/// with the same members, and then written to. Costs nothing in the usual case: one
+/// archiver's copies overlap only its own earlier prefix of a growing segment, checked from
+/// its sidecar; another copy is read only when it reaches past this one.
+fn check_same_log(
+    repo: &Repo,
+    index: &Index,
+    path: &Path,
+    ours: &Facts,
+    our_blake3: &str,
+) -> Result<()> {
+    let (Some(first), Some(last)) = (ours.data().next(), ours.data().last()) else {
+        return Ok(());
+    };
+    let (first, last) = (first.0, last.0);
+    let copies = index.sealed.values().chain(index.partial.values());
+    for seg in copies.filter(|s| s.entries > 0 && s.blake3 != our_blake3) {
+        if seg.last_seq < first || seg.first_seq > last {
+            continue;
+        }
+        let at = seg.last_seq.min(last);
+        let theirs = if seg.last_seq <= last {
+            seg.last_entry_ns
+        } else {
+            let bytes = read_archived(repo, seg)?;
+            let stored = Index::stored_path(repo, seg);
+            facts(&stored, &bytes)?
+                .data()
+                .find(|e| e.0 == at)
+                .map(|e| e.1)
+        };
+        let Some(mine) = ours.data().find(|e| e.0 == at) else {
+            continue;
+        };
+        if theirs != Some(mine.1) {
+            return Err(Error::corruption(
+                path,
+                mine.3,
+                format!(
+                    "Raft log entry {at} here was stamped {} by its leader, but the copy archived as {} holds an entry {at} stamped {}: the repository's history {} holds the log of another cluster with the same id",
+                    rfc3339_ns(mine.1),
+                    seg.name,
+                    theirs.map_or_else(|| "with no time".into(), rfc3339_ns),
+                    seg.history_id,
+                ),
+            )
+            .with_hint("two clusters restored from one backup to one point with the same --members share an id; archive this one into another repository, or restore it again with its own `--cluster-token`"));
+        }
+    }
+    Ok(())
+}
+
 /// A data dir (standalone or a cluster node's: backups export its committed
 /// state).
 pub(super) fn check_any_data_dir(data: &Path) -> Result<()> {
@@ -885,6 +941,7 @@ impl Archiver {
                 let sum = blake3::hash(bytes).to_hex().to_string();
                 if let Some(have) = index.sealed.get(first) {
                     if have.blake3 != sum && self.cluster {
+                        check_same_log(&self.repo, &index, path, &facts(path, bytes)?, &sum)?;
                         // Another node's segment from the same index: committed entries are
                         // the same on every node, where a segment ends is not. What it lacks
                         // past its end shows as a gap until a later segment covers it.
@@ -920,6 +977,9 @@ impl Archiver {
                     return Err(Error::corruption(path, *at, format!("closed segment is damaged: {what}"))
                         .with_hint("it cannot be archived as it is: run `drkit verify DIR`, then `drkit recover DIR`"));
                 }
+                if self.cluster {
+                    check_same_log(&self.repo, &index, path, &f, &sum)?;
+                }
                 let seg = self.store(&name, *first, bytes, &f, true, &sum)?;
                 if let Some(old) = index.partial.remove(first) {
                     self.remove_partial(&old)?;
@@ -948,6 +1008,9 @@ impl Archiver {
                     }
                     outcomes.push(outcome(have, Action::PartialUnchanged));
                     continue;
+                }
+                if self.cluster {
+                    check_same_log(&self.repo, &index, path, &f, &sum)?;
                 }
                 let seg = self.store(&name, *first, keep, &f, false, &sum)?;
                 // A prefix of a node's committed log never changes: it counts as archived.

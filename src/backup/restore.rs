@@ -198,6 +198,7 @@ impl RestorePlan {
         mut self,
         node_id: NodeId,
         members: BTreeMap<NodeId, ClusterNode>,
+        token: &str,
     ) -> Result<RestorePlan> {
         if !members.contains_key(&node_id) {
             return Err(Error::InvalidInput(format!(
@@ -223,7 +224,7 @@ impl RestorePlan {
             )));
         }
         let point = self.pitr.as_ref().map_or(self.last_seq, |p| p.target_seq);
-        let id = seed::restored_cluster_id(&self.backup_id, point, &members);
+        let id = seed::restored_cluster_id(&self.backup_id, point, &members, token);
         self.node = Some(NodePlan {
             node_id,
             members: seed::members_line(&members),

@@ -67,7 +67,7 @@ fn timed(
 ) -> Result<(f64, String, u64)> {
     let mut plan = restore::plan(repo, target, None, false, None)?;
     if let Some((id, m)) = node {
-        plan = plan.as_node(id, m.clone())?;
+        plan = plan.as_node(id, m.clone(), "")?;
     }
     let opts = RestoreOptions {
         threads,

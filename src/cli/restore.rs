@@ -42,6 +42,11 @@ pub struct Args {
     /// The new cluster's voters, the same list for every node: ID=RAFT_ADDR[/CLIENT_ADDR],...
     #[arg(long, value_delimiter = ',', requires = "node_id")]
     pub members: Vec<String>,
+    /// Mixed into the new cluster's id, the same for every node: restoring one backup to one
+    /// point with the same members twice (a rehearsal beside production) gives two clusters
+    /// that never take each other's nodes or share an archive history.
+    #[arg(long, value_name = "TOKEN", requires = "node_id", default_value = "")]
+    pub cluster_token: String,
     /// Files decompressed in parallel (default: the number of CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -132,7 +137,11 @@ pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
     };
     let mut plan = restore::plan(&repo, &a.target, a.backup.as_deref(), a.force, to)?;
     if let Some(id) = a.node_id {
-        plan = plan.as_node(id, crate::cluster::seed::parse_members(&a.members)?)?;
+        plan = plan.as_node(
+            id,
+            crate::cluster::seed::parse_members(&a.members)?,
+            &a.cluster_token,
+        )?;
     }
     printer.json(&serde_json::json!({ "schema": 1, "type": "restore-plan", "dry_run": a.dry_run, "plan": plan }));
     printer.table(&plan_table(&plan));

@@ -24,6 +24,9 @@ use crate::format::wal::{self, Event};
 /// What to do when a node's committed log cannot be read: the cluster still holds it.
 const REBUILD_HINT: &str = "the node's committed log is damaged: `drkit inspect wal DIR` shows where; rebuild the node from the cluster (`drkit cluster remove`, wipe the dir, add it back as a new node)";
 
+/// What to do when archived copies of one index differ: two clusters share a history.
+const MIXED_HINT: &str = "the repository mixes two clusters' archives under one history; restore from a repository only one of them archived into";
+
 /// The committed index DIR/raft/state records, if the node ever recorded one.
 pub fn recorded_committed(dir: &Path) -> Result<Option<u64>> {
     Ok(recorded_committed_pos(dir)?.map(|p| p.index))
@@ -100,6 +103,8 @@ pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<Co
     let wal_dir = wal_dir.to_path_buf();
     let segments = list_segments(&wal_dir)?;
     let mut entries = Vec::new();
+    // (term, leader time) of each entry read, to compare the copies of overlapping segments.
+    let mut stamps: Vec<(u64, i64)> = Vec::new();
     let mut last_ns = None;
     let mut next = after + 1;
     for (i, (first, path)) in segments.iter().enumerate() {
@@ -114,44 +119,69 @@ pub fn read_log(wal_dir: &Path, after: u64, committed: Option<u64>) -> Result<Co
         let mut problem = None;
         wal::scan(&bytes, |ev| match ev {
             Event::Entry { offset, entry } => {
-                if entry.kind == EntryType::Seal || entry.seq < next {
+                if entry.kind == EntryType::Seal || entry.seq <= after {
+                    return true;
+                }
+                if entry.seq < next {
+                    let read = usize::try_from(entry.seq - after - 1)
+                        .ok()
+                        .and_then(|i| stamps.get(i));
+                    if read.is_some_and(|s| *s != (entry.term, entry.timestamp_ns)) {
+                        problem = Some(Error::corruption(
+                            path,
+                            offset,
+                            format!(
+                                "Raft log entry {} (term {}) differs from the copy of it in an earlier segment: these segments hold the logs of two clusters with the same id",
+                                entry.seq, entry.term
+                            ),
+                        ).with_hint(MIXED_HINT));
+                        return false;
+                    }
                     return true;
                 }
                 if entry.seq != next {
-                    problem = Some(Error::corruption(
-                        path,
-                        offset,
-                        format!(
-                            "Raft log entry {} where committed index {next} belongs",
-                            entry.seq
-                        ),
-                    ));
+                    problem = Some(
+                        Error::corruption(
+                            path,
+                            offset,
+                            format!(
+                                "Raft log entry {} where committed index {next} belongs",
+                                entry.seq
+                            ),
+                        )
+                        .with_hint(REBUILD_HINT),
+                    );
                     return false;
                 }
                 match decode_entry(&entry) {
                     Ok(e) => {
                         entries.push(e);
+                        stamps.push((entry.term, entry.timestamp_ns));
                         last_ns = Some(entry.timestamp_ns);
                         next += 1;
                         next <= committed
                     }
                     Err(what) => {
-                        problem = Some(Error::corruption(path, offset, what));
+                        problem =
+                            Some(Error::corruption(path, offset, what).with_hint(REBUILD_HINT));
                         false
                     }
                 }
             }
             Event::Damage { start, what, .. } => {
-                problem = Some(Error::corruption(
-                    path,
-                    start,
-                    format!("{what}, before committed index {committed} was read"),
-                ));
+                problem = Some(
+                    Error::corruption(
+                        path,
+                        start,
+                        format!("{what}, before committed index {committed} was read"),
+                    )
+                    .with_hint(REBUILD_HINT),
+                );
                 false
             }
         });
         if let Some(p) = problem {
-            return Err(p.with_hint(REBUILD_HINT));
+            return Err(p);
         }
         if next > committed {
             break;

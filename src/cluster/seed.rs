@@ -102,6 +102,7 @@ pub fn restored_cluster_id(
     source: &str,
     index: u64,
     members: &BTreeMap<NodeId, ClusterNode>,
+    token: &str,
 ) -> [u8; 16] {
     let mut h = blake3::Hasher::new();
     h.update(b"drkit restore as cluster\0");
@@ -109,6 +110,13 @@ pub fn restored_cluster_id(
     h.update(b"\0");
     h.update(&index.to_le_bytes());
     h.update(members_line(members).as_bytes());
+    // Without a token, two restores of one backup to one point with the same members are
+    // one cluster (which is what restoring each node separately needs); a token tells
+    // apart clusters that must not be, as etcd's --initial-cluster-token does.
+    if !token.is_empty() {
+        h.update(b"\0token\0");
+        h.update(token.as_bytes());
+    }
     let mut id = [0u8; 16];
     id.copy_from_slice(&h.finalize().as_bytes()[..16]);
     id
@@ -279,10 +287,11 @@ mod tests {
     fn restored_ids_agree_only_for_the_same_point_and_members() {
         let m = parse_members(&["1=a:1".into(), "2=b:1".into(), "3=c:1".into()]).unwrap();
         let other = parse_members(&["1=a:1".into(), "2=b:1".into()]).unwrap();
-        let id = restored_cluster_id("b1", 10, &m);
-        assert_eq!(id, restored_cluster_id("b1", 10, &m));
-        assert_ne!(id, restored_cluster_id("b1", 11, &m));
-        assert_ne!(id, restored_cluster_id("b2", 10, &m));
-        assert_ne!(id, restored_cluster_id("b1", 10, &other));
+        let id = restored_cluster_id("b1", 10, &m, "");
+        assert_eq!(id, restored_cluster_id("b1", 10, &m, ""));
+        assert_ne!(id, restored_cluster_id("b1", 11, &m, ""));
+        assert_ne!(id, restored_cluster_id("b2", 10, &m, ""));
+        assert_ne!(id, restored_cluster_id("b1", 10, &other, ""));
+        assert_ne!(id, restored_cluster_id("b1", 10, &m, "rehearsal"));
     }
 }
