@@ -10,7 +10,7 @@ import pathlib
 root = pathlib.Path(__file__).resolve().parent.parent
 order = [f"format/{n}" for n in
          ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status",
-          "raft_state"]]
+          "raft_state", "leader_contact"]]
 # The backup repository (drkit backup / wal archive / restore).
 order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "copy", "archive"]]
 # Cluster mode (drkit serve --node-id): the Raft snapshot a lagging node receives.
@@ -35,6 +35,7 @@ out = [
     "DIR/ARCHIVE_STATUS                what `drkit wal archive` has archived; the engine keeps the rest (archive_status.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
     "DIR/raft/state                    cluster mode: node id, cluster id, vote, committed and purged log ids (raft_state.rs)",
+    "DIR/raft/leader-contact           cluster mode: when the node last knew itself current with its leader (leader_contact.rs)",
     "DIR/raft/snapshots/*.snap         cluster mode: the newest Raft snapshot, sent to nodes that lag (cluster/snapshot.rs)",
     "DIR/raft/FORCE-NEW                cluster mode: the new cluster id of an unfinished `cluster force-new`; the node will not start",
     "                                  while it exists (cluster/force_new.rs)",

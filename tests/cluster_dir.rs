@@ -613,7 +613,11 @@ fn wal_archive_refuses_the_log_of_another_cluster_with_the_same_id() {
             && err.contains("--cluster-token"),
         "{err}"
     );
-    assert_eq!(tree_bytes(&repo), before, "the refused archive changed the repository");
+    assert_eq!(
+        tree_bytes(&repo),
+        before,
+        "the refused archive changed the repository"
+    );
     // Another node of the first cluster, whose segments end elsewhere, is accepted.
     let peer = root.path().join("peer");
     build_node_shaped(

@@ -239,15 +239,23 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     }
     std::thread::sleep(Duration::from_millis(1500));
     let repo = root.path().join("repo");
-    let follower = old.iter().find(|n| n.id != leader).unwrap();
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&follower.dir)
-        .output()
-        .unwrap();
+    let follower_dir = old.iter().find(|n| n.id != leader).unwrap().dir.clone();
+    let backup_follower = || {
+        drkit()
+            .args(["backup", "create", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--data")
+            .arg(&follower_dir)
+            .output()
+            .unwrap()
+    };
+    let out = backup_follower();
     assert_exit(&out, 0, "backup of a running follower");
+    // Current with the leader: heard from it moments ago, every committed entry held.
+    let lag = &json_lines(&out)[0]["cluster"]["lag"];
+    assert_eq!(lag["leader"], leader, "{lag}");
+    assert!(lag["ms"].as_u64().unwrap() < 2000, "{lag}");
+    assert_eq!(lag["entries"], 0, "{lag}");
 
     let new: Vec<ClusterNodeProc> = (1..=3)
         .map(|id| {
@@ -283,6 +291,24 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     for n in &mut old {
         n.kill9();
     }
+    // Stopped: it trails the leader by at least the time since it last heard from it.
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = backup_follower();
+    assert_exit(&out, 0, "backup of the stopped follower");
+    let lag = &json_lines(&out)[0]["cluster"]["lag"];
+    assert!(lag["ms"].as_u64().unwrap() >= 2500, "{lag}");
+    let out = drkit()
+        .args(["backup", "info", "--repo"])
+        .arg(&repo)
+        .arg(json_lines(&out)[0]["backup"]["id"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup info");
+    assert!(
+        text(&out).contains(&format!("committed entries (leader node {leader}")),
+        "{}",
+        text(&out)
+    );
 
     // The plan for a node, then each node restored alike: one new cluster id.
     let out = restore_node(&repo, &new[0].dir, 1, &new_members, &["--dry-run"]);

@@ -23,9 +23,10 @@ use super::point::{self, Point};
 use super::repo::{Repo, hex};
 use super::sealed::{self, Sealed};
 use super::{CHUNK, Progress, logical_digest, run_queue};
-use crate::cluster::export::{self, Export};
+use crate::cluster::export::{self, Export, LeaderLag};
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
+use crate::format::leader_contact::{self, LeaderContact};
 use crate::format::manifest::{ManifestState, manifest_name};
 use crate::format::raft_state::RaftState;
 use crate::io::{DirLock, fsync_dir, write_atomic};
@@ -124,9 +125,15 @@ impl Capture {
 
     /// For a cluster node: writes its committed state (up to the committed index `raft`
     /// records, if any) out as a standalone dir, which is then what the backup copies.
-    fn export_committed(&mut self, raft: &RaftState) -> Result<()> {
+    fn export_committed(
+        &mut self,
+        raft: &RaftState,
+        contact: Option<LeaderContact>,
+        now_unix_ms: i64,
+    ) -> Result<()> {
         let scratch = point::scratch(&self.data)?;
-        let export = export::export_standalone(self.dir(), raft, scratch.dir())?;
+        let mut export = export::export_standalone(self.dir(), raft, scratch.dir())?;
+        export.lag = contact.map(|c| LeaderLag::at(&c, export.committed_index, now_unix_ms));
         self.exported = Some((scratch, export));
         Ok(())
     }
@@ -208,6 +215,8 @@ pub fn create(
     } else {
         None
     };
+    // Advisory: an unreadable file leaves the lag unknown rather than failing the backup.
+    let contact = leader_contact::read(&data.join("raft")).ok().flatten();
     let (repo, repo_created) = Repo::init(repo_root)?;
     let repo_lock = repo.lock(opts.lock_wait)?;
     let mut cleaned = repo.clean_leftovers(&repo_lock)?;
@@ -217,7 +226,7 @@ pub fn create(
     let (mut capture, leftovers) = Capture::take(data)?;
     cleaned.extend(leftovers);
     if let Some(raft) = &node_state {
-        capture.export_committed(raft)?;
+        capture.export_committed(raft, contact, start_time.timestamp_millis())?;
     }
     let (src_dir, src_lock) = (capture.dir(), capture.lock());
     // The recovered view of the same files we copy: its scan is the logical digest, and it

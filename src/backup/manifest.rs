@@ -22,7 +22,10 @@
 //!                    (absent when empty, and in manifests of older versions),
 //!    "cluster": { "cluster_id": hex (the history id), "node_id": u64,
 //!                 "committed_term": u64 | null, "committed_ns": i64 (absent if unknown),
-//!                 "checkpoint_index", "committed_index", "tail_entries", "tail_writes": u64 }
+//!                 "checkpoint_index", "committed_index", "tail_entries", "tail_writes": u64,
+//!                 "lag": { "leader", "term", "ms", "entries": u64, "contact_time": RFC 3339 }
+//!                        (the node's lag behind its leader when the backup began; absent
+//!                        when it recorded no contact) }
 //!               (a backup of a cluster node's committed state; absent otherwise),
 //!    "checksum": blake3 hex of this text written with an empty checksum
 //!  }

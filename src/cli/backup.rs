@@ -309,6 +309,12 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         },
                     ),
                 ),
+                (
+                    "lag behind leader",
+                    m.cluster
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |c| lag_text(c.lag.as_ref())),
+                ),
                 ("seq range", format!("{}..{}", m.checkpoint_seq, m.last_seq)),
                 (
                     "point in time",
@@ -460,11 +466,12 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
                     "stopped dir"
                 },
                 match &report.cluster {
-                    Some(c) => format!(
-                        "; cluster node: its committed state up to log index {} (tables to {}, \
+                    Some(c) =>
+                        format!(
+                            "; cluster node: its committed state up to log index {} (tables to {}, \
                          then {} committed entries), as a standalone dir",
-                        c.committed_index, c.checkpoint_index, c.tail_entries
-                    ),
+                            c.committed_index, c.checkpoint_index, c.tail_entries
+                        ) + &format!("; lag behind leader: {}", lag_text(c.lag.as_ref())),
                     None => String::new(),
                 }
             ),
@@ -596,6 +603,17 @@ fn ratio(m: &BackupManifest) -> String {
 /// A backup's record count, or why it has none.
 fn records_text(records: Option<u64>) -> String {
     records.map_or_else(|| "- (no --logical-digest)".into(), |n| n.to_string())
+}
+
+/// A node backup's lag behind its leader, for people.
+fn lag_text(lag: Option<&crate::cluster::export::LeaderLag>) -> String {
+    match lag {
+        None => "unknown (the node recorded no contact with a leader)".into(),
+        Some(l) => format!(
+            "{} ms, {} committed entries (leader node {}, term {}, last contact {})",
+            l.ms, l.entries, l.leader, l.term, l.contact_time
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use crate::format::archive_status::to_hex;
 use crate::format::current;
 use crate::format::entry::EntryType;
 use crate::format::envelope::{self, Kind};
+use crate::format::leader_contact::LeaderContact;
 use crate::format::manifest::{self, ManifestState};
 use crate::format::raft_state::RaftState;
 use crate::io::{fsync_dir, write_atomic};
@@ -52,6 +53,39 @@ pub struct Export {
     /// Raft entries above the checkpoint, and the writes they made.
     pub tail_entries: u64,
     pub tail_writes: u64,
+    /// How far the node trailed its leader when the backup began; None when the node never
+    /// recorded a contact with one (DIR/raft/leader-contact), or it was unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<LeaderLag>,
+}
+
+/// A node's lag behind its leader at a moment: it held the leader's log up to the leader's
+/// commit index as of its last contact, and the leader may have committed more since.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaderLag {
+    /// The leader then (the node itself when it led).
+    pub leader: u64,
+    pub term: u64,
+    /// Milliseconds from the last contact to the moment (a stopped node: since it stopped).
+    pub ms: u64,
+    /// Entries the leader had committed at that contact past the exported index.
+    pub entries: u64,
+    /// The last contact, RFC 3339.
+    pub contact_time: String,
+}
+
+impl LeaderLag {
+    pub fn at(contact: &LeaderContact, exported_index: u64, now_unix_ms: i64) -> LeaderLag {
+        LeaderLag {
+            leader: contact.leader,
+            term: contact.term,
+            ms: u64::try_from(now_unix_ms.saturating_sub(contact.at_unix_ms)).unwrap_or(0),
+            entries: contact.leader_committed.saturating_sub(exported_index),
+            contact_time: chrono::DateTime::from_timestamp_millis(contact.at_unix_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Writes the committed state of the node dir `src` into `dest` (new, empty, on the same
@@ -116,6 +150,7 @@ pub fn export_standalone(src: &Path, raft: &RaftState, dest: &Path) -> Result<Ex
             .iter()
             .filter(|w| w.kind == EntryType::Delete || w.kind.is_data())
             .count() as u64,
+        lag: None,
     })
 }
 

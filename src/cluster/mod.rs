@@ -24,6 +24,7 @@ mod election;
 mod entry;
 pub mod export;
 pub mod force_new;
+mod leader_seen;
 mod log_store;
 pub mod network;
 pub mod node;

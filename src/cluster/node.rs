@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::election::{self, Contact};
+use super::leader_seen::{self, LeaderSeen};
 use super::network::{Identity, Network};
 use super::status::{NodeStats, NodeStatus};
 use super::wire::{
@@ -97,6 +98,7 @@ pub struct Node {
     listener: JoinHandle<()>,
     elections: JoinHandle<()>,
     committed_writer: JoinHandle<()>,
+    contact_writer: JoinHandle<()>,
     events: Events,
 }
 
@@ -205,9 +207,11 @@ impl Node {
             .local_addr()
             .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
         let contact = Arc::new(Contact::default());
+        let seen = Arc::new(LeaderSeen::default());
         let server = Server {
             stats: Arc::clone(&stats),
             contact: Arc::clone(&contact),
+            seen: Arc::clone(&seen),
             raft: raft.clone(),
             identity: Arc::clone(&identity),
             log: log.clone(),
@@ -222,6 +226,11 @@ impl Node {
         ));
         let committed_writer =
             tokio::spawn(persist_committed(log.clone(), Arc::clone(&cfg.events)));
+        let contact_writer = tokio::spawn(leader_seen::keep_file(
+            raft.clone(),
+            seen,
+            cfg.data_dir.join("raft"),
+        ));
         let elections = tokio::spawn(election::drive(
             raft.clone(),
             contact,
@@ -239,6 +248,7 @@ impl Node {
             listener,
             elections,
             committed_writer,
+            contact_writer,
             events: Arc::clone(&cfg.events),
         })
     }
@@ -252,6 +262,7 @@ impl Node {
         self.listener.abort();
         self.elections.abort();
         self.committed_writer.abort();
+        self.contact_writer.abort();
         let _ = self.raft.shutdown().await;
         if let Err(e) = self.log.persist_committed() {
             (self.events)(&format!(
@@ -318,6 +329,7 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<No
 struct Server {
     stats: Arc<NodeStats>,
     contact: Arc<Contact>,
+    seen: Arc<LeaderSeen>,
     raft: Raft<TypeConfig>,
     identity: Arc<Identity>,
     log: LogStore,
@@ -452,10 +464,17 @@ impl Server {
                 error("admin connections cannot send Raft messages")
             }
             PeerRequest::AppendEntries(r) => {
+                let leader = r.vote.leader_id().voted_for();
+                let term = r.vote.leader_id().get_term();
+                let leader_committed = r.leader_commit.map_or(0, |c| c.index);
                 let reply = raft.append_entries(r).await;
                 // A leader this node accepts (a stale one is answered HigherVote).
                 if matches!(&reply, Ok(a) if !matches!(a, AppendEntriesResponse::HigherVote(_))) {
                     self.contact.touch();
+                }
+                // This node's log now matches the leader's up to what it sent.
+                if let (Ok(AppendEntriesResponse::Success), Some(leader)) = (&reply, leader) {
+                    self.seen.accepted(leader, term, leader_committed);
                 }
                 PeerReply::AppendEntries(reply)
             }

@@ -6,6 +6,7 @@ pub mod block_cache;
 pub mod current;
 pub mod entry;
 pub mod envelope;
+pub mod leader_contact;
 pub mod manifest;
 pub mod raft_state;
 pub mod record;
@@ -167,6 +168,7 @@ mod doc_tests {
             "format/snapshot",
             "format/archive_status",
             "format/raft_state",
+            "format/leader_contact",
             "backup/repo",
             "backup/sealed",
             "backup/manifest",
