@@ -202,5 +202,7 @@ fn bench_restore_as_cluster_nodes_reports_both_medians_and_their_ratio() {
     let r = &v["report"];
     assert_eq!(r["standalone_seconds"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(r["node_seconds"].as_array().unwrap().len(), 6, "{v}");
+    // The backup restored is a cluster node's (its committed state exported).
+    assert_eq!(r["cluster_id"].as_str().map(str::len), Some(32), "{v}");
     assert!(number(&v, "ratio") > 0.0, "{v}");
 }

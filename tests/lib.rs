@@ -11,6 +11,7 @@ mod backup_cli;
 mod backup_online;
 mod bad_input;
 mod bench_cli;
+mod cluster_addr;
 mod cluster_cli;
 mod cluster_dir;
 mod cluster_dr;

@@ -208,14 +208,14 @@ impl Place {
 }
 
 /// The data dir of `cfg`, built if it holds none. Returns the seconds spent building.
-fn ensure_data(cfg: &BackupBenchConfig, data: &Path) -> Result<f64> {
+pub(super) fn ensure_data(cfg: &BackupBenchConfig, data: &Path) -> Result<f64> {
     if data.join("CURRENT").exists() {
         return Ok(0.0);
     }
     Ok(build_data(data, cfg.size_mb, cfg.value_size, cfg.seed)?.seconds)
 }
 
-fn create_options(cfg: &BackupBenchConfig) -> CreateOptions {
+pub(super) fn create_options(cfg: &BackupBenchConfig) -> CreateOptions {
     CreateOptions {
         kind: crate::backup::BackupKind::Full,
         threads: cfg.threads.max(1),

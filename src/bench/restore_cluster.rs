@@ -1,5 +1,7 @@
-//! `bench restore --cluster-nodes N`: what restoring one backup as each node of a new
-//! cluster costs beside a standalone restore of the same backup, in the same run.
+//! `bench restore --cluster-nodes N`: what restoring one backup of a cluster node as each
+//! node of a new cluster costs beside a standalone restore of the same backup, in the same
+//! run. The backup is a node's: the bench's data dir, adopted as a one-voter cluster and
+//! backed up as any node is (its committed state exported).
 //!
 //! Each node's restore runs alone, as it would on its own machine: the figure is the time
 //! per node (a cluster's nodes restore in parallel on their machines), beside the
@@ -11,15 +13,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::backup::{BackupBenchConfig, Place, ensure_backup};
-use crate::backup::Repo;
+use super::backup::{BackupBenchConfig, Place, create_options, ensure_data};
 use crate::backup::restore::{self, RestoreOptions};
+use crate::backup::{self, Repo};
 use crate::cluster::{ClusterNode, NodeId};
 use crate::error::{IoContext, Result};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClusterRestoreReport {
     pub backup_id: String,
+    /// The cluster the backed-up node belonged to (its history id).
+    pub cluster_id: Option<String>,
     pub bytes: u64,
     pub nodes: usize,
     pub pairs: usize,
@@ -80,22 +84,72 @@ fn timed(
     Ok((seconds, r.plan.backup_id, r.plan.bytes))
 }
 
+/// Makes sure the repository at `repo` holds a backup of a cluster node (its newest). If
+/// not: the data dir of `cfg` (built if needed) is linked into a scratch dir, adopted there
+/// as node 1 of a one-voter cluster, and backed up. Returns the seconds spent.
+fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &Path, scratch: &Path) -> Result<f64> {
+    if repo.join("repo.json").exists()
+        && Repo::open(repo)?
+            .list()?
+            .last()
+            .is_some_and(|l| l.manifest.as_ref().is_ok_and(|m| m.cluster.is_some()))
+    {
+        return Ok(0.0);
+    }
+    let start = Instant::now();
+    let data = Place::new(cfg.data.as_deref(), "data")?;
+    ensure_data(cfg, &data.path)?;
+    let node = scratch.join("node");
+    link_copy(&data.path, &node)?;
+    let me = members(1).remove(&1).unwrap_or_default();
+    crate::cluster::seed::adopt_standalone(&node, 1, me)?;
+    backup::create(repo, &node, &create_options(cfg), &|_| {})?;
+    std::fs::remove_dir_all(&node).at(&node)?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Copies the stopped data dir `from` to `to`, its tables as hard links (they are never
+/// written again, and adopting the copy only adds tables).
+fn link_copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).at(to)?;
+    for e in std::fs::read_dir(from).at(from)? {
+        let e = e.at(from)?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            link_copy(&src, &dst)?;
+        } else if e.file_name() == "LOCK" {
+            continue;
+        } else if src.extension().is_some_and(|x| x == "sst") {
+            std::fs::hard_link(&src, &dst).at(&src)?;
+        } else {
+            std::fs::copy(&src, &dst).at(&src)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run_restore_cluster(
     cfg: &BackupBenchConfig,
     nodes: usize,
     pairs: usize,
 ) -> Result<ClusterRestoreReport> {
     let repo_place = Place::new(cfg.repo.as_deref(), "repo")?;
-    let build_seconds = ensure_backup(cfg, &repo_place.path)?;
-    let repo = Repo::open(&repo_place.path)?;
     let parent = match repo_place.path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    std::fs::create_dir_all(&parent).at(&parent)?;
     let scratch = tempfile::Builder::new()
         .prefix(".drkit-bench-restore-")
         .tempdir_in(&parent)
         .at(&parent)?;
+    let build_seconds = ensure_node_backup(cfg, &repo_place.path, scratch.path())?;
+    let repo = Repo::open(&repo_place.path)?;
+    let cluster_id = repo
+        .list()?
+        .pop()
+        .and_then(|l| l.manifest.ok())
+        .and_then(|m| m.cluster.map(|c| c.cluster_id));
     let target = scratch.path().join("restored");
     let m = members(nodes);
     let threads = cfg.threads.max(1);
@@ -118,6 +172,7 @@ pub fn run_restore_cluster(
     let (sm, nm) = (median(&standalone), median(&node));
     Ok(ClusterRestoreReport {
         backup_id,
+        cluster_id,
         bytes,
         nodes,
         pairs,

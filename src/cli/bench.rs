@@ -385,7 +385,12 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 printer.table(&kv_table(&[
                     (
                         "backup",
-                        format!("{} ({})", r.backup_id, human_bytes(r.bytes)),
+                        format!(
+                            "{} ({}) of a node of cluster {}",
+                            r.backup_id,
+                            human_bytes(r.bytes),
+                            r.cluster_id.as_deref().unwrap_or("?")
+                        ),
                     ),
                     (
                         "standalone restore",

@@ -164,11 +164,48 @@ pub fn add_learner(
         ))
         .into());
     }
+    // A node initialised in a cluster that does not list it belongs to another cluster: it
+    // would refuse this one's connections for ever.
+    if !st.voters.is_empty() {
+        let ours = admin.status(addr)?;
+        if ours.nodes.get(&id).is_none_or(|n| n.raft_addr != node_addr) {
+            return Err(Error::InvalidInput(format!(
+                "{node_addr} (node {id}) belongs to another cluster (voters {}); to add it here, stop it, wipe its dir and start it empty",
+                st.voters
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
     let node = ClusterNode {
         raft_addr: node_addr.to_string(),
         client_addr: st.client_addr.unwrap_or_default(),
     };
     admin.to_leader(addr, || PeerRequest::AddLearner(id, node.clone()))
+}
+
+/// That `addr` is a running node of a cluster, reachable with the secret: what
+/// `replicate --join` checks before it starts.
+pub fn check_join(addr: &str, secret_file: &std::path::Path) -> anyhow::Result<()> {
+    let common = Common {
+        addr: addr.to_string(),
+        cluster_secret_file: secret_file.to_path_buf(),
+        timeout: Duration::from_secs(10),
+    };
+    let st = Admin::new(&common)?
+        .status(addr)
+        .map_err(|e| anyhow::anyhow!("cannot join through {addr}: {e:#}"))?;
+    if st.voters.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "cannot join through {addr}: node {} there is not initialised yet; run `drkit cluster init` first",
+            st.node_id
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 fn refusal(addr: &str, reply: PeerReply) -> anyhow::Error {

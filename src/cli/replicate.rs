@@ -24,6 +24,16 @@ pub fn run(printer: &Printer, args: JoinArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("replicate needs --raft-listen and --cluster-secret-file");
     };
     let join = args.join.clone();
+    // A node that is not a member yet asks --join first, before it opens anything: a wrong
+    // address (a client port, a closed port, another server) fails now, naming what is there,
+    // rather than leaving a node running that never joins.
+    let member = crate::format::raft_state::RaftState::load(&args.serve.data.join("raft"))
+        .ok()
+        .flatten()
+        .is_some_and(|st| st.cluster_id != [0; 16]);
+    if !member {
+        super::cluster::check_join(&join, &secret_file)?;
+    }
     let on_node: super::serve::OnNode = Box::new(move |node| {
         let (_, cluster_id) = node.log.identity();
         if cluster_id != [0; 16] {

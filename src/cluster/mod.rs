@@ -29,6 +29,7 @@ mod log_store;
 pub mod network;
 pub mod node;
 pub mod offline;
+mod probe;
 pub mod seed;
 pub mod snapshot;
 mod state_machine;

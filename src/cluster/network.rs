@@ -12,13 +12,14 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use super::wire::{
     self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
     PeerRequest, WireError,
 };
-use super::{ClusterNode, NodeId, TypeConfig};
+use super::{ClusterNode, NodeId, TypeConfig, probe};
 
 /// Who this node is on the wire: its id, the cluster it belongs to (zero until it joins)
 /// and the secret it proves itself with.
@@ -53,6 +54,9 @@ pub enum CallError {
     Timeout { addr: String, timeout: Duration },
     #[error("{addr}: the connection was abandoned in the middle of a call; open a new one")]
     Abandoned { addr: String },
+    /// Something other than a drkit node's Raft port answered (probe.rs says what).
+    #[error("{addr}: {what}")]
+    NotANode { addr: String, what: String },
 }
 
 /// One authenticated connection to a node.
@@ -77,20 +81,21 @@ pub struct Connection {
 impl Connection {
     /// Connects to `addr` and proves `me`'s identity.
     pub async fn open(addr: &str, me: &Identity) -> Result<Connection, CallError> {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| CallError::Connect {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let _ = stream.set_nodelay(true);
+        let mut stream = connect(addr).await?;
+        let head = first_bytes(addr, &mut stream).await?;
         let wire_err = |source| CallError::Wire {
             addr: addr.to_string(),
             source,
         };
+        let mut from_head = (&head[..]).chain(&mut stream);
+        let challenge = wire::read_frame(&mut from_head, KIND_HANDSHAKE, MAX_HELLO);
         let Handshake::Challenge { nonce } =
-            wire::read_frame(&mut stream, KIND_HANDSHAKE, MAX_HELLO)
+            tokio::time::timeout(probe::CHALLENGE_TIMEOUT, challenge)
                 .await
+                .map_err(|_| CallError::Timeout {
+                    addr: addr.to_string(),
+                    timeout: probe::CHALLENGE_TIMEOUT,
+                })?
                 .map_err(wire_err)?
         else {
             return Err(CallError::Refused {
@@ -154,6 +159,62 @@ impl Connection {
             Ok(Err(source)) => Err(CallError::Wire { addr, source }),
             Err(_) => Err(CallError::Timeout { addr, timeout }),
         }
+    }
+}
+
+/// A TCP connection to `addr`, or why not within [`probe::CONNECT_TIMEOUT`].
+async fn connect(addr: &str) -> Result<TcpStream, CallError> {
+    let err = |source| CallError::Connect {
+        addr: addr.to_string(),
+        source,
+    };
+    let stream = match tokio::time::timeout(probe::CONNECT_TIMEOUT, TcpStream::connect(addr)).await
+    {
+        Ok(r) => r.map_err(err)?,
+        Err(_) => {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {:?} (a wrong host, or a firewall dropping packets)",
+                    probe::CONNECT_TIMEOUT
+                ),
+            )));
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// The first four bytes a node sends (its challenge frame's length), or what answered
+/// instead when that is not a drkit node.
+async fn first_bytes(addr: &str, stream: &mut TcpStream) -> Result<[u8; 4], CallError> {
+    let not_a_node = |what: String| CallError::NotANode {
+        addr: addr.to_string(),
+        what,
+    };
+    let mut head = [0u8; 4];
+    match tokio::time::timeout(probe::CHALLENGE_TIMEOUT, stream.read_exact(&mut head)).await {
+        Err(_) => Err(not_a_node(probe::silent_server(stream).await)),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(not_a_node(
+            "closed the connection before saying anything: not a drkit Raft port".into(),
+        )),
+        Ok(Err(e)) => Err(CallError::Wire {
+            addr: addr.to_string(),
+            source: WireError::Io(e),
+        }),
+        Ok(Ok(_)) if probe::looks_like_text(&head) => {
+            let mut more = [0u8; 60];
+            let n = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut more))
+                .await
+                .map_or(0, |r| r.unwrap_or(0));
+            let mut seen = head.to_vec();
+            seen.extend_from_slice(&more[..n]);
+            Err(not_a_node(format!(
+                "not a drkit node: it sent `{}`",
+                probe::first_line(&seen)
+            )))
+        }
+        Ok(Ok(_)) => Ok(head),
     }
 }
 

@@ -26,6 +26,10 @@ fn cluster_replication(out: &mut String, st: &crate::cluster::NodeStatus) {
     let _ = writeln!(out, "role:{}\r", if leader { "master" } else { "slave" });
     let _ = writeln!(out, "cluster_role:{}\r", st.role);
     let _ = writeln!(out, "cluster_node_id:{}\r", st.node_id);
+    // Named so that a tool given this client port by mistake can point to the Raft port.
+    if let Some(me) = st.nodes.get(&st.node_id) {
+        let _ = writeln!(out, "cluster_raft_addr:{}\r", me.raft_addr);
+    }
     let _ = writeln!(out, "cluster_term:{}\r", st.term);
     let _ = writeln!(
         out,
