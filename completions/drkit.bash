@@ -2433,7 +2433,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__replicate)
-            opts="-v -q -h -V --join --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --join --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2445,6 +2445,10 @@ _drkit() {
                     ;;
                 --data)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --listen)
@@ -2595,7 +2599,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__serve)
-            opts="-v -q -h -V --data --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2603,6 +2607,10 @@ _drkit() {
             case "${prev}" in
                 --data)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --listen)

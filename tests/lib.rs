@@ -15,6 +15,7 @@ mod cluster_addr;
 mod cluster_cli;
 mod cluster_dir;
 mod cluster_dr;
+mod cluster_logs;
 mod cluster_procs;
 mod compact_cli;
 mod crash;

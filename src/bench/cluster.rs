@@ -241,7 +241,6 @@ impl TestCluster {
                         sync: SyncPolicy::Always,
                         ..Options::default()
                     },
-                    events: Arc::new(|_| {}),
                     routes: BTreeMap::new(),
                 })
                 .await?,

@@ -13,6 +13,7 @@ mod demo;
 mod force_new;
 mod get;
 mod inspect;
+mod logging;
 mod recover;
 mod repair;
 mod replicate;

@@ -42,13 +42,14 @@ pub fn run(printer: &Printer, args: JoinArgs) -> anyhow::Result<Exit> {
         }
         std::thread::spawn(move || {
             let outcome = super::cluster::add_learner(&join, &secret_file, node_id, &raft_listen);
-            #[allow(clippy::print_stderr, reason = "the node's log lines go to stderr")]
             match outcome {
-                Ok(()) => {
-                    eprintln!("drkit replicate: node {node_id} joined as a learner and caught up")
-                }
-                Err(e) => eprintln!(
-                    "drkit replicate: joining through {join} failed: {e:#}; retry with `drkit cluster add-learner`"
+                Ok(()) => tracing::info!(
+                    node = node_id,
+                    "node {node_id} joined as a learner and caught up"
+                ),
+                Err(e) => tracing::error!(
+                    node = node_id,
+                    "joining through {join} failed: {e:#}; retry with `drkit cluster add-learner`"
                 ),
             }
         });

@@ -24,6 +24,10 @@ pub struct Args {
     /// The data dir (created if missing); locked while the server runs.
     #[arg(long)]
     pub data: PathBuf,
+    /// Log lines on stderr: `text` for people, `json` (one object per line) for log
+    /// shippers. Filter with RUST_LOG (default: info, and openraft's warnings).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: super::logging::LogFormat,
     /// Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port
     /// (printed at start).
     #[arg(long, default_value = "127.0.0.1:6380")]
@@ -171,12 +175,6 @@ fn start_node(
             timing: timing(args.timing),
             engine: opts,
             routes: args.raft_route.iter().cloned().collect(),
-            events: Arc::new(|m: &str| {
-                #[allow(clippy::print_stderr, reason = "the node's log lines go to stderr")]
-                {
-                    eprintln!("drkit serve: {m}");
-                }
-            }),
         }))
         .with_context(|| {
             format!(
@@ -199,6 +197,7 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
 pub type OnNode = Box<dyn FnOnce(&Node)>;
 
 pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyhow::Result<Exit> {
+    super::logging::init(args.log_format);
     let password = load_password(args.requirepass_file.as_ref())?;
     let opts = Options {
         sync: args.sync,

@@ -144,6 +144,9 @@ impl Debug for Log {
     }
 }
 
+/// An fsync of the log this slow is logged at warn.
+const SLOW_FSYNC: Duration = Duration::from_millis(500);
+
 /// Group commit for the Raft log: openraft hands over one append at a time and goes on
 /// without waiting; each append is written at once, and this thread fsyncs everything
 /// written since its last fsync in one go, then tells openraft all of those appends are
@@ -193,9 +196,19 @@ impl Flusher {
                     && !synced.contains(&Arc::as_ptr(f))
                 {
                     synced.push(Arc::as_ptr(f));
+                    let started = std::time::Instant::now();
                     if let Err(e) = f.sync_data() {
                         result = Err(e);
                         break;
+                    }
+                    let took = started.elapsed();
+                    // Every write waits on it, and a follower's slow disk slows commits.
+                    if took >= SLOW_FSYNC {
+                        tracing::warn!(
+                            fsync_ms = took.as_millis() as u64,
+                            "slow fsync of the Raft log: {} ms (writes wait for it)",
+                            took.as_millis()
+                        );
                     }
                 }
             }

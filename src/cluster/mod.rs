@@ -28,6 +28,7 @@ mod leader_seen;
 mod log_store;
 pub mod network;
 pub mod node;
+pub mod node_log;
 pub mod offline;
 mod probe;
 pub mod seed;
@@ -44,6 +45,7 @@ pub use client::{ClusterClient, ClusterError, UNSAFE_ACK_BEFORE_COMMIT_ENV};
 pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
 pub use node::{Node, NodeConfig, Timing};
+pub use node_log::NodeLog;
 pub use state_machine::{AppliedState, StateMachine};
 pub use status::{NodeStats, NodeStatus};
 

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::election::{self, Contact};
 use super::leader_seen::{self, LeaderSeen};
 use super::network::{Identity, Network};
+use super::node_log::NodeLog;
 use super::status::{NodeStats, NodeStatus};
 use super::wire::{
     self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
@@ -57,8 +58,6 @@ impl Timing {
 }
 
 /// Where the node reports what it refused or adopted (serve prints it on stderr).
-pub type Events = Arc<dyn Fn(&str) + Send + Sync>;
-
 pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub node_id: NodeId,
@@ -70,7 +69,6 @@ pub struct NodeConfig {
     pub secret: Vec<u8>,
     pub timing: Timing,
     pub engine: Options,
-    pub events: Events,
     /// Peers reached at another address than the membership names (a NAT or a proxy in
     /// between).
     pub routes: BTreeMap<NodeId, String>,
@@ -99,7 +97,7 @@ pub struct Node {
     elections: JoinHandle<()>,
     committed_writer: JoinHandle<()>,
     contact_writer: JoinHandle<()>,
-    events: Events,
+    log_lines: NodeLog,
 }
 
 impl std::fmt::Debug for Node {
@@ -145,7 +143,7 @@ impl Node {
                 client_addr: cfg.client_addr.clone(),
             };
             let (index, id) = super::seed::adopt_standalone(&cfg.data_dir, cfg.node_id, me)?;
-            (cfg.events)(&format!(
+            NodeLog::new(cfg.node_id).info(&format!(
                 "the standalone data in {} (up to sequence {index}) is now the state of a one-voter cluster {}; `drkit cluster init` with the other members' addresses adds them",
                 cfg.data_dir.display(),
                 hex(&id)
@@ -206,6 +204,7 @@ impl Node {
         let raft_addr = listener
             .local_addr()
             .map_err(|e| Error::io(PathBuf::from(&cfg.raft_listen), e))?;
+        let log_lines = NodeLog::new(cfg.node_id);
         let contact = Arc::new(Contact::default());
         let seen = Arc::new(LeaderSeen::default());
         let server = Server {
@@ -215,17 +214,16 @@ impl Node {
             raft: raft.clone(),
             identity: Arc::clone(&identity),
             log: log.clone(),
-            events: Arc::clone(&cfg.events),
+            log_lines: log_lines.clone(),
             client_addr: cfg.client_addr.clone(),
         };
         let listener = tokio::spawn(server.accept_loop(listener));
         tokio::spawn(report_leadership(
             raft.clone(),
-            Arc::clone(&cfg.events),
+            log_lines.clone(),
             Arc::clone(&stats),
         ));
-        let committed_writer =
-            tokio::spawn(persist_committed(log.clone(), Arc::clone(&cfg.events)));
+        let committed_writer = tokio::spawn(persist_committed(log.clone(), log_lines.clone()));
         let contact_writer = tokio::spawn(leader_seen::keep_file(
             raft.clone(),
             seen,
@@ -249,7 +247,7 @@ impl Node {
             elections,
             committed_writer,
             contact_writer,
-            events: Arc::clone(&cfg.events),
+            log_lines: log_lines.clone(),
         })
     }
 
@@ -265,7 +263,7 @@ impl Node {
         self.contact_writer.abort();
         let _ = self.raft.shutdown().await;
         if let Err(e) = self.log.persist_committed() {
-            (self.events)(&format!(
+            self.log_lines.warn(&format!(
                 "cannot record the committed index at shutdown: {e}"
             ));
         }
@@ -279,13 +277,26 @@ impl Node {
 /// Logs each term this node leads, when it starts and ends: an operator sees failovers in
 /// the log, and a test checks no two nodes ever led the same term. Also logs, once, a fatal
 /// stop of Raft (a storage error): the node then no longer takes part in the cluster.
-async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<NodeStats>) {
+async fn report_leadership(raft: Raft<TypeConfig>, lines: NodeLog, stats: Arc<NodeStats>) {
     let mut metrics = raft.metrics();
     let mut leading: Option<u64> = None;
     let mut stopped = false;
+    let mut members = String::new();
     loop {
-        let (id, term, leader, fatal) = {
+        let (id, term, leader, fatal, now_members) = {
             let m = metrics.borrow_and_update();
+            let ms = m.membership_config.membership();
+            let ids = |v: Vec<NodeId>| {
+                v.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let now_members = format!(
+                "voters [{}], learners [{}]",
+                ids(ms.voter_ids().collect()),
+                ids(ms.learner_ids().collect())
+            );
             (
                 m.id,
                 m.current_term,
@@ -296,26 +307,32 @@ async fn report_leadership(raft: Raft<TypeConfig>, events: Events, stats: Arc<No
                     .err()
                     .filter(|e| !matches!(e, openraft::error::Fatal::Stopped))
                     .map(ToString::to_string),
+                now_members,
             )
         };
+        lines.set_term(term);
+        if now_members != members {
+            lines.info(&format!("membership: {now_members}"));
+            members = now_members;
+        }
         if let Some(e) = fatal
             && !stopped
         {
             stopped = true;
-            events(&format!(
+            lines.error(&format!(
                 "node {id}: Raft stopped: {e}; this node no longer replicates or serves cluster writes: restart it"
             ));
         }
         let now = leader.then_some(term);
         if now != leading {
             if let Some(t) = leading {
-                events(&format!("node {id} no longer leads (term {t})"));
+                lines.info(&format!("node {id} no longer leads (term {t})"));
             }
             if let Some(t) = now {
                 stats
                     .terms_led
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                events(&format!("node {id} is the leader of term {t}"));
+                lines.info(&format!("node {id} is the leader of term {t}"));
             }
             leading = now;
         }
@@ -333,8 +350,16 @@ struct Server {
     raft: Raft<TypeConfig>,
     identity: Arc<Identity>,
     log: LogStore,
-    events: Events,
+    log_lines: NodeLog,
     client_addr: String,
+}
+
+/// Why a peer connection ended early, and whether an operator needs to see it.
+enum PeerTrouble {
+    /// Closed during the handshake or mid-write: probes and peers that went away.
+    Quiet(String),
+    /// Refused (wrong secret or cluster) or a malformed frame: a misconfiguration.
+    Loud(String),
 }
 
 impl Server {
@@ -347,8 +372,14 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let s = self.clone();
             tokio::spawn(async move {
-                if let Err(reason) = s.serve_connection(stream).await {
-                    (s.events)(&format!("peer {peer}: {reason}"));
+                match s.serve_connection(stream).await {
+                    Ok(()) => {}
+                    Err(PeerTrouble::Quiet(reason)) => {
+                        s.log_lines.debug(&format!("peer {peer}: {reason}"));
+                    }
+                    Err(PeerTrouble::Loud(reason)) => {
+                        s.log_lines.warn(&format!("peer {peer}: {reason}"));
+                    }
                 }
             });
         }
@@ -356,14 +387,24 @@ impl Server {
 
     /// Authenticates the peer, then answers its requests until it hangs up. An error is
     /// returned only for what an operator should see (a refused peer, a bad frame).
-    async fn serve_connection(&self, mut stream: TcpStream) -> std::result::Result<(), String> {
+    async fn serve_connection(
+        &self,
+        mut stream: TcpStream,
+    ) -> std::result::Result<(), PeerTrouble> {
         let nonce: [u8; 16] = rand::random();
         wire::write_frame(&mut stream, KIND_HANDSHAKE, &Handshake::Challenge { nonce })
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PeerTrouble::Quiet(e.to_string()))?;
         let hello: Handshake = wire::read_frame(&mut stream, KIND_HANDSHAKE, MAX_HELLO)
             .await
-            .map_err(|e| format!("bad handshake: {e}"))?;
+            .map_err(|e| match &e {
+                // Gone before saying anything: a port probe, a health check, a tool finding
+                // out what listens here.
+                wire::WireError::Io(_) => {
+                    PeerTrouble::Quiet(format!("closed during the handshake: {e}"))
+                }
+                _ => PeerTrouble::Loud(format!("bad handshake: {e}")),
+            })?;
         let admin = match self.admit(&hello, &nonce) {
             Ok(admin) => admin,
             Err(reason) => {
@@ -375,7 +416,7 @@ impl Server {
                     },
                 )
                 .await;
-                return Err(format!("refused: {reason}"));
+                return Err(PeerTrouble::Loud(format!("refused: {reason}")));
             }
         };
         let welcome = Handshake::Welcome {
@@ -384,7 +425,7 @@ impl Server {
         };
         wire::write_frame(&mut stream, KIND_HANDSHAKE, &welcome)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PeerTrouble::Quiet(e.to_string()))?;
         loop {
             let req: PeerRequest = match wire::read_frame(&mut stream, KIND_REQUEST, MAX_FRAME)
                 .await
@@ -393,12 +434,16 @@ impl Server {
                 Err(wire::WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Ok(());
                 }
-                Err(e) => return Err(format!("bad request, connection closed: {e}")),
+                Err(e) => {
+                    return Err(PeerTrouble::Loud(format!(
+                        "bad request, connection closed: {e}"
+                    )));
+                }
             };
             let reply = self.handle(req, admin).await;
             wire::write_frame(&mut stream, KIND_REPLY, &reply)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| PeerTrouble::Quiet(e.to_string()))?;
         }
     }
 
@@ -437,7 +482,7 @@ impl Server {
                 .set_identity(self.identity.node_id, *cluster_id)
                 .map_err(|e| format!("cannot record the cluster id: {e}"))?;
             *ours = *cluster_id;
-            (self.events)(&format!(
+            self.log_lines.info(&format!(
                 "joined cluster {} (first contact from node {from})",
                 hex(cluster_id)
             ));
@@ -487,9 +532,20 @@ impl Server {
                 PeerReply::Vote(reply)
             }
             PeerRequest::InstallSnapshot(r) => {
+                let (done, upto, from) = (
+                    r.done,
+                    r.meta.last_log_id.map_or(0, |l| l.index),
+                    r.vote.leader_id().voted_for(),
+                );
                 let reply = raft.install_snapshot(r).await;
                 if reply.is_ok() {
                     self.contact.touch();
+                    if done {
+                        self.log_lines.info(&format!(
+                            "installed a snapshot up to log index {upto} from node {}",
+                            from.map_or_else(|| "?".into(), |n| n.to_string())
+                        ));
+                    }
                 }
                 PeerReply::InstallSnapshot(reply)
             }
@@ -540,7 +596,8 @@ impl Server {
                     return error(&format!("cannot record the cluster id: {e}"));
                 }
                 *ours = id;
-                (self.events)(&format!("initialised cluster {}", hex(&id)));
+                self.log_lines
+                    .info(&format!("initialised cluster {}", hex(&id)));
             }
         }
         match self.raft.initialize(members).await {
@@ -565,7 +622,7 @@ impl Server {
 
 /// Keeps DIR/raft/state's committed index at most one interval behind openraft's, also when
 /// the cluster goes quiet after a burst (see [`LogStore::persist_committed`]).
-async fn persist_committed(log: LogStore, events: Events) {
+async fn persist_committed(log: LogStore, lines: NodeLog) {
     let mut tick = tokio::time::interval(super::log_store::COMMITTED_WRITE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -573,7 +630,7 @@ async fn persist_committed(log: LogStore, events: Events) {
         let log = log.clone();
         match tokio::task::spawn_blocking(move || log.persist_committed()).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => events(&format!("cannot record the committed index: {e}")),
+            Ok(Err(e)) => lines.warn(&format!("cannot record the committed index: {e}")),
             Err(_) => return,
         }
     }

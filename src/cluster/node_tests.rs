@@ -2,7 +2,6 @@
 //! refusals, through the real peer protocol.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::network::{Connection, Identity};
@@ -37,7 +36,6 @@ async fn start(dir: &std::path::Path, id: NodeId, listen: &str) -> Node {
             sync: SyncPolicy::Always,
             ..Options::default()
         },
-        events: Arc::new(|_| {}),
         routes: Default::default(),
     })
     .await

@@ -115,7 +115,7 @@ pub fn one_leader_per_term(logs: &[(u64, String)]) -> Vec<String> {
                 continue;
             };
             leaders
-                .entry(term.trim().parse().unwrap())
+                .entry(term.split_whitespace().next().unwrap().parse().unwrap())
                 .or_default()
                 .insert(id.parse().unwrap());
         }
