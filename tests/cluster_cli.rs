@@ -88,6 +88,10 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
         assert!(!info.contains("last_reply_ms=never"), "{info}");
         assert!(info.contains("cluster_terms_led:1\r"), "{info}");
         assert!(info.contains("cluster_snapshots_sent:0\r"), "{info}");
+        // Commit index, apply lag and the last leader change, as the leader sees them.
+        assert!(info.contains("raft_commit_index:"), "{info}");
+        assert!(!info.contains("raft_commit_index:0\r"), "{info}");
+        assert!(info.contains("cluster_leader_changed_at:20"), "{info}");
         let out = drkit()
             .args(["cluster", "status", "--addr", &nodes[li].raft_addr()])
             .arg("--cluster-secret-file")
@@ -98,6 +102,32 @@ fn three_serve_processes_fail_over_and_keep_every_acknowledged_write() {
         let table = String::from_utf8_lossy(&out.stdout);
         assert!(table.contains("last reply"), "{table}");
         assert!(table.contains("0 entries, 0 ms"), "{table}");
+        let out = drkit()
+            .args([
+                "cluster",
+                "status",
+                "--json",
+                "--addr",
+                &nodes[li].raft_addr(),
+            ])
+            .arg("--cluster-secret-file")
+            .arg(&secret)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for n in v["nodes"].as_array().unwrap() {
+            let st = &n["status"];
+            // Every node knows the commit index, has applied it, and saw a leader elected.
+            assert!(st["committed_index"].as_u64().unwrap() >= 100, "{st}");
+            assert!(st["apply_lag_entries"].is_u64(), "{st}");
+            assert!(st["leader_changed_ms_ago"].is_u64(), "{st}");
+            if st["role"] == "leader" {
+                assert_eq!(st["apply_lag_entries"], 0, "{st}");
+                for r in st["replication"].as_array().unwrap() {
+                    assert!(r["rtt_us"].as_u64().unwrap() > 0, "{r}");
+                }
+            }
+        }
     }
     // A follower sends writes and (linearizable) reads to the leader.
     let fi = (0..3).find(|i| *i != li).unwrap();

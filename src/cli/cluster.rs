@@ -270,11 +270,12 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 "role",
                 "term",
                 "leader",
-                "last log",
-                "applied",
+                "log / commit / applied",
                 "lag",
-                "last reply",
+                "last reply (rtt)",
                 "quorum ack",
+                "elections (won)",
+                "leader changed",
                 "client",
             ]);
             for (id, node, view) in &rows {
@@ -286,8 +287,11 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     None => format!("{} entries", r.lag_entries),
                 });
                 let last_reply = progress
-                    .and_then(|r| r.last_reply_ms)
-                    .map_or("-".to_string(), |ms| format!("{ms} ms ago"));
+                    .and_then(|r| r.last_reply_ms.map(|ms| (ms, r.rtt_us)))
+                    .map_or("-".to_string(), |(ms, rtt)| match rtt {
+                        Some(us) => format!("{ms} ms ago ({:.1} ms)", us as f64 / 1000.0),
+                        None => format!("{ms} ms ago"),
+                    });
                 let opt = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
                 match view {
                     Ok(s) => t.add_row(vec![
@@ -295,12 +299,19 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         s.role.clone(),
                         s.term.to_string(),
                         opt(s.leader),
-                        opt(s.last_log_index),
-                        opt(s.last_applied_index),
+                        format!(
+                            "{} / {} / {}",
+                            opt(s.last_log_index),
+                            opt(s.committed_index),
+                            opt(s.last_applied_index)
+                        ),
                         lag,
                         last_reply,
                         s.millis_since_quorum_ack
                             .map_or("-".into(), |m| format!("{m} ms")),
+                        format!("{} ({})", s.elections_started, s.terms_led),
+                        s.leader_changed_ms_ago
+                            .map_or("-".into(), |ms| format!("{:.1} s ago", ms as f64 / 1000.0)),
                         node.client_addr.clone(),
                     ]),
                     Err(e) => t.add_row(vec![
@@ -309,9 +320,10 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                         "-".into(),
                         "-".into(),
                         "-".into(),
-                        "-".into(),
                         lag,
                         last_reply,
+                        "-".into(),
+                        "-".into(),
                         "-".into(),
                         node.client_addr.clone(),
                     ]),

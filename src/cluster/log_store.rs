@@ -363,6 +363,11 @@ impl LogStore {
         self.lock().divergence(entries)
     }
 
+    /// The committed index openraft last reported (on disk it may be older).
+    pub fn committed_index(&self) -> Option<u64> {
+        self.lock().committed.map(|c| c.index)
+    }
+
     /// When the entry at `index` was proposed (ns since the epoch), if this log holds it.
     pub fn timestamp_at(&self, index: u64) -> Option<i64> {
         let log = self.lock();

@@ -265,10 +265,11 @@ impl PeerClient {
             Some(conn) => conn,
             None => self.connect().await?,
         };
+        let sent = std::time::Instant::now();
         match conn.call(&req, option.hard_ttl()).await {
             Ok(r) => {
                 self.conn = Some(conn);
-                self.stats.replied(self.target);
+                self.stats.replied(self.target, sent.elapsed());
                 Ok(r)
             }
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),

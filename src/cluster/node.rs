@@ -282,8 +282,9 @@ async fn report_leadership(raft: Raft<TypeConfig>, lines: NodeLog, stats: Arc<No
     let mut leading: Option<u64> = None;
     let mut stopped = false;
     let mut members = String::new();
+    let mut leader_seen: Option<Option<NodeId>> = None;
     loop {
-        let (id, term, leader, fatal, now_members) = {
+        let (id, term, leader, fatal, now_members, current_leader) = {
             let m = metrics.borrow_and_update();
             let ms = m.membership_config.membership();
             let ids = |v: Vec<NodeId>| {
@@ -308,8 +309,13 @@ async fn report_leadership(raft: Raft<TypeConfig>, lines: NodeLog, stats: Arc<No
                     .filter(|e| !matches!(e, openraft::error::Fatal::Stopped))
                     .map(ToString::to_string),
                 now_members,
+                m.current_leader,
             )
         };
+        if leader_seen.is_some_and(|l| l != current_leader) {
+            stats.leader_changed();
+        }
+        leader_seen = Some(current_leader);
         lines.set_term(term);
         if now_members != members {
             lines.info(&format!("membership: {now_members}"));

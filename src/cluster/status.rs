@@ -24,27 +24,52 @@ pub struct ReplicaProgress {
     /// Milliseconds since the replica last answered the leader (None: never, or unknown).
     #[serde(default)]
     pub last_reply_ms: Option<u64>,
+    /// Round trip of the last call to the replica that was answered, in microseconds
+    /// (includes the replica's work: an append's fsync).
+    #[serde(default)]
+    pub rtt_us: Option<u64>,
 }
 
 /// Counters a node keeps beside openraft's metrics.
 #[derive(Debug, Default)]
 pub struct NodeStats {
-    last_reply: std::sync::Mutex<BTreeMap<NodeId, std::time::Instant>>,
+    /// Per peer: when it last answered, and that call's round trip.
+    last_reply: std::sync::Mutex<BTreeMap<NodeId, (std::time::Instant, std::time::Duration)>>,
+    /// When this node last saw the leader change (None: not since it started).
+    leader_changed: std::sync::Mutex<Option<std::time::SystemTime>>,
     pub snapshots_sent: AtomicU64,
     pub elections_started: AtomicU64,
     pub terms_led: AtomicU64,
 }
 
 impl NodeStats {
-    pub fn replied(&self, node: NodeId) {
-        self.lock().insert(node, std::time::Instant::now());
+    pub fn replied(&self, node: NodeId, rtt: std::time::Duration) {
+        self.lock().insert(node, (std::time::Instant::now(), rtt));
     }
 
-    fn last_reply(&self, node: NodeId) -> Option<std::time::Instant> {
+    fn last_reply(&self, node: NodeId) -> Option<(std::time::Instant, std::time::Duration)> {
         self.lock().get(&node).copied()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, std::time::Instant>> {
+    pub fn leader_changed(&self) {
+        *self
+            .leader_changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(std::time::SystemTime::now());
+    }
+
+    fn leader_changed_at(&self) -> Option<std::time::SystemTime> {
+        *self
+            .leader_changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, (std::time::Instant, std::time::Duration)>>
+    {
         self.last_reply
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -80,6 +105,17 @@ pub struct NodeStatus {
     /// Terms this node won, since it started.
     #[serde(default)]
     pub terms_led: u64,
+    /// The committed index as this node knows it.
+    #[serde(default)]
+    pub committed_index: Option<u64>,
+    /// Committed entries not applied yet.
+    #[serde(default)]
+    pub apply_lag_entries: u64,
+    /// When this node last saw the leader change (RFC 3339), and how long ago in ms.
+    #[serde(default)]
+    pub leader_changed_at: Option<String>,
+    #[serde(default)]
+    pub leader_changed_ms_ago: Option<u64>,
 }
 
 impl NodeStatus {
@@ -113,6 +149,7 @@ impl NodeStatus {
                             },
                             lag_ms: None,
                             last_reply_ms: None,
+                            rtt_us: None,
                         }
                     })
                     .collect()
@@ -136,6 +173,10 @@ impl NodeStatus {
             snapshots_sent: 0,
             elections_started: 0,
             terms_led: 0,
+            committed_index: None,
+            apply_lag_entries: 0,
+            leader_changed_at: None,
+            leader_changed_ms_ago: None,
         }
     }
 
@@ -150,13 +191,25 @@ impl NodeStatus {
         st.snapshots_sent = stats.snapshots_sent.load(Ordering::Relaxed);
         st.elections_started = stats.elections_started.load(Ordering::Relaxed);
         st.terms_led = stats.terms_led.load(Ordering::Relaxed);
+        st.committed_index = log.committed_index();
+        st.apply_lag_entries = st
+            .committed_index
+            .unwrap_or(0)
+            .saturating_sub(st.last_applied_index.unwrap_or(0));
+        if let Some(at) = stats.leader_changed_at() {
+            st.leader_changed_at = Some(
+                chrono::DateTime::<chrono::Utc>::from(at)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            );
+            st.leader_changed_ms_ago = at.elapsed().ok().map(|d| d.as_millis() as u64);
+        }
         let now_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
         for r in &mut st.replication {
-            r.last_reply_ms = stats
-                .last_reply(r.node_id)
-                .map(|t| t.elapsed().as_millis() as u64);
+            let reply = stats.last_reply(r.node_id);
+            r.last_reply_ms = reply.map(|(t, _)| t.elapsed().as_millis() as u64);
+            r.rtt_us = reply.map(|(_, rtt)| rtt.as_micros() as u64);
             r.lag_ms = if r.lag_entries == 0 {
                 Some(0)
             } else {

@@ -76,6 +76,15 @@ fn cluster_replication(out: &mut String, st: &crate::cluster::NodeStatus) {
     }
     let _ = writeln!(out, "cluster_elections_started:{}\r", st.elections_started);
     let _ = writeln!(out, "cluster_terms_led:{}\r", st.terms_led);
+    let _ = writeln!(
+        out,
+        "raft_commit_index:{}\r",
+        st.committed_index.unwrap_or(0)
+    );
+    let _ = writeln!(out, "raft_apply_lag_entries:{}\r", st.apply_lag_entries);
+    if let Some(at) = &st.leader_changed_at {
+        let _ = writeln!(out, "cluster_leader_changed_at:{at}\r");
+    }
     let _ = writeln!(out, "cluster_snapshots_sent:{}\r", st.snapshots_sent);
 }
 

@@ -237,7 +237,7 @@ impl Metrics {
 
 /// Cluster mode: the node's Raft state as gauges.
 pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
-    let gauges: [(&str, &str, u64); 5] = [
+    let gauges: [(&str, &str, u64); 7] = [
         (
             "drkit_cluster_term",
             "The node's current Raft term.",
@@ -262,6 +262,16 @@ pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
             "drkit_cluster_leader_id",
             "The node id this node follows (0: none).",
             st.leader.unwrap_or(0),
+        ),
+        (
+            "drkit_cluster_commit_index",
+            "The committed index as this node knows it.",
+            st.committed_index.unwrap_or(0),
+        ),
+        (
+            "drkit_cluster_apply_lag_entries",
+            "Committed entries this node has not applied yet.",
+            st.apply_lag_entries,
         ),
     ];
     for (name, help, v) in gauges {
@@ -288,6 +298,19 @@ pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
     for (name, help, v) in counters {
         header(out, name, "counter", help);
         let _ = writeln!(out, "{name} {v}");
+    }
+    if let Some(ms) = st.leader_changed_ms_ago {
+        header(
+            out,
+            "drkit_cluster_leader_changed_seconds_ago",
+            "gauge",
+            "Seconds since this node last saw the leader change.",
+        );
+        let _ = writeln!(
+            out,
+            "drkit_cluster_leader_changed_seconds_ago {:.3}",
+            ms as f64 / 1000.0
+        );
     }
     if let Some(ms) = st.millis_since_quorum_ack {
         header(
@@ -339,6 +362,22 @@ pub fn render_cluster(out: &mut String, st: &crate::cluster::NodeStatus) {
                 r.node_id,
                 r.last_reply_ms.unwrap_or(0)
             );
+        }
+        header(
+            out,
+            "drkit_cluster_peer_rtt_seconds",
+            "gauge",
+            "Leader only: round trip of the last answered call to a replica (with its fsync).",
+        );
+        for r in &st.replication {
+            if let Some(us) = r.rtt_us {
+                let _ = writeln!(
+                    out,
+                    "drkit_cluster_peer_rtt_seconds{{node=\"{}\"}} {:.6}",
+                    r.node_id,
+                    us as f64 / 1e6
+                );
+            }
         }
     }
 }
@@ -485,6 +524,30 @@ fn render_engine(out: &mut String, engine: &Engine) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_series_include_commit_apply_lag_leader_change_and_rtt() {
+        let st: crate::cluster::NodeStatus = serde_json::from_value(serde_json::json!({
+            "node_id": 1, "role": "leader", "term": 4, "leader": 1,
+            "last_log_index": 120, "last_applied_index": 118, "snapshot_index": null,
+            "purged_index": null, "millis_since_quorum_ack": 3, "voters": [1, 2],
+            "learners": [], "nodes": {}, "client_addr": null,
+            "replication": [{ "node_id": 2, "matched": 120, "lag_entries": 0, "rtt_us": 450 }],
+            "committed_index": 120, "apply_lag_entries": 2, "leader_changed_ms_ago": 1500
+        }))
+        .unwrap();
+        let mut out = String::new();
+        render_cluster(&mut out, &st);
+        for line in [
+            "drkit_cluster_commit_index 120",
+            "drkit_cluster_apply_lag_entries 2",
+            "drkit_cluster_leader_changed_seconds_ago 1.500",
+            "drkit_cluster_peer_rtt_seconds{node=\"2\"} 0.000450",
+            "drkit_cluster_elections_started_total 0",
+        ] {
+            assert!(out.contains(line), "{line} missing from:\n{out}");
+        }
+    }
 
     #[test]
     fn exposition_has_cumulative_histograms_and_engine_series() {
