@@ -166,6 +166,25 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         .collect();
     assert_eq!(setups.len(), 2, "{v}");
     assert!(number(&v, "throughput_ratio") > 0.0, "{v}");
+    // The cost beside the ratio: fsyncs per write on the one node and on each of three (a
+    // write is fsynced at least on a majority; group commit keeps it at most one each).
+    let rows = v["report"]["throughput"].as_array().unwrap();
+    let fsyncs: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| {
+            r["fsyncs_per_write"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(fsyncs[0].len(), 1, "{v}");
+    assert_eq!(fsyncs[1].len(), 3, "{v}");
+    assert!(fsyncs[1].iter().filter(|f| **f > 0.0).count() >= 2, "{v}");
+    assert!(fsyncs.iter().flatten().all(|f| *f <= 1.5), "{v}");
+    assert!(rows[1]["cpu_us_per_write"].as_f64().unwrap() > 0.0, "{v}");
     let lag = &v["report"]["lag"][0];
     assert_eq!(lag["target_per_sec"], 200, "{v}");
     // Each of the two followers applied every acknowledged write.

@@ -48,6 +48,55 @@ pub struct ThroughputRow {
     pub p50_us: f64,
     pub p99_us: f64,
     pub max_us: f64,
+    /// CPU time of this whole process (every node of the setup, the writers too) per
+    /// acknowledged write, in microseconds: beside the single node's, the protocol's cost
+    /// on this machine.
+    pub cpu_us_per_write: f64,
+    /// fsyncs per acknowledged write on each node (its log and its engine), node 1 first.
+    pub fsyncs_per_write: Vec<f64>,
+}
+
+/// CPU time (user + system) this process has used: every thread, from /proc/self/stat, in
+/// clock ticks of 10 ms (the kernel's USER_HZ on Linux). None elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at its closing paren.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are the 14th and 15th fields; `rest` starts at the 3rd.
+    let total = ticks(11)? + ticks(12)?;
+    Some(Duration::from_millis(total * 10))
+}
+
+/// What a throughput run cost: CPU and fsyncs, measured from before it to after it.
+struct Cost {
+    cpu: Option<Duration>,
+    fsyncs: Vec<u64>,
+}
+
+impl Cost {
+    fn now(fsyncs: Vec<u64>) -> Cost {
+        Cost {
+            cpu: process_cpu(),
+            fsyncs,
+        }
+    }
+
+    /// Fills `row` with the cost per write since `self`, `after` taken at its end.
+    fn per_write(&self, after: &Cost, writes: u64, row: &mut ThroughputRow) {
+        let w = writes.max(1) as f64;
+        row.cpu_us_per_write = match (self.cpu, after.cpu) {
+            (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64() * 1e6 / w,
+            _ => 0.0,
+        };
+        row.fsyncs_per_write = self
+            .fsyncs
+            .iter()
+            .zip(&after.fsyncs)
+            .map(|(a, b)| b.saturating_sub(*a) as f64 / w)
+            .collect();
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -164,6 +213,8 @@ fn row(setup: &str, writes: u64, elapsed: Duration, mut latencies_ns: Vec<u64>) 
         p50_us: percentile(&latencies_ns, 50.0),
         p99_us: percentile(&latencies_ns, 99.0),
         max_us: latencies_ns.last().copied().unwrap_or(0) as f64 / 1e3,
+        cpu_us_per_write: 0.0,
+        fsyncs_per_write: Vec::new(),
     }
 }
 
@@ -178,6 +229,15 @@ fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
         },
     )?;
     let next = std::sync::atomic::AtomicU64::new(0);
+    let engine_fsyncs = || {
+        vec![
+            engine
+                .stats()
+                .fsyncs
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ]
+    };
+    let before = Cost::now(engine_fsyncs());
     let started = Instant::now();
     let latencies = std::thread::scope(|s| {
         let handles: Vec<_> = (0..cfg.writers)
@@ -205,12 +265,14 @@ fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
         }
         Ok::<_, Error>(all)
     })?;
-    Ok(row(
+    let mut r = row(
         "single node (sync always)",
         cfg.writes,
         started.elapsed(),
         latencies,
-    ))
+    );
+    before.per_write(&Cost::now(engine_fsyncs()), cfg.writes, &mut r);
+    Ok(r)
 }
 
 /// (log index, when it was acknowledged or first seen applied), in time order.
@@ -320,6 +382,7 @@ impl TestCluster {
     async fn throughput(&self, cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
         let leader = self.client(self.wait_leader(None).await?)?;
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let before = Cost::now(self.fsyncs());
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..cfg.writers {
@@ -348,12 +411,29 @@ impl TestCluster {
                     .map_err(|e| Error::InvalidInput(format!("writer: {e}")))??,
             );
         }
-        Ok(row(
+        let mut r = row(
             "3 nodes (majority commit)",
             cfg.writes,
             started.elapsed(),
             all,
-        ))
+        );
+        before.per_write(&Cost::now(self.fsyncs()), cfg.writes, &mut r);
+        Ok(r)
+    }
+
+    /// Each running node's fsyncs so far: its Raft log's and its engine's (flushes).
+    fn fsyncs(&self) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .flatten()
+            .map(|n| {
+                n.log.fsyncs()
+                    + n.engine
+                        .stats()
+                        .fsyncs
+                        .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .collect()
     }
 
     /// Writes at `rate` per second for `seconds`, each as its own task (open loop, so a slow

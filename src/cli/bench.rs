@@ -496,7 +496,15 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
 
 fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
     printer.json(&serde_json::json!({ "schema": 1, "type": "bench-cluster", "report": r }));
-    let mut t = table(&["setup", "ops/s", "p50", "p99", "max"]);
+    let mut t = table(&[
+        "setup",
+        "ops/s",
+        "p50",
+        "p99",
+        "max",
+        "CPU/write",
+        "fsyncs/write per node",
+    ]);
     for row in &r.throughput {
         t.add_row(vec![
             row.setup.clone(),
@@ -504,6 +512,12 @@ fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
             format!("{:.2} ms", row.p50_us / 1e3),
             format!("{:.2} ms", row.p99_us / 1e3),
             format!("{:.2} ms", row.max_us / 1e3),
+            format!("{:.1} µs", row.cpu_us_per_write),
+            row.fsyncs_per_write
+                .iter()
+                .map(|f| format!("{f:.3}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
         ]);
     }
     printer.line(format!(

@@ -19,7 +19,7 @@ use std::fmt::Debug;
 use std::fs::{self, File};
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -155,6 +155,8 @@ const SLOW_FSYNC: Duration = Duration::from_millis(500);
 struct Flusher {
     pending: Mutex<FlushQueue>,
     wake: std::sync::Condvar,
+    /// fsyncs of the log since the store opened (`bench cluster` reports them per write).
+    fsyncs: AtomicU64,
 }
 
 #[derive(Default)]
@@ -202,6 +204,7 @@ impl Flusher {
                         break;
                     }
                     let took = started.elapsed();
+                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
                     // Every write waits on it, and a follower's slow disk slows commits.
                     if took >= SLOW_FSYNC {
                         tracing::warn!(
@@ -361,6 +364,11 @@ impl LogStore {
     #[cfg(test)]
     pub(super) fn divergence(&self, entries: &[Entry]) -> Option<String> {
         self.lock().divergence(entries)
+    }
+
+    /// fsyncs of the Raft log since this store opened.
+    pub fn fsyncs(&self) -> u64 {
+        self.flusher.fsyncs.load(Ordering::Relaxed)
     }
 
     /// The committed index openraft last reported (on disk it may be older).
