@@ -46,6 +46,10 @@ fn build_node_with(dir: &Path, tail: &[Cmd], committed: u64) {
 struct LogShape {
     base_ns: i64,
     split_at: Option<u64>,
+    node_id: u64,
+    /// Entries 4 on are term-1 writes (no term-2 leader ever took over): a history that
+    /// conflicts with the usual one below its committed index.
+    diverged: bool,
 }
 
 impl Default for LogShape {
@@ -53,6 +57,8 @@ impl Default for LogShape {
         LogShape {
             base_ns: 1_700_000_000_000_000_000,
             split_at: None,
+            node_id: 1,
+            diverged: false,
         }
     }
 }
@@ -74,7 +80,12 @@ fn build_node_shaped(dir: &Path, tail: &[Cmd], committed: u64, shape: LogShape) 
         // start a segment.
         let segment_bytes = if shape.split_at.is_some() { 1 } else { 1 << 20 };
         let mut store = LogStore::open(dir, segment_bytes, Arc::new(|| 0)).unwrap();
-        store.set_identity(1, [7; 16]).unwrap();
+        store.set_identity(shape.node_id, [7; 16]).unwrap();
+        let last_term = if shape.diverged { 1 } else { 2 };
+        store
+            .save_vote(&openraft::Vote::new_committed(last_term, 1))
+            .await
+            .unwrap();
         let mut sm = StateMachine::new(Arc::clone(&engine)).unwrap();
         let normal = |term, index: u64, command: Cmd| Entry {
             log_id: id(term, index),
@@ -94,13 +105,17 @@ fn build_node_shaped(dir: &Path, tail: &[Cmd], committed: u64, shape: LogShape) 
             normal(1, 1, put_cmd("a")),
             normal(1, 2, put_cmd("b")),
             normal(1, 3, put_cmd("c")),
-            Entry {
+        ];
+        if shape.diverged {
+            entries.push(normal(1, 4, put_cmd("x")));
+        } else {
+            entries.push(Entry {
                 log_id: id(2, 4),
                 payload: EntryPayload::Blank,
-            },
-        ];
+            });
+        }
         for (i, c) in tail.iter().enumerate() {
-            entries.push(normal(2, 5 + i as u64, c.clone()));
+            entries.push(normal(last_term, 5 + i as u64, c.clone()));
         }
         let split = shape.split_at.map_or(entries.len(), |i| i as usize);
         let (head, tail) = entries.split_at(split);
@@ -109,7 +124,10 @@ fn build_node_shaped(dir: &Path, tail: &[Cmd], committed: u64, shape: LogShape) 
         }
         sm.apply(entries[..4].to_vec()).await.unwrap();
         engine.flush().unwrap();
-        store.save_committed(Some(id(2, committed))).await.unwrap();
+        store
+            .save_committed(Some(id(last_term, committed)))
+            .await
+            .unwrap();
     });
 }
 
@@ -669,6 +687,7 @@ fn reading_overlapping_copies_of_two_clusters_logs_is_refused() {
     let other_clock = LogShape {
         base_ns: 1_800_000_000_000_000_000,
         split_at: Some(3),
+        ..LogShape::default()
     };
     for (name, shape, mixed) in [("same", small, false), ("other", other_clock, true)] {
         // Index 0 to 4 from one copy, 3 to 5 from another: 5 is read from the second, after
@@ -701,5 +720,123 @@ fn reading_overlapping_copies_of_two_clusters_logs_is_refused() {
         } else {
             assert_eq!(read.unwrap().entries.len(), 5);
         }
+    }
+}
+
+/// A node whose committed log conflicts with the cluster's (a dir from another history of
+/// the cluster, same id): when the leader's entries would truncate its committed entries, it
+/// stops serving and exits non-zero saying what to do, rather than serve writes the cluster
+/// never made.
+#[test]
+fn a_node_whose_committed_log_conflicts_with_the_leaders_stops_and_says_what_to_do() {
+    use super::cluster_procs::free_port;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, "two histories\n").unwrap();
+    let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let routes: Vec<String> = raft
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}=127.0.0.1:{p}", i + 1))
+        .collect();
+    let dirs: Vec<_> = (1..=3u64)
+        .map(|id| {
+            let dir = root.path().join(format!("n{id}"));
+            build_node_shaped(
+                &dir,
+                &[put_cmd("d"), put_cmd("e")],
+                5,
+                LogShape {
+                    node_id: id,
+                    diverged: id == 3,
+                    ..LogShape::default()
+                },
+            );
+            dir
+        })
+        .collect();
+    let start = |id: usize| {
+        let mut cmd = Command::new(drkit_path());
+        cmd.args(["serve", "--json", "--timing", "fast", "--data"])
+            .arg(&dirs[id - 1])
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--node-id", &id.to_string()])
+            .args(["--raft-listen", &format!("127.0.0.1:{}", raft[id - 1])])
+            .arg("--cluster-secret-file")
+            .arg(&secret);
+        for r in &routes {
+            cmd.args(["--raft-route", r]);
+        }
+        let mut child = cmd
+            .env_remove("DRKIT_REQUIREPASS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        assert!(line.contains("listening"), "node {id}: {line:?}");
+        (child, out)
+    };
+    let (mut n1, _o1) = start(1);
+    let (mut n2, _o2) = start(2);
+    // Nodes 1 and 2 elect a leader; then node 3, with the other history, meets it.
+    let status = |port: u16| {
+        drkit()
+            .args(["cluster", "status", "--json", "--addr"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--cluster-secret-file")
+            .arg(&secret)
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = status(raft[0]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if v["nodes"][0]["status"]["leader"].is_u64() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no leader: {}",
+            text(&out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (mut n3, _o3) = start(3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let code = loop {
+        if let Some(s) = n3.try_wait().unwrap() {
+            break s.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = n3.kill();
+            let _ = n3.wait();
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut n3.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("node 3 kept serving another history: {err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut n3.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("drkit: cluster node stopped serving")
+            && err.contains("Raft log divergence: entry 2-6")
+            && err.contains("wipe it and rejoin"),
+        "{err}"
+    );
+    // Its dir is left as it was: the committed entries are still there to inspect.
+    assert_exit(&get(&dirs[2], "x"), 0, "the diverged node's own write");
+    for c in [&mut n1, &mut n2] {
+        let _ = c.kill();
+        let _ = c.wait();
     }
 }

@@ -291,9 +291,17 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
             crate::output::flush();
         },
     );
+    let mut fatal = None;
     if let Some((rt, n)) = node {
+        fatal = crate::cluster::client::fatal_of(&n.raft);
         rt.block_on(n.shutdown());
         rt.shutdown_timeout(Duration::from_secs(5));
+    }
+    if let Some(why) = fatal {
+        stopped?;
+        anyhow::bail!(
+            "cluster node stopped serving: Raft stopped: {why}; the data dir is left as it was"
+        );
     }
     match stopped? {
         Stopped::Graceful => {

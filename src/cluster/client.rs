@@ -79,6 +79,17 @@ fn command(op: BatchOp) -> Command {
     }
 }
 
+/// openraft's fatal stop other than one asked for (shutdown).
+pub fn fatal_of(raft: &Raft<TypeConfig>) -> Option<String> {
+    raft.metrics()
+        .borrow()
+        .running_state
+        .as_ref()
+        .err()
+        .filter(|e| !matches!(e, openraft::error::Fatal::Stopped))
+        .map(ToString::to_string)
+}
+
 fn stopped() -> ClusterError {
     ClusterError::Other("Raft stopped".into())
 }
@@ -199,6 +210,13 @@ impl ClusterClient {
 
     pub fn status(&self) -> NodeStatus {
         NodeStatus::observe(&self.raft.metrics().borrow(), &self.stats, &self.log)
+    }
+
+    /// Why Raft stopped on its own (a storage error, such as a log that conflicts with the
+    /// cluster's committed log), if it did: the node must then stop serving, since what it
+    /// holds may not be the cluster's.
+    pub fn fatal(&self) -> Option<String> {
+        fatal_of(&self.raft)
     }
 
     /// The answer on `rx`, or Timeout once the client timeout has passed.

@@ -664,14 +664,18 @@ impl Log {
             }
         }
         self.trace.note(|| describe_append(&entries));
+        // Refused, which stops Raft and the node: openraft takes an index at or below its
+        // committed one as matching without looking, so a node whose committed entries
+        // differ from the cluster's (another history under the same id) would otherwise
+        // take the leader's entries on top of its own and serve a state no node has.
         if let Some(d) = self.divergence(&entries) {
-            #[allow(
-                clippy::print_stderr,
-                reason = "a bug report no log filter may hide, on the node's log"
-            )]
-            {
-                eprintln!("drkit serve: BUG: {d}");
-            }
+            return Err(Error::InvalidInput(format!(
+                "{d}; this node's committed log is not the cluster's (its dir holds another \
+                 history of the cluster: restored from an old or foreign copy?), and serving \
+                 it could show writes the cluster never made; wipe it and rejoin (`drkit \
+                 cluster remove`, start it empty, `drkit replicate --join`), or restore it as \
+                 a new node"
+            )));
         }
         let follows_active = self.writer.is_some()
             && self
@@ -742,9 +746,9 @@ impl Log {
     /// would: terms never go down along a log, and a term's first entry is the blank its
     /// leader writes on election (openraft always does), so an entry of a newer term right
     /// after an older term's entry that is not a blank means openraft believes an index
-    /// matches that does not (issue 11's open finding: a stale leader's entry it counted as
-    /// committed). Reported loudly with the calls that led there; not refused yet, because
-    /// refusing stops the node and the fix belongs where openraft decides the match.
+    /// matches that does not: openraft takes any index at or below its committed index as
+    /// matching, so a node whose committed entries differ from the leader's (a dir of another
+    /// history under the same cluster id) lands here. Refused with the calls that led there.
     fn divergence(&self, entries: &[Entry]) -> Option<String> {
         let mut prev = self.last_log_id();
         for e in entries {
@@ -776,8 +780,11 @@ impl Log {
             && index <= c.index
         {
             return Err(Error::InvalidInput(format!(
-                "refusing to truncate the Raft log at {index}: entries up to {} are committed \
-                 (a bug in the caller, not damage)",
+                "the leader's log conflicts with this node's committed log at index {index} \
+                 (entries up to {} are committed here): this dir holds another history of the \
+                 cluster (restored from an old or foreign copy?), and serving it could show \
+                 writes the cluster never made; wipe it and rejoin (`drkit cluster remove`, \
+                 start it empty, `drkit replicate --join`), or restore it as a new node",
                 c.index
             )));
         }

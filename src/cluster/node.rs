@@ -326,7 +326,7 @@ async fn report_leadership(raft: Raft<TypeConfig>, lines: NodeLog, stats: Arc<No
         {
             stopped = true;
             lines.error(&format!(
-                "node {id}: Raft stopped: {e}; this node no longer replicates or serves cluster writes: restart it"
+                "node {id}: Raft stopped: {e}; this node no longer replicates or serves: restart it once the cause is fixed"
             ));
         }
         let now = leader.then_some(term);

@@ -233,6 +233,21 @@ async fn run(
     if let Some(l) = metrics_listener {
         tokio::spawn(metrics_server(l, Arc::clone(&shared)));
     }
+    if let Some(c) = shared.cluster.clone() {
+        // A node whose Raft stopped on its own no longer holds the cluster's state for sure:
+        // stop serving it (the caller says why and what to do).
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                if c.fatal().is_some() {
+                    shared.request_shutdown();
+                    return;
+                }
+            }
+        });
+    }
     on_ready(Ready {
         addr,
         metrics: metrics_addr,
