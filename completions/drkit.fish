@@ -288,7 +288,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcomm
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from help" -f -a "archive" -d 'Copy the WAL into a backup repository for point-in-time restore: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine\'s hold: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l data -d 'The data dir (created if missing); locked while the server runs' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand serve" -l log-format -d 'Log lines on stderr: `text` for people, `json` (one object per line) for log shippers. Filter with RUST_LOG (default: info, and openraft\'s warnings)' -r -f -a "text\t''
+complete -c drkit -n "__fish_drkit_using_subcommand serve" -l log-format -d 'Log lines on stderr: `text` for people, `json` (one object per line) for log shippers. Filter with RUST_LOG (default: info, and openraft\'s errors)' -r -f -a "text\t''
 json\t''"
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l listen -d 'Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port (printed at start)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l sync -d 'When a write is acknowledged: `always` (fsync first, shared by concurrent writers), `interval:MS` (fsync every MS ms; a crash loses at most that), `never`' -r
@@ -390,7 +390,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l join -d 'A member\'s --raft-listen address; the request follows it to the leader' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l data -d 'The data dir (created if missing); locked while the server runs' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l log-format -d 'Log lines on stderr: `text` for people, `json` (one object per line) for log shippers. Filter with RUST_LOG (default: info, and openraft\'s warnings)' -r -f -a "text\t''
+complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l log-format -d 'Log lines on stderr: `text` for people, `json` (one object per line) for log shippers. Filter with RUST_LOG (default: info, and openraft\'s errors)' -r -f -a "text\t''
 json\t''"
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l listen -d 'Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port (printed at start)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l sync -d 'When a write is acknowledged: `always` (fsync first, shared by concurrent writers), `interval:MS` (fsync every MS ms; a crash loses at most that), `never`' -r

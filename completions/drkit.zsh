@@ -639,7 +639,7 @@ esac
 (serve)
 _arguments "${_arguments_options[@]}" : \
 '--data=[The data dir (created if missing); locked while the server runs]:DATA:_files' \
-'--log-format=[Log lines on stderr\: \`text\` for people, \`json\` (one object per line) for log shippers. Filter with RUST_LOG (default\: info, and openraft'\''s warnings)]:LOG_FORMAT:(text json)' \
+'--log-format=[Log lines on stderr\: \`text\` for people, \`json\` (one object per line) for log shippers. Filter with RUST_LOG (default\: info, and openraft'\''s errors)]:LOG_FORMAT:(text json)' \
 '--listen=[Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port (printed at start)]:LISTEN:_default' \
 '--sync=[When a write is acknowledged\: \`always\` (fsync first, shared by concurrent writers), \`interval\:MS\` (fsync every MS ms; a crash loses at most that), \`never\`]:SYNC:_default' \
 '--metrics=[Serve Prometheus text metrics over HTTP on this address (GET /metrics)]:ADDR:_default' \
@@ -853,7 +853,7 @@ esac
 _arguments "${_arguments_options[@]}" : \
 '--join=[A member'\''s --raft-listen address; the request follows it to the leader]:JOIN:_default' \
 '--data=[The data dir (created if missing); locked while the server runs]:DATA:_files' \
-'--log-format=[Log lines on stderr\: \`text\` for people, \`json\` (one object per line) for log shippers. Filter with RUST_LOG (default\: info, and openraft'\''s warnings)]:LOG_FORMAT:(text json)' \
+'--log-format=[Log lines on stderr\: \`text\` for people, \`json\` (one object per line) for log shippers. Filter with RUST_LOG (default\: info, and openraft'\''s errors)]:LOG_FORMAT:(text json)' \
 '--listen=[Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port (printed at start)]:LISTEN:_default' \
 '--sync=[When a write is acknowledged\: \`always\` (fsync first, shared by concurrent writers), \`interval\:MS\` (fsync every MS ms; a crash loses at most that), \`never\`]:SYNC:_default' \
 '--metrics=[Serve Prometheus text metrics over HTTP on this address (GET /metrics)]:ADDR:_default' \

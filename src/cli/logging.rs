@@ -1,7 +1,8 @@
 //! Where a server's log lines go: stderr, one line per event with an RFC 3339 time stamp
 //! (UTC, milliseconds), the level and the event's fields (node id and term in cluster mode),
 //! as text for people or JSON for log shippers. `RUST_LOG` filters as usual; the default
-//! shows drkit's info lines and openraft's warnings (its info lines are its internals).
+//! shows drkit's info lines and openraft's errors (its warnings and info lines are its
+//! internals: messages dropped after a vote changed, and the like).
 
 use std::io::IsTerminal;
 
@@ -15,7 +16,7 @@ pub enum LogFormat {
     Json,
 }
 
-const DEFAULT_FILTER: &str = "info,openraft=warn";
+const DEFAULT_FILTER: &str = "info,openraft=error";
 
 struct Rfc3339Utc;
 

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long)]
     pub data: PathBuf,
     /// Log lines on stderr: `text` for people, `json` (one object per line) for log
-    /// shippers. Filter with RUST_LOG (default: info, and openraft's warnings).
+    /// shippers. Filter with RUST_LOG (default: info, and openraft's errors).
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: super::logging::LogFormat,
     /// Address for RESP clients (redis-cli -p, any Redis client). Port 0 picks a free port

@@ -1,6 +1,8 @@
 //! SCAN: cursors over the plain key space.
 
 use super::*;
+use crate::engine::prefix_upper_bound;
+use crate::serve::pattern::glob_match;
 
 /// SCAN COUNT above this is taken as this: one reply must not walk the whole key space.
 pub const MAX_SCAN_COUNT: usize = 100_000;

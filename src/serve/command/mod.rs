@@ -13,11 +13,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::access::Password;
 use super::committer::Committer;
 use super::metrics::{Metrics, command_index};
-use super::pattern::glob_match;
 use super::resp::{Args, Reply};
 use super::{ServeConfig, info};
-use crate::engine::{BatchOp, Engine, prefix_upper_bound};
-use crate::format::record::{self, Account, Order, Side, Trade};
+use crate::engine::{BatchOp, Engine};
+use crate::format::record;
 
 mod keyspace;
 mod records;

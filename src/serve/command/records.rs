@@ -2,6 +2,7 @@
 //! show them as field lists.
 
 use super::*;
+use crate::format::record::{Account, Order, Side, Trade};
 
 /// Longest id accepted by the typed commands.
 pub(super) const MAX_ID_LEN: usize = 128;

@@ -1,6 +1,7 @@
 //! Connection and server commands: AUTH, HELLO, ROLE, CONFIG GET.
 
 use super::*;
+use crate::serve::pattern::glob_match;
 
 /// ROLE: `master` with its replicas' (host, port, matched index), or in cluster mode on a
 /// follower `slave` with the leader's client address and this node's applied index.
