@@ -500,6 +500,10 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l failovers -d 'Failover rounds, each on a fresh cluster' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l timing -d 'Heartbeat and election timing, as `serve --timing`' -r -f -a "default\t''
 fast\t''"
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l rounds -d 'Rounds of the nemesis sequence (4 faults each)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l dir -d 'Where the nemesis run\'s node dirs and logs go (kept). Default: a temporary dir, removed afterwards unless the run fails' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l rate -d 'The nemesis load: writes per second, all clients together' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l nemesis -d 'Instead of the runs above: write outages of 3 `serve` processes under a steady load while, each round, the leader is paused and resumed, the leader killed and restarted, a follower paused, and the leader partitioned from its peers'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'

@@ -1017,6 +1017,10 @@ _arguments "${_arguments_options[@]}" : \
 '--archive-poll=[The archiver'\''s poll interval in the archive-lag run (as \`wal archive --poll\`)]:ARCHIVE_POLL:_default' \
 '--failovers=[Failover rounds, each on a fresh cluster]:FAILOVERS:_default' \
 '--timing=[Heartbeat and election timing, as \`serve --timing\`]:TIMING:(default fast)' \
+'--rounds=[Rounds of the nemesis sequence (4 faults each)]:ROUNDS:_default' \
+'--dir=[Where the nemesis run'\''s node dirs and logs go (kept). Default\: a temporary dir, removed afterwards unless the run fails]:DIR:_files' \
+'--rate=[The nemesis load\: writes per second, all clients together]:RATE:_default' \
+'--nemesis[Instead of the runs above\: write outages of 3 \`serve\` processes under a steady load while, each round, the leader is paused and resumed, the leader killed and restarted, a follower paused, and the leader partitioned from its peers]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \

@@ -86,7 +86,7 @@ fn build_node_shaped(dir: &Path, tail: &[Cmd], committed: u64, shape: LogShape) 
             .save_vote(&openraft::Vote::new_committed(last_term, 1))
             .await
             .unwrap();
-        let mut sm = StateMachine::new(Arc::clone(&engine)).unwrap();
+        let mut sm = StateMachine::new(Arc::clone(&engine), &store).unwrap();
         let normal = |term, index: u64, command: Cmd| Entry {
             log_id: id(term, index),
             payload: EntryPayload::Normal(Request {

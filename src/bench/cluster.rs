@@ -334,15 +334,7 @@ impl TestCluster {
         let clients = nodes
             .iter()
             .flatten()
-            .map(|n| {
-                Some(ClusterClient::new(
-                    n.raft.clone(),
-                    n.log.clone(),
-                    Arc::clone(&n.stats),
-                    handle.clone(),
-                    timing.client_timeout(),
-                ))
-            })
+            .map(|n| Some(ClusterClient::new(n, handle.clone())))
             .collect();
         let c = TestCluster {
             _dirs: dirs,

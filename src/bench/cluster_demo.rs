@@ -73,6 +73,8 @@ pub(super) struct NodeProc {
     pub(super) client: SocketAddr,
     pub(super) raft: SocketAddr,
     pub(super) child: Option<Child>,
+    /// More `serve` arguments (routes, timing, log format).
+    pub(super) extra_args: Vec<String>,
 }
 
 impl Drop for NodeProc {
@@ -110,6 +112,7 @@ impl NodeProc {
             .args(["--raft-listen", &self.raft.to_string()])
             .arg("--cluster-secret-file")
             .arg(secret)
+            .args(&self.extra_args)
             // The demo's own client sends no AUTH; the nodes serve loopback only.
             .env_remove("DRKIT_REQUIREPASS")
             .stdin(Stdio::null())
@@ -142,6 +145,10 @@ impl NodeProc {
     }
 }
 
+fn broken(what: &str) -> Error {
+    Error::InvalidInput(format!("demo client: {what}"))
+}
+
 /// One RESP reply as the demo needs it: a value (None for nil), or the server's error.
 pub(super) enum Answer {
     Value(Option<String>),
@@ -154,20 +161,44 @@ pub(super) struct Client {
 
 impl Client {
     pub(super) fn connect(addr: SocketAddr) -> Result<Client> {
+        Client::connect_within(addr, Duration::from_secs(10))
+    }
+
+    /// A client whose calls give up after `timeout` (a paused node never answers).
+    pub(super) fn connect_within(addr: SocketAddr, timeout: Duration) -> Result<Client> {
         let at = PathBuf::from(addr.to_string());
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).at(&at)?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).at(&at)?;
+        let s = TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(2))).at(&at)?;
+        s.set_read_timeout(Some(timeout)).at(&at)?;
+        s.set_write_timeout(Some(timeout)).at(&at)?;
+        let _ = s.set_nodelay(true);
         Ok(Client {
             reader: BufReader::new(s),
         })
     }
 
     pub(super) fn call(&mut self, args: &[&[u8]]) -> Result<Answer> {
-        let broken = |what: &str| Error::InvalidInput(format!("demo client: {what}"));
         self.reader
             .get_mut()
             .write_all(&encode_request(args))
             .map_err(|e| broken(&e.to_string()))?;
+        self.answer()
+    }
+
+    /// Sends every command, then reads every reply: one round trip for all of them.
+    pub(super) fn call_pipelined(&mut self, cmds: &[Vec<Vec<u8>>]) -> Result<Vec<Answer>> {
+        let mut out = Vec::new();
+        for c in cmds {
+            let args: Vec<&[u8]> = c.iter().map(Vec::as_slice).collect();
+            out.extend_from_slice(&encode_request(&args));
+        }
+        self.reader
+            .get_mut()
+            .write_all(&out)
+            .map_err(|e| broken(&e.to_string()))?;
+        cmds.iter().map(|_| self.answer()).collect()
+    }
+
+    fn answer(&mut self) -> Result<Answer> {
         let mut line = String::new();
         self.reader
             .read_line(&mut line)
@@ -412,6 +443,7 @@ pub fn run_cluster_demo(
             client: addrs[2 * i],
             raft: addrs[2 * i + 1],
             child: None,
+            extra_args: Vec::new(),
         })
         .collect();
     step(&format!(

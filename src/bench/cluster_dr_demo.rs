@@ -126,6 +126,7 @@ fn three_nodes(root: &Path, prefix: &str) -> Result<Vec<NodeProc>> {
             client: addrs[2 * i],
             raft: addrs[2 * i + 1],
             child: None,
+            extra_args: Vec::new(),
         })
         .collect())
 }

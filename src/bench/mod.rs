@@ -11,6 +11,8 @@
 //! - [`cluster_dr_demo`]: `demo --cluster-dr`, archive, backups and a new cluster restored
 //!   to just before a mistake, with real processes.
 //! - [`cluster`]: 3-node write throughput, replication lag and failover times.
+//! - [`nemesis`]: write outages of a 3-process cluster under a sequence of faults, with
+//!   [`link`] to partition it.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
 //!
 //! Like the rest of the library this returns reports and never prints; `cli` renders them.
@@ -21,6 +23,8 @@ pub mod cluster_demo;
 pub mod cluster_dr_demo;
 pub mod crash;
 pub mod demo;
+pub mod link;
+pub mod nemesis;
 pub mod read;
 pub mod recover;
 pub mod restore_cluster;
@@ -30,6 +34,7 @@ pub mod write;
 pub use backup::{BackupBenchConfig, BackupBenchReport, run_backup, run_restore};
 pub use cluster::{ClusterBenchConfig, ClusterBenchReport, run_cluster};
 pub use crash::{crash_writer, expected_state, ops};
+pub use nemesis::{NemesisConfig, NemesisReport, run_nemesis};
 pub use read::{ReadBenchConfig, ReadBenchReport, run_read};
 pub use recover::{
     Phase as RecoverPhase, RecoverBenchConfig, RecoverBenchReport, build_wal, run_recover,

@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use crate::bench::backup::{build_data, ensure_backup};
 use crate::bench::{
-    BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport, ReadBenchConfig,
-    RecoverBenchConfig, RecoverPhase, WriteBenchConfig, build_wal, run_backup, run_cluster,
-    run_read, run_recover, run_restore, run_write,
+    BackupBenchConfig, BackupBenchReport, ClusterBenchConfig, ClusterBenchReport, NemesisConfig,
+    NemesisReport, ReadBenchConfig, RecoverBenchConfig, RecoverPhase, WriteBenchConfig, build_wal,
+    run_backup, run_cluster, run_nemesis, run_read, run_recover, run_restore, run_write,
 };
 use crate::engine::SyncPolicy;
 use crate::error::Exit;
@@ -143,6 +143,23 @@ pub struct ClusterArgs {
     /// Heartbeat and election timing, as `serve --timing`.
     #[arg(long, value_enum, default_value = "default")]
     pub timing: super::serve::TimingProfile,
+    /// Instead of the runs above: write outages of 3 `serve` processes under a steady load
+    /// while, each round, the leader is paused and resumed, the leader killed and restarted,
+    /// a follower paused, and the leader partitioned from its peers.
+    #[arg(long)]
+    pub nemesis: bool,
+    /// Rounds of the nemesis sequence (4 faults each).
+    #[arg(long, default_value_t = 20, requires = "nemesis",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+    /// Where the nemesis run's node dirs and logs go (kept). Default: a temporary dir,
+    /// removed afterwards unless the run fails.
+    #[arg(long, requires = "nemesis")]
+    pub dir: Option<PathBuf>,
+    /// The nemesis load: writes per second, all clients together.
+    #[arg(long, default_value_t = 1000, requires = "nemesis",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: u64,
     #[arg(long)]
     pub json: bool,
 }
@@ -474,6 +491,17 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 ("build", format!("{:.2} s", r.build_seconds)),
             ]));
         }
+        Command::Cluster(a) if a.nemesis => {
+            let r = nemesis(printer, &a)?;
+            print_nemesis_report(printer, &r);
+            if r.lost > 0 || !r.two_leaders.is_empty() {
+                anyhow::bail!(
+                    "nemesis: {} acknowledged writes lost, {} terms with two leaders",
+                    r.lost,
+                    r.two_leaders.len()
+                );
+            }
+        }
         Command::Cluster(a) => {
             if a.lag_seconds.is_nan() || a.lag_seconds <= 0.0 {
                 anyhow::bail!("--lag-seconds must be above 0");
@@ -492,6 +520,77 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+fn nemesis(printer: &Printer, a: &ClusterArgs) -> anyhow::Result<NemesisReport> {
+    let bar = printer.steps(a.rounds * 4, "nemesis");
+    let cfg = NemesisConfig {
+        dir: a.dir.clone(),
+        exe: std::env::current_exe()?,
+        rounds: a.rounds as usize,
+        timing_profile: match a.timing {
+            super::serve::TimingProfile::Default => "default",
+            super::serve::TimingProfile::Fast => "fast",
+        }
+        .into(),
+        timing: super::serve::timing(a.timing),
+        rate: a.rate,
+        clients: 4,
+    };
+    let r = run_nemesis(&cfg, &mut |step| {
+        bar.inc(1);
+        bar.set_message(step.to_string());
+        printer.verbose(step);
+    });
+    bar.finish_and_clear();
+    Ok(r?)
+}
+
+fn print_nemesis_report(printer: &Printer, r: &NemesisReport) {
+    printer.json(&serde_json::json!({ "schema": 1, "type": "bench-cluster-nemesis", "report": r }));
+    printer.line(format!(
+        "nemesis: {} rounds in {:.0} s (heartbeat {} ms, election timeout {}-{} ms), {} writes acknowledged, {} lost",
+        r.rounds,
+        r.seconds,
+        r.heartbeat_ms,
+        r.election_timeout_ms.0,
+        r.election_timeout_ms.1,
+        r.acknowledged,
+        r.lost
+    ));
+    printer.line(format!(
+        "write outages (>= {} ms without an acknowledged write): {}, longest {:.0} ms, p50 {:.0} ms, p99 {:.0} ms",
+        crate::bench::nemesis::OUTAGE_MIN.as_millis(),
+        r.outages.len(),
+        r.longest_outage_ms,
+        r.p50_outage_ms,
+        r.p99_outage_ms
+    ));
+    printer.line(format!(
+        "terms: {} with a leader, last {}; {}",
+        r.terms_with_leader,
+        r.final_term,
+        if r.two_leaders.is_empty() {
+            "one leader per term".to_string()
+        } else {
+            format!("two leaders in {}", r.two_leaders.join(", "))
+        }
+    ));
+    let mut t = table(&["round", "fault", "node", "held", "outage"]);
+    for f in &r.faults {
+        t.add_row(vec![
+            (f.round + 1).to_string(),
+            f.fault.name().to_string(),
+            f.node.to_string(),
+            format!("{:.1} s", f.held_ms / 1e3),
+            if f.outage_ms > 0.0 {
+                format!("{:.0} ms", f.outage_ms)
+            } else {
+                "none".into()
+            },
+        ]);
+    }
+    printer.table(&t);
 }
 
 fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {

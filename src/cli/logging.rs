@@ -16,7 +16,10 @@ pub enum LogFormat {
     Json,
 }
 
-const DEFAULT_FILTER: &str = "info,openraft=error";
+/// openraft's own lines are off: it logs every failed call to a peer at ERROR (20 a second
+/// for a dead peer on the fast timing); drkit says once when a peer stops and starts
+/// answering, and why Raft stopped when it does.
+const DEFAULT_FILTER: &str = "info,openraft=off";
 
 struct Rfc3339Utc;
 

@@ -230,13 +230,7 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
                     );
                 }
             }
-            let client = ClusterClient::new(
-                n.raft.clone(),
-                n.log.clone(),
-                std::sync::Arc::clone(&n.stats),
-                rt.handle().clone(),
-                timing(args.timing).client_timeout(),
-            );
+            let client = ClusterClient::new(&n, rt.handle().clone());
             let engine = Arc::clone(&n.engine);
             node = Some((rt, n));
             (engine, Some(client))

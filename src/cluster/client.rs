@@ -10,7 +10,10 @@ use openraft::Raft;
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use tokio::runtime::Handle;
 
-use super::{ClusterNode, Command, LogStore, NodeId, NodeStats, NodeStatus, Request, TypeConfig};
+use super::election::Contact;
+use super::{
+    ClusterNode, Command, LogStore, Node, NodeId, NodeStats, NodeStatus, Request, TypeConfig,
+};
 use crate::engine::BatchOp;
 use crate::format::entry::EntryType;
 
@@ -60,6 +63,10 @@ pub struct ClusterClient {
     write_timeout: std::time::Duration,
     log: LogStore,
     stats: std::sync::Arc<NodeStats>,
+    contact: std::sync::Arc<Contact>,
+    /// A follower that has not heard from its leader for this long stops sending clients
+    /// there (see [`ClusterClient::unless_leader_silent`]).
+    leader_silent_after: std::time::Duration,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -113,7 +120,7 @@ fn write_error(e: RaftError<NodeId, ClientWriteError<NodeId, ClusterNode>>) -> C
 
 /// Proposes what the clients queued, one Raft entry at a time: while one is being
 /// replicated and fsynced, the next round's writes gather, so a busy leader spends one
-/// round on many writes (openraft 0.9 waits for each append's fsync before the next).
+/// round, and one fsync on each node, on many writes.
 async fn propose_loop(
     raft: Raft<TypeConfig>,
     log: LogStore,
@@ -183,13 +190,12 @@ impl ClusterClient {
     /// `rt` is the runtime openraft runs on; the proposer task starts there. A write not
     /// committed within `write_timeout` is answered [`ClusterError::Timeout`], so a client of
     /// a leader cut off from its quorum gets an error instead of a hang.
-    pub fn new(
-        raft: Raft<TypeConfig>,
-        log: LogStore,
-        stats: std::sync::Arc<NodeStats>,
-        rt: Handle,
-        write_timeout: std::time::Duration,
-    ) -> ClusterClient {
+    pub fn new(node: &Node, rt: Handle) -> ClusterClient {
+        let (raft, log, stats) = (
+            node.raft.clone(),
+            node.log.clone(),
+            std::sync::Arc::clone(&node.stats),
+        );
         let batcher = std::sync::Arc::new(Batcher::default());
         let unsafe_ack_early = std::env::var_os(UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some();
         rt.spawn(propose_loop(
@@ -202,9 +208,29 @@ impl ClusterClient {
             raft,
             rt,
             batcher,
-            write_timeout,
+            write_timeout: node.timing.client_timeout(),
             log,
             stats,
+            contact: std::sync::Arc::clone(&node.contact),
+            leader_silent_after: node.timing.election_min,
+        }
+    }
+
+    /// `NotLeader` turned into `NoLeader` when this node has not heard from that leader for
+    /// an election timeout: it is probably dead or cut off, and sending the client there
+    /// would only cost it a timeout; asked again, this node names the next leader as soon
+    /// as there is one.
+    fn unless_leader_silent<T>(&self, r: Result<T, ClusterError>) -> Result<T, ClusterError> {
+        match r {
+            Err(ClusterError::NotLeader { .. })
+                if self
+                    .contact
+                    .last()
+                    .is_none_or(|t| t.elapsed() >= self.leader_silent_after) =>
+            {
+                Err(ClusterError::NoLeader)
+            }
+            other => other,
         }
     }
 
@@ -255,10 +281,11 @@ impl ClusterClient {
                 let _ = tx.send(r);
             }),
         );
-        match tokio::time::timeout(self.write_timeout, rx).await {
+        let r = match tokio::time::timeout(self.write_timeout, rx).await {
             Ok(r) => r.unwrap_or_else(|_| Err(stopped())),
             Err(_) => Err(ClusterError::Timeout(self.write_timeout)),
-        }
+        };
+        self.unless_leader_silent(r)
     }
 
     /// [`ClusterClient::write`] from a thread outside any runtime's event loop (serve's
@@ -274,7 +301,7 @@ impl ClusterClient {
                 let _ = tx.send(r);
             }),
         );
-        self.answer_within(&rx)
+        self.unless_leader_silent(self.answer_within(&rx))
     }
 
     /// WAIT: how many other nodes hold every entry this node's log had when it was called,
@@ -328,6 +355,6 @@ impl ClusterClient {
             };
             let _ = tx.send(r);
         });
-        self.answer_within(&rx)
+        self.unless_leader_silent(self.answer_within(&rx))
     }
 }

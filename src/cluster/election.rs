@@ -4,6 +4,12 @@
 //! `bench cluster` saw a 15 s failover that way. Its timer is off (`enable_elect: false`) and
 //! this task decides instead, with a fresh random delay for every attempt.
 //!
+//! Before standing, a pre-vote (Raft thesis §9.6): the node asks the other voters whether
+//! they would vote for it, and stands only when a majority would. A node that cannot win (its
+//! log is behind, or the others still hear from a leader: a leader that was paused and woke
+//! up, a node that was cut off) would otherwise raise the term, make the leader step down
+//! and cost the cluster an election, again and again.
+//!
 //! Timing only: a vote is still granted or refused by openraft, so an election started too
 //! early is refused (a voter still in its leader's lease says no), never unsafe.
 
@@ -14,8 +20,9 @@ use std::time::{Duration, Instant};
 use openraft::{Raft, ServerState};
 use rand::Rng;
 
+use super::network::Network;
 use super::node::Timing;
-use super::{NodeId, NodeStats, TypeConfig};
+use super::{ClusterNode, LogStore, NodeId, NodeStats, TypeConfig};
 
 /// When this node last heard from a leader it accepted, or granted a vote.
 #[derive(Debug, Default)]
@@ -56,13 +63,53 @@ fn wait_after(timing: Timing, after_own_attempt: bool) -> Duration {
     }
 }
 
+/// Whether a majority of the voters, this node included, would vote for it now (see
+/// [`PeerRequest::PreVote`](super::wire::PeerRequest::PreVote)).
+async fn pre_vote_won(
+    raft: &Raft<TypeConfig>,
+    network: &Network,
+    log: &LogStore,
+    timing: Timing,
+) -> bool {
+    let me = network.me.node_id;
+    let peers: Vec<(NodeId, ClusterNode)> = {
+        let m = raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .filter(|(id, _)| **id != me && voters.contains(id))
+            .map(|(id, n)| (*id, n.clone()))
+            .collect()
+    };
+    let last_log = log.last_log_id();
+    let timeout = timing.election_min / 3;
+    let mut asks = tokio::task::JoinSet::new();
+    for (id, node) in peers.iter().cloned() {
+        let network = network.clone();
+        asks.spawn(async move { network.pre_vote(id, &node, last_log, timeout).await });
+    }
+    let voters = peers.len() + 1;
+    let mut yes = 1;
+    // Done once a majority said yes: a paused peer would hold the answer back by `timeout`.
+    while yes * 2 <= voters {
+        match asks.join_next().await {
+            Some(granted) => yes += usize::from(granted.unwrap_or(false)),
+            None => return false,
+        }
+    }
+    true
+}
+
 pub async fn drive(
     raft: Raft<TypeConfig>,
     contact: Arc<Contact>,
     stats: Arc<NodeStats>,
     timing: Timing,
-    me: NodeId,
+    network: Network,
+    log: LogStore,
 ) {
+    let me = network.me.node_id;
     let started = Instant::now();
     let mut last_attempt: Option<Instant> = None;
     // (the instant the wait counts from, when it is due)
@@ -78,9 +125,9 @@ pub async fn drive(
             due = None;
             continue;
         }
-        let contact = contact.last();
-        let base = contact.max(last_attempt).unwrap_or(started);
-        let own_attempt_last = last_attempt.is_some() && last_attempt >= contact;
+        let last_contact = contact.last();
+        let base = last_contact.max(last_attempt).unwrap_or(started);
+        let own_attempt_last = last_attempt.is_some() && last_attempt >= last_contact;
         if voters.len() == 1 {
             // The only voter needs nobody's vote: stand at once (again if it did not take).
             if last_attempt.is_none_or(|t| t.elapsed() >= timing.election_min) {
@@ -100,8 +147,17 @@ pub async fn drive(
         };
         if Instant::now() >= when {
             last_attempt = Some(Instant::now());
-            stats.elections_started.fetch_add(1, Ordering::Relaxed);
             due = None;
+            let asked = Instant::now();
+            if !pre_vote_won(&raft, &network, &log, timing).await {
+                continue;
+            }
+            // Another node may have won while this one asked (the peers said yes before
+            // it led): its first append would be here by now. Standing anyway would unseat it.
+            if contact.last().is_some_and(|t| t >= asked) {
+                continue;
+            }
+            stats.elections_started.fetch_add(1, Ordering::Relaxed);
             if raft.trigger().elect().await.is_err() {
                 return;
             }

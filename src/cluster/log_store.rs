@@ -6,8 +6,10 @@
 //! entry) serves reads with one positioned read, and a bounded cache of the newest entries
 //! serves replication and apply without any.
 //!
-//! - `append` writes a batch with one `write` and one fdatasync, and only then calls back:
-//!   openraft counts an entry as persisted (votes, acks to the leader) only after that.
+//! - `append` writes a batch with one `write`; a [`Flusher`] thread fdatasyncs what was
+//!   written in one go and only then calls back: a follower acknowledges, and a node counts
+//!   an entry in a vote, only once it is on disk. A leader's own appends call back once
+//!   written, so its fsync runs while they travel; see [`Flusher`] for what waits for it.
 //! - `truncate` cuts a conflicting suffix. Only uncommitted entries can be there; cutting a
 //!   committed one is refused as a bug.
 //! - `purge` records the purged log id durably at once, and deletes whole segments only when
@@ -79,6 +81,9 @@ impl Segment {
 }
 
 struct Log {
+    /// Shared with the [`Flusher`]: truncate moves it back, a leader's append reads its
+    /// generation, the committed id on disk stays within it.
+    durable: Arc<tokio::sync::watch::Sender<Durable>>,
     wal_dir: PathBuf,
     raft_dir: PathBuf,
     state: RaftState,
@@ -147,21 +152,84 @@ impl Debug for Log {
 /// An fsync of the log this slow is logged at warn.
 const SLOW_FSYNC: Duration = Duration::from_millis(500);
 
-/// Group commit for the Raft log: openraft hands over one append at a time and goes on
-/// without waiting; each append is written at once, and this thread fsyncs everything
-/// written since its last fsync in one go, then tells openraft all of those appends are
-/// persisted. Nothing is reported persisted before the fsync that covers it.
-#[derive(Default)]
+/// Group commit for the Raft log: each append is written at once, and this thread fsyncs
+/// everything written since its last fsync in one go, then moves [`Durable`] on and tells
+/// openraft those appends are persisted.
+///
+/// A leader's own appends are the exception (the Raft thesis, §10.2.1): openraft 0.9 sends
+/// entries to followers only after the leader's append calls back, which would put the
+/// leader's fsync and a follower's in series. So a leader's append calls back once written,
+/// and the leader's fsync runs while the entries travel. openraft may then count an entry
+/// committed that only one follower holds on disk; nothing acts on that before the leader's
+/// fsync covers it too: the state machine applies an entry (answers its client, shows it to
+/// reads, flushes it to SSTs) only once [`Durable`] has passed it, followers are told a
+/// commit index no further than it (see `network`), and the committed index on disk never
+/// passes it. So everything anyone sees is on the disks of a majority.
 struct Flusher {
     pending: Mutex<FlushQueue>,
     wake: std::sync::Condvar,
     /// fsyncs of the log since the store opened (`bench cluster` reports them per write).
     fsyncs: AtomicU64,
+    durable: Arc<tokio::sync::watch::Sender<Durable>>,
+    /// Tests hold fsyncs back to see what waits for them.
+    #[cfg(test)]
+    held: std::sync::atomic::AtomicBool,
+}
+
+/// How far this node's log is on disk. `generation` changes with every truncate, so an fsync
+/// that completes after one never vouches for entries written in place of the cut ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Durable {
+    pub index: u64,
+    /// The last index written (fsynced or not).
+    written: u64,
+    generation: u64,
+    /// An fsync failed: nothing written since can be vouched for.
+    pub failed: bool,
+}
+
+/// Waits for this node's log to be on disk up to an index.
+#[derive(Debug, Clone)]
+pub struct Durability {
+    rx: tokio::sync::watch::Receiver<Durable>,
+}
+
+impl Durability {
+    /// Returns once the log is fsynced through `index`, or through all it holds when that is
+    /// less (an entry that was never appended, as openraft's storage tests apply, has
+    /// nothing to wait for); Err after a failed fsync.
+    pub async fn reached(&self, index: u64) -> std::result::Result<(), String> {
+        let mut rx = self.rx.clone();
+        let on_disk = |d: &Durable| d.index >= index.min(d.written);
+        let d = rx
+            .wait_for(|d| on_disk(d) || d.failed)
+            .await
+            .map_err(|_| "the Raft log closed".to_string())?;
+        if on_disk(&d) {
+            Ok(())
+        } else {
+            Err(format!(
+                "Raft log fsync failed before index {index} was on disk"
+            ))
+        }
+    }
+
+    pub fn index(&self) -> u64 {
+        self.rx.borrow().index
+    }
+}
+
+/// An append waiting for the fsync that covers it; `done` is None when it called back early.
+struct Waiting {
+    done: Option<LogFlushed<TypeConfig>>,
+    file: Option<Arc<File>>,
+    last: u64,
+    generation: u64,
 }
 
 #[derive(Default)]
 struct FlushQueue {
-    waiting: Vec<(LogFlushed<TypeConfig>, Option<Arc<File>>)>,
+    waiting: Vec<Waiting>,
     /// After a failed fsync the page cache's state is unknown (fsyncgate): every later
     /// append fails too, until the node is restarted and reindexes what is on disk.
     failed: Option<String>,
@@ -169,6 +237,36 @@ struct FlushQueue {
 }
 
 impl Flusher {
+    fn new(durable: Durable) -> Flusher {
+        Flusher {
+            pending: Mutex::default(),
+            wake: std::sync::Condvar::new(),
+            fsyncs: AtomicU64::new(0),
+            durable: Arc::new(tokio::sync::watch::Sender::new(durable)),
+            #[cfg(test)]
+            held: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Moves [`Durable`] past the appends of `batch`, now fsynced, that no truncate has
+    /// touched since they were written.
+    fn vouch_for(&self, batch: &[Waiting]) {
+        self.durable.send_if_modified(|d| {
+            let newest = batch
+                .iter()
+                .filter(|w| w.generation == d.generation)
+                .map(|w| w.last)
+                .max();
+            match newest {
+                Some(n) if n > d.index => {
+                    d.index = n;
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
+
     fn run(self: Arc<Self>) {
         loop {
             let batch = {
@@ -191,9 +289,13 @@ impl Flusher {
                 }
                 std::mem::take(&mut q.waiting)
             };
+            #[cfg(test)]
+            while self.held.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             let mut synced: Vec<*const File> = Vec::new();
             let mut result = Ok(());
-            for (_, file) in &batch {
+            for Waiting { file, .. } in &batch {
                 if let Some(f) = file
                     && !synced.contains(&Arc::as_ptr(f))
                 {
@@ -215,17 +317,23 @@ impl Flusher {
                     }
                 }
             }
-            if let Err(e) = &result {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .failed = Some(format!("Raft log fsync failed: {e}"));
+            match &result {
+                Ok(()) => self.vouch_for(&batch),
+                Err(e) => {
+                    self.pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .failed = Some(format!("Raft log fsync failed: {e}"));
+                    self.durable.send_modify(|d| d.failed = true);
+                }
             }
-            for (cb, _) in batch {
-                cb.log_io_completed(match &result {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-                });
+            for w in batch {
+                if let Some(cb) = w.done {
+                    cb.log_io_completed(match &result {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                    });
+                }
             }
         }
     }
@@ -284,19 +392,25 @@ impl LogStore {
         let covered = state.purged.map_or(0, |p| p.index).max(keep_floor());
         let (segments, sealed) = index_segments(&wal_dir, Some(covered))?;
         let writer = match segments.last() {
-            Some(seg) if !sealed => Some(SegmentWriter::reopen_at(
-                &seg.path,
-                seg.first,
-                seg.end,
-                segment_bytes,
-            )?),
+            Some(seg) if !sealed => {
+                let w = SegmentWriter::reopen_at(&seg.path, seg.first, seg.end, segment_bytes)?;
+                // A previous run may have stopped between a write and its fsync: what it
+                // left is vouched for from here on.
+                w.sync()?;
+                Some(w)
+            }
             _ => None,
         };
         let last_ts = segments
             .last()
             .and_then(|s| s.slots.last())
             .map_or(0, |s| s.ts);
-        let flusher = Arc::new(Flusher::default());
+        let on_disk = segments.last().and_then(Segment::last_index).unwrap_or(0);
+        let flusher = Arc::new(Flusher::new(Durable {
+            index: on_disk,
+            written: on_disk,
+            ..Durable::default()
+        }));
         {
             let f = Arc::clone(&flusher);
             std::thread::Builder::new()
@@ -304,10 +418,12 @@ impl LogStore {
                 .spawn(move || f.run())
                 .at(dir)?;
         }
+        let durable = Arc::clone(&flusher.durable);
         Ok(LogStore {
             flusher,
             last_ts: Arc::new(AtomicI64::new(last_ts)),
             log: Arc::new(Mutex::new(Log {
+                durable,
                 wal_dir,
                 raft_dir,
                 committed: state.committed.map(from_pos),
@@ -340,7 +456,7 @@ impl LogStore {
     /// once per interval and at shutdown.
     pub fn persist_committed(&self) -> Result<()> {
         let mut log = self.lock();
-        let committed = log.committed.as_ref().map(to_pos);
+        let committed = log.within_durable(log.committed).as_ref().map(to_pos);
         if log.state.committed == committed {
             return Ok(());
         }
@@ -364,6 +480,29 @@ impl LogStore {
     #[cfg(test)]
     pub(super) fn divergence(&self, entries: &[Entry]) -> Option<String> {
         self.lock().divergence(entries)
+    }
+
+    /// Waits for this log's fsyncs (the state machine applies nothing before them).
+    pub fn durability(&self) -> Durability {
+        Durability {
+            rx: self.flusher.durable.subscribe(),
+        }
+    }
+
+    /// Holds this log's fsyncs back (true) or lets them run (false).
+    #[cfg(test)]
+    pub(super) fn hold_fsyncs(&self, held: bool) {
+        self.flusher.held.store(held, Ordering::SeqCst);
+    }
+
+    /// `committed` as far as this node's log is on disk: a leader tells followers no more.
+    pub fn commit_within_durable(&self, committed: Option<LogId>) -> Option<LogId> {
+        self.lock().within_durable(committed)
+    }
+
+    /// The log's last id, as a vote compares logs.
+    pub fn last_log_id(&self) -> Option<LogId> {
+        self.lock().last_log_id()
     }
 
     /// fsyncs of the Raft log since this store opened.
@@ -530,6 +669,29 @@ fn index_segments(wal_dir: &Path, purged: Option<u64>) -> Result<(Vec<Segment>, 
 impl Log {
     fn store_state(&self) -> Result<()> {
         self.state.store(&self.raft_dir)
+    }
+
+    /// True while this node leads the term of its vote: appends then come from its own
+    /// proposals (a follower's vote names its leader, and openraft saves a newer leader's
+    /// vote before appending what that leader sends).
+    fn leading(&self) -> bool {
+        self.state.node_id != 0
+            && self
+                .state
+                .vote
+                .is_some_and(|v| v.committed && v.node_id == self.state.node_id)
+    }
+
+    /// `committed` as far as this node's log is on disk: what may be written as committed
+    /// or told to followers (a leader's own fsync may trail the commit, see [`Flusher`]).
+    fn within_durable(&self, committed: Option<LogId>) -> Option<LogId> {
+        let c = committed?;
+        let durable = self.durable.borrow().index;
+        if c.index <= durable {
+            return Some(c);
+        }
+        self.slot_id(durable)
+            .or_else(|| self.purged().filter(|p| p.index <= durable))
     }
 
     fn last_slot(&self) -> Option<Slot> {
@@ -789,6 +951,11 @@ impl Log {
             )));
         }
         self.cache_remove_from(index);
+        self.durable.send_modify(|d| {
+            d.generation += 1;
+            d.index = d.index.min(index.saturating_sub(1));
+            d.written = d.written.min(index.saturating_sub(1));
+        });
         while let Some(seg) = self.segments.last() {
             if seg.first >= index {
                 let path = seg.path.clone();
@@ -1059,7 +1226,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .committed_written
             .is_none_or(|at| at.elapsed() >= COMMITTED_WRITE_INTERVAL);
         if due {
-            log.state.committed = committed.as_ref().map(to_pos);
+            log.state.committed = log.within_durable(committed).as_ref().map(to_pos);
             log.committed_written = Some(Instant::now());
             log.store_state().map_err(write_err)?;
         }
@@ -1091,22 +1258,39 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             callback.log_io_completed(Err(std::io::Error::other(failed.clone())));
             return Err(write_err(Error::Poisoned(failed)));
         }
-        let result = {
+        let (result, leading, last, generation) = {
             let mut log = self.lock();
             let r = log.append(entries);
             if let Some(slot) = log.last_slot() {
                 self.last_ts.store(slot.ts, Ordering::Relaxed);
             }
-            r
+            let last = log.last_entry_id().map_or(0, |id| id.index);
+            let mut generation = 0;
+            log.durable.send_modify(|d| {
+                d.written = last;
+                generation = d.generation;
+            });
+            (r, log.leading(), last, generation)
         };
         match result {
             Ok(file) => {
+                let done = if leading {
+                    callback.log_io_completed(Ok(()));
+                    None
+                } else {
+                    Some(callback)
+                };
                 let mut q = self
                     .flusher
                     .pending
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                q.waiting.push((callback, file.map(Arc::new)));
+                q.waiting.push(Waiting {
+                    done,
+                    file: file.map(Arc::new),
+                    last,
+                    generation,
+                });
                 drop(q);
                 self.flusher.wake.notify_one();
                 Ok(())

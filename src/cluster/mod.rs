@@ -30,6 +30,7 @@ pub mod network;
 pub mod node;
 pub mod node_log;
 pub mod offline;
+mod peer_watch;
 mod probe;
 pub mod seed;
 pub mod snapshot;

@@ -225,6 +225,38 @@ pub struct Network {
     /// Addresses that override the membership's, by node id.
     pub routes: Arc<std::collections::BTreeMap<NodeId, String>>,
     pub stats: Arc<super::NodeStats>,
+    /// This node's log: a leader tells followers a commit index no further than its own
+    /// log is on disk (see `log_store::Flusher`).
+    pub log: super::LogStore,
+}
+
+impl Network {
+    /// Asks `target` whether it would vote for this node with its log ending at `last_log`;
+    /// false when it says no or does not answer within `timeout`.
+    pub async fn pre_vote(
+        &self,
+        target: NodeId,
+        node: &ClusterNode,
+        last_log: Option<super::LogId>,
+        timeout: Duration,
+    ) -> bool {
+        let addr = self.routes.get(&target).unwrap_or(&node.raft_addr).clone();
+        let ask = async {
+            let mut conn = Connection::open(&addr, &self.me).await.ok()?;
+            if conn.peer_node_id != target {
+                return None;
+            }
+            match conn.call(&PeerRequest::PreVote { last_log }, timeout).await {
+                Ok(PeerReply::PreVote { granted }) => Some(granted),
+                _ => None,
+            }
+        };
+        tokio::time::timeout(timeout, ask)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -237,6 +269,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: self.routes.get(&target).unwrap_or(&node.raft_addr).clone(),
             conn: None,
             stats: Arc::clone(&self.stats),
+            log: self.log.clone(),
         }
     }
 }
@@ -249,6 +282,7 @@ pub struct PeerClient {
     addr: String,
     conn: Option<Connection>,
     stats: Arc<super::NodeStats>,
+    log: super::LogStore,
 }
 
 type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, ClusterNode, RaftError<NodeId, E>>;
@@ -306,9 +340,13 @@ impl PeerClient {
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
+        // openraft counts the leader's own entries before its fsync covers them; a follower
+        // applies what it is told is committed, so it hears only of what is on the leader's
+        // disk as well as a majority's.
+        rpc.leader_commit = self.log.commit_within_durable(rpc.leader_commit);
         match self.send(PeerRequest::AppendEntries(rpc), &option).await? {
             PeerReply::AppendEntries(Ok(r)) => Ok(r),
             PeerReply::AppendEntries(Err(e)) => {
@@ -439,6 +477,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         tokio::spawn(slow_first_peer(listener, 2));
+        let dir = tempfile::tempdir().unwrap();
         let mut network = Network {
             me: Arc::new(Identity {
                 node_id: 1,
@@ -447,6 +486,7 @@ mod tests {
             }),
             routes: Default::default(),
             stats: Arc::new(super::super::NodeStats::default()),
+            log: super::super::LogStore::open(dir.path(), 1 << 20, Arc::new(|| 0)).unwrap(),
         };
         let node = ClusterNode {
             raft_addr: addr,

@@ -93,8 +93,12 @@ pub struct Node {
     pub identity: Arc<Identity>,
     pub raft_addr: std::net::SocketAddr,
     pub stats: Arc<NodeStats>,
+    pub timing: Timing,
+    /// When this node last heard from a leader it accepted.
+    pub contact: Arc<Contact>,
     listener: JoinHandle<()>,
     elections: JoinHandle<()>,
+    peer_watch: JoinHandle<()>,
     committed_writer: JoinHandle<()>,
     contact_writer: JoinHandle<()>,
     log_lines: NodeLog,
@@ -187,15 +191,16 @@ impl Node {
             cluster_id: Mutex::new(cluster_id),
             secret: cfg.secret.clone(),
         });
-        let sm = StateMachine::new(Arc::clone(&engine))?;
+        let sm = StateMachine::new(Arc::clone(&engine), &log)?;
         let config = Arc::new(raft_config(cfg.timing)?);
         let stats = Arc::new(NodeStats::default());
         let network = Network {
             me: Arc::clone(&identity),
             routes: Arc::new(cfg.routes.clone()),
             stats: Arc::clone(&stats),
+            log: log.clone(),
         };
-        let raft = Raft::new(cfg.node_id, config, network, log.clone(), sm)
+        let raft = Raft::new(cfg.node_id, config, network.clone(), log.clone(), sm)
             .await
             .map_err(|e| Error::InvalidInput(format!("Raft did not start: {e}")))?;
         let listener = TcpListener::bind(&cfg.raft_listen)
@@ -208,6 +213,7 @@ impl Node {
         let contact = Arc::new(Contact::default());
         let seen = Arc::new(LeaderSeen::default());
         let server = Server {
+            timing: cfg.timing,
             stats: Arc::clone(&stats),
             contact: Arc::clone(&contact),
             seen: Arc::clone(&seen),
@@ -223,6 +229,12 @@ impl Node {
             log_lines.clone(),
             Arc::clone(&stats),
         ));
+        let peer_watch = tokio::spawn(super::peer_watch::watch(
+            raft.clone(),
+            Arc::clone(&stats),
+            cfg.timing,
+            log_lines.clone(),
+        ));
         let committed_writer = tokio::spawn(persist_committed(log.clone(), log_lines.clone()));
         let contact_writer = tokio::spawn(leader_seen::keep_file(
             raft.clone(),
@@ -231,10 +243,11 @@ impl Node {
         ));
         let elections = tokio::spawn(election::drive(
             raft.clone(),
-            contact,
+            Arc::clone(&contact),
             Arc::clone(&stats),
             cfg.timing,
-            cfg.node_id,
+            network.clone(),
+            log.clone(),
         ));
         Ok(Node {
             raft,
@@ -243,8 +256,11 @@ impl Node {
             identity,
             raft_addr,
             stats,
+            timing: cfg.timing,
+            contact,
             listener,
             elections,
+            peer_watch,
             committed_writer,
             contact_writer,
             log_lines: log_lines.clone(),
@@ -261,6 +277,7 @@ impl Node {
         self.elections.abort();
         self.committed_writer.abort();
         self.contact_writer.abort();
+        self.peer_watch.abort();
         let _ = self.raft.shutdown().await;
         if let Err(e) = self.log.persist_committed() {
             self.log_lines.warn(&format!(
@@ -350,6 +367,7 @@ async fn report_leadership(raft: Raft<TypeConfig>, lines: NodeLog, stats: Arc<No
 
 #[derive(Clone)]
 struct Server {
+    timing: Timing,
     stats: Arc<NodeStats>,
     contact: Arc<Contact>,
     seen: Arc<LeaderSeen>,
@@ -510,6 +528,7 @@ impl Server {
             PeerRequest::AppendEntries(_)
             | PeerRequest::Vote(_)
             | PeerRequest::InstallSnapshot(_)
+            | PeerRequest::PreVote { .. }
                 if admin =>
             {
                 error("admin connections cannot send Raft messages")
@@ -555,6 +574,9 @@ impl Server {
                 }
                 PeerReply::InstallSnapshot(reply)
             }
+            PeerRequest::PreVote { last_log } => PeerReply::PreVote {
+                granted: self.would_vote(last_log),
+            },
             PeerRequest::Status => {
                 let mut st = NodeStatus::observe(&raft.metrics().borrow(), &self.stats, &self.log);
                 st.client_addr = Some(self.client_addr.clone());
@@ -578,6 +600,20 @@ impl Server {
                 Err(e) => e,
             },
         }
+    }
+
+    /// A pre-vote: yes when no leader is heard from (this node does not lead, and its last
+    /// contact with one is older than the lease openraft's voters keep, so a real vote would
+    /// not be refused for it) and the candidate's log is at least as up to date as this one.
+    fn would_vote(&self, last_log: Option<super::LogId>) -> bool {
+        if self.raft.metrics().borrow().state == openraft::ServerState::Leader {
+            return false;
+        }
+        let leader_heard = self
+            .contact
+            .last()
+            .is_some_and(|t| t.elapsed() < self.timing.election_max);
+        !leader_heard && last_log >= self.log.last_log_id()
     }
 
     async fn init(&self, members: BTreeMap<NodeId, ClusterNode>) -> PeerReply {

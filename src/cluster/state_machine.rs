@@ -15,8 +15,10 @@ use openraft::{EntryPayload, ErrorSubject, ErrorVerb, SnapshotMeta, StoredMember
 use serde::{Deserialize, Serialize};
 
 use super::entry::wal_writes;
+use super::log_store::Durability;
 use super::{
-    ClusterNode, Entry, LogId, NodeId, Response, StorageError, TypeConfig, snapshot, storage_error,
+    ClusterNode, Entry, LogId, LogStore, NodeId, Response, StorageError, TypeConfig, snapshot,
+    storage_error,
 };
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
@@ -57,6 +59,10 @@ impl AppliedState {
 pub struct StateMachine {
     engine: Arc<Engine>,
     applied: AppliedState,
+    /// Nothing is applied before this node's log has it on disk: a leader's own fsync may
+    /// trail the commit (see `log_store::Flusher`), and what is applied is answered to
+    /// clients, shown to reads and flushed to SSTs.
+    durability: Durability,
 }
 
 fn sm_err(verb: ErrorVerb, e: Error) -> StorageError {
@@ -69,14 +75,19 @@ fn snap_err(verb: ErrorVerb, e: Error) -> StorageError {
 
 impl StateMachine {
     /// The state machine of `engine`, opened in cluster mode.
-    pub fn new(engine: Arc<Engine>) -> Result<StateMachine> {
+    /// The state machine over `engine`, applying entries of `log` once they are on disk.
+    pub fn new(engine: Arc<Engine>, log: &LogStore) -> Result<StateMachine> {
         if !engine.options().cluster {
             return Err(Error::InvalidInput(
                 "the Raft state machine needs an engine opened in cluster mode".into(),
             ));
         }
         let applied = AppliedState::decode(&engine)?;
-        Ok(StateMachine { engine, applied })
+        Ok(StateMachine {
+            engine,
+            applied,
+            durability: log.durability(),
+        })
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -163,6 +174,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let Some(last) = entries.last() else {
             return Ok(Vec::new());
         };
+        self.durability
+            .reached(last.log_id.index)
+            .await
+            .map_err(|e| sm_err(ErrorVerb::Write, Error::Poisoned(e)))?;
         let mut next = self.applied.clone();
         next.last_applied = Some(last.log_id);
         for e in &entries {

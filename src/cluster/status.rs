@@ -47,6 +47,11 @@ impl NodeStats {
         self.lock().insert(node, (std::time::Instant::now(), rtt));
     }
 
+    /// How long since `node` last answered this node, if it ever did.
+    pub fn since_reply(&self, node: NodeId) -> Option<std::time::Duration> {
+        self.last_reply(node).map(|(t, _)| t.elapsed())
+    }
+
     fn last_reply(&self, node: NodeId) -> Option<(std::time::Instant, std::time::Duration)> {
         self.lock().get(&node).copied()
     }

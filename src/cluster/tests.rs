@@ -1,10 +1,11 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::storage::{
     RaftLogReader, RaftLogStorage, RaftLogStorageExt, RaftSnapshotBuilder, RaftStateMachine,
 };
 use openraft::testing::{StoreBuilder, Suite};
-use openraft::{CommittedLeaderId, EntryPayload, Membership, StorageError};
+use openraft::{CommittedLeaderId, EntryPayload, Membership, StorageError, Vote};
 use tempfile::TempDir;
 
 use super::*;
@@ -29,7 +30,8 @@ fn open_node(dir: &std::path::Path) -> (LogStore, StateMachine) {
         Arc::new(move || floor_engine.checkpoint_seq()),
     )
     .unwrap();
-    (store, StateMachine::new(engine).unwrap())
+    let sm = StateMachine::new(engine, &store).unwrap();
+    (store, sm)
 }
 
 struct Builder;
@@ -86,6 +88,13 @@ fn blank(term: u64, index: u64) -> Entry {
 
 async fn append(store: &mut LogStore, entries: Vec<Entry>) {
     store.blocking_append(entries).await.unwrap();
+}
+
+/// Appends `entries` to the log, then applies them: the state machine applies nothing the
+/// log does not hold on disk.
+async fn apply_logged(store: &mut LogStore, sm: &mut StateMachine, entries: Vec<Entry>) {
+    append(store, entries.clone()).await;
+    sm.apply(entries).await.unwrap();
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -198,23 +207,18 @@ fn applied_state_survives_a_restart_through_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let members = Membership::new(vec![std::collections::BTreeSet::from([1, 2, 3])], None);
     rt().block_on(async {
-        let (_store, mut sm) = open_node(dir.path());
+        let (mut store, mut sm) = open_node(dir.path());
         let mut entries = vec![Entry {
             log_id: id(1, 0),
             payload: EntryPayload::Membership(members.clone()),
         }];
         entries.extend((1..50).map(|i| put(1, i, &format!("k{i}"), "v")));
-        sm.apply(entries).await.unwrap();
+        apply_logged(&mut store, &mut sm, entries).await;
         // Applied but not flushed: after a crash it is re-applied from the log, so
         // the durable applied state is the last flush.
         sm.engine().flush().unwrap();
-        sm.apply(
-            (50..60)
-                .map(|i| put(1, i, &format!("k{i}"), "w"))
-                .collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap();
+        let more = (50..60).map(|i| put(1, i, &format!("k{i}"), "w")).collect();
+        apply_logged(&mut store, &mut sm, more).await;
     });
     rt().block_on(async {
         let (_store, mut sm) = open_node(dir.path());
@@ -235,12 +239,9 @@ fn a_snapshot_moves_the_whole_state_to_another_node() {
     let leader_dir = tempfile::tempdir().unwrap();
     let follower_dir = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        let (_ls, mut leader) = open_node(leader_dir.path());
-        let (_fs, mut follower) = open_node(follower_dir.path());
-        follower
-            .apply(vec![put(1, 0, "stale", "gone")])
-            .await
-            .unwrap();
+        let (mut ls, mut leader) = open_node(leader_dir.path());
+        let (mut fs, mut follower) = open_node(follower_dir.path());
+        apply_logged(&mut fs, &mut follower, vec![put(1, 0, "stale", "gone")]).await;
         follower.engine().flush().unwrap();
         let value = "x".repeat(500);
         for chunk in (1..3000u64).collect::<Vec<_>>().chunks(500) {
@@ -248,7 +249,7 @@ fn a_snapshot_moves_the_whole_state_to_another_node() {
                 .iter()
                 .map(|i| put(1, *i, &format!("k{:05}", i % 1000), &format!("{value}{i}")))
                 .collect();
-            leader.apply(batch).await.unwrap();
+            apply_logged(&mut ls, &mut leader, batch).await;
         }
         let snap = leader
             .get_snapshot_builder()
@@ -291,20 +292,11 @@ fn a_damaged_snapshot_is_refused_and_changes_nothing() {
     let leader_dir = tempfile::tempdir().unwrap();
     let follower_dir = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        let (_ls, mut leader) = open_node(leader_dir.path());
-        let (_fs, mut follower) = open_node(follower_dir.path());
-        leader
-            .apply(
-                (0..100)
-                    .map(|i| put(1, i, &format!("k{i}"), "v"))
-                    .collect::<Vec<_>>(),
-            )
-            .await
-            .unwrap();
-        follower
-            .apply(vec![put(1, 0, "mine", "kept")])
-            .await
-            .unwrap();
+        let (mut ls, mut leader) = open_node(leader_dir.path());
+        let (mut fs, mut follower) = open_node(follower_dir.path());
+        let entries = (0..100).map(|i| put(1, i, &format!("k{i}"), "v")).collect();
+        apply_logged(&mut ls, &mut leader, entries).await;
+        apply_logged(&mut fs, &mut follower, vec![put(1, 0, "mine", "kept")]).await;
         let snap = leader
             .get_snapshot_builder()
             .await
@@ -373,10 +365,9 @@ fn a_purge_past_the_checkpoint_is_durable_only_up_to_it() {
 fn an_older_snapshot_build_never_removes_a_newer_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        let (_store, mut sm) = open_node(dir.path());
-        sm.apply((0..10).map(|i| put(1, i, "k", "v")).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        let (mut store, mut sm) = open_node(dir.path());
+        let entries = (0..10).map(|i| put(1, i, "k", "v")).collect();
+        apply_logged(&mut store, &mut sm, entries).await;
         let newer = sm
             .get_snapshot_builder()
             .await
@@ -461,5 +452,89 @@ fn an_append_that_would_diverge_from_the_leader_is_reported() {
         // The legitimate continuations are not.
         assert_eq!(store.divergence(&[put(3, 3, "c", "3"), blank(5, 4)]), None);
         assert_eq!(store.divergence(&[blank(4, 3), put(4, 4, "c", "3")]), None);
+    });
+}
+
+/// A leader's own append counts as persisted once written, so its fsync runs while the
+/// entries travel to followers (Raft thesis §10.2.1); nothing acts on an entry before that
+/// fsync covers it: the state machine does not apply it, followers are not told it is
+/// committed, and the committed index on disk does not reach it.
+#[test]
+fn a_leaders_append_calls_back_before_its_fsync_and_nothing_acts_on_it_until_then() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(dir.path());
+        store.set_identity(1, [7; 16]).unwrap();
+        store.save_vote(&Vote::new_committed(1, 1)).await.unwrap();
+        append(&mut store, vec![blank(1, 0)]).await;
+        store.durability().reached(0).await.unwrap();
+
+        store.hold_fsyncs(true);
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            store.blocking_append(vec![put(1, 1, "a", "1")]),
+        )
+        .await
+        .expect("a leader's append calls back once written")
+        .unwrap();
+        assert_eq!(store.durability().index(), 0);
+        assert_eq!(
+            store.commit_within_durable(Some(id(1, 1))),
+            Some(id(1, 0)),
+            "followers hear of no commit past the leader's disk"
+        );
+        store.save_committed(Some(id(1, 1))).await.unwrap();
+        let on_disk = crate::format::raft_state::RaftState::load(&dir.path().join("raft"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(on_disk.committed.map(|c| c.index), Some(0));
+
+        {
+            let apply = sm.apply(vec![put(1, 1, "a", "1")]);
+            tokio::pin!(apply);
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), &mut apply)
+                    .await
+                    .is_err(),
+                "applied before it was on the leader's disk"
+            );
+            store.hold_fsyncs(false);
+            tokio::time::timeout(Duration::from_secs(5), apply)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(sm.engine().get(b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(store.commit_within_durable(Some(id(1, 1))), Some(id(1, 1)));
+    });
+}
+
+/// A follower acknowledges only what its fsync covers; a truncate takes back what the disk
+/// vouched for above the cut.
+#[test]
+fn a_followers_append_calls_back_only_after_its_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, _sm) = open_node(dir.path());
+        store.set_identity(1, [7; 16]).unwrap();
+        store.save_vote(&Vote::new_committed(1, 2)).await.unwrap();
+        append(&mut store, vec![blank(1, 0)]).await;
+
+        store.hold_fsyncs(true);
+        let entries = vec![put(1, 1, "a", "1"), put(1, 2, "b", "2")];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), store.blocking_append(entries))
+                .await
+                .is_err(),
+            "a follower's append called back before its fsync"
+        );
+        store.hold_fsyncs(false);
+        tokio::time::timeout(Duration::from_secs(5), store.durability().reached(2))
+            .await
+            .unwrap()
+            .unwrap();
+
+        store.truncate(id(1, 2)).await.unwrap();
+        assert_eq!(store.durability().index(), 1);
     });
 }

@@ -75,6 +75,12 @@ pub enum PeerRequest {
     Status,
     /// Admin and tests: a client write through the Raft log, answered once committed.
     Write(Request),
+    /// Would the receiver vote for a candidate whose log ends at `last_log`? Asked before
+    /// standing (Raft thesis §9.6): a node that cannot win, because its log is behind or
+    /// the others still hear from a leader, stays out and does not bump everyone's term.
+    PreVote {
+        last_log: Option<super::LogId>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,6 +92,9 @@ pub enum PeerReply {
     ),
     Status(Box<super::status::NodeStatus>),
     Written(Response),
+    PreVote {
+        granted: bool,
+    },
     Done,
     /// The request was refused: why, and the leader's client and Raft address when another
     /// node should take it.

@@ -152,6 +152,22 @@ impl Printer {
         bar
     }
 
+    /// A bar counting steps (not bytes) on stderr, or a hidden one when it must not draw.
+    pub fn steps(&self, total: u64, message: &str) -> ProgressBar {
+        if self.quiet || self.json || !self.stderr_tty {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
+
     pub fn is_tty(&self) -> bool {
         self.stdout_tty
     }

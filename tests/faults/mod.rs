@@ -242,3 +242,53 @@ fn acknowledging_before_commit_is_caught() {
     );
     eprintln!("caught, as it must be:\n{}", problems.join("\n"));
 }
+
+/// `bench cluster --nemesis` in short: twice, on the fast timing, pause and resume the
+/// leader, kill and restart it, pause a follower, partition the leader and heal, under a
+/// steady load. The bench itself fails when an acknowledged write is lost or a term had two
+/// leaders; here its report is checked too.
+#[test]
+fn the_nemesis_sequence_loses_no_write_and_has_one_leader_per_term() {
+    let out = super::common::drkit()
+        .args([
+            "bench",
+            "cluster",
+            "--nemesis",
+            "--rounds=2",
+            "--timing=fast",
+            "--json",
+        ])
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    super::common::assert_exit(&out, 0, "bench cluster --nemesis");
+    let r = &super::common::json_report(&out.stdout)["report"];
+    eprintln!("{r}");
+    assert_eq!(r["lost"], 0);
+    assert_eq!(r["two_leaders"], serde_json::json!([]));
+    assert_eq!(r["faults"].as_array().unwrap().len(), 8);
+    assert!(r["acknowledged"].as_u64().unwrap() > 1000, "{r}");
+    // Each round unseats the leader three times (pause, kill, partition).
+    assert!(r["terms_with_leader"].as_u64().unwrap() >= 7, "{r}");
+}
+
+/// The same run catches a server that acknowledges before commit: the partitioned leader
+/// acknowledges writes its peers never see.
+#[test]
+fn the_nemesis_catches_acknowledging_before_commit() {
+    let out = super::common::drkit()
+        .args([
+            "bench",
+            "cluster",
+            "--nemesis",
+            "--rounds=1",
+            "--timing=fast",
+        ])
+        .env("DRKIT_UNSAFE_ACK_BEFORE_COMMIT", "1")
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("acknowledged writes lost"), "{stderr}");
+}
