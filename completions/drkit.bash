@@ -775,7 +775,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__cluster)
-            opts="-v -q -h -V --writes --writers --value-size --lag-rates --lag-seconds --archive-rate --archive-poll --failovers --timing --nemesis --rounds --dir --rate --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --writes --writers --value-size --lag-rates --lag-seconds --archive-rate --archive-poll --failovers --timing --compaction-mb --nemesis --rounds --dir --rate --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -815,6 +815,10 @@ _drkit() {
                     ;;
                 --timing)
                     COMPREPLY=($(compgen -W "default fast" -- "${cur}"))
+                    return 0
+                    ;;
+                --compaction-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --rounds)

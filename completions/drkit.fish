@@ -500,6 +500,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l failovers -d 'Failover rounds, each on a fresh cluster' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l timing -d 'Heartbeat and election timing, as `serve --timing`' -r -f -a "default\t''
 fast\t''"
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l compaction-mb -d 'MB each node\'s tables are filled with before the leader\'s heartbeats are timed at the followers while every node compacts them; 0: no such run' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l rounds -d 'Rounds of the nemesis sequence (4 faults each)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l dir -d 'Where the nemesis run\'s node dirs and logs go (kept). Default: a temporary dir, removed afterwards unless the run fails' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from cluster" -l rate -d 'The nemesis load: writes per second, all clients together' -r

@@ -1017,6 +1017,7 @@ _arguments "${_arguments_options[@]}" : \
 '--archive-poll=[The archiver'\''s poll interval in the archive-lag run (as \`wal archive --poll\`)]:ARCHIVE_POLL:_default' \
 '--failovers=[Failover rounds, each on a fresh cluster]:FAILOVERS:_default' \
 '--timing=[Heartbeat and election timing, as \`serve --timing\`]:TIMING:(default fast)' \
+'--compaction-mb=[MB each node'\''s tables are filled with before the leader'\''s heartbeats are timed at the followers while every node compacts them; 0\: no such run]:COMPACTION_MB:_default' \
 '--rounds=[Rounds of the nemesis sequence (4 faults each)]:ROUNDS:_default' \
 '--dir=[Where the nemesis run'\''s node dirs and logs go (kept). Default\: a temporary dir, removed afterwards unless the run fails]:DIR:_files' \
 '--rate=[The nemesis load\: writes per second, all clients together]:RATE:_default' \

@@ -151,6 +151,8 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         "200",
         "--failovers",
         "1",
+        "--compaction-mb",
+        "4",
     ]);
     assert_eq!(v["type"], "bench-cluster", "{v}");
     // Every acknowledged write of the archive run reached the archive.
@@ -164,8 +166,21 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         .iter()
         .map(|r| r["setup"].as_str().unwrap())
         .collect();
-    assert_eq!(setups.len(), 2, "{v}");
+    assert_eq!(setups.len(), 4, "{v}");
+    assert!(setups[2].contains("1 x16 pipelined"), "{v}");
     assert!(number(&v, "throughput_ratio") > 0.0, "{v}");
+    assert!(number(&v, "pipelined_ratio") > 0.0, "{v}");
+    // The heartbeat gaps at the followers, idle and while every node compacts.
+    let beats = v["report"]["heartbeats"].as_array().unwrap();
+    assert_eq!(beats.len(), 2, "{v}");
+    assert_eq!(beats[1]["phase"], "compacting", "{v}");
+    for b in beats {
+        assert!(b["samples"].as_u64().unwrap() >= 2, "{v}");
+        assert!(
+            b["p50_ms"].as_f64().unwrap() <= b["max_ms"].as_f64().unwrap(),
+            "{v}"
+        );
+    }
     // The cost beside the ratio: fsyncs per write on the one node and on each of three (a
     // write is fsynced at least on a majority; group commit keeps it at most one each).
     let rows = v["report"]["throughput"].as_array().unwrap();
@@ -182,6 +197,7 @@ fn bench_cluster_reports_throughput_lag_and_failover() {
         .collect();
     assert_eq!(fsyncs[0].len(), 1, "{v}");
     assert_eq!(fsyncs[1].len(), 3, "{v}");
+    assert_eq!(fsyncs[3].len(), 3, "{v}");
     assert!(fsyncs[1].iter().filter(|f| **f > 0.0).count() >= 2, "{v}");
     assert!(fsyncs.iter().flatten().all(|f| *f <= 1.5), "{v}");
     assert!(rows[1]["cpu_us_per_write"].as_f64().unwrap() > 0.0, "{v}");

@@ -39,6 +39,9 @@ pub struct ClusterBenchConfig {
     pub archive: Option<(u64, Duration)>,
     pub failovers: usize,
     pub timing: Timing,
+    /// MB to fill each node's tables with before the heartbeat-during-compaction run (0:
+    /// none).
+    pub compaction_mb: u64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,8 +127,11 @@ pub struct ClusterBenchReport {
     pub heartbeat_ms: u64,
     pub election_timeout_ms: (u64, u64),
     pub throughput: Vec<ThroughputRow>,
-    /// 3-node ops/s over single-node ops/s.
+    /// 3-node ops/s over single-node ops/s, with `writers` writers.
     pub throughput_ratio: f64,
+    /// The same with one client pipelining `pipeline_depth` writes.
+    pub pipelined_ratio: f64,
+    pub pipeline_depth: usize,
     pub lag: Vec<LagRow>,
     /// From a write's acknowledgement to the archive holding it (`target_per_sec` is the
     /// write rate), with the archiver's poll interval.
@@ -134,6 +140,9 @@ pub struct ClusterBenchReport {
     pub failover: Vec<FailoverRow>,
     pub failover_median_leader_ms: f64,
     pub failover_median_write_ms: f64,
+    /// Gaps between the leader's messages at the followers, idle and while every node
+    /// compacts (empty: not run).
+    pub heartbeats: Vec<super::heartbeat::HeartbeatRow>,
 }
 
 pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
@@ -147,10 +156,20 @@ pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
         .enable_all()
         .build()
         .map_err(|e| Error::InvalidInput(format!("cannot start a runtime: {e}")))?;
-    let single = single_node(cfg)?;
-    let (three, lag, archive_lag) = rt.block_on(async {
+    let concurrent = Load {
+        writers: cfg.writers,
+        per_call: 1,
+    };
+    let pipelined = Load {
+        writers: 1,
+        per_call: PIPELINE_DEPTH,
+    };
+    let single = single_node(cfg, concurrent)?;
+    let single_pipelined = single_node(cfg, pipelined)?;
+    let (three, three_pipelined, lag, archive_lag, heartbeats) = rt.block_on(async {
         let cluster = TestCluster::start(cfg.timing).await?;
-        let three = cluster.throughput(cfg).await?;
+        let three = cluster.throughput(cfg, concurrent).await?;
+        let three_pipelined = cluster.throughput(cfg, pipelined).await?;
         let mut lag = Vec::new();
         for &rate in &cfg.lag_rates {
             lag.push(cluster.lag(rate, cfg.lag_seconds, cfg.value_size).await?);
@@ -163,8 +182,12 @@ pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
             ),
             None => None,
         };
+        let heartbeats = match cfg.compaction_mb {
+            0 => Vec::new(),
+            mb => cluster.heartbeat_gaps(mb).await?,
+        };
         cluster.shutdown().await;
-        Ok::<_, Error>((three, lag, archive_lag))
+        Ok::<_, Error>((three, three_pipelined, lag, archive_lag, heartbeats))
     })?;
     let mut failover = Vec::new();
     for round in 0..cfg.failovers {
@@ -183,19 +206,29 @@ pub fn run_cluster(cfg: &ClusterBenchConfig) -> Result<ClusterBenchReport> {
             cfg.timing.election_min.as_millis() as u64,
             cfg.timing.election_max.as_millis() as u64,
         ),
-        throughput_ratio: if single.ops_per_sec > 0.0 {
-            three.ops_per_sec / single.ops_per_sec
-        } else {
-            0.0
-        },
-        throughput: vec![single, three],
+        throughput_ratio: ratio(&three, &single),
+        pipelined_ratio: ratio(&three_pipelined, &single_pipelined),
+        pipeline_depth: PIPELINE_DEPTH,
+        throughput: vec![single, three, single_pipelined, three_pipelined],
         lag,
         archive_lag,
         archive_poll_ms: cfg.archive.map(|(_, p)| p.as_millis() as u64),
         failover_median_leader_ms: median(|r| r.to_new_leader_ms),
         failover_median_write_ms: median(|r| r.to_first_write_ms),
         failover,
+        heartbeats,
     })
+}
+
+/// The pipelined run's writes per call, as redis-benchmark `-P 16`.
+const PIPELINE_DEPTH: usize = 16;
+
+fn ratio(three: &ThroughputRow, single: &ThroughputRow) -> f64 {
+    if single.ops_per_sec > 0.0 {
+        three.ops_per_sec / single.ops_per_sec
+    } else {
+        0.0
+    }
 }
 
 fn put(i: u64, value_size: usize) -> BatchOp {
@@ -219,7 +252,32 @@ fn row(setup: &str, writes: u64, elapsed: Duration, mut latencies_ns: Vec<u64>) 
 }
 
 /// The baseline: one engine, `--sync always`, the same writers.
-fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
+/// How the throughput runs write: `writers` concurrent writers, each sending `per_call`
+/// writes at once and waiting for them (16 is redis-benchmark's `-P 16`: a pipelined
+/// client's writes are one group commit, in serve as here).
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    writers: usize,
+    per_call: usize,
+}
+
+impl Load {
+    fn name(self, setup: &str) -> String {
+        if self.per_call > 1 {
+            format!("{setup}, {} x{} pipelined", self.writers, self.per_call)
+        } else {
+            format!("{setup}, {} writers", self.writers)
+        }
+    }
+}
+
+/// The next call's writes: up to `per_call` numbers below `total`, none when they are used up.
+fn take(next: &std::sync::atomic::AtomicU64, per_call: usize, total: u64) -> std::ops::Range<u64> {
+    let first = next.fetch_add(per_call as u64, std::sync::atomic::Ordering::Relaxed);
+    first.min(total)..(first + per_call as u64).min(total)
+}
+
+fn single_node(cfg: &ClusterBenchConfig, load: Load) -> Result<ThroughputRow> {
     let tmp = tempfile::tempdir().at(&std::env::temp_dir())?;
     let engine = Engine::open(
         tmp.path(),
@@ -240,17 +298,17 @@ fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
     let before = Cost::now(engine_fsyncs());
     let started = Instant::now();
     let latencies = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cfg.writers)
+        let handles: Vec<_> = (0..load.writers)
             .map(|_| {
                 s.spawn(|| -> Result<Vec<u64>> {
                     let mut lat = Vec::new();
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= cfg.writes {
+                        let ids = take(&next, load.per_call, cfg.writes);
+                        if ids.is_empty() {
                             return Ok(lat);
                         }
                         let t = Instant::now();
-                        engine.write_batch(vec![put(i, cfg.value_size)])?;
+                        engine.write_batch(ids.map(|i| put(i, cfg.value_size)).collect())?;
                         lat.push(t.elapsed().as_nanos() as u64);
                     }
                 })
@@ -266,7 +324,7 @@ fn single_node(cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
         Ok::<_, Error>(all)
     })?;
     let mut r = row(
-        "single node (sync always)",
+        &load.name("single node (sync always)"),
         cfg.writes,
         started.elapsed(),
         latencies,
@@ -371,25 +429,25 @@ impl TestCluster {
             .ok_or_else(|| Error::InvalidInput("that node is stopped".into()))
     }
 
-    async fn throughput(&self, cfg: &ClusterBenchConfig) -> Result<ThroughputRow> {
+    async fn throughput(&self, cfg: &ClusterBenchConfig, load: Load) -> Result<ThroughputRow> {
         let leader = self.client(self.wait_leader(None).await?)?;
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let before = Cost::now(self.fsyncs());
         let started = Instant::now();
         let mut tasks = Vec::new();
-        for _ in 0..cfg.writers {
+        for _ in 0..load.writers {
             let (leader, next) = (leader.clone(), Arc::clone(&next));
             let (writes, value_size) = (cfg.writes, cfg.value_size);
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= writes {
+                    let ids = take(&next, load.per_call, writes);
+                    if ids.is_empty() {
                         return Ok::<_, Error>(lat);
                     }
                     let t = Instant::now();
                     leader
-                        .write(vec![put(i, value_size)])
+                        .write(ids.map(|i| put(i, value_size)).collect())
                         .await
                         .map_err(|e| Error::InvalidInput(format!("write refused: {e}")))?;
                     lat.push(t.elapsed().as_nanos() as u64);
@@ -404,13 +462,31 @@ impl TestCluster {
             );
         }
         let mut r = row(
-            "3 nodes (majority commit)",
+            &load.name("3 nodes (majority commit)"),
             cfg.writes,
             started.elapsed(),
             all,
         );
         before.per_write(&Cost::now(self.fsyncs()), cfg.writes, &mut r);
         Ok(r)
+    }
+
+    /// See [`super::heartbeat`].
+    async fn heartbeat_gaps(&self, fill_mb: u64) -> Result<Vec<super::heartbeat::HeartbeatRow>> {
+        let li = self.wait_leader(None).await?;
+        let leader = self.client(li)?;
+        let running: Vec<(usize, &Node)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (i, n)))
+            .collect();
+        let at = running
+            .iter()
+            .position(|(i, _)| *i == li)
+            .ok_or_else(|| Error::InvalidInput("the leader is not running".into()))?;
+        let nodes: Vec<&Node> = running.iter().map(|(_, n)| *n).collect();
+        super::heartbeat::gaps(&nodes, at, &leader, self.timing, fill_mb).await
     }
 
     /// Each running node's fsyncs so far: its Raft log's and its engine's (flushes).

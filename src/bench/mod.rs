@@ -10,7 +10,8 @@
 //! - [`cluster_demo`]: `demo --cluster`, failover with real processes and SIGKILL.
 //! - [`cluster_dr_demo`]: `demo --cluster-dr`, archive, backups and a new cluster restored
 //!   to just before a mistake, with real processes.
-//! - [`cluster`]: 3-node write throughput, replication lag and failover times.
+//! - [`cluster`]: 3-node write throughput, replication lag and failover times, and
+//!   [`heartbeat`]: the leader's message gaps at followers while every node compacts.
 //! - [`nemesis`]: write outages of a 3-process cluster under a sequence of faults, with
 //!   [`link`] to partition it.
 //! - [`crash`]: the child side of crash tests and the model the parent checks against.
@@ -23,6 +24,7 @@ pub mod cluster_demo;
 pub mod cluster_dr_demo;
 pub mod crash;
 pub mod demo;
+pub mod heartbeat;
 pub mod link;
 pub mod nemesis;
 pub mod read;

@@ -143,6 +143,10 @@ pub struct ClusterArgs {
     /// Heartbeat and election timing, as `serve --timing`.
     #[arg(long, value_enum, default_value = "default")]
     pub timing: super::serve::TimingProfile,
+    /// MB each node's tables are filled with before the leader's heartbeats are timed at the
+    /// followers while every node compacts them; 0: no such run.
+    #[arg(long, default_value_t = 64)]
+    pub compaction_mb: u64,
     /// Instead of the runs above: write outages of 3 `serve` processes under a steady load
     /// while, each round, the leader is paused and resumed, the leader killed and restarted,
     /// a follower paused, and the leader partitioned from its peers.
@@ -515,6 +519,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 archive: (a.archive_rate > 0).then_some((a.archive_rate, a.archive_poll)),
                 failovers: a.failovers,
                 timing: super::serve::timing(a.timing),
+                compaction_mb: a.compaction_mb,
             })?;
             print_cluster_report(printer, &r);
         }
@@ -623,6 +628,10 @@ fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
         "write throughput, {} writers, {}-byte values: 3 nodes = {:.2}x one node",
         r.writers, r.value_size, r.throughput_ratio
     ));
+    printer.line(format!(
+        "one client pipelining {} writes: 3 nodes = {:.2}x one node",
+        r.pipeline_depth, r.pipelined_ratio
+    ));
     printer.table(&t);
     let mut t = table(&[
         "target/s",
@@ -654,6 +663,38 @@ fn print_cluster_report(printer: &Printer, r: &ClusterBenchReport) {
             l.p99_ms,
             l.max_ms
         ));
+    }
+    if !r.heartbeats.is_empty() {
+        let mut t = table(&[
+            "phase",
+            "sampled",
+            "compaction",
+            "gaps",
+            "p50",
+            "p99",
+            "max",
+        ]);
+        for h in &r.heartbeats {
+            t.add_row(vec![
+                h.phase.clone(),
+                format!("{:.1} s", h.seconds),
+                if h.busy_seconds > 0.01 {
+                    format!("{:.1} s", h.busy_seconds)
+                } else {
+                    "-".into()
+                },
+                h.samples.to_string(),
+                format!("{:.0} ms", h.p50_ms),
+                format!("{:.0} ms", h.p99_ms),
+                format!("{:.0} ms", h.max_ms),
+            ]);
+        }
+        printer.line(format!(
+            "gaps between the leader's messages at the followers, idle and while every node compacts (no writes; heartbeat {} ms, which openraft sends on its next tick: every {} ms):",
+            r.heartbeat_ms,
+            r.heartbeat_ms * 3 / 2
+        ));
+        printer.table(&t);
     }
     if !r.failover.is_empty() {
         let mut t = table(&["round", "to new leader", "to first write"]);
