@@ -82,7 +82,10 @@ impl Connection {
     /// Connects to `addr` and proves `me`'s identity.
     pub async fn open(addr: &str, me: &Identity) -> Result<Connection, CallError> {
         let mut stream = connect(addr).await?;
-        let head = first_bytes(addr, &mut stream).await?;
+        // Only an admin tool asks a silent server what it is: between nodes the silent one
+        // is a peer that is paused or overloaded, and a probe left in its socket would greet
+        // it as a malformed frame when it wakes.
+        let head = first_bytes(addr, &mut stream, me.node_id == 0).await?;
         let wire_err = |source| CallError::Wire {
             addr: addr.to_string(),
             source,
@@ -186,15 +189,23 @@ async fn connect(addr: &str) -> Result<TcpStream, CallError> {
 }
 
 /// The first four bytes a node sends (its challenge frame's length), or what answered
-/// instead when that is not a drkit node.
-async fn first_bytes(addr: &str, stream: &mut TcpStream) -> Result<[u8; 4], CallError> {
+/// instead when that is not a drkit node (asking a silent server only when `probe_silence`).
+async fn first_bytes(
+    addr: &str,
+    stream: &mut TcpStream,
+    probe_silence: bool,
+) -> Result<[u8; 4], CallError> {
     let not_a_node = |what: String| CallError::NotANode {
         addr: addr.to_string(),
         what,
     };
     let mut head = [0u8; 4];
     match tokio::time::timeout(probe::CHALLENGE_TIMEOUT, stream.read_exact(&mut head)).await {
-        Err(_) => Err(not_a_node(probe::silent_server(stream).await)),
+        Err(_) if probe_silence => Err(not_a_node(probe::silent_server(stream).await)),
+        Err(_) => Err(CallError::Timeout {
+            addr: addr.to_string(),
+            timeout: probe::CHALLENGE_TIMEOUT,
+        }),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(not_a_node(
             "closed the connection before saying anything: not a drkit Raft port".into(),
         )),

@@ -17,11 +17,12 @@
 
 use std::path::Path;
 
-use super::masked_crc;
+use super::checked_text::{self, Bad};
 use crate::error::{Error, Result};
 
 pub const FILE_NAME: &str = "ARCHIVE_STATUS";
-const FORMAT_LINE: &str = "drkit-archive-status 1";
+const KIND: &str = "drkit-archive-status";
+const VERSION: u16 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ArchiveStatus {
@@ -56,89 +57,52 @@ pub fn parse_hex16(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-fn body(s: &ArchiveStatus) -> String {
-    format!(
-        "repo {}\nhistory {}\narchived-through {}\n",
-        to_hex(&s.repo_id),
-        to_hex(&s.history_id),
-        s.archived_through
-    )
-}
-
 pub fn encode(s: &ArchiveStatus) -> String {
-    let body = body(s);
-    let crc = masked_crc(&[body.as_bytes()]);
-    format!("{FORMAT_LINE}\n{body}crc32c {crc:08x}\n")
+    checked_text::encode(
+        KIND,
+        VERSION,
+        &[
+            ("repo", to_hex(&s.repo_id)),
+            ("history", to_hex(&s.history_id)),
+            ("archived-through", s.archived_through.to_string()),
+        ],
+    )
 }
 
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<ArchiveStatus> {
     let bad = |offset: usize, what: &str| {
-        Error::corruption(path, offset as u64, what.to_string()).with_hint(
+        Error::corruption(path, offset as u64, format!("ARCHIVE_STATUS: {what}")).with_hint(
             "the engine keeps every WAL segment while this file is unreadable; the next \
              `drkit wal archive` run rewrites it",
         )
     };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| bad(e.valid_up_to(), "ARCHIVE_STATUS is not text"))?;
-    let mut lines = text.split_inclusive('\n');
-    let format = lines.next().unwrap_or_default();
-    if format.trim_end_matches('\n') != FORMAT_LINE {
-        if let Some(v) = format
-            .trim_end_matches('\n')
-            .strip_prefix("drkit-archive-status ")
-            .and_then(|v| v.parse::<u16>().ok())
-        {
-            return Err(Error::NewerVersion {
-                path: path.to_path_buf(),
-                found: v,
-                supported: 1,
-            });
-        }
-        return Err(bad(
-            0,
-            "does not start with the drkit-archive-status format line",
-        ));
-    }
-    let mut at = format.len();
-    let mut field = |name: &str| -> Result<(&str, usize)> {
-        let line = lines.next().unwrap_or_default();
-        let start = at;
-        at += line.len();
-        let value = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix(name))
-            .and_then(|l| l.strip_prefix(' '))
-            .ok_or_else(|| bad(start, &format!("expected the `{name}` line here")))?;
-        Ok((value, start))
+    let fields = checked_text::decode(
+        bytes,
+        KIND,
+        VERSION,
+        &["repo", "history", "archived-through"],
+    )
+    .map_err(|b| match b {
+        Bad::At { offset, what } => bad(offset, &what),
+        Bad::Newer(found) => Error::NewerVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: VERSION,
+        },
+    })?;
+    let [
+        (repo, repo_at),
+        (history, history_at),
+        (through, through_at),
+    ] = fields[..]
+    else {
+        return Err(bad(0, "wrong number of fields"));
     };
-    let (repo, repo_at) = field("repo")?;
-    let (history, history_at) = field("history")?;
-    let (through, through_at) = field("archived-through")?;
-    let (crc, crc_at) = field("crc32c")?;
-    let body_end = crc_at;
     let repo_id = parse_hex16(repo).ok_or_else(|| bad(repo_at, "repo id is not 32 hex digits"))?;
     let history_id =
         parse_hex16(history).ok_or_else(|| bad(history_at, "history id is not 32 hex digits"))?;
-    let archived_through = through
-        .parse::<u64>()
-        .ok()
-        .filter(|_| through.bytes().all(|b| b.is_ascii_digit()))
+    let archived_through = checked_text::decimal(through)
         .ok_or_else(|| bad(through_at, "archived-through is not a decimal number"))?;
-    let crc = Some(crc)
-        .filter(|h| {
-            h.len() == 8
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .ok_or_else(|| bad(crc_at, "crc32c is not 8 hex digits"))?;
-    let body_text = text.get(format.len()..body_end).unwrap_or_default();
-    if masked_crc(&[body_text.as_bytes()]) != crc {
-        return Err(bad(crc_at, "checksum does not match the content"));
-    }
-    if at != bytes.len() {
-        return Err(bad(at, "unexpected bytes after the checksum line"));
-    }
     Ok(ArchiveStatus {
         repo_id,
         history_id,

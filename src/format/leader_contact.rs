@@ -19,11 +19,12 @@
 
 use std::path::Path;
 
-use super::masked_crc;
+use super::checked_text::{self, Bad};
 use crate::error::{Error, Result};
 
 pub const FILE_NAME: &str = "leader-contact";
-const FORMAT_LINE: &str = "drkit-leader-contact 1";
+const KIND: &str = "drkit-leader-contact";
+const VERSION: u16 = 1;
 const FIELDS: [&str; 4] = ["leader", "term", "at-unix-ms", "leader-committed"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,61 +35,33 @@ pub struct LeaderContact {
     pub leader_committed: u64,
 }
 
-fn body(c: &LeaderContact) -> String {
-    format!(
-        "leader {}\nterm {}\nat-unix-ms {}\nleader-committed {}\n",
-        c.leader, c.term, c.at_unix_ms, c.leader_committed
-    )
-}
-
 pub fn encode(c: &LeaderContact) -> String {
-    let body = body(c);
-    let crc = masked_crc(&[body.as_bytes()]);
-    format!("{FORMAT_LINE}\n{body}crc32c {crc:08x}\n")
+    checked_text::encode(
+        KIND,
+        VERSION,
+        &[
+            ("leader", c.leader.to_string()),
+            ("term", c.term.to_string()),
+            ("at-unix-ms", c.at_unix_ms.to_string()),
+            ("leader-committed", c.leader_committed.to_string()),
+        ],
+    )
 }
 
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<LeaderContact> {
     let bad = |offset: usize, what: &str| Error::corruption(path, offset as u64, what.to_string());
-    let text = std::str::from_utf8(bytes).map_err(|e| bad(e.valid_up_to(), "not text"))?;
-    let mut lines = text.split_inclusive('\n');
-    let format = lines.next().unwrap_or_default();
-    if format != format!("{FORMAT_LINE}\n") {
-        return Err(bad(
-            0,
-            "does not start with the drkit-leader-contact 1 line",
-        ));
-    }
-    let mut at = format.len();
+    let fields = checked_text::decode(bytes, KIND, VERSION, &FIELDS).map_err(|b| match b {
+        Bad::At { offset, what } => bad(offset, &what),
+        Bad::Newer(found) => Error::NewerVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: VERSION,
+        },
+    })?;
     let mut values = [0u64; 4];
-    for (name, value) in FIELDS.iter().zip(values.iter_mut()) {
-        let line = lines.next().unwrap_or_default();
-        *value = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix(name))
-            .and_then(|l| l.strip_prefix(' '))
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad(at, &format!("expected the `{name}` line here")))?;
-        at += line.len();
-    }
-    let body_end = at;
-    let crc = lines
-        .next()
-        .and_then(|l| l.strip_prefix("crc32c "))
-        .and_then(|l| l.strip_suffix('\n'))
-        .filter(|h| {
-            h.len() == 8
-                && h.bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        })
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .ok_or_else(|| bad(body_end, "expected the crc32c line here"))?;
-    if lines.next().is_some() {
-        return Err(bad(body_end, "unexpected bytes after the checksum line"));
-    }
-    let body_text = text.get(format.len()..body_end).unwrap_or_default();
-    if masked_crc(&[body_text.as_bytes()]) != crc {
-        return Err(bad(body_end, "checksum does not match the content"));
+    for ((name, value), (text, offset)) in FIELDS.iter().zip(values.iter_mut()).zip(fields) {
+        *value = checked_text::decimal(text)
+            .ok_or_else(|| bad(offset, &format!("{name} is not a decimal number")))?;
     }
     let [leader, term, at_unix_ms, leader_committed] = values;
     Ok(LeaderContact {

@@ -3,6 +3,7 @@
 
 pub mod archive_status;
 pub mod block_cache;
+pub mod checked_text;
 pub mod current;
 pub mod entry;
 pub mod envelope;
