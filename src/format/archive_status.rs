@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use super::checked_text::{self, Bad};
+use super::checked_text;
 use crate::error::{Error, Result};
 
 pub const FILE_NAME: &str = "ARCHIVE_STATUS";
@@ -82,14 +82,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<ArchiveStatus> {
         VERSION,
         &["repo", "history", "archived-through"],
     )
-    .map_err(|b| match b {
-        Bad::At { offset, what } => bad(offset, &what),
-        Bad::Newer(found) => Error::NewerVersion {
-            path: path.to_path_buf(),
-            found,
-            supported: VERSION,
-        },
-    })?;
+    .map_err(|b| b.into_error(path, VERSION, bad))?;
     let [
         (repo, repo_at),
         (history, history_at),

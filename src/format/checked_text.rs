@@ -22,6 +22,26 @@ pub enum Bad {
     Newer(u16),
 }
 
+impl Bad {
+    /// The library error for file `path` of a kind this build reads up to `supported`;
+    /// `damaged` makes the error for damage at an offset (a kind adds its own hint).
+    pub fn into_error(
+        self,
+        path: &std::path::Path,
+        supported: u16,
+        damaged: impl Fn(usize, &str) -> crate::error::Error,
+    ) -> crate::error::Error {
+        match self {
+            Bad::At { offset, what } => damaged(offset, &what),
+            Bad::Newer(found) => crate::error::Error::NewerVersion {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            },
+        }
+    }
+}
+
 fn at(offset: usize, what: impl Into<String>) -> Bad {
     Bad::At {
         offset,

@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use super::checked_text::{self, Bad};
+use super::checked_text;
 use crate::error::{Error, Result};
 
 pub const FILE_NAME: &str = "leader-contact";
@@ -50,14 +50,8 @@ pub fn encode(c: &LeaderContact) -> String {
 
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<LeaderContact> {
     let bad = |offset: usize, what: &str| Error::corruption(path, offset as u64, what.to_string());
-    let fields = checked_text::decode(bytes, KIND, VERSION, &FIELDS).map_err(|b| match b {
-        Bad::At { offset, what } => bad(offset, &what),
-        Bad::Newer(found) => Error::NewerVersion {
-            path: path.to_path_buf(),
-            found,
-            supported: VERSION,
-        },
-    })?;
+    let fields = checked_text::decode(bytes, KIND, VERSION, &FIELDS)
+        .map_err(|b| b.into_error(path, VERSION, bad))?;
     let mut values = [0u64; 4];
     for ((name, value), (text, offset)) in FIELDS.iter().zip(values.iter_mut()).zip(fields) {
         *value = checked_text::decimal(text)
