@@ -21,7 +21,7 @@ use openraft::{Raft, ServerState};
 use rand::Rng;
 
 use super::network::Network;
-use super::node::Timing;
+use super::timing::Timing;
 use super::{ClusterNode, LogStore, NodeId, NodeStats, TypeConfig};
 
 /// When this node last heard from a leader it accepted, or granted a vote.

@@ -36,6 +36,7 @@ pub mod seed;
 pub mod snapshot;
 mod state_machine;
 pub mod status;
+mod timing;
 pub mod wire;
 
 use std::fmt;

@@ -17,6 +17,7 @@ use super::leader_seen::{self, LeaderSeen};
 use super::network::{Identity, Network};
 use super::node_log::NodeLog;
 use super::status::{NodeStats, NodeStatus};
+pub use super::timing::Timing;
 use super::wire::{
     self, Handshake, KIND_HANDSHAKE, KIND_REPLY, KIND_REQUEST, MAX_FRAME, MAX_HELLO, PeerReply,
     PeerRequest,
@@ -24,38 +25,6 @@ use super::wire::{
 use super::{ClusterNode, LogStore, NodeId, Request, Response, StateMachine, TypeConfig};
 use crate::engine::{Engine, Options};
 use crate::error::{Error, Result};
-
-/// Heartbeat and election timing. Safety never depends on it; only how fast a dead leader
-/// is replaced does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
-    pub heartbeat: Duration,
-    pub election_min: Duration,
-    pub election_max: Duration,
-}
-
-impl Timing {
-    /// Heartbeat 500 ms, election timeout 1.5-2 s: a follower stands once its dead leader's
-    /// lease (2 s) is over, plus a jitter of up to 0.5 s (see election.rs).
-    pub const DEFAULT: Timing = Timing {
-        heartbeat: Duration::from_millis(500),
-        election_min: Duration::from_millis(1500),
-        election_max: Duration::from_millis(2000),
-    };
-    /// For tests on loopback.
-    pub const FAST: Timing = Timing {
-        heartbeat: Duration::from_millis(50),
-        election_min: Duration::from_millis(300),
-        election_max: Duration::from_millis(600),
-    };
-
-    /// How long a write or read barrier waits for its quorum before the client is told: long
-    /// enough for a leader change to finish (a new leader's first round commits it), short
-    /// enough that a client of a leader cut off from its quorum is not left hanging.
-    pub fn client_timeout(&self) -> Duration {
-        self.election_max * 3
-    }
-}
 
 /// Where the node reports what it refused or adopted (serve prints it on stderr).
 pub struct NodeConfig {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use openraft::{Raft, ServerState};
 
-use super::node::Timing;
 use super::node_log::NodeLog;
+use super::timing::Timing;
 use super::{NodeId, NodeStats, TypeConfig};
 
 const POLL: Duration = Duration::from_millis(250);
