@@ -21,21 +21,25 @@ use std::fmt::Debug;
 use std::fs::{self, File};
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{CommittedLeaderId, EntryPayload, ErrorSubject, ErrorVerb, Vote};
 
-use super::entry::{decode_entry, encode_entry};
+mod flusher;
+mod segments;
+
+use super::entry::encode_entry;
 use super::{Entry, LogId, NodeId, StorageError, TypeConfig, storage_error};
-use crate::engine::recovery::list_segments;
 use crate::error::{Error, IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
-use crate::format::envelope::{self, Kind};
 use crate::format::raft_state::{self, LogPos, RaftState};
-use crate::format::wal::{self, Event, SegmentWriter};
+use crate::format::wal::SegmentWriter;
+pub use flusher::{Durability, Durable};
+use flusher::{Flusher, Waiting};
+use segments::{Segment, Slot, index_segments, read_segment_range};
 
 /// Entries kept decoded in memory, newest first out of it (replication of fresh entries and
 /// their apply read from here).
@@ -48,37 +52,6 @@ pub(super) const COMMITTED_WRITE_INTERVAL: Duration = Duration::from_millis(100)
 /// Up to which index segments may be deleted, from the engine's checkpoint and WAL
 /// archiving.
 pub type KeepFloor = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    offset: u64,
-    term: u64,
-    ts: i64,
-}
-
-#[derive(Debug)]
-struct Segment {
-    first: u64,
-    path: PathBuf,
-    /// Entry `first + i` starts at `slots[i].offset`.
-    slots: Vec<Slot>,
-    /// Just past the last entry (a seal, when there is one, starts here).
-    end: u64,
-}
-
-impl Segment {
-    fn last_index(&self) -> Option<u64> {
-        (!self.slots.is_empty()).then(|| self.first + self.slots.len() as u64 - 1)
-    }
-
-    fn contains(&self, index: u64) -> bool {
-        index >= self.first && index < self.first + self.slots.len() as u64
-    }
-
-    fn end_of(&self, i: usize) -> u64 {
-        self.slots.get(i + 1).map_or(self.end, |s| s.offset)
-    }
-}
 
 struct Log {
     /// Shared with the [`Flusher`]: truncate moves it back, a leader's append reads its
@@ -146,196 +119,6 @@ impl Debug for Log {
             .field("state", &self.state)
             .field("segments", &self.segments.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// An fsync of the log this slow is logged at warn.
-const SLOW_FSYNC: Duration = Duration::from_millis(500);
-
-/// Group commit for the Raft log: each append is written at once, and this thread fsyncs
-/// everything written since its last fsync in one go, then moves [`Durable`] on and tells
-/// openraft those appends are persisted.
-///
-/// A leader's own appends are the exception (the Raft thesis, §10.2.1): openraft 0.9 sends
-/// entries to followers only after the leader's append calls back, which would put the
-/// leader's fsync and a follower's in series. So a leader's append calls back once written,
-/// and the leader's fsync runs while the entries travel. openraft may then count an entry
-/// committed that only one follower holds on disk; nothing acts on that before the leader's
-/// fsync covers it too: the state machine applies an entry (answers its client, shows it to
-/// reads, flushes it to SSTs) only once [`Durable`] has passed it, followers are told a
-/// commit index no further than it (see `network`), and the committed index on disk never
-/// passes it. So everything anyone sees is on the disks of a majority.
-struct Flusher {
-    pending: Mutex<FlushQueue>,
-    wake: std::sync::Condvar,
-    /// fsyncs of the log since the store opened (`bench cluster` reports them per write).
-    fsyncs: AtomicU64,
-    durable: Arc<tokio::sync::watch::Sender<Durable>>,
-    /// Tests hold fsyncs back to see what waits for them.
-    #[cfg(test)]
-    held: std::sync::atomic::AtomicBool,
-}
-
-/// How far this node's log is on disk. `generation` changes with every truncate, so an fsync
-/// that completes after one never vouches for entries written in place of the cut ones.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Durable {
-    pub index: u64,
-    /// The last index written (fsynced or not).
-    written: u64,
-    generation: u64,
-    /// An fsync failed: nothing written since can be vouched for.
-    pub failed: bool,
-}
-
-/// Waits for this node's log to be on disk up to an index.
-#[derive(Debug, Clone)]
-pub struct Durability {
-    rx: tokio::sync::watch::Receiver<Durable>,
-}
-
-impl Durability {
-    /// Returns once the log is fsynced through `index`, or through all it holds when that is
-    /// less (an entry that was never appended, as openraft's storage tests apply, has
-    /// nothing to wait for); Err after a failed fsync.
-    pub async fn reached(&self, index: u64) -> std::result::Result<(), String> {
-        let mut rx = self.rx.clone();
-        let on_disk = |d: &Durable| d.index >= index.min(d.written);
-        let d = rx
-            .wait_for(|d| on_disk(d) || d.failed)
-            .await
-            .map_err(|_| "the Raft log closed".to_string())?;
-        if on_disk(&d) {
-            Ok(())
-        } else {
-            Err(format!(
-                "Raft log fsync failed before index {index} was on disk"
-            ))
-        }
-    }
-
-    pub fn index(&self) -> u64 {
-        self.rx.borrow().index
-    }
-}
-
-/// An append waiting for the fsync that covers it; `done` is None when it called back early.
-struct Waiting {
-    done: Option<LogFlushed<TypeConfig>>,
-    file: Option<Arc<File>>,
-    last: u64,
-    generation: u64,
-}
-
-#[derive(Default)]
-struct FlushQueue {
-    waiting: Vec<Waiting>,
-    /// After a failed fsync the page cache's state is unknown (fsyncgate): every later
-    /// append fails too, until the node is restarted and reindexes what is on disk.
-    failed: Option<String>,
-    stop: bool,
-}
-
-impl Flusher {
-    fn new(durable: Durable) -> Flusher {
-        Flusher {
-            pending: Mutex::default(),
-            wake: std::sync::Condvar::new(),
-            fsyncs: AtomicU64::new(0),
-            durable: Arc::new(tokio::sync::watch::Sender::new(durable)),
-            #[cfg(test)]
-            held: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    /// Moves [`Durable`] past the appends of `batch`, now fsynced, that no truncate has
-    /// touched since they were written.
-    fn vouch_for(&self, batch: &[Waiting]) {
-        self.durable.send_if_modified(|d| {
-            let newest = batch
-                .iter()
-                .filter(|w| w.generation == d.generation)
-                .map(|w| w.last)
-                .max();
-            match newest {
-                Some(n) if n > d.index => {
-                    d.index = n;
-                    true
-                }
-                _ => false,
-            }
-        });
-    }
-
-    fn run(self: Arc<Self>) {
-        loop {
-            let batch = {
-                let mut q = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                while q.waiting.is_empty() && !q.stop {
-                    q = self
-                        .wake
-                        .wait_timeout(q, Duration::from_millis(200))
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
-                    if Arc::strong_count(&self) == 1 {
-                        q.stop = true;
-                    }
-                }
-                if q.waiting.is_empty() && q.stop {
-                    return;
-                }
-                std::mem::take(&mut q.waiting)
-            };
-            #[cfg(test)]
-            while self.held.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let mut synced: Vec<*const File> = Vec::new();
-            let mut result = Ok(());
-            for Waiting { file, .. } in &batch {
-                if let Some(f) = file
-                    && !synced.contains(&Arc::as_ptr(f))
-                {
-                    synced.push(Arc::as_ptr(f));
-                    let started = std::time::Instant::now();
-                    if let Err(e) = f.sync_data() {
-                        result = Err(e);
-                        break;
-                    }
-                    let took = started.elapsed();
-                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
-                    // Every write waits on it, and a follower's slow disk slows commits.
-                    if took >= SLOW_FSYNC {
-                        tracing::warn!(
-                            fsync_ms = took.as_millis() as u64,
-                            "slow fsync of the Raft log: {} ms (writes wait for it)",
-                            took.as_millis()
-                        );
-                    }
-                }
-            }
-            match &result {
-                Ok(()) => self.vouch_for(&batch),
-                Err(e) => {
-                    self.pending
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .failed = Some(format!("Raft log fsync failed: {e}"));
-                    self.durable.send_modify(|d| d.failed = true);
-                }
-            }
-            for w in batch {
-                if let Some(cb) = w.done {
-                    cb.log_io_completed(match &result {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-                    });
-                }
-            }
-        }
     }
 }
 
@@ -556,114 +339,6 @@ impl LogStore {
             .map(|s| (s.first, s.path.clone()))
             .collect()
     }
-}
-
-/// Indexes the segments of `wal_dir`, cutting a torn tail off the newest. Returns whether the
-/// newest ends with a seal. Segments wholly at or below `purged` may have gaps before them
-/// (purge runs ahead of deletion), others must follow on exactly.
-fn index_segments(wal_dir: &Path, purged: Option<u64>) -> Result<(Vec<Segment>, bool)> {
-    let listed = list_segments(wal_dir)?;
-    let mut segments: Vec<Segment> = Vec::with_capacity(listed.len());
-    let mut sealed = false;
-    let count = listed.len();
-    for (n, (first, path)) in listed.into_iter().enumerate() {
-        let newest = n + 1 == count;
-        let bytes = fs::read(&path).at(&path)?;
-        if newest && bytes.iter().all(|b| *b == 0) {
-            // Created just before a crash, before its envelope reached the disk.
-            fs::remove_file(&path).at(&path)?;
-            continue;
-        }
-        envelope::decode(&path, &bytes, Kind::Wal)?;
-        let mut seg = Segment {
-            first,
-            path: path.clone(),
-            slots: Vec::new(),
-            end: envelope::LEN as u64,
-        };
-        let mut problem: Option<Error> = None;
-        let mut torn_at = None;
-        let mut seal_seen = false;
-        let mut seal_at = None;
-        let end = wal::scan(&bytes, |ev| {
-            match ev {
-                Event::Entry { offset, entry } => {
-                    if seal_seen {
-                        problem = Some(Error::corruption(&path, offset, "entry after the seal"));
-                        return false;
-                    }
-                    if entry.kind == EntryType::Seal {
-                        seal_seen = true;
-                        seal_at = Some(offset);
-                        return true;
-                    }
-                    let want = first + seg.slots.len() as u64;
-                    if entry.seq != want || entry.kind == EntryType::Checkpoint {
-                        problem = Some(Error::corruption(
-                            &path,
-                            offset,
-                            format!(
-                                "Raft log entry {} ({}) where index {want} belongs",
-                                entry.seq,
-                                entry.kind.name()
-                            ),
-                        ));
-                        return false;
-                    }
-                    seg.slots.push(Slot {
-                        offset,
-                        term: entry.term,
-                        ts: entry.timestamp_ns,
-                    });
-                }
-                Event::Damage { start, end, what } => {
-                    if newest && end as usize >= wal::data_end(&bytes) as usize {
-                        torn_at = Some(start);
-                    } else {
-                        problem = Some(Error::corruption(&path, start, what).with_hint(
-                            "the Raft log is damaged inside written data: remove this node \
-                             from the cluster, wipe its data dir and add it back (it catches up \
-                             from the leader)",
-                        ));
-                    }
-                    return false;
-                }
-            }
-            true
-        });
-        if let Some(p) = problem {
-            return Err(p);
-        }
-        seg.end = seal_at.or(torn_at).unwrap_or(end.valid_end);
-        if seg.slots.is_empty() {
-            // Created just before a crash, before its first entry landed.
-            if newest {
-                fs::remove_file(&path).at(&path)?;
-                continue;
-            }
-            return Err(Error::corruption(
-                &path,
-                seg.end,
-                "Raft log segment without entries",
-            ));
-        }
-        if let Some(prev) = segments.last() {
-            let next = prev.first + prev.slots.len() as u64;
-            let gap_purged = purged.is_some_and(|p| first <= p + 1 && first > next);
-            if first != next && !gap_purged {
-                return Err(Error::corruption(
-                    &path,
-                    0,
-                    format!(
-                        "Raft log segment starts at index {first}, the previous one ends before {next}"
-                    ),
-                ));
-            }
-        }
-        sealed = seal_seen;
-        segments.push(seg);
-    }
-    Ok((segments, sealed))
 }
 
 impl Log {
@@ -1092,59 +767,6 @@ fn describe_append(entries: &[Entry]) -> String {
         [e] => format!("append({})", one(e)),
         [first, .., last] => format!("append({} .. {})", one(first), one(last)),
     }
-}
-
-/// Entries `from..=to` of `seg`, read from its file with one positioned read.
-fn read_segment_range(seg: &Segment, from: u64, to: u64) -> Result<Vec<Entry>> {
-    let i = (from - seg.first) as usize;
-    let j = (to - seg.first) as usize;
-    let start = seg.slots[i].offset;
-    let stop = seg.end_of(j);
-    let file = File::open(&seg.path).at(&seg.path)?;
-    let mut buf = vec![0u8; (stop - start) as usize];
-    let n = crate::io::read_at(&file, &seg.path, &mut buf, start)?;
-    if n < buf.len() {
-        return Err(Error::corruption(
-            &seg.path,
-            start + n as u64,
-            "Raft log segment is shorter than its indexed entries",
-        ));
-    }
-    let payloads = wal::entries_in_range(&buf, start)
-        .map_err(|(at, what)| Error::corruption(&seg.path, at, what))?;
-    let mut out = Vec::with_capacity(payloads.len());
-    for (k, p) in payloads.iter().enumerate() {
-        let at = seg.slots.get(i + k).map_or(start, |s| s.offset);
-        let e = EntryRef::decode(p).map_err(|e| Error::corruption(&seg.path, at, e.to_string()))?;
-        if e.kind == EntryType::Seal {
-            continue;
-        }
-        let entry = decode_entry(&e).map_err(|what| Error::corruption(&seg.path, at, what))?;
-        if entry.log_id.index != from + out.len() as u64 {
-            return Err(Error::corruption(
-                &seg.path,
-                at,
-                format!(
-                    "Raft log entry {} where index {} belongs",
-                    entry.log_id.index,
-                    from + out.len() as u64
-                ),
-            ));
-        }
-        out.push(entry);
-    }
-    if out.len() != j - i + 1 {
-        return Err(Error::corruption(
-            &seg.path,
-            start,
-            format!(
-                "read {} Raft log entries where {} are indexed",
-                out.len(),
-                j - i + 1
-            ),
-        ));
-    }
-    Ok(out)
 }
 
 fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
