@@ -13,6 +13,7 @@ mod bad_input;
 mod bench_cli;
 mod cluster_addr;
 mod cluster_cli;
+mod cluster_decided;
 mod cluster_dir;
 mod cluster_dr;
 mod cluster_logs;

@@ -12,7 +12,8 @@ use tokio::runtime::Handle;
 
 use super::election::Contact;
 use super::{
-    ClusterNode, Command, LogStore, Node, NodeId, NodeStats, NodeStatus, Request, TypeConfig,
+    ClusterNode, Command, LogStore, Node, NodeId, NodeStats, NodeStatus, Request, Response,
+    TypeConfig,
 };
 use crate::engine::BatchOp;
 use crate::format::entry::EntryType;
@@ -33,12 +34,30 @@ pub enum ClusterError {
     Other(String),
 }
 
-type WriteResult = Result<u64, ClusterError>;
+type WriteResult = Result<Response, ClusterError>;
 
-/// Writes waiting for the next proposal; `done` hands the outcome to the async or the
+/// What a client asks to propose.
+enum Proposal {
+    /// Plain writes: folded with other clients' into one entry.
+    Writes(Vec<BatchOp>),
+    /// A command whose answer the state machine decides (SET NX, DEL's count): an entry of
+    /// its own, so the answer is its alone.
+    Alone(Command),
+}
+
+impl Proposal {
+    fn writes(&self) -> usize {
+        match self {
+            Proposal::Writes(ops) => ops.len(),
+            Proposal::Alone(_) => 1,
+        }
+    }
+}
+
+/// A proposal waiting for the next round; `done` hands the outcome to the async or the
 /// blocking caller.
 struct Pending {
-    ops: Vec<BatchOp>,
+    proposal: Proposal,
     done: Box<dyn FnOnce(WriteResult) + Send>,
 }
 
@@ -139,8 +158,8 @@ async fn propose_loop(
                 let take = q
                     .iter()
                     .take_while(|p| {
-                        writes += p.ops.len();
-                        writes <= MAX_BATCH_WRITES
+                        writes += p.proposal.writes();
+                        writes <= MAX_BATCH_WRITES && matches!(p.proposal, Proposal::Writes(_))
                     })
                     .count()
                     .max(1)
@@ -159,9 +178,12 @@ async fn propose_loop(
             let mut commands: Vec<Command> = Vec::new();
             let mut waiting = Vec::with_capacity(batch.len());
             for p in batch {
-                commands.extend(p.ops.into_iter().map(command));
+                match p.proposal {
+                    Proposal::Writes(ops) => commands.extend(ops.into_iter().map(command)),
+                    Proposal::Alone(c) => commands.push(c),
+                }
                 if unsafe_ack_early {
-                    (p.done)(Ok(0));
+                    (p.done)(Ok(Response::default()));
                 } else {
                     waiting.push(p.done);
                 }
@@ -177,7 +199,7 @@ async fn propose_loop(
                     command,
                 })
                 .await
-                .map(|r| r.log_id.index)
+                .map(|r| r.data)
                 .map_err(write_error);
             for w in waiting {
                 w(result.clone());
@@ -259,12 +281,12 @@ impl ClusterClient {
         }
     }
 
-    fn enqueue(&self, ops: Vec<BatchOp>, done: Box<dyn FnOnce(WriteResult) + Send>) {
+    fn enqueue(&self, proposal: Proposal, done: Box<dyn FnOnce(WriteResult) + Send>) {
         self.batcher
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Pending { ops, done });
+            .push(Pending { proposal, done });
         self.batcher.arrived.notify_one();
     }
 
@@ -276,7 +298,7 @@ impl ClusterClient {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.enqueue(
-            ops,
+            Proposal::Writes(ops),
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),
@@ -285,7 +307,7 @@ impl ClusterClient {
             Ok(r) => r.unwrap_or_else(|_| Err(stopped())),
             Err(_) => Err(ClusterError::Timeout(self.write_timeout)),
         };
-        self.unless_leader_silent(r)
+        self.unless_leader_silent(r.map(|r| r.index))
     }
 
     /// [`ClusterClient::write`] from a thread outside any runtime's event loop (serve's
@@ -294,9 +316,21 @@ impl ClusterClient {
         if ops.is_empty() {
             return Ok(0);
         }
+        self.propose_blocking(Proposal::Writes(ops))
+            .map(|r| r.index)
+    }
+
+    /// Proposes `command` as an entry of its own and returns what the state machine
+    /// answered when it applied it (a PutIf's outcome, how many deletes found their key):
+    /// the answer every node computes at that point of the log, whichever node leads.
+    pub fn decide_blocking(&self, command: Command) -> Result<Response, ClusterError> {
+        self.propose_blocking(Proposal::Alone(command))
+    }
+
+    fn propose_blocking(&self, proposal: Proposal) -> Result<Response, ClusterError> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.enqueue(
-            ops,
+            proposal,
             Box::new(move |r| {
                 let _ = tx.send(r);
             }),

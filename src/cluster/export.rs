@@ -21,6 +21,7 @@ use std::fs;
 use std::path::Path;
 
 use super::offline::{committed_tail, read_log};
+use crate::engine::read_only::flushed_tables;
 use crate::engine::{VersionSet, load_state, write_applied_table};
 use crate::error::{IoContext, Result};
 use crate::format::archive_status::to_hex;
@@ -108,7 +109,7 @@ pub fn export_standalone(src: &Path, raft: &RaftState, dest: &Path) -> Result<Ex
         fs::hard_link(&from, sst_dir.join(&name)).at(&from)?;
     }
 
-    let writes = tail.writes();
+    let writes = tail.writes(flushed_tables(src, &state))?;
     let mut files = state.files.clone();
     let mut next_file_no = state.next_file_no;
     if let Some(table) = write_applied_table(dest, next_file_no, &writes)? {
@@ -160,8 +161,8 @@ pub fn export_standalone(src: &Path, raft: &RaftState, dest: &Path) -> Result<Ex
 /// Returns how many log entries were applied.
 pub fn apply_log(dir: &Path, log_dir: &Path, after: u64, to: u64) -> Result<u64> {
     let tail = read_log(log_dir, after, Some(to))?;
-    let writes = tail.writes();
     let (state, _) = load_state(dir)?;
+    let writes = tail.writes(flushed_tables(dir, &state))?;
     let added = write_applied_table(dir, state.next_file_no, &writes)?;
     VersionSet::rewrite_stopped(dir, |st| {
         if let Some(table) = added {

@@ -25,6 +25,7 @@ use super::offline::committed_tail;
 use super::seed::{self, NodeSeed};
 use super::state_machine::AppliedState;
 use super::{ClusterNode, NodeId};
+use crate::engine::read_only::flushed_tables;
 use crate::engine::recovery::list_segments;
 use crate::engine::{load_state, write_applied_table};
 use crate::error::{Error, IoContext, Result};
@@ -114,7 +115,11 @@ pub fn force_new(dir: &Path, node_id: NodeId, addrs: &Addresses) -> Result<Force
         .filter(|n| !n.raft_addr.is_empty());
     let node = address(node_id, member, addrs)?;
 
-    let added = write_applied_table(dir, state.next_file_no, &tail.writes())?;
+    let added = write_applied_table(
+        dir,
+        state.next_file_no,
+        &tail.writes(flushed_tables(dir, &state))?,
+    )?;
     let seed = NodeSeed {
         node_id,
         cluster_id,

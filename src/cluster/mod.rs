@@ -43,6 +43,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::format::entry::PutCondition;
+
 pub use client::{ClusterClient, ClusterError, UNSAFE_ACK_BEFORE_COMMIT_ENV};
 pub use entry::{decode_entry, encode_entry};
 pub use log_store::LogStore;
@@ -88,6 +90,13 @@ pub enum Command {
         key: Vec<u8>,
         value: Vec<u8>,
     },
+    /// SET NX / XX / GET: a put that the state machine decides when it applies the entry,
+    /// so every node, and a client asking again after a leader change, gets one answer.
+    PutIf {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        when: PutCondition,
+    },
     /// Several writes in one entry: a leader folds its clients' concurrent writes together,
     /// so one round of fsyncs and replication carries them all. Never nested.
     Batch(Vec<Command>),
@@ -102,10 +111,23 @@ pub struct Request {
     pub command: Command,
 }
 
-/// What applying an entry answers: its log index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What applying an entry answers: its log index, and what its writes found, decided at
+/// that point of the log (the same on every node).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     pub index: u64,
+    /// Deletes in the entry whose key was live just before them (DEL's answer).
+    pub deleted: u64,
+    /// The entry's last PutIf, if it held one: whether it wrote, and the value it found.
+    pub put_if: Option<PutIfOutcome>,
+}
+
+/// How a PutIf went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutIfOutcome {
+    pub written: bool,
+    /// The key's value before the entry (None: absent).
+    pub old: Option<Vec<u8>>,
 }
 
 openraft::declare_raft_types!(

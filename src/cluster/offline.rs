@@ -11,8 +11,8 @@ use std::fs;
 use std::path::Path;
 
 use super::Entry;
-use super::entry::{decode_entry, wal_writes};
-use crate::engine::read_only::{LogTail, is_cluster_dir};
+use super::entry::{Decider, decode_entry};
+use crate::engine::read_only::{LogTail, TableGet, is_cluster_dir};
 use crate::engine::recovery::list_segments;
 use crate::engine::{ReadOnly, RecoveryMode, applied_memtable};
 use crate::error::{Error, IoContext, Result};
@@ -50,12 +50,12 @@ pub fn read_only(dir: &Path, mode: RecoveryMode) -> Result<ReadOnly> {
 
 /// The committed entries of a node's dir above `checkpoint`, up to the committed index it
 /// recorded, as the engine's read-only view takes them.
-fn committed_log_tail(dir: &Path, checkpoint: u64) -> Result<LogTail> {
+fn committed_log_tail(dir: &Path, checkpoint: u64, tables: TableGet) -> Result<LogTail> {
     let tail = committed_tail(dir, checkpoint, recorded_committed(dir)?)?;
     Ok(LogTail {
         committed: tail.committed,
         entries: tail.entries.len() as u64,
-        mem: applied_memtable(&tail.writes()),
+        mem: applied_memtable(&tail.writes(tables)?),
     })
 }
 
@@ -72,13 +72,17 @@ pub struct CommittedTail {
 
 impl CommittedTail {
     /// The writes the entries make to the key space, as the state machine applies them:
-    /// each at its entry's index, a batch's writes all at the batch's.
-    pub fn writes(&self) -> Vec<EntryRef<'_>> {
-        let mut out = Vec::with_capacity(self.entries.len());
+    /// each at its entry's index, a batch's writes all at the batch's, each PutIf decided
+    /// against `tables` (the flushed tables the entries follow) under the entries before it.
+    pub fn writes(
+        &self,
+        tables: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Vec<EntryRef<'_>>> {
+        let mut decider = Decider::new(tables, false);
         for e in &self.entries {
-            wal_writes(e, &mut out);
+            decider.entry(e)?;
         }
-        out
+        Ok(decider.into_writes())
     }
 }
 

@@ -14,7 +14,7 @@ use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, SnapshotMeta, StoredMembership};
 use serde::{Deserialize, Serialize};
 
-use super::entry::wal_writes;
+use super::entry::Decider;
 use super::log_store::Durability;
 use super::{
     ClusterNode, Entry, LogId, LogStore, NodeId, Response, StorageError, TypeConfig, snapshot,
@@ -185,20 +185,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 next.membership = StoredMembership::new(Some(e.log_id), m.clone());
             }
         }
-        let mut refs: Vec<EntryRef<'_>> = Vec::with_capacity(entries.len());
+        // Each PutIf is decided against the engine (every entry applied before this call)
+        // under the writes of the entries before it in this call.
+        let engine = Arc::clone(&self.engine);
+        let mut decider = Decider::new(|key: &[u8]| engine.get_raw(key), true);
+        let mut answers = Vec::with_capacity(entries.len());
         for e in &entries {
-            wal_writes(e, &mut refs);
+            answers.push(decider.entry(e).map_err(|e| sm_err(ErrorVerb::Read, e))?);
         }
+        let refs: Vec<EntryRef<'_>> = decider.into_writes();
         self.engine
             .apply_committed(&refs, next.encode())
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
         self.applied = next;
-        Ok(entries
-            .iter()
-            .map(|e| Response {
-                index: e.log_id.index,
-            })
-            .collect())
+        Ok(answers)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {

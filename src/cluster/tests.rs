@@ -538,3 +538,113 @@ fn a_followers_append_calls_back_only_after_its_fsync() {
         assert_eq!(store.durability().index(), 1);
     });
 }
+
+fn normal(term: u64, index: u64, command: Command) -> Entry {
+    Entry {
+        log_id: id(term, index),
+        payload: EntryPayload::Normal(Request {
+            timestamp_ns: index as i64,
+            command,
+        }),
+    }
+}
+
+fn put_if(index: u64, key: &str, value: &str, when: PutCondition) -> Entry {
+    normal(
+        1,
+        index,
+        Command::PutIf {
+            key: crate::format::record::plain_key(key.as_bytes()),
+            value: value.as_bytes().to_vec(),
+            when,
+        },
+    )
+}
+
+/// SET NX / XX / GET and DEL's count as entries 1-6, after `a` = 1 at entry 0.
+fn decided_entries() -> Vec<Entry> {
+    let del = |k: &str| Command::Delete {
+        key: crate::format::record::plain_key(k.as_bytes()),
+    };
+    vec![
+        put_if(1, "a", "2", PutCondition::Absent),
+        put_if(2, "b", "1", PutCondition::Absent),
+        put_if(3, "b", "2", PutCondition::Absent),
+        put_if(4, "c", "9", PutCondition::Present),
+        normal(1, 5, Command::Batch(vec![del("a"), del("a"), del("c")])),
+        put_if(6, "b", "3", PutCondition::Always),
+    ]
+}
+
+fn outcome(written: bool, old: Option<&str>) -> Option<PutIfOutcome> {
+    Some(PutIfOutcome {
+        written,
+        old: old.map(|o| o.as_bytes().to_vec()),
+    })
+}
+
+/// What every node must answer for `decided_entries`, whatever it applied them with.
+fn decided_answers() -> Vec<(Option<PutIfOutcome>, u64)> {
+    vec![
+        (outcome(false, Some("1")), 0),
+        (outcome(true, None), 0),
+        (outcome(false, Some("1")), 0),
+        (outcome(false, None), 0),
+        (None, 1),
+        (outcome(true, Some("1")), 0),
+    ]
+}
+
+/// Conditional writes are decided where they stand in the log, against the tables, the
+/// memtable and the entries before them in the same apply: two nodes that apply the same
+/// log in different groupings (one flushed in between) give the same answers and state,
+/// and so does the offline view of a stopped node's dir.
+#[test]
+fn conditional_writes_are_decided_alike_wherever_the_log_is_applied() {
+    let entries = decided_entries();
+    let check = |sm: &StateMachine| {
+        assert_eq!(sm.engine().get(b"a").unwrap(), None);
+        assert_eq!(sm.engine().get(b"b").unwrap(), Some(b"3".to_vec()));
+        assert_eq!(sm.engine().get(b"c").unwrap(), None);
+    };
+    let answers = |r: Vec<Response>| -> Vec<(Option<PutIfOutcome>, u64)> {
+        r.into_iter().map(|r| (r.put_if, r.deleted)).collect()
+    };
+    let whole = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(whole.path());
+        apply_logged(&mut store, &mut sm, vec![put(1, 0, "a", "1")]).await;
+        append(&mut store, entries.clone()).await;
+        let got = sm.apply(entries.clone()).await.unwrap();
+        assert_eq!(answers(got), decided_answers());
+        check(&sm);
+    });
+    let one_by_one = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (mut store, mut sm) = open_node(one_by_one.path());
+        apply_logged(&mut store, &mut sm, vec![put(1, 0, "a", "1")]).await;
+        sm.engine().flush().unwrap();
+        let mut got = Vec::new();
+        for e in &entries {
+            append(&mut store, vec![e.clone()]).await;
+            got.extend(sm.apply(vec![e.clone()]).await.unwrap());
+        }
+        assert_eq!(answers(got), decided_answers());
+        check(&sm);
+        store.save_committed(Some(id(1, 6))).await.unwrap();
+    });
+    // Stopped, flushed only through entry 0: the offline view decides entries 1-6 again,
+    // against the tables.
+    let view = crate::cluster::offline::read_only(
+        one_by_one.path(),
+        crate::engine::RecoveryMode::TolerateTail,
+    )
+    .unwrap();
+    let get = |k: &str| {
+        view.get_raw(&crate::format::record::plain_key(k.as_bytes()))
+            .unwrap()
+    };
+    assert_eq!(get("a"), None);
+    assert_eq!(get("b"), Some(b"3".to_vec()));
+    assert_eq!(get("c"), None);
+}

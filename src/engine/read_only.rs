@@ -33,8 +33,42 @@ pub struct LogTail {
     pub mem: Memtable,
 }
 
-/// Reads a [`LogTail`] of the dir above its checkpoint.
-pub type TailReader<'a> = &'a dyn Fn(&Path, u64) -> Result<LogTail>;
+/// A point read of a dir's flushed tables: a key's live value, None when absent or deleted.
+pub type TableGet<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>>;
+
+/// Reads a [`LogTail`] of the dir above its checkpoint; the tables are there to read for
+/// log entries whose writes depend on the state they meet (a cluster's SET NX).
+pub type TailReader<'a> = &'a dyn Fn(&Path, u64, TableGet) -> Result<LogTail>;
+
+/// A key's live value in `version`'s tables.
+fn table_value(version: &Version, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    Ok(version
+        .get(key)?
+        .and_then(|e| (e.kind == ValueKind::Value).then_some(e.value)))
+}
+
+/// Point reads of the flushed tables `state` (the manifest of `dir`) lists, for offline
+/// tools that apply log entries over them; the tables are opened at the first read.
+pub fn flushed_tables(
+    dir: &Path,
+    state: &ManifestState,
+) -> impl FnMut(&[u8]) -> Result<Option<Vec<u8>>> + use<> {
+    let (dir, state) = (dir.to_path_buf(), state.clone());
+    let mut opened: Option<Version> = None;
+    move |key| {
+        let version = match &mut opened {
+            Some(v) => v,
+            None => opened.insert(Version::build(
+                &dir,
+                &state,
+                &Version::default(),
+                false,
+                None,
+            )?),
+        };
+        table_value(version, key)
+    }
+}
 
 /// Whether `dir` is a cluster node's dir (DIR/raft/): its WAL is a Raft log.
 pub fn is_cluster_dir(dir: &Path) -> bool {
@@ -183,7 +217,7 @@ impl ReadOnly {
         read: TailReader,
     ) -> Result<ReadOnly> {
         let started = std::time::Instant::now();
-        let tail = read(dir, state.flushed_seq)?;
+        let tail = read(dir, state.flushed_seq, &|key| table_value(&version, key))?;
         let opts = super::Options {
             recovery_mode: mode,
             ..super::Options::default()
@@ -238,10 +272,7 @@ impl ReadOnly {
                 return Ok(v.value);
             }
         }
-        Ok(self
-            .version
-            .get(key)?
-            .and_then(|e| (e.kind == ValueKind::Value).then_some(e.value)))
+        table_value(&self.version, key)
     }
 
     pub fn scan(

@@ -22,11 +22,16 @@
 //! | 7    | Seal          | empty            | u64 LE: data entries in the segment     |
 //! | 8    | Blank         | empty            | empty: a Raft leader's first entry      |
 //! | 9    | Membership    | empty            | JSON of the Raft membership config      |
-//! | 10   | Batch         | empty            | several writes (types 1-5), see below    |
+//! | 10   | Batch         | empty            | several writes (types 1-5, 11), see below |
+//! | 11   | PutIf         | `K` + user key   | condition u8, then the value's raw bytes |
 //!
 //! A Batch value is its writes one after another, all at the entry's sequence:
 //! `type u8 | key len u32 LE | key | value len u32 LE | value`. A cluster leader folds the
 //! concurrent writes of its clients into one Raft entry this way (one fsync per round).
+//!
+//! A PutIf is a SET NX / XX / GET in a cluster's log: a put decided when the entry is applied,
+//! against the state every node has at that point of the log, so all nodes agree on it.
+//! Condition 0: always (SET GET); 1: only if the key is absent (NX); 2: only if present (XX).
 //!
 //! In a cluster data dir (DIR/raft/ exists) the WAL is the Raft log: the sequence is the log
 //! index, `term` the term of the leader that created the entry, and entries 1-5 are the
@@ -53,10 +58,11 @@ pub enum EntryType {
     Blank = 8,
     Membership = 9,
     Batch = 10,
+    PutIf = 11,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 10] = [
+    pub const ALL: [EntryType; 11] = [
         EntryType::Put,
         EntryType::Delete,
         EntryType::OrderInsert,
@@ -67,6 +73,7 @@ impl EntryType {
         EntryType::Blank,
         EntryType::Membership,
         EntryType::Batch,
+        EntryType::PutIf,
     ];
 
     pub fn from_u8(v: u8) -> Option<EntryType> {
@@ -85,6 +92,7 @@ impl EntryType {
             EntryType::Blank => "blank",
             EntryType::Membership => "membership",
             EntryType::Batch => "batch",
+            EntryType::PutIf => "put-if",
         }
     }
 
@@ -97,6 +105,7 @@ impl EntryType {
                 | EntryType::OrderInsert
                 | EntryType::TradeExecuted
                 | EntryType::AccountUpdate
+                | EntryType::PutIf
         )
     }
 
@@ -108,8 +117,10 @@ impl EntryType {
                 | EntryType::Seal
                 | EntryType::Blank
                 | EntryType::Membership
-                // Its writes are applied one by one, by the cluster's state machine.
+                // Applied by the cluster's state machine: a batch's writes one by one,
+                // a PutIf as its condition decides.
                 | EntryType::Batch
+                | EntryType::PutIf
         )
     }
 }
@@ -134,6 +145,50 @@ pub enum EntryError {
     KeyOverrun(u32),
     #[error("batch write {at}: {what}")]
     BadBatch { at: usize, what: &'static str },
+    #[error("put-if condition {}: expected 0 (always), 1 (absent) or 2 (present)", .0.map_or("missing".to_string(), |c| c.to_string()))]
+    BadCondition(Option<u8>),
+}
+
+/// When a PutIf writes, against the key's state where the entry stands in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[repr(u8)]
+pub enum PutCondition {
+    /// Always (SET GET: only the old value is wanted).
+    Always = 0,
+    /// Only if the key is absent (SET NX).
+    Absent = 1,
+    /// Only if the key is present (SET XX).
+    Present = 2,
+}
+
+impl PutCondition {
+    pub fn holds(self, present: bool) -> bool {
+        match self {
+            PutCondition::Always => true,
+            PutCondition::Absent => !present,
+            PutCondition::Present => present,
+        }
+    }
+
+    /// A PutIf value: the condition byte, then the value.
+    pub fn encode_value(self, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + value.len());
+        out.push(self as u8);
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// The condition and value a PutIf value holds.
+    pub fn decode_value(bytes: &[u8]) -> Result<(PutCondition, &[u8]), EntryError> {
+        let (&c, value) = bytes.split_first().ok_or(EntryError::BadCondition(None))?;
+        let cond = match c {
+            0 => PutCondition::Always,
+            1 => PutCondition::Absent,
+            2 => PutCondition::Present,
+            other => return Err(EntryError::BadCondition(Some(other))),
+        };
+        Ok((cond, value))
+    }
 }
 
 /// One write inside a Batch entry.
@@ -164,7 +219,7 @@ pub fn decode_batch(value: &[u8]) -> Result<Vec<BatchWrite<'_>>, EntryError> {
         let t = c.u8().ok_or(bad("cut short"))?;
         let kind = EntryType::from_u8(t)
             .filter(|k| k.is_single_write())
-            .ok_or(bad("not a put, delete or typed record"))?;
+            .ok_or(bad("not a put, delete, put-if or typed record"))?;
         let klen = c.u32().ok_or(bad("cut short"))?;
         let key = c.take(klen as usize).ok_or(bad("key runs past the end"))?;
         let vlen = c.u32().ok_or(bad("cut short"))?;

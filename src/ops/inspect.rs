@@ -21,7 +21,7 @@ use super::render::{self, Rendered};
 use crate::engine::recovery::{self, Finding, FindingKind};
 use crate::engine::{LEVELS, RecoveryMode, load_state};
 use crate::error::{Error, IoContext, Result};
-use crate::format::entry::{EntryRef, EntryType};
+use crate::format::entry::{EntryRef, EntryType, PutCondition};
 use crate::format::envelope::{self, Kind};
 use crate::format::manifest::{self, FileMeta, ManifestLog};
 use crate::format::sst::{BlockInfo, Sst, SstIter, ValueKind};
@@ -165,7 +165,8 @@ pub struct WalEntry {
     pub term: u64,
     pub timestamp_ns: i64,
     pub time: String,
-    /// order | trade | account | put | delete | checkpoint | seal | blank | membership
+    /// order | trade | account | put | delete | checkpoint | seal | blank | membership |
+    /// batch | put-if
     pub entry_type: &'static str,
     /// The key as `render` shows it (the id for domain records); empty for checkpoint/seal.
     pub key: String,
@@ -238,6 +239,31 @@ impl WalEntry {
                     String::new(),
                     "membership (value unreadable)".to_string(),
                     serde_json::json!({ "error": "not JSON", "hex": render::hex(e.value) }),
+                ),
+            },
+            EntryType::PutIf => match PutCondition::decode_value(e.value) {
+                Ok((when, v)) => {
+                    let Rendered {
+                        key,
+                        summary,
+                        value,
+                        ..
+                    } = render::render(e.key, Some(v));
+                    let when = match when {
+                        PutCondition::Always => "always",
+                        PutCondition::Absent => "if absent",
+                        PutCondition::Present => "if present",
+                    };
+                    (
+                        key,
+                        format!("{summary} ({when}, decided when applied)"),
+                        serde_json::json!({ "condition": when, "value": value }),
+                    )
+                }
+                Err(err) => (
+                    render::render(e.key, None).key,
+                    format!("put-if (unreadable: {err})"),
+                    serde_json::json!({ "error": err.to_string(), "hex": render::hex(e.value) }),
                 ),
             },
             kind => {

@@ -456,30 +456,10 @@ fn run(shared: &Shared, session: &mut Session, name: &str, args: &Args) -> Reply
             Err(e) => engine_error(&e),
         },
         "set" => conditional_set(shared, args),
-        "del" if argc >= 2 => {
-            // Exclusive across the reads and the delete: two DELs of one key must not both
-            // count it.
-            let _exclusive = shared
-                .write_gate
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut existed = 0;
-            for k in &args[1..] {
-                match engine.get(k) {
-                    Ok(Some(_)) => existed += 1,
-                    Ok(None) => {}
-                    Err(e) => return engine_error(&e),
-                }
-            }
-            let ops = args[1..]
-                .iter()
-                .map(|k| BatchOp::Delete { key: k.clone() })
-                .collect();
-            match shared.write_batch(ops) {
-                Ok(_) => Reply::Int(existed),
-                Err(e) => e,
-            }
-        }
+        "del" if argc >= 2 => match &shared.cluster {
+            Some(c) => decided_del(c, &args[1..]),
+            None => counted_del(shared, &args[1..]),
+        },
         "exists" if argc >= 2 => {
             let mut n = 0;
             for k in &args[1..] {
