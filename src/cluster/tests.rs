@@ -647,4 +647,25 @@ fn conditional_writes_are_decided_alike_wherever_the_log_is_applied() {
     assert_eq!(get("a"), None);
     assert_eq!(get("b"), Some(b"3".to_vec()));
     assert_eq!(get("c"), None);
+    drop(view);
+    // So does the standalone dir a backup of the node holds.
+    let raft = crate::format::raft_state::RaftState::load(&one_by_one.path().join("raft"))
+        .unwrap()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("export");
+    std::fs::create_dir(&dest).unwrap();
+    let export =
+        crate::cluster::export::export_standalone(one_by_one.path(), &raft, &dest).unwrap();
+    assert_eq!((export.checkpoint_index, export.committed_index), (0, 6));
+    let standalone =
+        crate::engine::ReadOnly::open(&dest, crate::engine::RecoveryMode::TolerateTail).unwrap();
+    let get = |k: &str| {
+        standalone
+            .get_raw(&crate::format::record::plain_key(k.as_bytes()))
+            .unwrap()
+    };
+    assert_eq!(get("a"), None);
+    assert_eq!(get("b"), Some(b"3".to_vec()));
+    assert_eq!(get("c"), None);
 }
