@@ -65,6 +65,17 @@ struct Pending {
 struct Batcher {
     queue: std::sync::Mutex<Vec<Pending>>,
     arrived: tokio::sync::Notify,
+    /// The proposer task starts with the first proposal.
+    proposer: std::sync::OnceLock<()>,
+}
+
+impl Batcher {
+    fn len(&self) -> usize {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
 }
 
 /// Most writes folded into one Raft entry.
@@ -149,6 +160,16 @@ async fn propose_loop(
     loop {
         batcher.arrived.notified().await;
         loop {
+            // To the end of the turn, and on while each turn brings more: every client whose
+            // write has arrived joins this round (the clients the last round answered send
+            // their next writes now) instead of waiting a whole round behind it.
+            loop {
+                let queued = batcher.len();
+                tokio::task::yield_now().await;
+                if batcher.len() == queued {
+                    break;
+                }
+            }
             let batch: Vec<Pending> = {
                 let mut q = batcher
                     .queue
@@ -219,13 +240,6 @@ impl ClusterClient {
             std::sync::Arc::clone(&node.stats),
         );
         let batcher = std::sync::Arc::new(Batcher::default());
-        let unsafe_ack_early = std::env::var_os(UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some();
-        rt.spawn(propose_loop(
-            raft.clone(),
-            log.clone(),
-            std::sync::Arc::clone(&batcher),
-            unsafe_ack_early,
-        ));
         ClusterClient {
             raft,
             rt,
@@ -282,6 +296,19 @@ impl ClusterClient {
     }
 
     fn enqueue(&self, proposal: Proposal, done: Box<dyn FnOnce(WriteResult) + Send>) {
+        self.batcher.proposer.get_or_init(|| {
+            // On the runtime of the first writer (serve's event loop), so that its yields
+            // let every connection whose request has arrived queue it first, as serve's
+            // standalone committer does. From outside any runtime: openraft's.
+            let rt = Handle::try_current().unwrap_or_else(|_| self.rt.clone());
+            let unsafe_ack_early = std::env::var_os(UNSAFE_ACK_BEFORE_COMMIT_ENV).is_some();
+            rt.spawn(propose_loop(
+                self.raft.clone(),
+                self.log.clone(),
+                std::sync::Arc::clone(&self.batcher),
+                unsafe_ack_early,
+            ));
+        });
         self.batcher
             .queue
             .lock()
