@@ -121,6 +121,15 @@ pub enum Error {
     )]
     RecoveryFlush(Box<Error>),
 
+    /// An object store refused or could not be reached: the location (`s3://BUCKET/KEY`), what
+    /// it answered (its error code), and what to check.
+    #[error("{location}: {what}{}", hint_suffix(hint))]
+    Remote {
+        location: String,
+        what: String,
+        hint: String,
+    },
+
     /// A point-in-time target the repository cannot reach (before the oldest backup, past
     /// the archive's end, or across a gap in it).
     #[error("{0}")]
@@ -164,7 +173,10 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => Exit::NotFound,
-            Error::Io { .. } | Error::Poisoned(_) | Error::InvalidInput(_) => Exit::Failure,
+            Error::Io { .. }
+            | Error::Poisoned(_)
+            | Error::InvalidInput(_)
+            | Error::Remote { .. } => Exit::Failure,
             Error::NotFound { .. } | Error::NotDataDir { .. } => Exit::NotFound,
             Error::WrongKind { .. }
             | Error::NewerVersion { .. }

@@ -31,6 +31,8 @@ mod inspect_cli;
 mod pitr_cli;
 mod recover_cli;
 mod repair_cli;
+mod repo_store;
+mod s3_server;
 mod serve;
 mod snapshot_cli;
 mod verify_cli;

@@ -19,6 +19,7 @@ pub mod point;
 pub mod repo;
 pub mod restore;
 pub mod sealed;
+pub mod store;
 pub mod verify;
 
 use std::ops::Bound;

@@ -1,0 +1,596 @@
+//! A repository under a bucket prefix on an S3-compatible object store (AWS, MinIO, Ceph,
+//! R2...), through the `object_store` crate. A key is an object name under the prefix.
+//!
+//! - Whole objects are single PUTs; streams go up as multipart uploads of `part_size` parts,
+//!   `concurrency` at a time, so memory stays near part_size × concurrency whatever the size.
+//!   A stream that ends within its first part is one PUT. An upload dropped unfinished is
+//!   aborted, so no part stays billed.
+//! - `create` is a conditional PUT (`If-None-Match: *`): the server refuses it where an
+//!   object is, so two processes on two machines cannot both take one lock.
+//! - The server checks each upload against the SHA-256 the client sends with it;
+//!   transient failures (5xx, throttling, dropped connections) are retried with backoff by
+//!   the client, for a bounded time; a refusal (403, 404 bucket) fails at once, naming the
+//!   bucket, the key and the server's error code.
+//!
+//! The repository code is synchronous (threads, rayon); this store runs its requests on a
+//! runtime of its own and waits for them on a channel, so it may be called from any thread,
+//! also one that is inside another async runtime.
+
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    WriteMultipart,
+};
+
+use super::{Listing, RepoStore, StoreWriter, check_key, check_prefix};
+use crate::error::{Error, Result};
+
+/// Default multipart part size: S3's minimum is 5 MiB.
+pub const DEFAULT_PART_SIZE: usize = 16 << 20;
+/// Default parts in flight per upload.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// Where the repository is and how to reach it. Credentials are not here: they come from
+/// the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), never
+/// from a flag whose value would show in `ps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The repository's prefix in the bucket ("" for the whole bucket), without slashes at
+    /// either end.
+    pub prefix: String,
+    /// A self-hosted or non-AWS server (`http://127.0.0.1:9000`); None for AWS itself.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Bucket in the path (`ENDPOINT/BUCKET/KEY`) rather than in the host name: what most
+    /// self-hosted servers need.
+    pub path_style: bool,
+    pub part_size: usize,
+    pub concurrency: usize,
+    /// A key given by a program that embeds drkit (and the tests); None: the environment's.
+    /// The command line never sets it.
+    pub key: Option<StaticKey>,
+}
+
+/// An access key given in code rather than found in the environment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticKey {
+    pub id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for StaticKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StaticKey {{ id: {:?}, secret: (hidden) }}", self.id)
+    }
+}
+
+impl S3Config {
+    /// `s3://BUCKET[/PREFIX]`, with the defaults for the rest.
+    pub fn from_url(url: &str) -> Result<S3Config> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            Error::InvalidInput(format!("{url}: an S3 repository is s3://BUCKET[/PREFIX]"))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        if bucket.len() < 3 || bucket.len() > 63 || bucket.contains(['\\', ' ']) {
+            return Err(Error::InvalidInput(format!(
+                "{url}: {bucket:?} is not a bucket name (3 to 63 characters)"
+            )));
+        }
+        check_prefix(prefix).map_err(|_| {
+            Error::InvalidInput(format!(
+                "{url}: the prefix {prefix:?} has an empty, `.` or `..` part"
+            ))
+        })?;
+        Ok(S3Config {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            endpoint: None,
+            region: None,
+            path_style: false,
+            part_size: DEFAULT_PART_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            key: None,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+/// The store's own runtime, shut down without waiting when the store goes (it may be dropped
+/// inside another runtime, where a blocking shutdown would panic).
+#[derive(Debug)]
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .map(tokio::runtime::Runtime::handle)
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: S3Config,
+    client: AmazonS3,
+    rt: Runtime,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    inner: Arc<Inner>,
+}
+
+/// Runs `f` on the store's runtime and waits for it from this thread.
+fn run<F>(rt: &tokio::runtime::Handle, f: F) -> Result<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| Error::InvalidInput("the S3 client's runtime stopped".into()))
+}
+
+/// What to check, by what the server or the connection said.
+fn hint_for(what: &str) -> &'static str {
+    let has = |s: &str| what.contains(s);
+    if has("NoSuchBucket") {
+        "the bucket does not exist: create it, or fix the name in the s3:// URL"
+    } else if has("InvalidAccessKeyId")
+        || has("SignatureDoesNotMatch")
+        || has("AccessDenied")
+        || has("403")
+    {
+        "check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and that the bucket policy allows this key"
+    } else if has("error sending request") || has("connect") || has("dns") || has("timed out") {
+        "the server did not answer: check --s3-endpoint (scheme, host and port) and the network"
+    } else {
+        ""
+    }
+}
+
+impl S3Store {
+    /// Connects nothing yet: the first request tells whether the bucket, the endpoint and
+    /// the credentials are right.
+    pub fn new(cfg: S3Config) -> Result<S3Store> {
+        if cfg.part_size < 5 << 20 {
+            return Err(Error::InvalidInput(format!(
+                "part size {} bytes is below S3's minimum of 5 MiB",
+                cfg.part_size
+            )));
+        }
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(&cfg.bucket)
+            .with_virtual_hosted_style_request(!cfg.path_style)
+            // Each upload carries its SHA-256 (x-amz-checksum-sha256) for the server to check.
+            .with_checksum_algorithm(Checksum::SHA256)
+            .with_retry(RetryConfig {
+                max_retries: 5,
+                retry_timeout: Duration::from_secs(30),
+                ..RetryConfig::default()
+            })
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(120))
+                    .with_allow_http(
+                        cfg.endpoint
+                            .as_deref()
+                            .is_some_and(|e| e.starts_with("http://")),
+                    ),
+            );
+        if let Some(endpoint) = &cfg.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(region) = &cfg.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(key) = &cfg.key {
+            builder = builder
+                .with_access_key_id(&key.id)
+                .with_secret_access_key(&key.secret);
+        }
+        let client = builder.build().map_err(|e| Error::Remote {
+            location: cfg.url(),
+            what: e.to_string(),
+            hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a session token) in the environment".into(),
+        })?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("drkit-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("cannot start the S3 client: {e}")))?;
+        Ok(S3Store {
+            inner: Arc::new(Inner {
+                cfg,
+                client,
+                rt: Runtime(Some(rt)),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &S3Config {
+        &self.inner.cfg
+    }
+
+    fn object(&self, key: &str) -> Result<ObjectPath> {
+        check_key(key)?;
+        self.join(key)
+    }
+
+    fn join(&self, key: &str) -> Result<ObjectPath> {
+        let full = match (self.inner.cfg.prefix.as_str(), key) {
+            ("", k) => k.to_string(),
+            (p, "") => p.to_string(),
+            (p, k) => format!("{p}/{k}"),
+        };
+        ObjectPath::parse(&full).map_err(|e| Error::InvalidInput(format!("{full:?}: {e}")))
+    }
+
+    fn remote(&self, key: &str, e: &object_store::Error) -> Error {
+        let what = e.to_string();
+        Error::Remote {
+            location: self.locate(key).display().to_string(),
+            hint: hint_for(&what).to_string(),
+            what,
+        }
+    }
+
+    fn run<F>(&self, f: F) -> Result<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        run(self.inner.rt.handle(), f)
+    }
+
+    fn client(&self) -> AmazonS3 {
+        self.inner.client.clone()
+    }
+
+    /// The names one level under `prefix`, relative to it.
+    fn relative(prefix: &ObjectPath, path: &ObjectPath) -> Option<String> {
+        path.prefix_match(prefix)
+            .and_then(|mut parts| parts.next())
+            .map(|p| p.as_ref().to_string())
+    }
+}
+
+fn not_found(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::NotFound { .. })
+}
+
+impl RepoStore for S3Store {
+    fn locate(&self, key: &str) -> PathBuf {
+        let base = self.inner.cfg.url();
+        PathBuf::from(if key.is_empty() {
+            base
+        } else {
+            format!("{base}/{key}")
+        })
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let got = self.run(async move {
+            match client.get(&path).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(e) if not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        got.map(|b| b.map(|b| b.to_vec()))
+            .map_err(|e| self.remote(key, &e))
+    }
+
+    fn reader(&self, key: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let got = self.run(async move {
+            match client.get(&path).await {
+                Ok(r) => Ok(Some((r.meta.size, r.into_stream()))),
+                Err(e) if not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        match got.map_err(|e| self.remote(key, &e))? {
+            None => Ok(None),
+            Some((size, stream)) => Ok(Some((
+                Box::new(S3Reader {
+                    store: self.clone(),
+                    key: key.to_string(),
+                    stream: Some(stream),
+                    chunk: Bytes::new(),
+                }),
+                size,
+            ))),
+        }
+    }
+
+    fn size(&self, key: &str) -> Result<Option<u64>> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let got = self.run(async move {
+            match client.head(&path).await {
+                Ok(m) => Ok(Some(m.size)),
+                Err(e) if not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        got.map_err(|e| self.remote(key, &e))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let payload = PutPayload::from(bytes.to_vec());
+        self.run(async move { client.put(&path, payload).await })?
+            .map(|_| ())
+            .map_err(|e| self.remote(key, &e))
+    }
+
+    fn create(&self, key: &str, bytes: &[u8]) -> Result<bool> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let payload = PutPayload::from(bytes.to_vec());
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self.run(async move { client.put_opts(&path, payload, opts).await })? {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
+            Err(e) => Err(self.remote(key, &e)),
+        }
+    }
+
+    fn writer(&self, key: &str) -> Result<Box<dyn StoreWriter>> {
+        let path = self.object(key)?;
+        Ok(Box::new(S3Writer {
+            store: self.clone(),
+            key: key.to_string(),
+            path,
+            first: Vec::new(),
+            upload: None,
+            size: 0,
+            finished: false,
+        }))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Listing> {
+        check_prefix(prefix)?;
+        let base = self.join(prefix)?;
+        let client = self.client();
+        let under = base.clone();
+        let listed = self.run(async move {
+            let at = (!under.as_ref().is_empty()).then_some(under);
+            client.list_with_delimiter(at.as_ref()).await
+        })?;
+        let listed = listed.map_err(|e| self.remote(prefix, &e))?;
+        let mut listing = Listing::default();
+        for p in &listed.common_prefixes {
+            if let Some(name) = Self::relative(&base, p) {
+                listing.prefixes.push(name);
+            }
+        }
+        for o in &listed.objects {
+            if let Some(name) = Self::relative(&base, &o.location) {
+                listing.objects.push((name, o.size));
+            }
+        }
+        listing.objects.sort();
+        listing.prefixes.sort();
+        Ok(listing)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let path = self.object(key)?;
+        let client = self.client();
+        let done = self.run(async move {
+            match client.head(&path).await {
+                Err(e) if not_found(&e) => Ok(false),
+                Err(e) => Err(e),
+                Ok(_) => client.delete(&path).await.map(|()| true),
+            }
+        })?;
+        done.map_err(|e| self.remote(key, &e))
+    }
+
+    fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        check_key(prefix)?;
+        let base = self.join(prefix)?;
+        let client = self.client();
+        let done = self.run(async move {
+            let found: Vec<_> = client.list(Some(&base)).collect().await;
+            for meta in found {
+                match client.delete(&meta?.location).await {
+                    Ok(()) => {}
+                    Err(e) if not_found(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })?;
+        done.map_err(|e| self.remote(prefix, &e))
+    }
+}
+
+struct S3Reader {
+    store: S3Store,
+    key: String,
+    stream: Option<BoxStream<'static, object_store::Result<Bytes>>>,
+    chunk: Bytes,
+}
+
+impl Read for S3Reader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            let Some(mut stream) = self.stream.take() else {
+                return Ok(0);
+            };
+            let (stream, next) = self
+                .store
+                .run(async move {
+                    let next = stream.next().await;
+                    (stream, next)
+                })
+                .map_err(io::Error::other)?;
+            match next {
+                None => return Ok(0),
+                Some(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.stream = Some(stream);
+                }
+                Some(Err(e)) => return Err(io::Error::other(self.store.remote(&self.key, &e))),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+struct S3Writer {
+    store: S3Store,
+    key: String,
+    path: ObjectPath,
+    /// Bytes not yet handed to the upload, up to a part: a stream that ends within its first
+    /// part is one PUT.
+    first: Vec<u8>,
+    upload: Option<WriteMultipart>,
+    size: u64,
+    finished: bool,
+}
+
+impl S3Writer {
+    fn failed(&self, e: &object_store::Error) -> io::Error {
+        io::Error::other(self.store.remote(&self.key, e))
+    }
+
+    /// Hands `bytes` to the multipart upload, started on first use, and waits while
+    /// `concurrency` parts are in flight (that wait is what bounds memory).
+    fn feed(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        let cfg = &self.store.inner.cfg;
+        let (part_size, concurrency) = (cfg.part_size, cfg.concurrency.max(1));
+        let mut upload = match self.upload.take() {
+            Some(u) => u,
+            None => {
+                let client = self.store.client();
+                let path = self.path.clone();
+                let started = self
+                    .store
+                    .run(async move { client.put_multipart(&path).await })
+                    .map_err(io::Error::other)?
+                    .map_err(|e| self.failed(&e))?;
+                WriteMultipart::new_with_chunk_size(started, part_size)
+            }
+        };
+        {
+            let _on_store_runtime = self.store.inner.rt.handle().enter();
+            upload.write(&bytes);
+        }
+        let (upload, waited) = self
+            .store
+            .run(async move {
+                let waited = upload.wait_for_capacity(concurrency).await;
+                (upload, waited)
+            })
+            .map_err(io::Error::other)?;
+        self.upload = Some(upload);
+        waited.map_err(|e| self.failed(&e))
+    }
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.size += buf.len() as u64;
+        self.first.extend_from_slice(buf);
+        if self.first.len() >= self.store.inner.cfg.part_size {
+            let part = std::mem::take(&mut self.first);
+            self.feed(part)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl StoreWriter for S3Writer {
+    fn finish(mut self: Box<Self>) -> Result<u64> {
+        let key = self.key.clone();
+        let rest = std::mem::take(&mut self.first);
+        let finished = if self.upload.is_none() {
+            let client = self.store.client();
+            let path = self.path.clone();
+            let payload = PutPayload::from(rest);
+            self.store
+                .run(async move { client.put(&path, payload).await.map(|_| ()) })?
+        } else {
+            if !rest.is_empty() {
+                self.feed(rest)
+                    .map_err(|e| Error::io(self.store.locate(&key), e))?;
+            }
+            match self.upload.take() {
+                Some(upload) => self
+                    .store
+                    .run(async move { upload.finish().await.map(|_| ()) })?,
+                None => Ok(()),
+            }
+        };
+        finished.map_err(|e| self.store.remote(&key, &e))?;
+        self.finished = true;
+        Ok(self.size)
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        if let Some(upload) = self.upload.take()
+            && !self.finished
+        {
+            // Best effort: a part left behind is what `backup` clean-up and the bucket's
+            // abort-incomplete-uploads rule remove.
+            self.store.inner.rt.handle().spawn(async move {
+                let _ = upload.abort().await;
+            });
+        }
+    }
+}
