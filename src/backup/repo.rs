@@ -18,14 +18,16 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::manifest::{BackupManifest, MANIFEST_FILE, check_id};
 use super::sealed::{self, Sealed};
+use super::store::{LocalStore, RepoStore};
 use crate::error::{Error, IoContext, Result};
-use crate::io::{DirLock, fsync_dir, write_atomic};
+use crate::io::{DirLock, fsync_dir};
 
 pub const REPO_FILE: &str = "repo.json";
 pub const READERS_FILE: &str = "READERS";
@@ -52,6 +54,8 @@ impl Sealed for RepoMeta {
 #[derive(Debug, Clone)]
 pub struct Repo {
     root: PathBuf,
+    /// Where repo.json and the manifests are read (the rest moves behind it next).
+    store: Arc<dyn RepoStore>,
     pub meta: RepoMeta,
 }
 
@@ -65,20 +69,17 @@ pub struct Listed {
 impl Repo {
     /// Opens an existing repository; exit 10 when there is none.
     pub fn open(root: &Path) -> Result<Repo> {
-        let path = root.join(REPO_FILE);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound {
-                    path: path.clone(),
-                    hint: format!(
-                        "no backup repository at {}; create one with `drkit backup init --repo {}`",
-                        root.display(),
-                        root.display()
-                    ),
-                });
-            }
-            Err(e) => return Err(Error::io(&path, e)),
+        let store: Arc<dyn RepoStore> = Arc::new(LocalStore::new(root));
+        let path = store.locate(REPO_FILE);
+        let Some(bytes) = store.get(REPO_FILE)? else {
+            return Err(Error::NotFound {
+                path,
+                hint: format!(
+                    "no backup repository at {}; create one with `drkit backup init --repo {}`",
+                    root.display(),
+                    root.display()
+                ),
+            });
         };
         let meta: RepoMeta = sealed::decode(&path, &bytes)?;
         if meta.format != FORMAT {
@@ -90,6 +91,7 @@ impl Repo {
         }
         Ok(Repo {
             root: root.to_path_buf(),
+            store,
             meta,
         })
     }
@@ -118,7 +120,7 @@ impl Repo {
             created: now_rfc3339(),
             checksum: String::new(),
         };
-        write_atomic(&root.join(REPO_FILE), &sealed::encode(&meta)?)?;
+        LocalStore::new(root).put(REPO_FILE, &sealed::encode(&meta)?)?;
         if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
             fsync_dir(parent)?;
         }
@@ -204,20 +206,13 @@ impl Repo {
 
     /// Complete backups (those with a manifest), oldest first.
     pub fn list(&self) -> Result<Vec<Listed>> {
-        let dir = self.backups_dir();
         let mut out = Vec::new();
-        if !dir.exists() {
-            return Ok(out);
-        }
-        for e in fs::read_dir(&dir).at(&dir)? {
-            let e = e.at(&dir)?;
-            let Some(id) = e.file_name().to_str().map(str::to_string) else {
-                continue;
+        for id in self.store.list(BACKUPS_DIR)?.prefixes {
+            let manifest = match self.store.get(&manifest_key(&id)) {
+                Ok(None) => continue,
+                Ok(Some(bytes)) => self.decode_manifest(&id, &bytes),
+                Err(e) => Err(e),
             };
-            if !e.path().join(MANIFEST_FILE).is_file() {
-                continue;
-            }
-            let manifest = self.load(&id);
             out.push(Listed { id, manifest });
         }
         // Ids start with the start time in whole seconds; within one second the manifest's
@@ -239,18 +234,22 @@ impl Repo {
     /// One backup's manifest, checked. Exit 10 when there is no such (complete) backup.
     pub fn load(&self, id: &str) -> Result<BackupManifest> {
         check_id(id)?;
-        let path = self.backup_dir(id).join(MANIFEST_FILE);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound {
-                    path,
-                    hint: "no complete backup with this id; `drkit backup list` shows them".into(),
-                });
-            }
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let m: BackupManifest = sealed::decode(&path, &bytes)?;
+        let key = manifest_key(id);
+        match self.store.get(&key)? {
+            Some(bytes) => self.decode_manifest(id, &bytes),
+            None => Err(Error::NotFound {
+                path: self.store.locate(&key),
+                hint: "no complete backup with this id; `drkit backup list` shows them".into(),
+            }),
+        }
+    }
+
+    /// The manifest `bytes` of backup `id`, checked: its format, that it names `id`, and
+    /// that every file it lists stays inside the backup.
+    fn decode_manifest(&self, id: &str, bytes: &[u8]) -> Result<BackupManifest> {
+        check_id(id)?;
+        let path = self.store.locate(&manifest_key(id));
+        let m: BackupManifest = sealed::decode(&path, bytes)?;
         if m.format != super::manifest::FORMAT {
             return Err(Error::WrongKind {
                 path,
@@ -314,6 +313,11 @@ impl Repo {
 #[derive(Debug)]
 pub struct ReadGuard {
     _file: File,
+}
+
+/// The key of backup `id`'s manifest.
+fn manifest_key(id: &str) -> String {
+    format!("{BACKUPS_DIR}/{id}/{MANIFEST_FILE}")
 }
 
 pub fn hex(bytes: &[u8]) -> String {

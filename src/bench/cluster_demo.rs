@@ -96,6 +96,24 @@ pub(super) fn free_addrs(n: usize) -> Result<Vec<SocketAddr>> {
 }
 
 impl NodeProc {
+    /// A node's first start, before any membership names its ports: ports found free a
+    /// moment ago may have been taken since (by another program's connection), so a node
+    /// that cannot bind them is started again on new ones.
+    pub(super) fn start_first(&mut self, exe: &Path, secret: &Path) -> Result<()> {
+        let log_path = self.dir.with_extension("log");
+        for _ in 0..4 {
+            let logged = std::fs::metadata(&log_path).map_or(0, |m| m.len());
+            match self.start(exe, secret) {
+                Err(_) if bind_failed(&log_path, logged) => {
+                    let fresh = free_addrs(2)?;
+                    (self.client, self.raft) = (fresh[0], fresh[1]);
+                }
+                other => return other,
+            }
+        }
+        self.start(exe, secret)
+    }
+
     pub(super) fn start(&mut self, exe: &Path, secret: &Path) -> Result<()> {
         let log_path = self.dir.with_extension("log");
         let log = std::fs::OpenOptions::new()
@@ -143,6 +161,14 @@ impl NodeProc {
         }
         Ok(())
     }
+}
+
+/// Whether the node's log past `from` says a port was in use.
+fn bind_failed(log_path: &Path, from: u64) -> bool {
+    std::fs::read(log_path).is_ok_and(|b| {
+        let start = usize::try_from(from).unwrap_or(usize::MAX).min(b.len());
+        String::from_utf8_lossy(&b[start..]).contains("in use")
+    })
 }
 
 fn broken(what: &str) -> Error {
@@ -451,7 +477,7 @@ pub fn run_cluster_demo(
         root.display()
     ));
     for n in &mut nodes {
-        n.start(&cfg.exe, &secret)?;
+        n.start_first(&cfg.exe, &secret)?;
     }
     init(&nodes)?;
     let (first_leader, first_term) = wait_leader(&nodes, None)?;

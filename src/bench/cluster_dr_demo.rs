@@ -210,7 +210,7 @@ pub fn run_cluster_dr_demo(
 
     let mut nodes = three_nodes(&root, "node")?;
     for n in &mut nodes {
-        n.start(exe, &secret)?;
+        n.start_first(exe, &secret)?;
     }
     init(&nodes)?;
     let (leader, term) = wait_leader(&nodes, None)?;
