@@ -97,6 +97,9 @@ _drkit() {
             drkit__subcmd__backup,list)
                 cmd="drkit__subcmd__backup__subcmd__list"
                 ;;
+            drkit__subcmd__backup,unlock)
+                cmd="drkit__subcmd__backup__subcmd__unlock"
+                ;;
             drkit__subcmd__backup,verify)
                 cmd="drkit__subcmd__backup__subcmd__verify"
                 ;;
@@ -117,6 +120,9 @@ _drkit() {
                 ;;
             drkit__subcmd__backup__subcmd__help,list)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__list"
+                ;;
+            drkit__subcmd__backup__subcmd__help,unlock)
+                cmd="drkit__subcmd__backup__subcmd__help__subcmd__unlock"
                 ;;
             drkit__subcmd__backup__subcmd__help,verify)
                 cmd="drkit__subcmd__backup__subcmd__help__subcmd__verify"
@@ -283,6 +289,9 @@ _drkit() {
             drkit__subcmd__help__subcmd__backup,list)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__list"
                 ;;
+            drkit__subcmd__help__subcmd__backup,unlock)
+                cmd="drkit__subcmd__help__subcmd__backup__subcmd__unlock"
+                ;;
             drkit__subcmd__help__subcmd__backup,verify)
                 cmd="drkit__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
@@ -433,7 +442,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup)
-            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify expire help"
+            opts="-v -q -h -V --verbose --quiet --help --version init create list info verify expire unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,13 +456,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__create)
-            opts="-v -q -h -V --repo --data --type --threads --compress-level --lock-wait --logical-digest --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --data --type --threads --compress-level --lock-wait --logical-digest --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -485,13 +514,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__expire)
-            opts="-v -q -h -V --repo --keep-full --keep-incr-days --keep-wal-days --dry-run --now --lock-wait --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --keep-full --keep-incr-days --keep-wal-days --dry-run --now --lock-wait --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -523,7 +572,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__help)
-            opts="init create list info verify expire help"
+            opts="init create list info verify expire unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +669,20 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__backup__subcmd__help__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__backup__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -635,13 +698,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__info)
-            opts="-v -q -h -V --repo --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -653,13 +736,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__init)
-            opts="-v -q -h -V --repo --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -671,13 +774,71 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__list)
-            opts="-v -q -h -V --repo --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__backup__subcmd__unlock)
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -689,13 +850,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__backup__subcmd__verify)
-            opts="-v -q -h -V --repo --restore-test --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --restore-test --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1563,7 +1744,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup)
-            opts="init create list info verify expire"
+            opts="init create list info verify expire unlock"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1633,6 +1814,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__backup__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__backup__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2535,13 +2730,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__restore)
-            opts="-v -q -h -V --repo --target --backup --to-seq --to-time --dry-run --force --node-id --members --cluster-token --threads --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --target --backup --to-seq --to-time --dry-run --force --node-id --members --cluster-token --threads --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2881,13 +3096,33 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__wal__subcmd__archive)
-            opts="-v -q -h -V --repo --data --follow --poll --compress-level --lock-wait --disable --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --data --follow --poll --compress-level --lock-wait --disable --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

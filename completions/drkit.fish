@@ -182,76 +182,131 @@ complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'Mo
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s v -l verbose -d 'More detail on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s h -l help -d 'Print help'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "list" -d 'List the complete backups in a repository'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l repo -d 'The repository dir (new or empty)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "list" -d 'List the complete backups in a repository'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "unlock" -d 'Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository\'s locks go with their process and are never broken: this reports who holds them'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and not __fish_seen_subcommand_from init create list info verify expire unlock help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l repo -d 'The repository dir (created if missing)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l data -d 'The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l type -r -f -a "full\t'Every file of the dir'
 incr\t'Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup'"
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l threads -d 'Files compressed in parallel (default: the number of CPUs)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l lock-wait -d 'Wait this long for another run\'s repository lock (`30s`, `5m`, `1h`) instead of failing at once with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l logical-digest -d 'Also record the count and a blake3 digest of every live record, which restore then checks the restored dir against. Reads and decompresses every table: on compressed exchange records it costs more than the copy itself. Without it, every table\'s block checksums are checked as it is copied and every file\'s blake3 on restore'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from info" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l threads -d 'Files checked in parallel (default: the number of CPUs)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Also restore each backup into a temp dir and compare the logical digest'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
-complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-full -d 'Full backups to keep, newest first (at least 1)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-incr-days -d 'Keep incremental backups younger than this many days (while their full backup is kept)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l keep-wal-days -d 'Keep archived WAL younger than this many days, and what replaying it needs' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l now -d 'Judge ages as of this time (RFC 3339) instead of now: for retention drills' -r
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l lock-wait -d 'Wait this long for a running backup, restore or verify instead of failing with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l dry-run -d 'Show what would be removed; change nothing'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from expire" -s V -l version -d 'Print version'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -l json
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -s v -l verbose -d 'More detail on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -s h -l help -d 'Print help'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from unlock" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a backup repository (also created by the first `backup create`)'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "create" -d 'Take a full or incremental backup of a data dir, stopped or held by a running engine'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the complete backups in a repository'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
+complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "unlock" -d 'Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository\'s locks go with their process and are never broken: this reports who holds them'
 complete -c drkit -n "__fish_drkit_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository dir' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l target -d 'Where to restore; must be new or empty unless --force' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l backup -d 'The backup to restore (default: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l to-seq -d 'Point in time by sequence: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it' -r
@@ -260,6 +315,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand restore" -l node-id -d 'Rest
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l members -d 'The new cluster\'s voters, the same list for every node: ID=RAFT_ADDR[/CLIENT_ADDR],...' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l cluster-token -d 'Mixed into the new cluster\'s id, the same for every node: restoring one backup to one point with the same members twice (a rehearsal beside production) gives two clusters that never take each other\'s nodes or share an archive history' -r
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l threads -d 'Files decompressed in parallel (default: the number of CPUs)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand restore" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l dry-run -d 'Print the plan; change nothing'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l force -d 'Restore over a non-empty target: its content is moved aside to TARGET.drkit-old-<time>, never deleted'
 complete -c drkit -n "__fish_drkit_using_subcommand restore" -l json
@@ -273,11 +329,17 @@ complete -c drkit -n "__fish_drkit_using_subcommand wal; and not __fish_seen_sub
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and not __fish_seen_subcommand_from archive help" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and not __fish_seen_subcommand_from archive help" -f -a "archive" -d 'Copy the WAL into a backup repository for point-in-time restore: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine\'s hold: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and not __fish_seen_subcommand_from archive help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l repo -d 'The repository dir (created if missing)' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l repo -d 'The repository: a local dir, or s3://BUCKET[/PREFIX] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l data -d 'The data dir; may be in use by a running engine (no lock is taken on it)' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l poll -d 'How often --follow looks for new WAL (`500ms`, `1s`, `5s`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l lock-wait -d 'Wait this long for another archiver of the same history instead of failing at once with exit 11' -r
+complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l follow -d 'Keep running: look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors and gap warnings unless -v'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l disable -d 'Turn archiving off for the data dir: remove DIR/ARCHIVE_STATUS, so the engine deletes flushed segments again without waiting for the archive'
 complete -c drkit -n "__fish_drkit_using_subcommand wal; and __fish_seen_subcommand_from archive" -l json
@@ -570,6 +632,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcom
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "info" -d 'Show one backup: times, sequences, sizes, files'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every file of one or all backups against its blake3; exit 4 on any damage'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "expire" -d 'Remove backups the retention policy no longer keeps (never one a kept backup needs)'
+complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "unlock" -d 'Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository\'s locks go with their process and are never broken: this reports who holds them'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from wal" -f -a "archive" -d 'Copy the WAL into a backup repository for point-in-time restore: every closed segment, and the growing one up to its last complete entry, so a run from cron every N minutes loses at most N minutes of writes. The first run turns on the engine\'s hold: from then on it keeps every segment until it is archived (DIR/ARCHIVE_STATUS; --disable turns it off)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Make the given nodes the voters of a new cluster (run once, on any of them)'
 complete -c drkit -n "__fish_drkit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every node\'s role, term, leader, log and replication progress, as one node sees it'

@@ -397,7 +397,13 @@ _arguments "${_arguments_options[@]}" : \
         case $line[1] in
             (init)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir (new or empty)]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -411,13 +417,19 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (create)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir (created if missing)]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--data=[The data dir to back up. When a running engine holds it, the backup is taken from a consistent point (hard links inside DIR/backup-points/) without stopping the engine]:DATA:_files' \
 '--type=[]:KIND:((full\:"Every file of the dir"
 incr\:"Only what the newest backup of the same dir history does not hold (new tables, the WAL since); taken as full when there is no such backup"))' \
 '--threads=[Files compressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another run'\''s repository lock (\`30s\`, \`5m\`, \`1h\`) instead of failing at once with exit 11]:LOCK_WAIT:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--logical-digest[Also record the count and a blake3 digest of every live record, which restore then checks the restored dir against. Reads and decompresses every table\: on compressed exchange records it costs more than the copy itself. Without it, every table'\''s block checksums are checked as it is copied and every file'\''s blake3 on restore]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -432,7 +444,13 @@ incr\:"Only what the newest backup of the same dir history does not hold (new ta
 ;;
 (list)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -446,7 +464,13 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (info)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -461,8 +485,14 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (verify)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--threads=[Files checked in parallel (default\: the number of CPUs)]:THREADS:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--restore-test[Also restore each backup into a temp dir and compare the logical digest]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -478,13 +508,39 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (expire)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--keep-full=[Full backups to keep, newest first (at least 1)]:KEEP_FULL:_default' \
 '--keep-incr-days=[Keep incremental backups younger than this many days (while their full backup is kept)]:KEEP_INCR_DAYS:_default' \
 '--keep-wal-days=[Keep archived WAL younger than this many days, and what replaying it needs]:KEEP_WAL_DAYS:_default' \
 '--now=[Judge ages as of this time (RFC 3339) instead of now\: for retention drills]:NOW:_default' \
 '--lock-wait=[Wait this long for a running backup, restore or verify instead of failing with exit 11]:LOCK_WAIT:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--dry-run[Show what would be removed; change nothing]' \
+'--json[]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(unlock)
+_arguments "${_arguments_options[@]}" : \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -532,6 +588,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(unlock)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -546,7 +606,12 @@ esac
 ;;
 (restore)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--target=[Where to restore; must be new or empty unless --force]:TARGET:_files' \
 '--backup=[The backup to restore (default\: the newest backup, full or incremental; with --to-seq/--to-time, the newest backup at or before the target)]:BACKUP:_default' \
 '(--to-time)--to-seq=[Point in time by sequence\: keep every entry with sequence ≤ N, replaying archived WAL after the backup. Exit 12 when the repository cannot reach it]:N:_default' \
@@ -555,6 +620,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--members=[The new cluster'\''s voters, the same list for every node\: ID=RAFT_ADDR\[/CLIENT_ADDR\],...]:MEMBERS:_default' \
 '--cluster-token=[Mixed into the new cluster'\''s id, the same for every node\: restoring one backup to one point with the same members twice (a rehearsal beside production) gives two clusters that never take each other'\''s nodes or share an archive history]:TOKEN:_default' \
 '--threads=[Files decompressed in parallel (default\: the number of CPUs)]:THREADS:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--dry-run[Print the plan; change nothing]' \
 '--force[Restore over a non-empty target\: its content is moved aside to TARGET.drkit-old-<time>, never deleted]' \
 '--json[]' \
@@ -590,11 +656,17 @@ _arguments "${_arguments_options[@]}" : \
         case $line[1] in
             (archive)
 _arguments "${_arguments_options[@]}" : \
-'--repo=[The repository dir (created if missing)]:REPO:_files' \
+'--repo=[The repository\: a local dir, or s3\://BUCKET\[/PREFIX\] on any S3-compatible store (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or a profile of ~/.aws/credentials)]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--data=[The data dir; may be in use by a running engine (no lock is taken on it)]:DATA:_files' \
 '--poll=[How often --follow looks for new WAL (\`500ms\`, \`1s\`, \`5s\`)]:POLL:_default' \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--lock-wait=[Wait this long for another archiver of the same history instead of failing at once with exit 11]:LOCK_WAIT:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '(--disable)--follow[Keep running\: look again every --poll until SIGTERM or SIGINT (then exit 0). Silent but for errors and gap warnings unless -v]' \
 '--disable[Turn archiving off for the data dir\: remove DIR/ARCHIVE_STATUS, so the engine deletes flushed segments again without waiting for the archive]' \
 '--json[]' \
@@ -1261,6 +1333,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(unlock)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
         esac
     ;;
 esac
@@ -1442,6 +1518,7 @@ _drkit__subcmd__backup_commands() {
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
 'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
+'unlock:Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository'\''s locks go with their process and are never broken\: this reports who holds them' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup commands' commands "$@"
@@ -1465,6 +1542,7 @@ _drkit__subcmd__backup__subcmd__help_commands() {
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
 'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
+'unlock:Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository'\''s locks go with their process and are never broken\: this reports who holds them' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'drkit backup help commands' commands "$@"
@@ -1499,6 +1577,11 @@ _drkit__subcmd__backup__subcmd__help__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup help list commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__unlock_commands] )) ||
+_drkit__subcmd__backup__subcmd__help__subcmd__unlock_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup help unlock commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__backup__subcmd__help__subcmd__verify_commands] )) ||
 _drkit__subcmd__backup__subcmd__help__subcmd__verify_commands() {
     local commands; commands=()
@@ -1518,6 +1601,11 @@ _drkit__subcmd__backup__subcmd__init_commands() {
 _drkit__subcmd__backup__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'drkit backup list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__backup__subcmd__unlock_commands] )) ||
+_drkit__subcmd__backup__subcmd__unlock_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit backup unlock commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__backup__subcmd__verify_commands] )) ||
 _drkit__subcmd__backup__subcmd__verify_commands() {
@@ -1767,6 +1855,7 @@ _drkit__subcmd__help__subcmd__backup_commands() {
 'info:Show one backup\: times, sequences, sizes, files' \
 'verify:Re-read every file of one or all backups against its blake3; exit 4 on any damage' \
 'expire:Remove backups the retention policy no longer keeps (never one a kept backup needs)' \
+'unlock:Break the locks of a repository whose holder is gone (a machine that died during a backup to object storage). A local repository'\''s locks go with their process and are never broken\: this reports who holds them' \
     )
     _describe -t commands 'drkit help backup commands' commands "$@"
 }
@@ -1794,6 +1883,11 @@ _drkit__subcmd__help__subcmd__backup__subcmd__init_commands() {
 _drkit__subcmd__help__subcmd__backup__subcmd__list_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help backup list commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__unlock_commands] )) ||
+_drkit__subcmd__help__subcmd__backup__subcmd__unlock_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help backup unlock commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__backup__subcmd__verify_commands] )) ||
 _drkit__subcmd__help__subcmd__backup__subcmd__verify_commands() {

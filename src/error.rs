@@ -102,6 +102,14 @@ pub enum Error {
     #[error("{}: locked by another process{}; stop it first (the lock is released when it exits)", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Locked { path: PathBuf, holder: Option<u32> },
 
+    /// A repository lock (a local flock or an object store's lease) held by someone else.
+    #[error("{}: locked by {held}; {hint}", path.display())]
+    RepoLocked {
+        path: PathBuf,
+        held: String,
+        hint: String,
+    },
+
     #[error("{0}")]
     InvalidInput(String),
 
@@ -182,7 +190,7 @@ impl Error {
             | Error::NewerVersion { .. }
             | Error::UnknownFeatures { .. }
             | Error::Corruption { .. } => Exit::Corruption,
-            Error::Locked { .. } => Exit::LockHeld,
+            Error::Locked { .. } | Error::RepoLocked { .. } => Exit::LockHeld,
             Error::DataDropped(_) => Exit::DataDropped,
             Error::RecoveryFlush(cause) => cause.exit(),
             Error::NotCovered(_) => Exit::TargetNotCovered,

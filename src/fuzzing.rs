@@ -500,7 +500,8 @@ pub fn backup_frames(data: &[u8]) {
         stored_in: None,
         stored_as: StoredAs::Zstd,
     };
-    let result = crate::backup::codec::decode(&path, &expect, None, 1, &|_| {});
+    let store = crate::backup::store::LocalStore::new(dir.path());
+    let result = crate::backup::codec::decode(&store, INPUT, &expect, None, 1, &|_| {});
     let e = result.expect_err("no input can match an all-zero blake3");
     assert!(e.to_string().contains(INPUT), "{e}");
 }

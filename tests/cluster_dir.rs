@@ -666,7 +666,7 @@ fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if !p.to_string_lossy().contains("lock") {
+            } else if !p.to_string_lossy().to_lowercase().contains("lock") {
                 out.insert(p.clone(), std::fs::read(&p).unwrap());
             }
         }

@@ -151,6 +151,7 @@ fn s3_refusals_name_the_bucket_the_key_and_what_to_check() {
     cfg.path_style = true;
     cfg.region = Some("us-east-1".into());
     cfg.key = Some(StaticKey {
+        token: None,
         id: "testing".into(),
         secret: "testing".into(),
     });

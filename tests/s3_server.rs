@@ -68,6 +68,7 @@ impl S3Server {
         cfg.path_style = true;
         cfg.part_size = part_size;
         cfg.key = Some(StaticKey {
+            token: None,
             id: "testing".into(),
             secret: "testing".into(),
         });

@@ -2,18 +2,18 @@
 //! point-in-time restore.
 //!
 //! ```text
-//!  REPO/wal/<history id>/LOCK                              one archiver per history (flock)
+//!  REPO/wal/<history id>/LOCK                              one archiver per history
 //!  REPO/wal/<history id>/{first seq:020}.wal.zst            a closed segment, zstd (codec.rs)
 //!  REPO/wal/<history id>/{first seq:020}.wal.json           its sidecar (sealed JSON), written last
 //!  REPO/wal/<history id>/{first seq:020}.wal.partial-<h>.zst  the growing segment (--follow),
 //!  REPO/wal/<history id>/{first seq:020}.wal.partial.json     up to its last complete entry
 //! ```
 //!
-//! A segment is in the archive once its sidecar is: the compressed copy is written and synced
-//! first, the sidecar renamed into place last, so a killed run leaves at most an unreferenced
-//! `.zst` that the next run removes. The growing segment's copy carries part of its blake3 in
-//! its name, so a new copy never overwrites the one the current sidecar names; the sidecar's
-//! rename switches from one to the other.
+//! A segment is in the archive once its sidecar is: the compressed copy is written whole
+//! first, the sidecar last, so a killed run leaves at most an unreferenced `.zst` (or an
+//! unfinished upload) that the next run removes. The growing segment's copy carries part of
+//! its blake3 in its name, so a new copy never overwrites the one the current sidecar names;
+//! writing the sidecar switches from one to the other.
 //!
 //! The archiver takes no lock on the data dir: a closed segment never changes, and the growing
 //! one is only appended to, so reading it up to its first damage yields a prefix of what it
@@ -31,14 +31,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::decode_stored;
 use super::manifest::{BackupFile, BackupManifest};
-use super::repo::{Repo, hex};
+use super::repo::{Repo, RepoLocation, RepoLock, hex};
 use super::sealed::{self, Sealed};
+use super::store::LockMode;
 use crate::engine::load_state;
 use crate::engine::recovery::list_segments;
 use crate::error::{Error, IoContext, Result};
@@ -46,7 +47,7 @@ use crate::format::archive_status::{self, ArchiveStatus, Hold};
 use crate::format::entry::EntryType;
 use crate::format::envelope::{self, Kind};
 use crate::format::wal::{self, Event, parse_segment_name};
-use crate::io::{DirLock, fsync_dir, write_atomic};
+use crate::io::{fsync_dir, write_atomic};
 
 /// `REPO/wal`: one dir per history id.
 pub const ARCHIVE_DIR: &str = "wal";
@@ -329,14 +330,11 @@ impl Index {
         }
     }
 
-    /// Where a copy's compressed bytes are: the archive dir, or the backup that holds it.
-    pub fn stored_path(repo: &Repo, seg: &ArchivedSegment) -> PathBuf {
+    /// The key of a copy's compressed bytes: in the archive, or in the backup that holds it.
+    pub fn stored_key(seg: &ArchivedSegment) -> String {
         match &seg.held_by {
-            Some(backup) => repo
-                .backup_dir(backup)
-                .join(super::manifest::FILES_DIR)
-                .join(format!("{}.zst", seg.as_file().path)),
-            None => history_dir(repo, &seg.history_id).join(&seg.stored),
+            Some(backup) => super::manifest::stored_key(backup, &seg.as_file()),
+            None => format!("{}/{}", history_prefix(&seg.history_id), seg.stored),
         }
     }
 
@@ -405,52 +403,54 @@ pub struct Gap {
     pub before: String,
 }
 
-pub fn history_dir(repo: &Repo, history: &str) -> PathBuf {
-    repo.root().join(ARCHIVE_DIR).join(history)
+/// `wal/<history>`: where the history's segments are archived.
+pub fn history_prefix(history: &str) -> String {
+    format!("{ARCHIVE_DIR}/{history}")
 }
 
-/// Histories with an archive dir.
+/// The lock one archiver of `history` holds.
+pub fn lock_key(history: &str) -> String {
+    format!("{}/LOCK", history_prefix(history))
+}
+
+/// Histories with archived segments.
 pub fn histories(repo: &Repo) -> Result<Vec<String>> {
-    let dir = repo.root().join(ARCHIVE_DIR);
-    let mut out = Vec::new();
-    if !dir.exists() {
-        return Ok(out);
-    }
-    for e in fs::read_dir(&dir).at(&dir)? {
-        let e = e.at(&dir)?;
-        if let Some(name) = e.file_name().to_str()
-            && archive_status::parse_hex16(name).is_some()
-            && e.path().is_dir()
-        {
-            out.push(name.to_string());
-        }
-    }
+    let mut out: Vec<String> = repo
+        .store()
+        .list(ARCHIVE_DIR)?
+        .prefixes
+        .into_iter()
+        .filter(|name| archive_status::parse_hex16(name).is_some())
+        .collect();
     out.sort();
     Ok(out)
 }
 
-/// Sidecar paths in a history dir, sorted.
-fn sidecars(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    if !dir.exists() {
-        return Ok(out);
-    }
-    for e in fs::read_dir(dir).at(dir)? {
-        let e = e.at(dir)?;
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
+/// The keys of the sidecars of `history`, sorted.
+fn sidecars(repo: &Repo, history: &str) -> Result<Vec<String>> {
+    let prefix = history_prefix(history);
+    let mut out: Vec<String> = repo
+        .store()
+        .list(&prefix)?
+        .objects
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".json"))
+        .map(|(name, _)| format!("{prefix}/{name}"))
+        .collect();
     out.sort();
     Ok(out)
 }
 
-pub fn read_sidecar(path: &Path, history: &str) -> Result<ArchivedSegment> {
-    let bytes = fs::read(path).at(path)?;
-    let s: ArchivedSegment = sealed::decode(path, &bytes)?;
-    s.check_names(path, history)?;
-    Ok(s)
+/// The sidecar `key` of `history`, checked; None when it is gone (a running archiver
+/// replaced a growing segment's sidecar since the listing).
+pub fn read_sidecar(repo: &Repo, key: &str, history: &str) -> Result<Option<ArchivedSegment>> {
+    let Some(bytes) = repo.store().get(key)? else {
+        return Ok(None);
+    };
+    let path = repo.locate(key);
+    let s: ArchivedSegment = sealed::decode(&path, &bytes)?;
+    s.check_names(&path, history)?;
+    Ok(Some(s))
 }
 
 /// Every sidecar of `history`, checked; the first damaged one is an error (exit 4).
@@ -460,10 +460,11 @@ pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
             "{history:?} is not a history id (32 hex digits)"
         )));
     }
-    let dir = history_dir(repo, history);
     let mut index = Index::default();
-    for p in sidecars(&dir)? {
-        let s = read_sidecar(&p, history)?;
+    for key in sidecars(repo, history)? {
+        let Some(s) = read_sidecar(repo, &key, history)? else {
+            continue;
+        };
         if s.sealed {
             index.sealed.insert(s.first_seq, s);
         } else {
@@ -475,11 +476,18 @@ pub fn load_index(repo: &Repo, history: &str) -> Result<Index> {
 
 /// Decompresses an archived segment into memory, checking sizes and blake3.
 pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
-    let stored = Index::stored_path(repo, seg);
+    let key = Index::stored_key(seg);
+    let stored = repo.locate(&key);
     // The decoder writes frames at their offsets, so it needs a file: an unnamed temp file
     // that goes away with the handle.
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    decode_stored(&stored, &seg.as_file(), Some((&mut tmp, &stored)), &|_| {})?;
+    decode_stored(
+        repo.store().as_ref(),
+        &key,
+        &seg.as_file(),
+        Some((&mut tmp, &stored)),
+        &|_| {},
+    )?;
     let mut out = Vec::with_capacity(usize::try_from(seg.size).unwrap_or(0));
     tmp.seek(std::io::SeekFrom::Start(0)).at(&stored)?;
     tmp.read_to_end(&mut out).at(&stored)?;
@@ -490,7 +498,8 @@ pub fn read_archived(repo: &Repo, seg: &ArchivedSegment) -> Result<Vec<u8>> {
 pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Result<()> {
     let mut out = File::create(dest).at(dest)?;
     decode_stored(
-        &Index::stored_path(repo, seg),
+        repo.store().as_ref(),
+        &Index::stored_key(seg),
         &seg.as_file(),
         Some((&mut out, dest)),
         &|_| {},
@@ -498,27 +507,23 @@ pub fn restore_archived(repo: &Repo, seg: &ArchivedSegment, dest: &Path) -> Resu
     out.sync_all().at(dest)
 }
 
-/// The check `backup verify` makes of one history's archive: every sidecar's seal, every
-/// copy against its blake3. Problems are collected, not fatal.
-/// Checks every archived segment of `history` against its sidecar; with `after_seq`, only
-/// those holding an entry past it (what a backup ending there needs for its window).
+/// Checks every archived segment of `history` against its sidecar (the sidecar's seal, the
+/// copy's blake3); with `after_seq`, only those holding an entry past it (what a backup
+/// ending there needs for its window). Problems are collected, not fatal.
 pub fn verify_history(
     repo: &Repo,
     history: &str,
     after_seq: Option<u64>,
 ) -> Result<(usize, u64, Vec<super::Problem>)> {
-    let dir = history_dir(repo, history);
     let mut problems = Vec::new();
     let (mut count, mut bytes) = (0usize, 0u64);
-    for p in sidecars(&dir)? {
-        let s = match read_sidecar(&p, history) {
-            Ok(s) => s,
+    for key in sidecars(repo, history)? {
+        let s = match read_sidecar(repo, &key, history) {
+            Ok(Some(s)) => s,
             // A running archiver replaced a growing segment's sidecar under us: not damage.
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                continue;
-            }
+            Ok(None) => continue,
             Err(e) => {
-                problems.push(super::Problem::from_error(p, &e));
+                problems.push(super::Problem::from_error(repo.locate(&key), &e));
                 continue;
             }
         };
@@ -527,12 +532,12 @@ pub fn verify_history(
         }
         count += 1;
         bytes += s.size;
-        let stored = dir.join(&s.stored);
-        if let Err(e) = decode_stored(&stored, &s.as_file(), None, &|_| {}) {
-            if !s.sealed && read_sidecar(&p, history).ok().as_ref() != Some(&s) {
+        let stored = Index::stored_key(&s);
+        if let Err(e) = decode_stored(repo.store().as_ref(), &stored, &s.as_file(), None, &|_| {}) {
+            if !s.sealed && read_sidecar(repo, &key, history).ok().flatten().as_ref() != Some(&s) {
                 continue;
             }
-            problems.push(super::Problem::from_error(stored, &e));
+            problems.push(super::Problem::from_error(repo.locate(&stored), &e));
         }
     }
     Ok((count, bytes, problems))
@@ -564,7 +569,8 @@ pub struct SegmentOutcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ArchiveReport {
-    pub repo: PathBuf,
+    /// The repository, a path or an `s3://` URL.
+    pub repo: String,
     pub repo_id: String,
     pub data: PathBuf,
     pub history_id: String,
@@ -610,14 +616,15 @@ pub struct Archiver {
     data_history: [u8; 16],
     /// A cluster node's dir: only entries up to its recorded committed index are archived.
     cluster: bool,
-    dir: PathBuf,
+    /// `wal/<history>`.
+    prefix: String,
     opts: ArchiveOptions,
     /// Closed segments already compared with the archive by this process: they never change.
     checked: HashSet<String>,
     /// The compressed blocks of each growing segment's last copy, by first sequence.
     frames: HashMap<u64, super::codec::FrameCache>,
     cleaned: Vec<PathBuf>,
-    _lock: DirLock,
+    _lock: RepoLock,
 }
 
 /// The data dir's history id. The manifest may be replaced (engine open) or appended to
@@ -713,7 +720,7 @@ fn check_same_log(
             seg.last_entry_ns
         } else {
             let bytes = read_archived(repo, seg)?;
-            let stored = Index::stored_path(repo, seg);
+            let stored = repo.locate(&Index::stored_key(seg));
             facts(&stored, &bytes)?
                 .data()
                 .find(|e| e.0 == at)
@@ -762,7 +769,7 @@ pub(super) fn check_any_data_dir(data: &Path) -> Result<()> {
 impl Archiver {
     /// Opens (creating if missing) the repository, takes the archive lock of `data`'s
     /// history, and removes what a killed run left.
-    pub fn open(repo_root: &Path, data: &Path, opts: ArchiveOptions) -> Result<Archiver> {
+    pub fn open(repo: &RepoLocation, data: &Path, opts: ArchiveOptions) -> Result<Archiver> {
         if !(1..=22).contains(&opts.compress_level) {
             return Err(Error::InvalidInput(format!(
                 "compression level {} is out of range 1..=22",
@@ -777,19 +784,14 @@ impl Archiver {
         } else {
             dir_history
         };
-        let (repo, repo_created) = Repo::init(repo_root)?;
-        let dir = history_dir(&repo, &hex(&history));
-        fs::create_dir_all(&dir).at(&dir)?;
-        fsync_dir(&repo.root().join(ARCHIVE_DIR))?;
-        let deadline = Instant::now() + opts.lock_wait;
-        let lock = loop {
-            match DirLock::acquire(&dir) {
-                Err(Error::Locked { .. }) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                other => break other?,
-            }
-        };
+        let (repo, repo_created) = Repo::init(repo)?;
+        let prefix = history_prefix(&hex(&history));
+        let lock = repo.take_lock(
+            &lock_key(&hex(&history)),
+            LockMode::Exclusive,
+            "wal archive",
+            opts.lock_wait,
+        )?;
         let mut a = Archiver {
             repo,
             repo_created,
@@ -797,7 +799,7 @@ impl Archiver {
             history,
             data_history: dir_history,
             cluster,
-            dir,
+            prefix,
             opts,
             checked: HashSet::new(),
             frames: HashMap::new(),
@@ -808,8 +810,11 @@ impl Archiver {
         Ok(a)
     }
 
-    /// Removes `*.tmp` files and compressed copies no sidecar names.
+    /// Removes unfinished writes, `*.tmp` files of older versions and compressed copies no
+    /// sidecar names.
     fn clean_leftovers(&self) -> Result<Vec<PathBuf>> {
+        let store = self.repo.store();
+        let mut removed = store.clean_unfinished(&self.prefix)?;
         let index = load_index(&self.repo, &hex(&self.history))?;
         let named: HashSet<&str> = index
             .sealed
@@ -817,24 +822,20 @@ impl Archiver {
             .chain(index.partial.values())
             .map(|s| s.stored.as_str())
             .collect();
-        let mut removed = Vec::new();
-        for e in fs::read_dir(&self.dir).at(&self.dir)? {
-            let e = e.at(&self.dir)?;
-            let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        for (name, _) in store.list(&self.prefix)?.objects {
             let stray = name.ends_with(".tmp")
                 || (name.ends_with(".zst") && !named.contains(name.as_str()));
             if stray {
-                let p = e.path();
-                fs::remove_file(&p).at(&p)?;
-                removed.push(p);
+                let key = format!("{}/{name}", self.prefix);
+                store.delete(&key)?;
+                removed.push(self.repo.locate(&key));
             }
         }
-        if !removed.is_empty() {
-            fsync_dir(&self.dir)?;
-        }
         Ok(removed)
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}/{name}", self.prefix)
     }
 
     /// The status the data dir should carry, written only when it changes.
@@ -957,7 +958,7 @@ impl Archiver {
                             format!(
                                 "this closed segment hashes to {sum}, but the archive holds it with blake3 {} ({})",
                                 have.blake3,
-                                self.dir.join(ArchivedSegment::sidecar_name(&name, true)).display()
+                                self.repo.locate(&self.key(&ArchivedSegment::sidecar_name(&name, true))).display()
                             ),
                         )
                         .with_hint("one of the two copies was changed after archiving: `drkit verify DIR` and `drkit backup verify --repo R` tell which"));
@@ -1020,8 +1021,7 @@ impl Archiver {
                 if let Some(old) = index.partial.get(first)
                     && old.stored != seg.stored
                 {
-                    let p = self.dir.join(&old.stored);
-                    fs::remove_file(&p).at(&p)?;
+                    self.repo.store().delete(&self.key(&old.stored))?;
                 }
                 outcomes.push(outcome(&seg, Action::Partial));
                 index.partial.insert(*first, seg);
@@ -1039,7 +1039,7 @@ impl Archiver {
             (start, last.last_seq)
         });
         Ok(ArchiveReport {
-            repo: self.repo.root().to_path_buf(),
+            repo: self.repo.location().to_string(),
             repo_id: self.repo.meta.id.clone(),
             data: self.data.clone(),
             history_id: history,
@@ -1054,17 +1054,14 @@ impl Archiver {
     }
 
     fn remove_partial(&self, old: &ArchivedSegment) -> Result<()> {
-        let side = self
-            .dir
-            .join(ArchivedSegment::sidecar_name(&old.name, false));
-        fs::remove_file(&side).at(&side)?;
-        let p = self.dir.join(&old.stored);
-        fs::remove_file(&p).at(&p)?;
-        fsync_dir(&self.dir)
+        let store = self.repo.store();
+        store.delete(&self.key(&ArchivedSegment::sidecar_name(&old.name, false)))?;
+        store.delete(&self.key(&old.stored))?;
+        Ok(())
     }
 
-    /// Compressed copy first (synced), then the sidecar: the segment is in the archive once
-    /// the sidecar's rename is durable.
+    /// Compressed copy first (whole and durable), then the sidecar: the segment is in the
+    /// archive once the sidecar is.
     fn store(
         &mut self,
         name: &str,
@@ -1079,19 +1076,20 @@ impl Archiver {
         } else {
             format!("{name}{PARTIAL}-{}.zst", sum.get(..16).unwrap_or(sum))
         };
-        let dst = self.dir.join(&stored);
-        let tmp = self.dir.join(format!("{stored}.tmp"));
         // Laid out as backup files are (codec.rs), so that each pass over a growing segment
         // compresses only the blocks that changed since the last one; sealing it reuses them
         // all but the last.
         let frames = self.frames.entry(first).or_default();
-        let stored_size =
-            super::codec::encode_bytes(bytes, &tmp, self.opts.compress_level, frames)?;
+        let stored_size = super::codec::encode_bytes(
+            bytes,
+            self.repo.store().as_ref(),
+            &format!("{}/{stored}", self.prefix),
+            self.opts.compress_level,
+            frames,
+        )?;
         if sealed {
             self.frames.remove(&first);
         }
-        fs::rename(&tmp, &dst).at(&dst)?;
-        fsync_dir(&self.dir)?;
         let last_seq = f.last_seq().unwrap_or(first.saturating_sub(1));
         let seg = ArchivedSegment {
             format: SIDECAR_FORMAT.into(),
@@ -1114,8 +1112,8 @@ impl Archiver {
             checksum: String::new(),
             held_by: None,
         };
-        write_atomic(
-            &self.dir.join(ArchivedSegment::sidecar_name(name, sealed)),
+        self.repo.store().put(
+            &self.key(&ArchivedSegment::sidecar_name(name, sealed)),
             &sealed::encode(&seg)?,
         )?;
         Ok(seg)

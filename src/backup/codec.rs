@@ -31,8 +31,10 @@ use std::path::Path;
 
 use super::manifest::BackupFile;
 use super::pipeline::ordered;
+use super::store::RepoStore;
 use super::{CHUNK, Progress};
 use crate::error::{Error, IoContext, Result};
+use crate::io::Writeback;
 
 /// Original bytes per frame: big enough that per-frame overhead and the lost cross-block
 /// matches do not matter (zstd level 3 looks back 2 MiB at most), small enough that a 64 MiB
@@ -53,26 +55,25 @@ const SAMPLE: usize = 64 << 10;
 /// A sample that does not lose at least this fraction (1/32 ≈ 3%) is stored raw: such blocks
 /// are random data, and storing them costs a copy instead of a zstd pass.
 const SAMPLE_GAIN_SHIFT: u32 = 5;
-/// Start writeback of what has been written every this many bytes, so the final fsync finds
-/// little left to do and the disk works while the CPU compresses the next blocks.
-const WRITEBACK_EVERY: u64 = 16 << 20;
 
-/// Compresses `src` into `dst` (fsynced before returning) with `workers` compression threads,
-/// and returns its manifest entry: original size, blake3 of the original bytes, stored size.
+/// Compresses `src` into the object `key` of `store` (whole and durable before returning)
+/// with `workers` compression threads, and returns its manifest entry: original size, blake3
+/// of the original bytes, stored size.
 pub fn encode(
     src: &Path,
-    dst: &Path,
+    store: &dyn RepoStore,
+    key: &str,
     rel: &str,
     level: i32,
     workers: usize,
     progress: Progress<'_>,
 ) -> Result<BackupFile> {
     let mut input = File::open(src).at(src)?;
-    let mut out = File::create(dst).at(dst)?;
+    let dst = &store.locate(key);
+    let mut out = store.writer(key)?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
     let mut first = true;
-    let mut writeback = Writeback::default();
     // Written blocks come back for the next reads: fresh 4 MiB buffers would each cost a
     // thousand page faults and a zeroing pass.
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -105,26 +106,22 @@ pub fn encode(
             Ok((block, frame))
         },
         |(block, frame)| {
-            let n = match frame {
-                Encoded::Zstd(frame) => {
-                    out.write_all(&frame).at(dst)?;
-                    frame.len()
-                }
+            match frame {
+                Encoded::Zstd(frame) => out.write_all(&frame).at(dst)?,
                 Encoded::Raw(checksum) => write_raw_frame(&mut out, &block, checksum).at(dst)?,
-            };
-            writeback.wrote(&out, n as u64);
+            }
             progress(block.len() as u64);
             // The producer may have finished already; the block is then simply dropped.
             let _ = spare_tx.send(block);
             Ok(())
         },
     )?;
-    out.sync_all().at(dst)?;
+    let stored_size = out.finish()?;
     Ok(BackupFile {
         path: rel.to_string(),
         size,
         blake3: hasher.finalize().to_hex().to_string(),
-        stored_size: writeback.written,
+        stored_size,
         stored_in: None,
         stored_as: super::manifest::StoredAs::Zstd,
     })
@@ -141,16 +138,23 @@ pub struct FrameCache {
     pub last_compressed: usize,
 }
 
-/// Writes `bytes` to `dst` (fsynced) laid out as [`encode`] lays out a file, compressing one
-/// block at a time on this thread, and taking the frame of every complete block whose bytes
-/// `cache` saw before instead of compressing it again. Returns the stored size.
+/// Writes `bytes` as the object `key` of `store` (whole and durable) laid out as [`encode`]
+/// lays out a file, compressing one block at a time on this thread, and taking the frame of
+/// every complete block whose bytes `cache` saw before instead of compressing it again.
+/// Returns the stored size.
 ///
 /// A block's bytes are compared by blake3, not assumed: a segment's copy can shrink and be
 /// rewritten (entries archived from the page cache, then lost in a power cut).
-pub fn encode_bytes(bytes: &[u8], dst: &Path, level: i32, cache: &mut FrameCache) -> Result<u64> {
-    let mut out = File::create(dst).at(dst)?;
+pub fn encode_bytes(
+    bytes: &[u8],
+    store: &dyn RepoStore,
+    key: &str,
+    level: i32,
+    cache: &mut FrameCache,
+) -> Result<u64> {
+    let dst = &store.locate(key);
+    let mut out = store.writer(key)?;
     let mut compressor = None;
-    let mut written = 0u64;
     cache.last_compressed = 0;
     let blocks: Vec<&[u8]> = if bytes.is_empty() {
         // An empty file is one empty frame, as in `encode`.
@@ -165,7 +169,6 @@ pub fn encode_bytes(bytes: &[u8], dst: &Path, level: i32, cache: &mut FrameCache
             && *seen == h
         {
             out.write_all(frame).at(dst)?;
-            written += frame.len() as u64;
             continue;
         }
         cache.blocks.truncate(i);
@@ -184,13 +187,11 @@ pub fn encode_bytes(bytes: &[u8], dst: &Path, level: i32, cache: &mut FrameCache
         };
         cache.last_compressed += 1;
         out.write_all(&frame).at(dst)?;
-        written += frame.len() as u64;
         if let Some(h) = hash {
             cache.blocks.push((h, frame));
         }
     }
-    out.sync_all().at(dst)?;
-    Ok(written)
+    out.finish()
 }
 
 /// A raw frame in memory (layout at the top of this file), for [`FrameCache`].
@@ -278,8 +279,12 @@ fn raw_headers(data: &[u8]) -> ([u8; 13], Vec<[u8; 3]>) {
 }
 
 /// Writes `data` as a raw frame with one vectored write, without copying it into a frame
-/// buffer first. Returns the bytes written.
-fn write_raw_frame(out: &mut File, data: &[u8], checksum: u32) -> std::io::Result<usize> {
+/// buffer first.
+fn write_raw_frame<W: Write + ?Sized>(
+    out: &mut W,
+    data: &[u8],
+    checksum: u32,
+) -> std::io::Result<()> {
     use std::io::IoSlice;
     let (head, headers) = raw_headers(data);
     let sum = checksum.to_le_bytes();
@@ -293,7 +298,6 @@ fn write_raw_frame(out: &mut File, data: &[u8], checksum: u32) -> std::io::Resul
         }
     }
     slices.push(IoSlice::new(&sum));
-    let total = slices.iter().map(|s| s.len()).sum();
     let mut rest = slices.as_mut_slice();
     while !rest.is_empty() {
         match out.write_vectored(rest) {
@@ -303,60 +307,30 @@ fn write_raw_frame(out: &mut File, data: &[u8], checksum: u32) -> std::io::Resul
             Err(e) => return Err(e),
         }
     }
-    Ok(total)
-}
-
-/// Starts writeback of a file being written every [`WRITEBACK_EVERY`] bytes.
-#[derive(Debug, Default)]
-pub(super) struct Writeback {
-    written: u64,
-    started: u64,
-}
-
-impl Writeback {
-    pub(super) fn wrote(&mut self, file: &File, n: u64) {
-        self.written += n;
-        if self.written - self.started < WRITEBACK_EVERY {
-            return;
-        }
-        // On Linux, DONTNEED on dirty pages starts their writeback without waiting for it
-        // (and drops nothing that is still dirty). It is only a hint: the fsync at the end is
-        // what makes the file durable, so a failure here changes nothing and is ignored.
-        #[cfg(target_os = "linux")]
-        {
-            let len = std::num::NonZeroU64::new(self.written - self.started);
-            let _ = rustix::fs::fadvise(file, self.started, len, rustix::fs::Advice::DontNeed);
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = file;
-        self.started = self.written;
-    }
+    Ok(())
 }
 
 /// Where decoded bytes go: a file being restored (written and kept; its writeback is started
 /// as it grows), or nowhere (verify).
 pub type Sink<'a> = Option<(&'a mut File, &'a Path)>;
 
-/// Decompresses the repository file `stored` for `expect`, checking its stored size, its
+/// Decompresses the object `key` of `store` for `expect`, checking its stored size, its
 /// original size and blake3, writing the bytes to `sink` if given (not fsynced: the caller
-/// does). Every failure of the stored data is a corruption error naming `stored`, with the
-/// compressed offset where it was found.
+/// does). Every failure of the stored data is a corruption error naming the object, with
+/// the compressed offset where it was found.
 pub fn decode(
-    stored: &Path,
+    store: &dyn RepoStore,
+    key: &str,
     expect: &BackupFile,
     sink: Sink<'_>,
     workers: usize,
     progress: Progress<'_>,
 ) -> Result<()> {
+    let stored = &store.locate(key);
     let bad = |offset: u64, what: String| corrupt(stored, offset, what);
-    let file = match File::open(stored) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad(0, "the file is missing from the repository".into()));
-        }
-        Err(e) => return Err(Error::io(stored, e)),
+    let Some((file, stored_len)) = store.reader(key)? else {
+        return Err(bad(0, "the file is missing from the repository".into()));
     };
-    let stored_len = file.metadata().at(stored)?.len();
     if stored_len != expect.stored_size {
         return Err(bad(
             stored_len.min(expect.stored_size),
@@ -386,10 +360,10 @@ pub fn decode(
         progress,
     };
     if first.content_size.is_none() {
-        // Written before frames had a content size: one stream, decoded as one.
-        let mut file = reader.input.into_inner();
-        std::io::Seek::rewind(&mut file).at(stored)?;
-        return decode_stream(file, check);
+        // Written before frames had a content size: one stream, decoded as one, from the
+        // bytes the frame walk read already on.
+        let whole = std::io::Cursor::new(first.bytes).chain(reader.input);
+        return decode_stream(whole, check);
     }
     let mut pending = Some(first);
     // Where the next frame's bytes go in the original file.
@@ -557,7 +531,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// The whole file as one zstd stream, on the calling thread.
-fn decode_stream(file: File, mut check: Check<'_>) -> Result<()> {
+fn decode_stream(file: impl Read, mut check: Check<'_>) -> Result<()> {
     let stored = check.stored;
     let mut reader = Counting {
         inner: file,
@@ -594,7 +568,7 @@ struct Frame {
 
 /// Splits a stored file into its frames by walking frame and block headers (no decoding).
 struct Frames<'a> {
-    input: BufReader<File>,
+    input: BufReader<Box<dyn Read + Send>>,
     path: &'a Path,
     pos: u64,
 }
@@ -749,11 +723,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("f");
         let mut f = File::create(&path).unwrap();
-        let n = write_raw_frame(&mut f, data, raw_checksum(data)).unwrap();
+        write_raw_frame(&mut f, data, raw_checksum(data)).unwrap();
         drop(f);
-        let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(n, bytes.len());
-        bytes
+        std::fs::read(&path).unwrap()
     }
 
     /// Compressible text, then random bytes, then text: blocks of both kinds in one file.
@@ -780,12 +752,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
         let dst = tmp.path().join("src.zst");
+        let store = crate::backup::store::LocalStore::new(tmp.path());
+        let key = "src.zst";
         std::fs::write(&src, data).unwrap();
-        let f = encode(&src, &dst, "src", 3, workers, &noop).unwrap();
+        let f = encode(&src, &store, key, "src", 3, workers, &noop).unwrap();
         let stored = std::fs::read(&dst).unwrap();
         let out_path = tmp.path().join("out");
         let mut out = File::create(&out_path).unwrap();
-        decode(&dst, &f, Some((&mut out, &out_path)), workers, &noop).unwrap();
+        decode(&store, key, &f, Some((&mut out, &out_path)), workers, &noop).unwrap();
         drop(out);
         (f, stored, std::fs::read(&out_path).unwrap())
     }
@@ -794,6 +768,8 @@ mod tests {
     fn encode_bytes_compresses_only_changed_blocks_and_decodes_exactly() {
         let tmp = tempfile::tempdir().unwrap();
         let dst = tmp.path().join("seg.zst");
+        let store = crate::backup::store::LocalStore::new(tmp.path());
+        let key = "seg.zst";
         let data = mixed(3 * BLOCK + 1000);
         let mut changed = data.clone();
         changed[10] ^= 1;
@@ -807,7 +783,7 @@ mod tests {
             (&[], 1),
         ];
         for (i, (bytes, compressed)) in passes.into_iter().enumerate() {
-            let stored_size = encode_bytes(bytes, &dst, 3, &mut cache).unwrap();
+            let stored_size = encode_bytes(bytes, &store, key, 3, &mut cache).unwrap();
             assert_eq!(cache.last_compressed, compressed, "pass {i}");
             assert_eq!(std::fs::metadata(&dst).unwrap().len(), stored_size);
             let f = BackupFile {
@@ -820,7 +796,7 @@ mod tests {
             };
             let out_path = tmp.path().join("out");
             let mut out = File::create(&out_path).unwrap();
-            decode(&dst, &f, Some((&mut out, &out_path)), 2, &noop).unwrap();
+            decode(&store, key, &f, Some((&mut out, &out_path)), 2, &noop).unwrap();
             drop(out);
             assert!(std::fs::read(&out_path).unwrap() == bytes, "pass {i}");
         }
@@ -873,6 +849,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let data = mixed(BLOCK + 999);
         let dst = tmp.path().join("old.zst");
+        let store = crate::backup::store::LocalStore::new(tmp.path());
+        let key = "old.zst";
         let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
         enc.include_checksum(true).unwrap();
         enc.write_all(&data).unwrap();
@@ -885,13 +863,13 @@ mod tests {
             stored_in: None,
             stored_as: crate::backup::manifest::StoredAs::Zstd,
         };
-        decode(&dst, &f, None, 2, &noop).unwrap();
+        decode(&store, key, &f, None, 2, &noop).unwrap();
         let wrong = BackupFile {
             blake3: blake3::hash(b"x").to_hex().to_string(),
             ..f
         };
         assert!(matches!(
-            decode(&dst, &wrong, None, 2, &noop),
+            decode(&store, key, &wrong, None, 2, &noop),
             Err(Error::Corruption { .. })
         ));
     }
@@ -902,8 +880,10 @@ mod tests {
         let data = mixed(2 * BLOCK + 5000);
         let src = tmp.path().join("src");
         let dst = tmp.path().join("src.zst");
+        let store = crate::backup::store::LocalStore::new(tmp.path());
+        let key = "src.zst";
         std::fs::write(&src, &data).unwrap();
-        let f = encode(&src, &dst, "src", 3, 2, &noop).unwrap();
+        let f = encode(&src, &store, key, "src", 3, 2, &noop).unwrap();
         let good = std::fs::read(&dst).unwrap();
         let step = (good.len() / 97).max(1);
         let mut at = 0;
@@ -911,7 +891,7 @@ mod tests {
             let mut bad = good.clone();
             bad[at] ^= 0x40;
             std::fs::write(&dst, &bad).unwrap();
-            match decode(&dst, &f, None, 2, &noop) {
+            match decode(&store, key, &f, None, 2, &noop) {
                 Err(Error::Corruption { path, offset, .. }) => {
                     assert_eq!(path, dst);
                     assert!(offset <= good.len() as u64);
@@ -928,12 +908,12 @@ mod tests {
             ..f.clone()
         };
         assert!(matches!(
-            decode(&dst, &f_cut, None, 2, &noop),
+            decode(&store, key, &f_cut, None, 2, &noop),
             Err(Error::Corruption { .. })
         ));
         std::fs::remove_file(&dst).unwrap();
         assert!(matches!(
-            decode(&dst, &f, None, 1, &noop),
+            decode(&store, key, &f, None, 1, &noop),
             Err(Error::Corruption { offset: 0, .. })
         ));
     }
@@ -942,6 +922,8 @@ mod tests {
     fn a_huge_claimed_frame_size_is_refused_without_allocating_it() {
         let tmp = tempfile::tempdir().unwrap();
         let dst = tmp.path().join("x.zst");
+        let store = crate::backup::store::LocalStore::new(tmp.path());
+        let key = "x.zst";
         let mut frame = raw_frame(b"hello");
         frame[5..13].copy_from_slice(&u64::MAX.to_le_bytes());
         std::fs::write(&dst, &frame).unwrap();
@@ -954,7 +936,7 @@ mod tests {
             stored_as: crate::backup::manifest::StoredAs::Zstd,
         };
         assert!(matches!(
-            decode(&dst, &f, None, 1, &noop),
+            decode(&store, key, &f, None, 1, &noop),
             Err(Error::Corruption { offset: 0, .. })
         ));
     }

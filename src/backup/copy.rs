@@ -6,44 +6,67 @@
 //!  manifest    := "stored_as": "copy", "stored_size" = "size", "blake3" of those bytes
 //! ```
 //!
-//! The copy is one pass: each chunk is read once, hashed with blake3, and handed back to the
-//! kernel with copy_file_range (in-kernel, and a reflink on filesystems that share extents),
-//! falling back to a plain write where the kernel cannot. Restore mirrors it and checks the
-//! size and blake3 as it goes; a copy that fails its blake3 is opened as an SSTable to name the
-//! damaged block's offset. A plain `cp` of the stored file gives the table back.
+//! The copy is one pass: each chunk is read once, hashed with blake3, and written to the
+//! store. Restore mirrors it, writing with copy_file_range where the stored copy is a local
+//! file (in-kernel, and a reflink on filesystems that share extents), and checks the size and
+//! blake3 as it goes; a copy that fails its blake3 is opened as an SSTable to name the damaged
+//! block's offset. A plain `cp` of the stored file gives the table back.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::Progress;
 use super::manifest::{BackupFile, StoredAs};
+use super::store::RepoStore;
 use crate::error::{Error, IoContext, Result};
 use crate::format::sst::Sst;
+use crate::io::Writeback;
 
 /// Bytes read, hashed and copied at a time: large enough that the per-call cost vanishes,
 /// small enough to stay in the CPU cache between the hash and the copy.
 const COPY_CHUNK: usize = 1 << 20;
 
-/// Copies `src` to `dst` (fsynced before returning) and returns its manifest entry.
-pub fn store(src: &Path, dst: &Path, rel: &str, progress: Progress<'_>) -> Result<BackupFile> {
+/// Copies `src` to the object `key` of `store` (whole and durable before returning) and
+/// returns its manifest entry.
+pub fn store(
+    src: &Path,
+    store: &dyn RepoStore,
+    key: &str,
+    rel: &str,
+    progress: Progress<'_>,
+) -> Result<BackupFile> {
     let mut input = File::open(src).at(src)?;
-    let out = File::create(dst).at(dst)?;
-    let (size, blake3) = pump(&mut input, src, Some((&out, dst)), progress)?;
-    out.sync_all().at(dst)?;
+    let dst = store.locate(key);
+    let mut out = store.writer(key)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = read_full(&mut input, &mut buf).at(src)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        hasher.update(chunk);
+        out.write_all(chunk).at(&dst)?;
+        size += n as u64;
+        progress(n as u64);
+    }
+    out.finish()?;
     Ok(BackupFile {
         path: rel.to_string(),
         size,
-        blake3,
+        blake3: hasher.finalize().to_hex().to_string(),
         stored_size: size,
         stored_in: None,
         stored_as: StoredAs::Copy,
     })
 }
 
-/// The one pass both directions share: reads `input` (at `path`) chunk by chunk, hashes each
-/// chunk and copies it to the same offset of `out` if given. Returns the bytes read and
+/// Restore's pass over a local stored copy: reads `input` (at `path`) chunk by chunk, hashes
+/// each chunk and copies it to the same offset of `out` if given. Returns the bytes read and
 /// their blake3, hex.
 fn pump(
     input: &mut File,
@@ -55,7 +78,7 @@ fn pump(
     let mut buf = vec![0u8; COPY_CHUNK];
     let mut at = 0u64;
     let mut kernel_copy = true;
-    let mut writeback = super::codec::Writeback::default();
+    let mut writeback = Writeback::default();
     loop {
         let n = read_full(input, &mut buf).at(path)?;
         if n == 0 {
@@ -70,6 +93,34 @@ fn pump(
             if !kernel_copy {
                 out.write_all_at(chunk, at).at(out_path)?;
             }
+            writeback.wrote(out, n as u64);
+        }
+        at += n as u64;
+        progress(n as u64);
+    }
+    Ok((at, hasher.finalize().to_hex().to_string()))
+}
+
+/// The same pass over a stream (a stored copy in an object store).
+fn pump_stream(
+    input: &mut dyn Read,
+    path: &Path,
+    out: Option<(&File, &Path)>,
+    progress: Progress<'_>,
+) -> Result<(u64, String)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut at = 0u64;
+    let mut writeback = Writeback::default();
+    loop {
+        let n = read_full(input, &mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        if let Some((out, out_path)) = out {
+            out.write_all_at(chunk, at).at(out_path)?;
             writeback.wrote(out, n as u64);
         }
         at += n as u64;
@@ -103,7 +154,7 @@ fn copy_range(input: &File, out: &File, at: u64, n: usize) -> std::io::Result<bo
 }
 
 /// Fills `buf` unless the file ends first; returns the bytes read.
-fn read_full(input: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match input.read(&mut buf[n..]) {
@@ -116,24 +167,21 @@ fn read_full(input: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Reads the stored copy `stored` of `expect`, checking its size and blake3, and writes it to
-/// `sink` if given (not fsynced: the caller does). Failures are corruption errors naming
-/// `stored`, with the damaged block's offset when the copy is a table.
+/// Reads the stored copy `key` of `expect` in `store`, checking its size and blake3, and
+/// writes it to `sink` if given (not fsynced: the caller does). Failures are corruption errors
+/// naming the object, with the damaged block's offset when the copy is a table.
 pub fn load(
-    stored: &Path,
+    store: &dyn RepoStore,
+    key: &str,
     expect: &BackupFile,
     sink: super::codec::Sink<'_>,
     progress: Progress<'_>,
 ) -> Result<()> {
+    let stored = &store.locate(key);
     let bad = |offset: u64, what: String| super::codec::corrupt(stored, offset, what);
-    let mut input = match File::open(stored) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad(0, "the file is missing from the repository".into()));
-        }
-        Err(e) => return Err(Error::io(stored, e)),
+    let Some((mut input, len)) = store.reader(key)? else {
+        return Err(bad(0, "the file is missing from the repository".into()));
     };
-    let len = input.metadata().at(stored)?.len();
     if len != expect.stored_size || len != expect.size {
         return Err(bad(
             len.min(expect.size),
@@ -144,7 +192,13 @@ pub fn load(
         ));
     }
     let sink = sink.map(|(f, p)| (&*f, p));
-    let (at, sum) = pump(&mut input, stored, sink, progress)?;
+    // A local copy goes through the kernel (copy_file_range); a remote one as a stream.
+    let local = store.local_path(key).and_then(|p| File::open(p).ok());
+    let (at, sum) = match local {
+        Some(mut file) => pump(&mut file, stored, sink, progress)?,
+        None => pump_stream(&mut input, stored, sink, progress)?,
+    };
+    drop(input);
     if at != expect.size {
         return Err(bad(
             at,
@@ -155,7 +209,12 @@ pub fn load(
         ));
     }
     if sum != expect.blake3 {
-        let offset = damaged_block(stored).unwrap_or(0);
+        let offset = store
+            .get(key)
+            .ok()
+            .flatten()
+            .and_then(|bytes| damaged_block(stored, bytes))
+            .unwrap_or(0);
         return Err(bad(
             offset,
             format!(
@@ -167,10 +226,9 @@ pub fn load(
     Ok(())
 }
 
-/// The offset of the first block of the table copy `stored` that fails its checksum, or of
+/// The offset of the first block of the table copy `bytes` that fails its checksum, or of
 /// the damage that stops it from opening; None if it is not a readable table at all.
-fn damaged_block(stored: &Path) -> Option<u64> {
-    let bytes = std::fs::read(stored).ok()?;
+fn damaged_block(stored: &Path, bytes: Vec<u8>) -> Option<u64> {
     match Sst::from_bytes(stored, bytes) {
         Ok(sst) => sst
             .blocks()
@@ -197,7 +255,8 @@ mod tests {
         let data: Vec<u8> = (0..3 * COPY_CHUNK + 12345).map(|i| (i * 7) as u8).collect();
         std::fs::write(&src, &data).unwrap();
         let stored = dir.path().join("stored");
-        let f = store(&src, &stored, "sst/x.sst", &|_| {}).unwrap();
+        let repo = crate::backup::store::LocalStore::new(dir.path());
+        let f = store(&src, &repo, "stored", "sst/x.sst", &|_| {}).unwrap();
         assert_eq!(f.size, data.len() as u64);
         assert_eq!(f.stored_size, f.size);
         assert_eq!(f.stored_as, StoredAs::Copy);
@@ -206,22 +265,22 @@ mod tests {
 
         let restored = dir.path().join("restored");
         let mut out = File::create(&restored).unwrap();
-        load(&stored, &f, Some((&mut out, &restored)), &|_| {}).unwrap();
+        load(&repo, "stored", &f, Some((&mut out, &restored)), &|_| {}).unwrap();
         assert_eq!(std::fs::read(&restored).unwrap(), data);
-        load(&stored, &f, None, &|_| {}).unwrap();
+        load(&repo, "stored", &f, None, &|_| {}).unwrap();
 
         let mut flipped = data.clone();
         flipped[COPY_CHUNK + 5] ^= 1;
         std::fs::write(&stored, &flipped).unwrap();
-        let err = load(&stored, &f, None, &|_| {}).unwrap_err();
+        let err = load(&repo, "stored", &f, None, &|_| {}).unwrap_err();
         assert!(err.to_string().contains("blake3"), "{err}");
 
         std::fs::write(&stored, &data[..100]).unwrap();
-        let err = load(&stored, &f, None, &|_| {}).unwrap_err();
+        let err = load(&repo, "stored", &f, None, &|_| {}).unwrap_err();
         assert!(err.to_string().contains("100 bytes"), "{err}");
 
         std::fs::remove_file(&stored).unwrap();
-        let err = load(&stored, &f, None, &|_| {}).unwrap_err();
+        let err = load(&repo, "stored", &f, None, &|_| {}).unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
     }
 }

@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, MANIFEST_FILE, WalCopy};
+use super::manifest::{self, BackupFile, BackupManifest, FILES_DIR, WalCopy};
 use super::point::{self, Point};
-use super::repo::{Repo, hex};
+use super::repo::{BACKUPS_DIR, Repo, RepoLocation, hex, manifest_key};
 use super::sealed::{self, Sealed};
+use super::store::RepoStore;
 use super::{CHUNK, Progress, logical_digest, run_queue};
 use crate::cluster::export::{self, Export, LeaderLag};
 use crate::engine::{ReadOnly, RecoveryMode};
@@ -29,7 +30,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::leader_contact::{self, LeaderContact};
 use crate::format::manifest::{ManifestState, manifest_name};
 use crate::format::raft_state::RaftState;
-use crate::io::{DirLock, fsync_dir, write_atomic};
+use crate::io::DirLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,9 +194,9 @@ pub fn estimate_bytes(data: &Path) -> u64 {
     total
 }
 
-/// Backs up `data` into the repository at `repo_root` (created if missing).
+/// Backs up `data` into the repository at `repo` (created if missing).
 pub fn create(
-    repo_root: &Path,
+    repo: &RepoLocation,
     data: &Path,
     opts: &CreateOptions,
     progress: Progress<'_>,
@@ -217,8 +218,8 @@ pub fn create(
     };
     // Advisory: an unreadable file leaves the lag unknown rather than failing the backup.
     let contact = leader_contact::read(&data.join("raft")).ok().flatten();
-    let (repo, repo_created) = Repo::init(repo_root)?;
-    let repo_lock = repo.lock(opts.lock_wait)?;
+    let (repo, repo_created) = Repo::init(repo)?;
+    let repo_lock = repo.lock("backup create", opts.lock_wait)?;
     let mut cleaned = repo.clean_leftovers(&repo_lock)?;
 
     let start = Instant::now();
@@ -237,22 +238,20 @@ pub fn create(
     let (kind, parent, promoted) = choose_parent(&repo, opts.kind, &d.history_id)?;
 
     let id = backup_id(start_time, kind);
-    let backup_dir = repo.backup_dir(&id);
-    let files_dir = backup_dir.join(FILES_DIR);
-    let subdirs = subdirs(&files_dir, &d.jobs);
-    // On any error below, the partial dir goes at once rather than waiting for the next run
-    // (which would remove it too: it has no manifest, so it was never a backup).
+    let backup_prefix = format!("{BACKUPS_DIR}/{id}");
+    let files_prefix = format!("{backup_prefix}/{FILES_DIR}");
+    // On any error below, the partial backup goes at once rather than waiting for the next
+    // run (which would remove it too: it has no manifest, so it was never a backup).
     let mut partial = Partial {
-        dir: &backup_dir,
+        repo: &repo,
+        prefix: backup_prefix,
+        manifest: manifest_key(&id),
         armed: true,
     };
-    for d in &subdirs {
-        fs::create_dir_all(d).at(d)?;
-    }
-    fsync_dir(&repo.backups_dir())?;
     let copier = Copier::new(
         parent.as_ref(),
-        &files_dir,
+        repo.store().as_ref(),
+        &files_prefix,
         opts,
         node_state.is_none(),
         progress,
@@ -264,10 +263,6 @@ pub fn create(
         digest_time,
     } = copy_beside_digest(&copier, &d.jobs, opts, &ro)?;
     drop(ro);
-    for d in subdirs.iter().rev() {
-        fsync_dir(d)?;
-    }
-    fsync_dir(&backup_dir)?;
 
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let reused = files.iter().filter(|f| f.stored_in.is_some());
@@ -308,8 +303,9 @@ pub fn create(
         checksum: String::new(),
     };
     let cluster = capture.release();
-    // Last, and atomically: from this rename on the backup exists.
-    write_atomic(&backup_dir.join(MANIFEST_FILE), &sealed::encode(&m)?)?;
+    // Last, and atomically: from this write on the backup exists.
+    repo.store()
+        .put(&manifest_key(&m.id), &sealed::encode(&m)?)?;
     // Read back through the checking path: what list and restore will see.
     partial.armed = false;
     let backup = repo.load(&m.id)?;
@@ -426,23 +422,6 @@ fn backup_id(start_time: chrono::DateTime<chrono::Utc>, kind: BackupKind) -> Str
     )
 }
 
-/// `files_dir` and every dir under it the jobs' files go into.
-fn subdirs(files_dir: &Path, jobs: &[Job]) -> Vec<PathBuf> {
-    let mut subdirs = vec![files_dir.to_path_buf()];
-    for j in jobs {
-        if let Some(parent) = Path::new(&j.rel)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            let d = files_dir.join(parent);
-            if !subdirs.contains(&d) {
-                subdirs.push(d);
-            }
-        }
-    }
-    subdirs
-}
-
 /// Stores one file of the backup, or refers to the parent's copy of it.
 struct Copier<'a> {
     parent: Option<&'a BackupManifest>,
@@ -452,7 +431,9 @@ struct Copier<'a> {
     /// node, whose tables share names, and each export writes its own tail table under the
     /// node's next file number. Then a table is reused only when its blake3 matches.
     names_identify_tables: bool,
-    files_dir: &'a Path,
+    store: &'a dyn RepoStore,
+    /// `backups/<id>/files`.
+    files_prefix: &'a str,
     compress_level: i32,
     block_workers: usize,
     progress: Progress<'a>,
@@ -461,7 +442,8 @@ struct Copier<'a> {
 impl<'a> Copier<'a> {
     fn new(
         parent: Option<&'a BackupManifest>,
-        files_dir: &'a Path,
+        store: &'a dyn RepoStore,
+        files_prefix: &'a str,
         opts: &CreateOptions,
         names_identify_tables: bool,
         progress: Progress<'a>,
@@ -473,7 +455,8 @@ impl<'a> Copier<'a> {
                 .iter()
                 .flat_map(|p| p.files.iter().map(|f| (f.path.as_str(), f)))
                 .collect(),
-            files_dir,
+            store,
+            files_prefix,
             compress_level: opts.compress_level,
             // Files in parallel times blocks in parallel within each stays at the core
             // count: more compressors than cores only thrash the caches (measured: 2 files
@@ -494,12 +477,13 @@ impl<'a> Copier<'a> {
             return Ok(reused);
         }
         if is_compressed_table(&j.rel, &j.src)? {
-            let dst = self.files_dir.join(&j.rel);
-            return super::copy::store(&j.src, &dst, &j.rel, self.progress);
+            let key = format!("{}/{}", self.files_prefix, j.rel);
+            return super::copy::store(&j.src, self.store, &key, &j.rel, self.progress);
         }
-        compress(
+        super::codec::encode(
             &j.src,
-            &self.files_dir.join(format!("{}.zst", j.rel)),
+            self.store,
+            &format!("{}/{}.zst", self.files_prefix, j.rel),
             &j.rel,
             self.compress_level,
             self.block_workers,
@@ -633,16 +617,20 @@ fn hash_file(path: &Path) -> Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// Removes a backup dir that never got its manifest.
+/// Removes a backup that never got its manifest.
 struct Partial<'a> {
-    dir: &'a Path,
+    repo: &'a Repo,
+    prefix: String,
+    manifest: String,
     armed: bool,
 }
 
 impl Drop for Partial<'_> {
     fn drop(&mut self) {
-        if self.armed && !self.dir.join(MANIFEST_FILE).exists() {
-            let _ = fs::remove_dir_all(self.dir);
+        let store = self.repo.store();
+        if self.armed && matches!(store.size(&self.manifest), Ok(None)) {
+            let _ = store.clean_unfinished(&self.prefix);
+            let _ = store.delete_prefix(&self.prefix);
         }
     }
 }
@@ -664,16 +652,4 @@ fn is_compressed_table(rel: &str, src: &Path) -> Result<bool> {
         return Ok(false);
     }
     Ok(crate::format::sst::stored_compression(src)? != crate::format::sst::Compression::None)
-}
-
-/// Compresses `src` into `dst`, fsynced; see [`super::codec`].
-fn compress(
-    src: &Path,
-    dst: &Path,
-    rel: &str,
-    level: i32,
-    block_workers: usize,
-    progress: Progress<'_>,
-) -> Result<BackupFile> {
-    super::codec::encode(src, dst, rel, level, block_workers, progress)
 }

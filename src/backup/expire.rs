@@ -12,17 +12,16 @@
 //! exclusively (no restore or verify is reading).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::archive;
-use super::manifest::{BackupManifest, MANIFEST_FILE};
+use super::manifest::BackupManifest;
 use super::repo::Repo;
-use crate::error::{Error, IoContext, Result};
-use crate::io::fsync_dir;
+use super::repo::{BACKUPS_DIR, manifest_key};
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Policy {
@@ -380,11 +379,11 @@ pub fn expire(
     dry_run: bool,
     lock_wait: Duration,
 ) -> Result<ExpireReport> {
-    let lock = repo.lock(lock_wait)?;
+    let lock = repo.lock("backup expire", lock_wait)?;
     let _readers = if dry_run {
         None
     } else {
-        Some(repo.exclusive_read_guard(lock_wait)?)
+        Some(repo.exclusive_read_guard("backup expire", lock_wait)?)
     };
     let cleaned = if dry_run {
         Vec::new()
@@ -393,30 +392,19 @@ pub fn expire(
     };
     let plan = plan(repo, policy, now)?;
     if !dry_run {
-        let backups = repo.backups_dir();
+        let store = repo.store();
         for d in plan.removed() {
-            let dir = repo.backup_dir(&d.id);
-            let manifest = dir.join(MANIFEST_FILE);
-            fs::remove_file(&manifest).at(&manifest)?;
-            fsync_dir(&dir)?;
-            fs::remove_dir_all(&dir).at(&dir)?;
+            // The manifest first: from then on the backup does not exist.
+            store.delete(&manifest_key(&d.id))?;
+            store.delete_prefix(&format!("{BACKUPS_DIR}/{}", d.id))?;
         }
-        fsync_dir(&backups)?;
         for w in &plan.wal {
-            let dir = archive::history_dir(repo, &w.history_id);
+            let prefix = archive::history_prefix(&w.history_id);
             for name in &w.removed {
                 // The sidecar first: from then on the segment is not archived.
-                let sidecar = dir.join(archive::ArchivedSegment::sidecar_name(name, true));
-                fs::remove_file(&sidecar).at(&sidecar)?;
-                let stored = dir.join(format!("{name}.zst"));
-                match fs::remove_file(&stored) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io(&stored, e)),
-                }
-            }
-            if !w.removed.is_empty() {
-                fsync_dir(&dir)?;
+                let sidecar = archive::ArchivedSegment::sidecar_name(name, true);
+                store.delete(&format!("{prefix}/{sidecar}"))?;
+                store.delete(&format!("{prefix}/{name}.zst"))?;
             }
         }
     }

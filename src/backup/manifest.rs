@@ -33,7 +33,7 @@
 //!                      or backups/<stored_in or id>/files/<path>     (copy, see copy.rs)
 //! ```
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +153,15 @@ impl StoredAs {
 
 pub const FORMAT: &str = "drkit-backup-manifest";
 
+/// The key of `file` as backup `owner` stores it.
+pub fn stored_key(owner: &str, file: &BackupFile) -> String {
+    let files = format!("{}/{owner}/{FILES_DIR}", super::repo::BACKUPS_DIR);
+    match file.stored_as {
+        StoredAs::Zstd => format!("{files}/{}.zst", file.path),
+        StoredAs::Copy => format!("{files}/{}", file.path),
+    }
+}
+
 impl Sealed for BackupManifest {
     const VERSION: u16 = 1;
     fn checksum_mut(&mut self) -> &mut String {
@@ -161,16 +170,10 @@ impl Sealed for BackupManifest {
 }
 
 impl BackupManifest {
-    /// `backups/<owner>/files/<path>.zst` (or without `.zst` for a copy), where the owner is
-    /// this backup or the earlier one that stored the file.
-    pub fn stored_path(&self, backups_dir: &Path, file: &BackupFile) -> PathBuf {
-        let files = backups_dir
-            .join(file.stored_in.as_deref().unwrap_or(&self.id))
-            .join(FILES_DIR);
-        match file.stored_as {
-            StoredAs::Zstd => files.join(format!("{}.zst", file.path)),
-            StoredAs::Copy => files.join(&file.path),
-        }
+    /// The key `backups/<owner>/files/<path>.zst` (or without `.zst` for a copy), where the
+    /// owner is this backup or the earlier one that stored the file.
+    pub fn stored_key(&self, file: &BackupFile) -> String {
+        stored_key(file.stored_in.as_deref().unwrap_or(&self.id), file)
     }
 
     /// The earlier backups whose dirs this one reads files from.

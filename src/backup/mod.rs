@@ -23,7 +23,6 @@ pub mod store;
 pub mod verify;
 
 use std::ops::Bound;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -196,30 +195,32 @@ fn file_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// Decompresses the repository file `stored` for `expect`, checking its stored size, its
-/// original size and blake3, writing the bytes to `sink` if given. Every failure is a
-/// corruption error naming `stored`.
+/// Decompresses the stored object `key` for `expect`, checking its stored size, its original
+/// size and blake3, writing the bytes to `sink` if given. Every failure is a corruption error
+/// naming the object.
 fn decode_stored(
-    stored: &Path,
+    store: &dyn store::RepoStore,
+    key: &str,
     expect: &BackupFile,
     sink: codec::Sink<'_>,
     progress: Progress<'_>,
 ) -> Result<()> {
-    load_stored(stored, expect, sink, file_workers(), progress)
+    load_stored(store, key, expect, sink, file_workers(), progress)
 }
 
 /// Reads a stored file however the backup stored it (see [`manifest::StoredAs`]): zstd with
 /// `workers` decompression threads, or a copy.
 fn load_stored(
-    stored: &Path,
+    store: &dyn store::RepoStore,
+    key: &str,
     expect: &BackupFile,
     sink: codec::Sink<'_>,
     workers: usize,
     progress: Progress<'_>,
 ) -> Result<()> {
     match expect.stored_as {
-        manifest::StoredAs::Zstd => codec::decode(stored, expect, sink, workers, progress),
-        manifest::StoredAs::Copy => copy::load(stored, expect, sink, progress),
+        manifest::StoredAs::Zstd => codec::decode(store, key, expect, sink, workers, progress),
+        manifest::StoredAs::Copy => copy::load(store, key, expect, sink, progress),
     }
 }
 

@@ -188,7 +188,7 @@ pub fn plan(
             Some(m) => m.history_id.clone(),
             None => {
                 return Err(Error::NotFound {
-                    path: repo.backups_dir(),
+                    path: repo.locate(super::repo::BACKUPS_DIR),
                     hint: "the repository holds no complete backup; take one with `drkit backup create`".into(),
                 });
             }
@@ -337,7 +337,7 @@ fn time_to_seq(
         // holds no entry after it: no need to read it.
         if seg.last_entry_ns.is_some_and(|l| l > t) {
             let bytes = archive::read_archived(repo, &seg)?;
-            let path = archive::Index::stored_path(repo, &seg);
+            let path = repo.locate(&archive::Index::stored_key(&seg));
             let f = facts(&path, &bytes)?;
             if let Some(e) = f
                 .entries

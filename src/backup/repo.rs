@@ -1,22 +1,24 @@
-//! The repository on disk:
+//! The repository, in a local dir or under a bucket prefix (see [`super::store`]):
 //!
 //! ```text
-//!  REPO/repo.json                   format version, random id, created time (sealed JSON)
-//!  REPO/LOCK                        flock held by `backup create` and `backup expire`
-//!                                   (exit 11, or --lock-wait)
-//!  REPO/READERS                     flock held shared by restore and verify while they read,
-//!                                   exclusively by `backup expire` while it removes
-//!  REPO/backups/<id>/files/…​.zst    one zstd file per data-dir file
-//!  REPO/backups/<id>/manifest.json  written last: a backup without it does not exist
+//!  repo.json                   format version, random id, created time (sealed JSON)
+//!  LOCK                        held by `backup create` and `backup expire` (exit 11, or
+//!                              --lock-wait)
+//!  READERS                     held shared by restore and verify while they read,
+//!                              exclusively by `backup expire` while it removes
+//!  backups/<id>/files/…​.zst    one zstd file per data-dir file
+//!  backups/<id>/manifest.json  written last: a backup without it does not exist
+//!  wal/<history id>/…          the WAL archive (archive.rs)
 //! ```
 //!
 //! A complete backup is never changed, only removed whole by `expire`, which removes its
 //! manifest first: from then on it is not listed, and the rest goes after. Restore and verify
 //! hold READERS shared for their whole run, so `expire` never pulls files out from under
 //! them; `create` does not need it (it only adds). `list` and `info` read single manifests,
-//! which are either there or not.
+//! which are either there or not. Locks are flocks in a local repository and leases on an
+//! object store (store/lock.rs).
 
-use std::fs::{self, File, OpenOptions};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,13 +27,78 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{BackupManifest, MANIFEST_FILE, check_id};
 use super::sealed::{self, Sealed};
-use super::store::{LocalStore, RepoStore};
-use crate::error::{Error, IoContext, Result};
-use crate::io::{DirLock, fsync_dir};
+use super::store::{Attempt, HeldLock, Holder, LocalStore, LockMode, RepoStore, S3Config, S3Store};
+use crate::error::{Error, Result};
 
 pub const REPO_FILE: &str = "repo.json";
+pub const LOCK_FILE: &str = "LOCK";
 pub const READERS_FILE: &str = "READERS";
 pub const BACKUPS_DIR: &str = "backups";
+
+/// How long restore and verify wait for a running `expire` to let go of READERS.
+const READERS_WAIT: Duration = Duration::from_secs(300);
+
+/// Where a repository is: `--repo PATH` or `--repo s3://BUCKET/PREFIX` (with the `--s3-*`
+/// settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoLocation {
+    Local(PathBuf),
+    S3(S3Config),
+}
+
+impl RepoLocation {
+    /// A path, or an `s3://` URL with default settings.
+    pub fn parse(text: &str) -> Result<RepoLocation> {
+        if text.starts_with("s3://") {
+            Ok(RepoLocation::S3(S3Config::from_url(text)?))
+        } else if text.contains("://") {
+            Err(Error::InvalidInput(format!(
+                "{text}: a repository is a local path or s3://BUCKET/PREFIX"
+            )))
+        } else {
+            Ok(RepoLocation::Local(PathBuf::from(text)))
+        }
+    }
+
+    /// The local dir, for a local repository.
+    pub fn local_path(&self) -> Option<&Path> {
+        match self {
+            RepoLocation::Local(p) => Some(p),
+            RepoLocation::S3(_) => None,
+        }
+    }
+
+    pub fn open_store(&self) -> Result<Arc<dyn RepoStore>> {
+        Ok(match self {
+            RepoLocation::Local(p) => Arc::new(LocalStore::new(p)),
+            RepoLocation::S3(cfg) => Arc::new(S3Store::new(cfg.clone())?),
+        })
+    }
+}
+
+impl From<&Path> for RepoLocation {
+    fn from(p: &Path) -> RepoLocation {
+        RepoLocation::Local(p.to_path_buf())
+    }
+}
+
+impl From<PathBuf> for RepoLocation {
+    fn from(p: PathBuf) -> RepoLocation {
+        RepoLocation::Local(p)
+    }
+}
+
+impl fmt::Display for RepoLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepoLocation::Local(p) => write!(f, "{}", p.display()),
+            RepoLocation::S3(cfg) => f.write_str(&cfg.url()),
+        }
+    }
+}
+
+/// A repository lock taken; released when dropped.
+pub type RepoLock = Box<dyn HeldLock>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepoMeta {
@@ -53,8 +120,7 @@ impl Sealed for RepoMeta {
 
 #[derive(Debug, Clone)]
 pub struct Repo {
-    root: PathBuf,
-    /// Where repo.json and the manifests are read (the rest moves behind it next).
+    location: RepoLocation,
     store: Arc<dyn RepoStore>,
     pub meta: RepoMeta,
 }
@@ -68,16 +134,17 @@ pub struct Listed {
 
 impl Repo {
     /// Opens an existing repository; exit 10 when there is none.
-    pub fn open(root: &Path) -> Result<Repo> {
-        let store: Arc<dyn RepoStore> = Arc::new(LocalStore::new(root));
+    pub fn open(location: &RepoLocation) -> Result<Repo> {
+        Self::open_in(location, location.open_store()?)
+    }
+
+    fn open_in(location: &RepoLocation, store: Arc<dyn RepoStore>) -> Result<Repo> {
         let path = store.locate(REPO_FILE);
         let Some(bytes) = store.get(REPO_FILE)? else {
             return Err(Error::NotFound {
                 path,
                 hint: format!(
-                    "no backup repository at {}; create one with `drkit backup init --repo {}`",
-                    root.display(),
-                    root.display()
+                    "no backup repository at {location}; create one with `drkit backup init --repo {location}`"
                 ),
             });
         };
@@ -90,28 +157,25 @@ impl Repo {
             });
         }
         Ok(Repo {
-            root: root.to_path_buf(),
+            location: location.clone(),
             store,
             meta,
         })
     }
 
-    /// Creates a repository in `root` (which may exist if empty), or opens the one there.
-    /// Returns whether it was created.
-    pub fn init(root: &Path) -> Result<(Repo, bool)> {
-        if root.join(REPO_FILE).exists() {
-            return Ok((Repo::open(root)?, false));
+    /// Creates a repository at `location` (a dir that may exist if empty, or a prefix with no
+    /// objects under it), or opens the one there. Returns whether it was created.
+    pub fn init(location: &RepoLocation) -> Result<(Repo, bool)> {
+        let store = location.open_store()?;
+        if store.size(REPO_FILE)?.is_some() {
+            return Ok((Self::open_in(location, store)?, false));
         }
-        if root.exists() {
-            let mut entries = fs::read_dir(root).at(root)?;
-            if entries.next().is_some() {
-                return Err(Error::InvalidInput(format!(
-                    "{}: not empty and not a drkit backup repository (no {REPO_FILE}); give an empty or new dir",
-                    root.display()
-                )));
-            }
+        let top = store.list("")?;
+        if !top.objects.is_empty() || !top.prefixes.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{location}: not empty and not a drkit backup repository (no {REPO_FILE}); give an empty or new dir or prefix"
+            )));
         }
-        fs::create_dir_all(root.join(BACKUPS_DIR)).at(root)?;
         let id: [u8; 16] = rand::random();
         let meta = RepoMeta {
             format: FORMAT.into(),
@@ -120,88 +184,79 @@ impl Repo {
             created: now_rfc3339(),
             checksum: String::new(),
         };
-        LocalStore::new(root).put(REPO_FILE, &sealed::encode(&meta)?)?;
-        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fsync_dir(parent)?;
-        }
-        Ok((Repo::open(root)?, true))
+        // Where two runs create one repository at once, the first repo.json stays.
+        let created = store.create(REPO_FILE, &sealed::encode(&meta)?)?;
+        Ok((Self::open_in(location, store)?, created))
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn location(&self) -> &RepoLocation {
+        &self.location
     }
 
-    pub fn backups_dir(&self) -> PathBuf {
-        self.root.join(BACKUPS_DIR)
+    pub fn store(&self) -> &Arc<dyn RepoStore> {
+        &self.store
     }
 
-    pub fn backup_dir(&self, id: &str) -> PathBuf {
-        self.backups_dir().join(id)
+    /// How messages name `key`: a path, or an `s3://` URL.
+    pub fn locate(&self, key: &str) -> PathBuf {
+        self.store.locate(key)
     }
 
-    /// Takes `REPO/LOCK`, retrying for up to `wait` (zero: fail at once with exit 11). Two
-    /// cron runs that overlap then either fail fast and loudly or queue, as the operator chose.
-    pub fn lock(&self, wait: Duration) -> Result<DirLock> {
-        let deadline = Instant::now() + wait;
-        loop {
-            match DirLock::acquire(&self.root) {
-                Err(Error::Locked { .. }) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                other => return other,
-            }
-        }
+    /// Takes `LOCK`, retrying for up to `wait` (zero: fail at once with exit 11). Two cron
+    /// runs that overlap then either fail fast and loudly or queue, as the operator chose.
+    pub fn lock(&self, operation: &str, wait: Duration) -> Result<RepoLock> {
+        self.take_lock(LOCK_FILE, LockMode::Exclusive, operation, wait)
     }
 
     /// Held by restore and verify while they read backup files: `expire` waits for (or, after
     /// its --lock-wait, refuses) running readers, and a reader waits for a running `expire`,
-    /// which is short. A repository on read-only storage has nothing to guard against.
-    pub fn read_guard(&self) -> Result<Option<ReadGuard>> {
-        let path = self.root.join(READERS_FILE);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                match OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&path)
-                {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
-                        return Ok(None);
-                    }
-                    Err(e) => return Err(Error::io(&path, e)),
-                }
-            }
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        file.lock_shared().at(&path)?;
-        Ok(Some(ReadGuard { _file: file }))
+    /// which is short.
+    pub fn read_guard(&self, operation: &str) -> Result<RepoLock> {
+        self.take_lock(READERS_FILE, LockMode::Shared, operation, READERS_WAIT)
     }
 
     /// READERS, exclusively: no restore or verify is reading. Waits up to `wait`.
-    pub fn exclusive_read_guard(&self, wait: Duration) -> Result<ReadGuard> {
-        let path = self.root.join(READERS_FILE);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
+    pub fn exclusive_read_guard(&self, operation: &str, wait: Duration) -> Result<RepoLock> {
+        self.take_lock(READERS_FILE, LockMode::Exclusive, operation, wait)
+    }
+
+    /// The lock `name` in `mode`, retrying for up to `wait`.
+    pub fn take_lock(
+        &self,
+        name: &str,
+        mode: LockMode,
+        operation: &str,
+        wait: Duration,
+    ) -> Result<RepoLock> {
+        let me = Holder::me(operation);
         let deadline = Instant::now() + wait;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(ReadGuard { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
+            match self.store.try_lock(name, mode, &me)? {
+                Attempt::Held(lock) => return Ok(lock),
+                Attempt::Busy(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::Locked { path, holder: None });
+                Attempt::Busy(busy) => {
+                    return Err(super::store::lock::busy_error(self.locate(name), &busy));
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
             }
         }
+    }
+
+    /// Breaks every lock of the repository (`backup unlock`): LOCK, READERS and each
+    /// history's archive lock. Returns the lock names and their holders.
+    pub fn break_locks(&self) -> Result<Vec<(String, Holder)>> {
+        let mut names = vec![LOCK_FILE.to_string(), READERS_FILE.to_string()];
+        for h in super::archive::histories(self)? {
+            names.push(super::archive::lock_key(&h));
+        }
+        let mut broken = Vec::new();
+        for name in names {
+            for holder in self.store.break_lock(&name)? {
+                broken.push((name.clone(), holder));
+            }
+        }
+        Ok(broken)
     }
 
     /// Complete backups (those with a manifest), oldest first.
@@ -268,55 +323,47 @@ impl Repo {
         Ok(m)
     }
 
-    /// Removes what a killed `create` left: backup dirs without a manifest (never listed,
-    /// so never used) and `*.tmp` files. Needs the lock so a running `create`'s
-    /// dir is not taken for a leftover.
-    pub fn clean_leftovers(&self, _held: &DirLock) -> Result<Vec<PathBuf>> {
+    /// Removes what a killed `create` left: backups without a manifest (never listed, so
+    /// never used) and unfinished writes. Needs the lock so a running `create`'s backup is
+    /// not taken for a leftover.
+    pub fn clean_leftovers(&self, _held: &RepoLock) -> Result<Vec<PathBuf>> {
+        // Unfinished writes first: an upload under way leaves no object to list its backup by.
+        let unfinished = self.store.clean_unfinished(BACKUPS_DIR)?;
+        let listing = self.store.list(BACKUPS_DIR)?;
         let mut removed = Vec::new();
-        let tmp = self.root.join(REPO_FILE).with_extension("tmp");
-        if tmp.exists() {
-            fs::remove_file(&tmp).at(&tmp)?;
-            removed.push(tmp);
-        }
-        let dir = self.backups_dir();
-        if !dir.exists() {
-            fs::create_dir_all(&dir).at(&dir)?;
-            return Ok(removed);
-        }
-        for e in fs::read_dir(&dir).at(&dir)? {
-            let e = e.at(&dir)?;
-            let p = e.path();
-            if p.is_dir() {
-                if !p.join(MANIFEST_FILE).exists() {
-                    fs::remove_dir_all(&p).at(&p)?;
-                    removed.push(p);
-                } else {
-                    let t = p.join(MANIFEST_FILE).with_extension("tmp");
-                    if t.exists() {
-                        fs::remove_file(&t).at(&t)?;
-                        removed.push(t);
-                    }
-                }
-            } else if p.extension().is_some_and(|x| x == "tmp") {
-                fs::remove_file(&p).at(&p)?;
-                removed.push(p);
+        for id in listing.prefixes {
+            let prefix = format!("{BACKUPS_DIR}/{id}");
+            if self.store.size(&manifest_key(&id))?.is_none() {
+                self.store.delete_prefix(&prefix)?;
+                removed.push(self.locate(&prefix));
             }
         }
-        if !removed.is_empty() {
-            fsync_dir(&dir)?;
+        // Reported by the backup they belonged to where it was removed.
+        let inside_removed = |p: &PathBuf| removed.iter().any(|r| p.starts_with(r));
+        let unfinished: Vec<PathBuf> = unfinished
+            .into_iter()
+            .filter(|p| !inside_removed(p))
+            .collect();
+        removed.extend(unfinished);
+        // Written by versions that staged files as `NAME.tmp` beside their key.
+        for (name, _) in listing.objects {
+            if name.ends_with(".tmp") {
+                let key = format!("{BACKUPS_DIR}/{name}");
+                self.store.delete(&key)?;
+                removed.push(self.locate(&key));
+            }
         }
         Ok(removed)
     }
-}
 
-/// A flock on READERS, released when dropped (the kernel also releases it if we die).
-#[derive(Debug)]
-pub struct ReadGuard {
-    _file: File,
+    /// Key of the stored copy of `file` of backup `m`.
+    pub fn file_key(m: &BackupManifest, file: &super::manifest::BackupFile) -> String {
+        m.stored_key(file)
+    }
 }
 
 /// The key of backup `id`'s manifest.
-fn manifest_key(id: &str) -> String {
+pub fn manifest_key(id: &str) -> String {
     format!("{BACKUPS_DIR}/{id}/{MANIFEST_FILE}")
 }
 

@@ -66,7 +66,7 @@ pub struct RestorePlan {
     /// READERS, held from planning to the end of the restore: `backup expire` must not
     /// remove the chosen backup or archived WAL in between.
     #[serde(skip)]
-    _readers: Option<std::sync::Arc<super::repo::ReadGuard>>,
+    _readers: std::sync::Arc<super::repo::RepoLock>,
 }
 
 /// A restore as one node of a new cluster (`etcdutl snapshot restore`): every node restored
@@ -127,7 +127,7 @@ pub fn plan(
             target.display()
         )));
     }
-    let readers = repo.read_guard()?.map(std::sync::Arc::new);
+    let readers = std::sync::Arc::new(repo.read_guard("restore")?);
     let mut pitr = None;
     let manifest = match (to, id) {
         (Some(to), id) => {
@@ -144,7 +144,7 @@ pub fn plan(
                 Some(l) => l.manifest?,
                 None => {
                     return Err(Error::NotFound {
-                        path: repo.backups_dir(),
+                        path: repo.locate(super::repo::BACKUPS_DIR),
                         hint: "the repository holds no complete backup; take one with `drkit backup create`".into(),
                     });
                 }
@@ -398,7 +398,6 @@ fn copy_files(
     threads: usize,
     progress: Progress<'_>,
 ) -> Result<()> {
-    let backups_dir = repo.backups_dir();
     let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
     order.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
     // As in `backup create`: files in parallel times blocks in parallel stays at the cores.
@@ -407,7 +406,8 @@ fn copy_files(
         let dest = staging.join(&f.path);
         let mut out = File::create(&dest).at(&dest)?;
         super::load_stored(
-            &m.stored_path(&backups_dir, f),
+            repo.store().as_ref(),
+            &m.stored_key(f),
             f,
             Some((&mut out, &dest)),
             block_workers,
@@ -434,7 +434,7 @@ fn check_digest(
     let (digest, records) = logical_digest(&ro)?;
     if &digest != want_digest || records != want_records {
         return Err(Error::corruption(
-            repo.backup_dir(&m.id).join(super::manifest::MANIFEST_FILE),
+            repo.locate(&super::repo::manifest_key(&m.id)),
             0,
             format!(
                 "the restored data has {records} records with digest {digest}, the backup recorded {want_records} with {want_digest}"

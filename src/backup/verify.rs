@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use super::manifest::{BackupManifest, MANIFEST_FILE};
+use super::manifest::BackupManifest;
 use super::repo::Repo;
 use super::restore::{self, RestoreOptions};
 use super::{Progress, decode_stored, lock, run_queue};
@@ -81,7 +81,7 @@ pub fn verify(
     threads: usize,
     progress: Progress<'_>,
 ) -> Result<VerifyReport> {
-    let _readers = repo.read_guard()?;
+    let _readers = repo.read_guard("backup verify")?;
     let id_given = id.is_some();
     let listed: Vec<(String, Result<BackupManifest>)> = match id {
         Some(id) => vec![(id.to_string(), repo.load(id))],
@@ -95,7 +95,7 @@ pub fn verify(
     // With one backup named: its history, and the sequence after which its window needs WAL.
     let mut window_from = None;
     for (id, manifest) in listed {
-        let manifest_path = repo.backup_dir(&id).join(MANIFEST_FILE);
+        let manifest_path = repo.locate(&super::repo::manifest_key(&id));
         let m = match manifest {
             Ok(m) => m,
             // A missing backup named on the command line is "not found" (exit 10), not damage.
@@ -118,9 +118,9 @@ pub fn verify(
         let mut order: Vec<&super::BackupFile> = m.files.iter().collect();
         order.sort_by_key(|f| std::cmp::Reverse(f.size));
         run_queue(threads, &order, |f| {
-            let stored = m.stored_path(&repo.backups_dir(), f);
-            if let Err(e) = decode_stored(&stored, f, None, progress) {
-                lock(&problems).push(Problem::from_error(stored, &e));
+            let stored = m.stored_key(f);
+            if let Err(e) = decode_stored(repo.store().as_ref(), &stored, f, None, progress) {
+                lock(&problems).push(Problem::from_error(repo.locate(&stored), &e));
             }
             Ok(())
         })?;

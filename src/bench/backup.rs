@@ -232,7 +232,7 @@ pub fn run_backup(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
     let build_seconds = ensure_data(cfg, &data.path)?;
     let opts = create_options(cfg);
     let start = Instant::now();
-    let r = backup::create(&repo.path, &data.path, &opts, &|_| {})?;
+    let r = backup::create(&repo.path.clone().into(), &data.path, &opts, &|_| {})?;
     let seconds = start.elapsed().as_secs_f64();
     let b = &r.backup;
     Ok(report(
@@ -250,7 +250,7 @@ pub fn run_backup(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
 pub fn run_restore(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
     let repo_place = Place::new(cfg.repo.as_deref(), "repo")?;
     let build_seconds = ensure_backup(cfg, &repo_place.path)?;
-    let repo = Repo::open(&repo_place.path)?;
+    let repo = Repo::open(&repo_place.path.clone().into())?;
     // Beside the repository: on the same disk as the data a real restore would write to.
     let parent = match repo_place.path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -284,13 +284,13 @@ pub fn run_restore(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
 /// (built first if needed). Returns the seconds spent. This is all `--build-only` does for
 /// `bench restore`.
 pub fn ensure_backup(cfg: &BackupBenchConfig, repo: &Path) -> Result<f64> {
-    if repo.join("repo.json").exists() && !Repo::open(repo)?.list()?.is_empty() {
+    if repo.join("repo.json").exists() && !Repo::open(&repo.into())?.list()?.is_empty() {
         return Ok(0.0);
     }
     let start = Instant::now();
     let data = Place::new(cfg.data.as_deref(), "data")?;
     ensure_data(cfg, &data.path)?;
-    backup::create(repo, &data.path, &create_options(cfg), &|_| {})?;
+    backup::create(&repo.into(), &data.path, &create_options(cfg), &|_| {})?;
     Ok(start.elapsed().as_secs_f64())
 }
 

@@ -597,7 +597,7 @@ impl TestCluster {
         let data = self._dirs[fi].path().to_path_buf();
         let repo = tempfile::tempdir().at(&std::env::temp_dir())?;
         let mut archiver = crate::backup::archive::Archiver::open(
-            &repo.path().join("repo"),
+            &repo.path().join("repo").into(),
             &data,
             crate::backup::archive::ArchiveOptions {
                 compress_level: 3,

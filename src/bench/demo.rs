@@ -282,10 +282,15 @@ fn backup_phase(
         "turning on WAL archiving into {} and taking a full backup while an engine runs on the dir",
         repo.display()
     ));
-    let mut archiver = Archiver::open(&repo, dir, archive_opts)?;
+    let mut archiver = Archiver::open(&repo.clone().into(), dir, archive_opts)?;
     archiver.run(false)?;
     let engine = Engine::open(dir, engine_opts.clone())?;
-    let full = backup::create(&repo, dir, &create_opts(BackupKind::Full), &|_| {})?;
+    let full = backup::create(
+        &repo.clone().into(),
+        dir,
+        &create_opts(BackupKind::Full),
+        &|_| {},
+    )?;
 
     let writes_after_full = 30_000;
     step(&format!(
@@ -297,7 +302,12 @@ fn backup_phase(
         &ops(seed.wrapping_add(2), 0, writes_after_full),
     )?;
     engine.flush()?;
-    let incr = backup::create(&repo, dir, &create_opts(BackupKind::Incr), &|_| {})?;
+    let incr = backup::create(
+        &repo.clone().into(),
+        dir,
+        &create_opts(BackupKind::Incr),
+        &|_| {},
+    )?;
 
     let writes_after_incr = 30_000;
     let writes_before_target = writes_after_incr / 2;
@@ -321,7 +331,7 @@ fn backup_phase(
     archiver.run(true)?;
     drop(archiver);
 
-    let r = Repo::open(&repo)?;
+    let r = Repo::open(&repo.clone().into())?;
     let to = Target::parse_time(&target_time)?;
     let plan = restore::plan(&r, &restored, None, false, Some(to))?;
     let report = restore::restore(

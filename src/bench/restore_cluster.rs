@@ -89,7 +89,7 @@ fn timed(
 /// as node 1 of a one-voter cluster, and backed up. Returns the seconds spent.
 fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &Path, scratch: &Path) -> Result<f64> {
     if repo.join("repo.json").exists()
-        && Repo::open(repo)?
+        && Repo::open(&repo.into())?
             .list()?
             .last()
             .is_some_and(|l| l.manifest.as_ref().is_ok_and(|m| m.cluster.is_some()))
@@ -103,7 +103,7 @@ fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &Path, scratch: &Path) -> R
     link_copy(&data.path, &node)?;
     let me = members(1).remove(&1).unwrap_or_default();
     crate::cluster::seed::adopt_standalone(&node, 1, me)?;
-    backup::create(repo, &node, &create_options(cfg), &|_| {})?;
+    backup::create(&repo.into(), &node, &create_options(cfg), &|_| {})?;
     std::fs::remove_dir_all(&node).at(&node)?;
     Ok(start.elapsed().as_secs_f64())
 }
@@ -144,7 +144,7 @@ pub fn run_restore_cluster(
         .tempdir_in(&parent)
         .at(&parent)?;
     let build_seconds = ensure_node_backup(cfg, &repo_place.path, scratch.path())?;
-    let repo = Repo::open(&repo_place.path)?;
+    let repo = Repo::open(&repo_place.path.clone().into())?;
     let cluster_id = repo
         .list()?
         .pop()

@@ -21,13 +21,16 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Remove backups the retention policy no longer keeps (never one a kept backup needs).
     Expire(ExpireArgs),
+    /// Break the locks of a repository whose holder is gone (a machine that died during a
+    /// backup to object storage). A local repository's locks go with their process and
+    /// are never broken: this reports who holds them.
+    Unlock(RepoArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ExpireArgs {
-    /// The repository dir.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// Full backups to keep, newest first (at least 1).
     #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub keep_full: usize,
@@ -52,9 +55,8 @@ pub struct ExpireArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// The repository dir (new or empty).
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     #[arg(long)]
     pub json: bool,
 }
@@ -70,9 +72,8 @@ pub enum BackupType {
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
-    /// The repository dir (created if missing).
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// The data dir to back up. When a running engine holds it, the backup is taken from a
     /// consistent point (hard links inside DIR/backup-points/) without stopping the engine.
     #[arg(long)]
@@ -101,18 +102,16 @@ pub struct CreateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RepoArgs {
-    /// The repository dir.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
-    /// The repository dir.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// The backup id (see `backup list`).
     pub id: String,
     #[arg(long)]
@@ -121,9 +120,8 @@ pub struct InfoArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The repository dir.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// One backup and the archived WAL its point-in-time window needs; every backup and all
     /// of the archive when omitted.
     pub id: Option<String>,
@@ -146,6 +144,7 @@ impl Command {
             Command::Info(a) => a.json,
             Command::Verify(a) => a.json,
             Command::Expire(a) => a.json,
+            Command::Unlock(a) => a.json,
         }
     }
 }
@@ -175,20 +174,36 @@ pub fn default_threads() -> usize {
 pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
     match cmd {
         Command::Init(a) => {
-            let (repo, created) = Repo::init(&a.repo)?;
+            let (repo, created) = Repo::init(&a.repo.location()?)?;
             printer.json(&serde_json::json!({ "schema": 1, "type": "repo", "created": created, "repo": repo.meta }));
             printer.line(format!(
                 "{} backup repository {} (id {})",
                 if created { "created" } else { "already a" },
-                a.repo.display(),
+                a.repo.repo,
                 repo.meta.id
             ));
             Ok(Exit::Ok)
         }
         Command::Create(a) => create(printer, a),
+        Command::Unlock(a) => {
+            let repo = Repo::open(&a.repo.location()?)?;
+            let broken = repo.break_locks()?;
+            for (name, h) in &broken {
+                printer.json(&serde_json::json!({ "schema": 1, "type": "lock-broken", "lock": repo.locate(name), "holder": h }));
+                printer.line(format!(
+                    "broke {}: held by {}",
+                    repo.locate(name).display(),
+                    h.describe()
+                ));
+            }
+            if broken.is_empty() {
+                printer.line(format!("{}: no lock held", a.repo.repo));
+            }
+            Ok(Exit::Ok)
+        }
         Command::Expire(a) => expire(printer, a),
         Command::List(a) => {
-            let repo = Repo::open(&a.repo)?;
+            let repo = Repo::open(&a.repo.location()?)?;
             let listed = repo.list()?;
             let ok: Vec<&BackupManifest> = listed
                 .iter()
@@ -229,7 +244,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 }
             }
             printer.table(&t);
-            printer.line(format!("{} backups in {}", listed.len(), a.repo.display()));
+            printer.line(format!("{} backups in {}", listed.len(), a.repo.repo));
             for (history, w) in &windows {
                 match w {
                     Ok(w) => {
@@ -254,13 +269,13 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             if damaged > 0 {
                 printer.warn(format!(
                     "{damaged} backup manifest(s) damaged; `drkit backup verify --repo {}` for details",
-                    a.repo.display()
+                    a.repo.repo
                 ));
             }
             Ok(Exit::Ok)
         }
         Command::Info(a) => {
-            let repo = Repo::open(&a.repo)?;
+            let repo = Repo::open(&a.repo.location()?)?;
             let m = repo.load(&a.id)?;
             let all: Vec<BackupManifest> = repo
                 .list()?
@@ -351,7 +366,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Verify(a) => {
-            let repo = Repo::open(&a.repo)?;
+            let repo = Repo::open(&a.repo.location()?)?;
             let threads = a.threads.unwrap_or_else(default_threads);
             let report =
                 backup::verify::verify(&repo, a.id.as_deref(), a.restore_test, threads, &|_| {})?;
@@ -429,7 +444,7 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
         logical_digest: a.logical_digest,
     };
     let bar = printer.progress(backup::create::estimate_bytes(&a.data), "backup");
-    let result = backup::create(&a.repo, &a.data, &opts, &|n| bar.inc(n));
+    let result = backup::create(&a.repo.location()?, &a.data, &opts, &|n| bar.inc(n));
     bar.finish_and_clear();
     let report = result?;
     if let Some(why) = &report.promoted {
@@ -503,7 +518,7 @@ fn create(printer: &Printer, a: CreateArgs) -> anyhow::Result<Exit> {
 }
 
 fn expire(printer: &Printer, a: ExpireArgs) -> anyhow::Result<Exit> {
-    let repo = Repo::open(&a.repo)?;
+    let repo = Repo::open(&a.repo.location()?)?;
     let policy = backup::expire::Policy {
         keep_full: a.keep_full,
         keep_incr_days: a.keep_incr_days,

@@ -17,6 +17,7 @@ mod logging;
 mod recover;
 mod repair;
 mod replicate;
+mod repo;
 mod restore;
 mod scan;
 mod serve;

@@ -10,9 +10,8 @@ use crate::output::{Printer, human_bytes, kv_table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The repository dir.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// Where to restore; must be new or empty unless --force.
     #[arg(long)]
     pub target: PathBuf,
@@ -129,7 +128,7 @@ fn plan_table(p: &RestorePlan) -> comfy_table::Table {
 }
 
 pub fn run(printer: &Printer, a: Args) -> anyhow::Result<Exit> {
-    let repo = Repo::open(&a.repo)?;
+    let repo = Repo::open(&a.repo.location()?)?;
     let to = match (a.to_seq, &a.to_time) {
         (Some(n), _) => Some(Target::Seq(n)),
         (None, Some(t)) => Some(Target::parse_time(t)?),

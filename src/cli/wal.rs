@@ -31,9 +31,8 @@ impl Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ArchiveArgs {
-    /// The repository dir (created if missing).
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: super::repo::Repository,
     /// The data dir; may be in use by a running engine (no lock is taken on it).
     #[arg(long)]
     pub data: PathBuf,
@@ -83,7 +82,7 @@ fn archive(printer: &Printer, a: ArchiveArgs) -> anyhow::Result<Exit> {
         compress_level: a.compress_level,
         lock_wait: a.lock_wait.unwrap_or_default(),
     };
-    let mut archiver = Archiver::open(&a.repo, &a.data, opts)?;
+    let mut archiver = Archiver::open(&a.repo.location()?, &a.data, opts)?;
     if !a.follow {
         let report = archiver.run(true)?;
         print_report(printer, &report);

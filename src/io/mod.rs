@@ -4,7 +4,9 @@
 mod durable;
 mod lock;
 mod mmap;
+mod writeback;
 
 pub use durable::{fsync_dir, read_at, write_atomic};
 pub use lock::{DirLock, SharedLock};
 pub use mmap::Mmap;
+pub use writeback::Writeback;

@@ -7,9 +7,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::lock::{Attempt, Busy, HeldLock, Holder, LockMode};
 use super::{Listing, RepoStore, StoreWriter, check_key, check_prefix};
 use crate::error::{Error, IoContext, Result};
-use crate::io::fsync_dir;
+use crate::io::{Writeback, fsync_dir};
 
 #[derive(Debug, Clone)]
 pub struct LocalStore {
@@ -71,6 +72,36 @@ fn prune_empty(root: &Path, mut dir: &Path) {
     }
 }
 
+/// Removes the writers' temporary files in `dir` and below, adding them to `removed`.
+fn remove_temporaries(dir: &Path, removed: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if absent(&e) => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let before = removed.len();
+    for entry in entries {
+        let entry = entry.at(dir)?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().at(&path)?.is_dir() {
+            remove_temporaries(&path, removed)?;
+        } else if is_temporary(&name) {
+            fs::remove_file(&path).at(&path)?;
+            removed.push(path);
+        }
+    }
+    if removed.len() > before {
+        fsync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// A writer's temporary file (see [`LocalStore::temporary`]).
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
 fn absent(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
@@ -78,6 +109,10 @@ fn absent(e: &io::Error) -> bool {
 impl RepoStore for LocalStore {
     fn locate(&self, key: &str) -> PathBuf {
         self.root.join(key)
+    }
+
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.path(key).ok()
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -135,6 +170,7 @@ impl RepoStore for LocalStore {
         Ok(Box::new(LocalWriter {
             root: self.root.clone(),
             file: io::BufWriter::with_capacity(1 << 20, file),
+            writeback: Writeback::default(),
             tmp,
             path,
             size: 0,
@@ -155,7 +191,7 @@ impl RepoStore for LocalStore {
             let entry = entry.at(&dir)?;
             let name = entry.file_name().to_string_lossy().into_owned();
             // A writer's temporary file is not an object (yet).
-            if name.starts_with('.') && name.contains(".tmp-") {
+            if is_temporary(&name) {
                 continue;
             }
             let meta = entry.metadata().at(&entry.path())?;
@@ -198,11 +234,122 @@ impl RepoStore for LocalStore {
             Err(e) => Err(Error::io(&dir, e)),
         }
     }
+
+    fn clean_unfinished(&self, prefix: &str) -> Result<Vec<PathBuf>> {
+        check_prefix(prefix)?;
+        let mut removed = Vec::new();
+        remove_temporaries(&self.root.join(prefix), &mut removed)?;
+        Ok(removed)
+    }
+
+    fn try_lock(&self, name: &str, mode: LockMode, me: &Holder) -> Result<Attempt> {
+        let Some(mut file) = self.lock_file(name)? else {
+            if mode == LockMode::Shared {
+                return Ok(Attempt::Held(Box::new(FileLock { _file: None })));
+            }
+            return Err(Error::InvalidInput(format!(
+                "{}: the repository is on read-only storage",
+                self.root.display()
+            )));
+        };
+        let path = self.locate(name);
+        let taken = match mode {
+            LockMode::Exclusive => file.try_lock(),
+            LockMode::Shared => file.try_lock_shared(),
+        };
+        match taken {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(Attempt::Busy(Self::busy(&file))),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        if mode == LockMode::Exclusive {
+            let holder = serde_json::to_vec_pretty(me).unwrap_or_default();
+            file.set_len(0)
+                .and_then(|()| file.write_all(&holder))
+                .at(&path)?;
+        }
+        Ok(Attempt::Held(Box::new(FileLock { _file: Some(file) })))
+    }
+
+    fn break_lock(&self, name: &str) -> Result<Vec<Holder>> {
+        let Some(file) = self.lock_file(name)? else {
+            return Ok(Vec::new());
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Vec::new()),
+            Err(fs::TryLockError::WouldBlock) => {
+                let busy = Self::busy(&file);
+                Err(Error::RepoLocked {
+                    path: self.locate(name),
+                    held: busy.holder.as_ref().map_or_else(
+                        || {
+                            busy.pid
+                                .map_or("a running process".into(), |p| format!("pid {p}"))
+                        },
+                        Holder::describe,
+                    ),
+                    hint: "a local repository's lock is held only by a live process and goes \
+                           with it: stop that process instead"
+                        .into(),
+                })
+            }
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(self.locate(name), e)),
+        }
+    }
+}
+
+/// A flock held on a lock file; the kernel releases it when the file closes or the
+/// process dies.
+#[derive(Debug)]
+struct FileLock {
+    _file: Option<File>,
+}
+
+impl HeldLock for FileLock {}
+
+impl LocalStore {
+    /// The lock file `name`, opened (created where the storage allows).
+    fn lock_file(&self, name: &str) -> Result<Option<File>> {
+        let path = self.path(name)?;
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).at(dir)?;
+        }
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(f) => Ok(Some(f)),
+            // A repository on read-only storage: nobody can change it, nothing to lock.
+            Err(e) if e.kind() == io::ErrorKind::ReadOnlyFilesystem => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Who holds the lock file `file`, as its holder wrote it (a JSON holder, or the bare
+    /// pid older versions wrote).
+    fn busy(mut file: &File) -> Busy {
+        let mut text = String::new();
+        let _ = io::Seek::seek(&mut file, io::SeekFrom::Start(0));
+        let _ = file.read_to_string(&mut text);
+        let holder: Option<Holder> = serde_json::from_str(&text).ok();
+        Busy {
+            pid: holder
+                .as_ref()
+                .map(|h| h.pid)
+                .or_else(|| text.trim().parse().ok()),
+            holder,
+            stale: false,
+        }
+    }
 }
 
 struct LocalWriter {
     root: PathBuf,
     file: io::BufWriter<File>,
+    writeback: Writeback,
     tmp: PathBuf,
     path: PathBuf,
     size: u64,
@@ -213,6 +360,7 @@ impl Write for LocalWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         self.size += n as u64;
+        self.writeback.wrote(self.file.get_ref(), n as u64);
         Ok(n)
     }
 

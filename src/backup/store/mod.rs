@@ -17,10 +17,13 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
+pub mod credentials;
 mod local;
+pub mod lock;
 mod s3;
 
 pub use local::LocalStore;
+pub use lock::{Attempt, Busy, HeldLock, Holder, LockMode};
 pub use s3::{DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, S3Config, S3Store, StaticKey};
 
 /// One level of a listing: the objects directly under a prefix and the prefixes below it
@@ -44,6 +47,12 @@ pub trait StoreWriter: Write + Send {
 pub trait RepoStore: Send + Sync + fmt::Debug {
     /// How messages name `key`: a path, or `s3://BUCKET/PREFIX/KEY`.
     fn locate(&self, key: &str) -> PathBuf;
+
+    /// The object as a local file, where the store keeps it so (for in-kernel copies).
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        let _ = key;
+        None
+    }
 
     /// The whole object; None when there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
@@ -71,6 +80,18 @@ pub trait RepoStore: Send + Sync + fmt::Debug {
 
     /// Removes every object under `prefix`.
     fn delete_prefix(&self, prefix: &str) -> Result<()>;
+
+    /// Removes what writers killed mid-write left under `prefix`: temporary files, multipart
+    /// uploads never completed. Returns where they were. Only while holding the lock that
+    /// keeps other writers out of `prefix`.
+    fn clean_unfinished(&self, prefix: &str) -> Result<Vec<PathBuf>>;
+
+    /// One attempt at the lock `name` (a key), without waiting (see [`lock`]).
+    fn try_lock(&self, name: &str, mode: LockMode, me: &Holder) -> Result<Attempt>;
+
+    /// Breaks the lock `name`, returning who held it. Refused where the holder is known to
+    /// be alive (a local lock is only ever held by a live process).
+    fn break_lock(&self, name: &str) -> Result<Vec<Holder>>;
 }
 
 /// Refuses a key that could name something outside the repository or that the two kinds

@@ -26,12 +26,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
-    WriteMultipart,
 };
 
+use super::lock::{self, Attempt, Holder, LockMode};
 use super::{Listing, RepoStore, StoreWriter, check_key, check_prefix};
 use crate::error::{Error, Result};
 
@@ -57,8 +58,11 @@ pub struct S3Config {
     pub path_style: bool,
     pub part_size: usize,
     pub concurrency: usize,
-    /// A key given by a program that embeds drkit (and the tests); None: the environment's.
-    /// The command line never sets it.
+    /// The profile of the shared credentials file to use when the environment holds no key
+    /// (see credentials.rs).
+    pub profile: Option<String>,
+    /// A key given by a program that embeds drkit (and the tests); None: found as
+    /// credentials.rs says. The command line never sets it.
     pub key: Option<StaticKey>,
 }
 
@@ -67,6 +71,7 @@ pub struct S3Config {
 pub struct StaticKey {
     pub id: String,
     pub secret: String,
+    pub token: Option<String>,
 }
 
 impl std::fmt::Debug for StaticKey {
@@ -101,6 +106,7 @@ impl S3Config {
             path_style: false,
             part_size: DEFAULT_PART_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            profile: None,
             key: None,
         })
     }
@@ -216,10 +222,26 @@ impl S3Store {
         if let Some(region) = &cfg.region {
             builder = builder.with_region(region);
         }
-        if let Some(key) = &cfg.key {
+        let key = match &cfg.key {
+            Some(k) => Some(k.clone()),
+            None if super::credentials::in_environment() => None,
+            None => super::credentials::from_profile(cfg.profile.as_deref())?,
+        };
+        if let Some(key) = key {
             builder = builder
                 .with_access_key_id(&key.id)
                 .with_secret_access_key(&key.secret);
+            if let Some(token) = &key.token {
+                builder = builder.with_token(token);
+            }
+        } else if cfg.endpoint.is_some() && !super::credentials::in_environment() {
+            // Off AWS there is no instance metadata to ask: say so now rather than after a
+            // timeout.
+            return Err(Error::Remote {
+                location: cfg.url(),
+                what: "no credentials found".into(),
+                hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (--s3-profile, AWS_PROFILE)".into(),
+            });
         }
         let client = builder.build().map_err(|e| Error::Remote {
             location: cfg.url(),
@@ -386,7 +408,7 @@ impl RepoStore for S3Store {
             store: self.clone(),
             key: key.to_string(),
             path,
-            first: Vec::new(),
+            pending: Vec::new(),
             upload: None,
             size: 0,
             finished: false,
@@ -449,6 +471,18 @@ impl RepoStore for S3Store {
         })?;
         done.map_err(|e| self.remote(prefix, &e))
     }
+
+    fn clean_unfinished(&self, prefix: &str) -> Result<Vec<PathBuf>> {
+        self.abort_recorded(prefix)
+    }
+
+    fn try_lock(&self, name: &str, mode: LockMode, me: &Holder) -> Result<Attempt> {
+        lock::try_lease(self, name, mode, me)
+    }
+
+    fn break_lock(&self, name: &str) -> Result<Vec<Holder>> {
+        lock::break_lease(self, name)
+    }
 }
 
 struct S3Reader {
@@ -486,14 +520,37 @@ impl Read for S3Reader {
     }
 }
 
+/// The record of a multipart upload in progress, `uploads/<token>`: S3 keeps the parts of an
+/// upload whose writer died (and bills them) until someone aborts it by id, and the id is
+/// known only to the writer. The next clean-up of the area finds it here.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct UploadRecord {
+    key: String,
+    upload_id: String,
+    host: String,
+    pid: u32,
+    started: String,
+}
+
+/// Where upload records are kept.
+const UPLOADS: &str = "uploads";
+
+/// A multipart upload under way.
+struct Upload {
+    id: String,
+    record: String,
+    /// Part ids by part index, as they finish.
+    done: Vec<Option<PartId>>,
+    in_flight: tokio::task::JoinSet<(usize, object_store::Result<PartId>)>,
+}
+
 struct S3Writer {
     store: S3Store,
     key: String,
     path: ObjectPath,
-    /// Bytes not yet handed to the upload, up to a part: a stream that ends within its first
-    /// part is one PUT.
-    first: Vec<u8>,
-    upload: Option<WriteMultipart>,
+    /// Bytes not yet sent, up to a part: a stream that ends within its first part is one PUT.
+    pending: Vec<u8>,
+    upload: Option<Upload>,
     size: u64,
     finished: bool,
 }
@@ -503,47 +560,115 @@ impl S3Writer {
         io::Error::other(self.store.remote(&self.key, e))
     }
 
-    /// Hands `bytes` to the multipart upload, started on first use, and waits while
-    /// `concurrency` parts are in flight (that wait is what bounds memory).
-    fn feed(&mut self, bytes: Vec<u8>) -> io::Result<()> {
-        let cfg = &self.store.inner.cfg;
-        let (part_size, concurrency) = (cfg.part_size, cfg.concurrency.max(1));
+    /// Starts the multipart upload and records it.
+    fn begin(&self) -> io::Result<Upload> {
+        let client = self.store.client();
+        let path = self.path.clone();
+        let id = self
+            .store
+            .run(async move { client.create_multipart(&path).await })
+            .map_err(io::Error::other)?
+            .map_err(|e| self.failed(&e))?;
+        let me = super::lock::Holder::me("upload");
+        let record = UploadRecord {
+            key: self.key.clone(),
+            upload_id: id.clone(),
+            host: me.host,
+            pid: me.pid,
+            started: me.started,
+        };
+        let record_key = format!("{UPLOADS}/{}", me.token);
+        let bytes = serde_json::to_vec(&record).unwrap_or_default();
+        self.store
+            .put(&record_key, &bytes)
+            .map_err(io::Error::other)?;
+        Ok(Upload {
+            id,
+            record: record_key,
+            done: Vec::new(),
+            in_flight: tokio::task::JoinSet::new(),
+        })
+    }
+
+    /// Sends `part` as the next part, then waits while `concurrency` parts are in flight
+    /// (that wait is what bounds memory).
+    fn send(&mut self, part: Vec<u8>) -> io::Result<()> {
         let mut upload = match self.upload.take() {
             Some(u) => u,
-            None => {
-                let client = self.store.client();
-                let path = self.path.clone();
-                let started = self
-                    .store
-                    .run(async move { client.put_multipart(&path).await })
-                    .map_err(io::Error::other)?
-                    .map_err(|e| self.failed(&e))?;
-                WriteMultipart::new_with_chunk_size(started, part_size)
-            }
+            None => self.begin()?,
         };
-        {
-            let _on_store_runtime = self.store.inner.rt.handle().enter();
-            upload.write(&bytes);
-        }
-        let (upload, waited) = self
-            .store
-            .run(async move {
-                let waited = upload.wait_for_capacity(concurrency).await;
-                (upload, waited)
-            })
-            .map_err(io::Error::other)?;
+        let idx = upload.done.len();
+        upload.done.push(None);
+        let (client, path, id) = (self.store.client(), self.path.clone(), upload.id.clone());
+        upload.in_flight.spawn_on(
+            async move {
+                let put = client
+                    .put_part(&path, &id, idx, PutPayload::from(part))
+                    .await;
+                (idx, put)
+            },
+            self.store.inner.rt.handle(),
+        );
+        let limit = self.store.inner.cfg.concurrency.max(1);
+        let waited = self.settle(&mut upload, limit);
         self.upload = Some(upload);
-        waited.map_err(|e| self.failed(&e))
+        waited
+    }
+
+    /// Waits until fewer than `limit` parts are in flight (0: all done).
+    fn settle(&self, upload: &mut Upload, limit: usize) -> io::Result<()> {
+        while upload.in_flight.len() >= limit.max(1) || (limit == 0 && !upload.in_flight.is_empty())
+        {
+            let mut set = std::mem::take(&mut upload.in_flight);
+            let (set, next) = self
+                .store
+                .run(async move {
+                    let next = set.join_next().await;
+                    (set, next)
+                })
+                .map_err(io::Error::other)?;
+            upload.in_flight = set;
+            match next {
+                None => break,
+                Some(Ok((idx, Ok(part)))) => {
+                    if let Some(slot) = upload.done.get_mut(idx) {
+                        *slot = Some(part);
+                    }
+                }
+                Some(Ok((_, Err(e)))) => return Err(self.failed(&e)),
+                Some(Err(e)) => return Err(io::Error::other(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes the upload once every part is in.
+    fn complete(&mut self, mut upload: Upload) -> Result<()> {
+        let at = self.store.locate(&self.key);
+        self.settle(&mut upload, 0).map_err(|e| Error::io(&at, e))?;
+        let parts: Vec<PartId> = upload.done.iter().flatten().cloned().collect();
+        let (client, path, id) = (self.store.client(), self.path.clone(), upload.id.clone());
+        let completed = self
+            .store
+            .run(async move { client.complete_multipart(&path, &id, parts).await })?;
+        if let Err(e) = completed {
+            self.upload = Some(upload);
+            return Err(self.store.remote(&self.key, &e));
+        }
+        let _ = self.store.delete(&upload.record);
+        Ok(())
     }
 }
 
 impl Write for S3Writer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.size += buf.len() as u64;
-        self.first.extend_from_slice(buf);
-        if self.first.len() >= self.store.inner.cfg.part_size {
-            let part = std::mem::take(&mut self.first);
-            self.feed(part)?;
+        self.pending.extend_from_slice(buf);
+        let part_size = self.store.inner.cfg.part_size;
+        if self.pending.len() >= part_size {
+            let rest = self.pending.split_off(part_size);
+            let part = std::mem::replace(&mut self.pending, rest);
+            self.send(part)?;
         }
         Ok(buf.len())
     }
@@ -556,26 +681,23 @@ impl Write for S3Writer {
 impl StoreWriter for S3Writer {
     fn finish(mut self: Box<Self>) -> Result<u64> {
         let key = self.key.clone();
-        let rest = std::mem::take(&mut self.first);
-        let finished = if self.upload.is_none() {
+        let rest = std::mem::take(&mut self.pending);
+        if self.upload.is_none() {
             let client = self.store.client();
             let path = self.path.clone();
             let payload = PutPayload::from(rest);
             self.store
                 .run(async move { client.put(&path, payload).await.map(|_| ()) })?
+                .map_err(|e| self.store.remote(&key, &e))?;
         } else {
             if !rest.is_empty() {
-                self.feed(rest)
+                self.send(rest)
                     .map_err(|e| Error::io(self.store.locate(&key), e))?;
             }
-            match self.upload.take() {
-                Some(upload) => self
-                    .store
-                    .run(async move { upload.finish().await.map(|_| ()) })?,
-                None => Ok(()),
+            if let Some(upload) = self.upload.take() {
+                self.complete(upload)?;
             }
-        };
-        finished.map_err(|e| self.store.remote(&key, &e))?;
+        }
         self.finished = true;
         Ok(self.size)
     }
@@ -583,14 +705,51 @@ impl StoreWriter for S3Writer {
 
 impl Drop for S3Writer {
     fn drop(&mut self) {
-        if let Some(upload) = self.upload.take()
+        if let Some(mut upload) = self.upload.take()
             && !self.finished
         {
-            // Best effort: a part left behind is what `backup` clean-up and the bucket's
-            // abort-incomplete-uploads rule remove.
-            self.store.inner.rt.handle().spawn(async move {
-                let _ = upload.abort().await;
-            });
+            // Aborted here when we can; what a killed process leaves, its record tells the
+            // next clean-up (and a bucket's abort-incomplete-uploads rule) to remove.
+            upload.in_flight.abort_all();
+            let (client, path, id) = (self.store.client(), self.path.clone(), upload.id.clone());
+            let aborted = self
+                .store
+                .run(async move { client.abort_multipart(&path, &id).await });
+            if matches!(aborted, Ok(Ok(()))) {
+                let _ = self.store.delete(&upload.record);
+            }
         }
+    }
+}
+
+impl S3Store {
+    /// Aborts the recorded uploads of keys under `prefix` and removes their records.
+    fn abort_recorded(&self, prefix: &str) -> Result<Vec<PathBuf>> {
+        let mut aborted = Vec::new();
+        let under = format!("{prefix}/");
+        for (name, _) in self.list(UPLOADS)?.objects {
+            let record_key = format!("{UPLOADS}/{name}");
+            let Some(bytes) = self.get(&record_key)? else {
+                continue;
+            };
+            let Ok(record) = serde_json::from_slice::<UploadRecord>(&bytes) else {
+                self.delete(&record_key)?;
+                continue;
+            };
+            if !(prefix.is_empty() || record.key.starts_with(&under)) {
+                continue;
+            }
+            let path = self.object(&record.key)?;
+            let client = self.client();
+            let id = record.upload_id.clone();
+            match self.run(async move { client.abort_multipart(&path, &id).await })? {
+                Ok(()) => {}
+                Err(e) if not_found(&e) => {}
+                Err(e) => return Err(self.remote(&record.key, &e)),
+            }
+            self.delete(&record_key)?;
+            aborted.push(self.locate(&record.key));
+        }
+        Ok(aborted)
     }
 }
