@@ -31,6 +31,7 @@ mod inspect_cli;
 mod pitr_cli;
 mod recover_cli;
 mod repair_cli;
+mod repo_kinds;
 mod repo_store;
 mod s3_server;
 mod serve;

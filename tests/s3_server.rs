@@ -17,7 +17,11 @@ pub struct S3Server {
 
 impl S3Server {
     pub fn start() -> S3Server {
-        let port = free_port();
+        Self::start_on(free_port())
+    }
+
+    /// A server on `port` (a restarted one: moto keeps nothing across restarts).
+    pub fn start_on(port: u16) -> S3Server {
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
@@ -73,6 +77,14 @@ impl S3Server {
             secret: "testing".into(),
         });
         S3Store::new(cfg).unwrap()
+    }
+}
+
+impl S3Server {
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -282,7 +282,7 @@ impl S3Store {
     }
 
     fn remote(&self, key: &str, e: &object_store::Error) -> Error {
-        let what = e.to_string();
+        let what = one_line(&e.to_string());
         Error::Remote {
             location: self.locate(key).display().to_string(),
             hint: hint_for(&what).to_string(),
@@ -308,6 +308,28 @@ impl S3Store {
             .and_then(|mut parts| parts.next())
             .map(|p| p.as_ref().to_string())
     }
+}
+
+/// A client error as one line: the request that failed and the server's error code and
+/// message, without the XML body they came in.
+fn one_line(what: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = what.find(&open)? + open.len();
+        let len = what.get(start..)?.find(&format!("</{name}>"))?;
+        what.get(start..start + len)
+    };
+    let head = what.split("<?xml").next().unwrap_or(what);
+    let mut line: String = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(code) = tag("Code") {
+        line = line.trim_end_matches(':').to_string();
+        line.push_str(&format!(" (server said {code}"));
+        if let Some(message) = tag("Message") {
+            line.push_str(&format!(": {message}"));
+        }
+        line.push(')');
+    }
+    line
 }
 
 fn not_found(e: &object_store::Error) -> bool {
