@@ -906,7 +906,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__backup)
-            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +917,26 @@ _drkit() {
                     return 0
                     ;;
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1206,7 +1226,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__restore)
-            opts="-v -q -h -V --data --repo --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --size-mb --value-size --seed --threads --compress-level --build-only --cluster-nodes --pairs --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1217,6 +1237,26 @@ _drkit() {
                     return 0
                     ;;
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1686,7 +1726,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__demo)
-            opts="-v -q -h -V --dir --records --seed --cluster --cluster-dr --writes --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --seed --cluster --cluster-dr --writes --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1705,6 +1745,30 @@ _drkit() {
                     return 0
                     ;;
                 --writes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

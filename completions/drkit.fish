@@ -175,8 +175,15 @@ complete -c drkit -n "__fish_drkit_using_subcommand demo" -l dir -d 'Where to bu
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l records -d 'Exchange records written before the crash phase' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l seed -d 'Seed of the workload generator' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l writes -d 'With --cluster: writes before the kill, and again after it. With --cluster-dr: writes in each of its five batches' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l repo -d 'The repository the backup step uses: a new dir or an empty s3://BUCKET/PREFIX. Default: a dir beside the data dir' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l cluster -d 'Replication and failover instead: three `serve --node-id` processes on loopback, SIGKILL of the leader, the election, the old leader back as a follower, and every acknowledged write checked on every node'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l cluster-dr -d 'Disaster recovery of a cluster instead: three nodes, `wal archive --follow` on a follower, a full and an incremental backup on different nodes, the leader killed, a fat-finger DEL replicated everywhere, every dir deleted, and a new three-node cluster restored to just before the DEL, checked key by key on every node'
+complete -c drkit -n "__fish_drkit_using_subcommand demo" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -l json -d 'Print the report as one JSON line (the step lines are left out)'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s v -l verbose -d 'More detail on stderr'
 complete -c drkit -n "__fish_drkit_using_subcommand demo" -s q -l quiet -d 'Print nothing on success (for cron); failures still print one line on stderr'
@@ -523,7 +530,12 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from read" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l data -d 'The data dir: reused when it holds one, else built there and kept. Default: a temporary dir, removed afterwards' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l repo -d 'The repository: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l repo -d 'The repository, a dir or s3://BUCKET/PREFIX: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l size-mb -d 'SST megabytes (10^6 bytes) to build when the data dir is built' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l value-size -d 'Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l seed -r
@@ -531,6 +543,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l cluster-nodes -d '`restore` only: also restore the backup as each of N nodes of a new cluster (`restore --node-id --members`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l pairs -d 'With --cluster-nodes: pairs of (standalone, N nodes) measured' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'More detail on stderr'
@@ -538,7 +551,12 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from backup" -s V -l version -d 'Print version'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l data -d 'The data dir: reused when it holds one, else built there and kept. Default: a temporary dir, removed afterwards' -r -F
-complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l repo -d 'The repository: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r -F
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l repo -d 'The repository, a dir or s3://BUCKET/PREFIX: `restore` restores its newest backup (taking one first if it has none); `backup` adds one. Default: a temporary dir, removed afterwards' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-endpoint -d 'The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-region -d 'The bucket\'s region (default: AWS_REGION, else us-east-1)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-part-size -d 'Part size of multipart uploads (`16MiB`; at least 5 MiB)' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-concurrency -d 'Parts of one upload sent at once; memory per upload is about part size × this' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-profile -d 'The profile of the shared credentials file to use when the environment holds no key (default: AWS_PROFILE, else `default`)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l size-mb -d 'SST megabytes (10^6 bytes) to build when the data dir is built' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l value-size -d 'Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l seed -r
@@ -546,6 +564,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l compress-level -d 'zstd level, 1 (fastest) to 22 (smallest)' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l cluster-nodes -d '`restore` only: also restore the backup as each of N nodes of a new cluster (`restore --node-id --members`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l pairs -d 'With --cluster-nodes: pairs of (standalone, N nodes) measured' -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l s3-path-style -d 'Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l build-only -d 'Only prepare and stop: build the data dir (`backup`: needs --data), or also take a backup into --repo (`restore`: needs --repo). Drop the page cache, then measure'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -l json
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr'

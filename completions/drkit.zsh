@@ -362,8 +362,15 @@ _arguments "${_arguments_options[@]}" : \
 '--records=[Exchange records written before the crash phase]:RECORDS:_default' \
 '--seed=[Seed of the workload generator]:SEED:_default' \
 '--writes=[With --cluster\: writes before the kill, and again after it. With --cluster-dr\: writes in each of its five batches]:WRITES:_default' \
+'(--cluster --cluster-dr)--repo=[The repository the backup step uses\: a new dir or an empty s3\://BUCKET/PREFIX. Default\: a dir beside the data dir]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '(--cluster-dr)--cluster[Replication and failover instead\: three \`serve --node-id\` processes on loopback, SIGKILL of the leader, the election, the old leader back as a follower, and every acknowledged write checked on every node]' \
 '--cluster-dr[Disaster recovery of a cluster instead\: three nodes, \`wal archive --follow\` on a follower, a full and an incremental backup on different nodes, the leader killed, a fat-finger DEL replicated everywhere, every dir deleted, and a new three-node cluster restored to just before the DEL, checked key by key on every node]' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--json[Print the report as one JSON line (the step lines are left out)]' \
 '*-v[More detail on stderr]' \
 '*--verbose[More detail on stderr]' \
@@ -1035,7 +1042,12 @@ _arguments "${_arguments_options[@]}" : \
 (backup)
 _arguments "${_arguments_options[@]}" : \
 '--data=[The data dir\: reused when it holds one, else built there and kept. Default\: a temporary dir, removed afterwards]:DATA:_files' \
-'--repo=[The repository\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:REPO:_files' \
+'--repo=[The repository, a dir or s3\://BUCKET/PREFIX\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--size-mb=[SST megabytes (10^6 bytes) to build when the data dir is built]:SIZE_MB:_default' \
 '--value-size=[Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)]:VALUE_SIZE:_default' \
 '--seed=[]:SEED:_default' \
@@ -1043,6 +1055,7 @@ _arguments "${_arguments_options[@]}" : \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--cluster-nodes=[\`restore\` only\: also restore the backup as each of N nodes of a new cluster (\`restore --node-id --members\`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported]:N:_default' \
 '--pairs=[With --cluster-nodes\: pairs of (standalone, N nodes) measured]:PAIRS:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
 '--json[]' \
 '*-v[More detail on stderr]' \
@@ -1058,7 +1071,12 @@ _arguments "${_arguments_options[@]}" : \
 (restore)
 _arguments "${_arguments_options[@]}" : \
 '--data=[The data dir\: reused when it holds one, else built there and kept. Default\: a temporary dir, removed afterwards]:DATA:_files' \
-'--repo=[The repository\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:REPO:_files' \
+'--repo=[The repository, a dir or s3\://BUCKET/PREFIX\: \`restore\` restores its newest backup (taking one first if it has none); \`backup\` adds one. Default\: a temporary dir, removed afterwards]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
 '--size-mb=[SST megabytes (10^6 bytes) to build when the data dir is built]:SIZE_MB:_default' \
 '--value-size=[Plain key/values with random (incompressible) values of this many bytes; 0 builds exchange records (orders, trades, accounts)]:VALUE_SIZE:_default' \
 '--seed=[]:SEED:_default' \
@@ -1066,6 +1084,7 @@ _arguments "${_arguments_options[@]}" : \
 '--compress-level=[zstd level, 1 (fastest) to 22 (smallest)]:COMPRESS_LEVEL:_default' \
 '--cluster-nodes=[\`restore\` only\: also restore the backup as each of N nodes of a new cluster (\`restore --node-id --members\`), one at a time as on N machines, beside a standalone restore of it; pairs alternate their order and medians are reported]:N:_default' \
 '--pairs=[With --cluster-nodes\: pairs of (standalone, N nodes) measured]:PAIRS:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
 '--build-only[Only prepare and stop\: build the data dir (\`backup\`\: needs --data), or also take a backup into --repo (\`restore\`\: needs --repo). Drop the page cache, then measure]' \
 '--json[]' \
 '*-v[More detail on stderr]' \

@@ -12,7 +12,8 @@ order = [f"format/{n}" for n in
          ["envelope", "wal", "entry", "record", "sst", "manifest", "current", "snapshot", "archive_status",
           "raft_state", "leader_contact"]]
 # The backup repository (drkit backup / wal archive / restore).
-order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "copy", "archive"]]
+order += [f"backup/{n}" for n in ["repo", "sealed", "manifest", "codec", "copy", "archive",
+                                   "store/lock", "store/s3"]]
 # Cluster mode (drkit serve --node-id): the Raft snapshot a lagging node receives.
 order += ["cluster/snapshot"]
 out = [

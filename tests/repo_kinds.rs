@@ -731,3 +731,23 @@ fn s3_the_server_dying_mid_upload_fails_the_backup_cleanly_and_the_next_one_succ
         .success();
     assert_eq!(content_digest(&target), content_digest(&data), "{created}");
 }
+
+#[test]
+fn s3_demo_runs_its_backup_step_against_a_bucket() {
+    let server = S3Server::start();
+    let repo = TestRepo::s3(&server, "drkit-demo");
+    let out = repo
+        .cmd(&["demo", "--records", "20000", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "demo with an S3 repository");
+    let report = json_report(&out.stdout);
+    let backup = &report["report"]["backup"];
+    assert_eq!(backup["repo"], repo.url.as_str(), "{report}");
+    assert_eq!(backup["mismatched_keys"], 0, "{report}");
+    assert_eq!(
+        repo.repo().list().unwrap().len(),
+        2,
+        "the full and the incremental backup"
+    );
+}

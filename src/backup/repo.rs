@@ -9,6 +9,7 @@
 //!  backups/<id>/files/…​.zst    one zstd file per data-dir file
 //!  backups/<id>/manifest.json  written last: a backup without it does not exist
 //!  wal/<history id>/…          the WAL archive (archive.rs)
+//!  uploads/<token>             an S3 multipart upload under way (store/s3.rs)
 //! ```
 //!
 //! A complete backup is never changed, only removed whole by `expire`, which removes its

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::workload::Workload;
+use crate::backup::repo::RepoLocation;
 use crate::backup::{self, CreateOptions, Repo, RestoreOptions};
 use crate::engine::{Engine, Options, SyncPolicy};
 use crate::error::{Error, IoContext, Result};
@@ -23,9 +24,10 @@ pub struct BackupBenchConfig {
     /// The data dir: used as it is when it holds one, else built there (and kept). None: a
     /// temporary dir, removed at the end.
     pub data: Option<PathBuf>,
-    /// The repository: `bench restore` restores its newest backup when it has one, else
-    /// takes one first; `bench backup` adds a backup to it. None: a temporary one.
-    pub repo: Option<PathBuf>,
+    /// The repository (a dir or a bucket prefix): `bench restore` restores its newest backup
+    /// when it has one, else takes one first; `bench backup` adds a backup to it. None: a
+    /// temporary dir.
+    pub repo: Option<RepoLocation>,
     /// SST bytes to build, in MB (10^6 bytes); the build stops at the first flush past it.
     pub size_mb: u64,
     /// 0: exchange records; otherwise plain puts with random values of this many bytes
@@ -60,8 +62,10 @@ pub struct BackupBenchReport {
     /// Seconds spent building data (and, for restore, the backup) before the measurement;
     /// 0 when both were reused.
     pub build_seconds: f64,
+    /// The process's peak resident memory during the timed call (VmHWM, reset before it).
+    pub peak_rss_bytes: Option<u64>,
     pub data: Option<PathBuf>,
-    pub repo: Option<PathBuf>,
+    pub repo: Option<String>,
 }
 
 /// What a build produced.
@@ -183,6 +187,37 @@ fn sst_bytes(dir: &Path) -> Result<(u64, usize)> {
     Ok((bytes, files))
 }
 
+/// The repository: the one given (kept), or a temporary dir (removed on drop).
+pub(super) struct RepoPlace {
+    pub(super) location: RepoLocation,
+    /// Where restores write: beside a local repository (the disk a real restore would write
+    /// to), in the temp dir for a remote one.
+    pub(super) scratch_parent: PathBuf,
+    _tmp: Option<Place>,
+}
+
+impl RepoPlace {
+    pub(super) fn new(given: Option<&RepoLocation>) -> Result<RepoPlace> {
+        let (location, tmp) = match given {
+            Some(l) => (l.clone(), None),
+            None => {
+                let place = Place::new(None, "repo")?;
+                (RepoLocation::Local(place.path.clone()), Some(place))
+            }
+        };
+        let scratch_parent = match location.local_path().and_then(Path::parent) {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            Some(_) => PathBuf::from("."),
+            None => std::env::temp_dir(),
+        };
+        Ok(RepoPlace {
+            location,
+            scratch_parent,
+            _tmp: tmp,
+        })
+    }
+}
+
 /// A path that is either given (kept) or a temporary one (removed on drop).
 pub(super) struct Place {
     pub(super) path: PathBuf,
@@ -228,11 +263,12 @@ pub(super) fn create_options(cfg: &BackupBenchConfig) -> CreateOptions {
 /// Backs up the data dir of `cfg` (built first if needed) into its repository, timed.
 pub fn run_backup(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
     let data = Place::new(cfg.data.as_deref(), "data")?;
-    let repo = Place::new(cfg.repo.as_deref(), "repo")?;
+    let repo = RepoPlace::new(cfg.repo.as_ref())?;
     let build_seconds = ensure_data(cfg, &data.path)?;
     let opts = create_options(cfg);
+    super::rss::reset_peak();
     let start = Instant::now();
-    let r = backup::create(&repo.path.clone().into(), &data.path, &opts, &|_| {})?;
+    let r = backup::create(&repo.location, &data.path, &opts, &|_| {})?;
     let seconds = start.elapsed().as_secs_f64();
     let b = &r.backup;
     Ok(report(
@@ -248,14 +284,10 @@ pub fn run_backup(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
 /// Restores the newest backup of the repository of `cfg` (taking one of its data dir first
 /// if the repository has none) into a new dir beside the repository, timed, then removes it.
 pub fn run_restore(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
-    let repo_place = Place::new(cfg.repo.as_deref(), "repo")?;
-    let build_seconds = ensure_backup(cfg, &repo_place.path)?;
-    let repo = Repo::open(&repo_place.path.clone().into())?;
-    // Beside the repository: on the same disk as the data a real restore would write to.
-    let parent = match repo_place.path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let repo_place = RepoPlace::new(cfg.repo.as_ref())?;
+    let build_seconds = ensure_backup(cfg, &repo_place.location)?;
+    let repo = Repo::open(&repo_place.location)?;
+    let parent = repo_place.scratch_parent.clone();
     let scratch = tempfile::Builder::new()
         .prefix(".drkit-bench-restore-")
         .tempdir_in(&parent)
@@ -266,6 +298,7 @@ pub fn run_restore(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
         threads: cfg.threads.max(1),
         force: false,
     };
+    super::rss::reset_peak();
     let start = Instant::now();
     let r = backup::restore::restore(&repo, plan, &opts, &|_| {})?;
     let seconds = start.elapsed().as_secs_f64();
@@ -283,14 +316,16 @@ pub fn run_restore(cfg: &BackupBenchConfig) -> Result<BackupBenchReport> {
 /// Makes sure the repository at `repo` holds a backup: if not, backs up the data dir of `cfg`
 /// (built first if needed). Returns the seconds spent. This is all `--build-only` does for
 /// `bench restore`.
-pub fn ensure_backup(cfg: &BackupBenchConfig, repo: &Path) -> Result<f64> {
-    if repo.join("repo.json").exists() && !Repo::open(&repo.into())?.list()?.is_empty() {
-        return Ok(0.0);
+pub fn ensure_backup(cfg: &BackupBenchConfig, repo: &RepoLocation) -> Result<f64> {
+    match Repo::open(repo) {
+        Ok(r) if !r.list()?.is_empty() => return Ok(0.0),
+        Ok(_) | Err(Error::NotFound { .. }) => {}
+        Err(e) => return Err(e),
     }
     let start = Instant::now();
     let data = Place::new(cfg.data.as_deref(), "data")?;
     ensure_data(cfg, &data.path)?;
-    backup::create(&repo.into(), &data.path, &create_options(cfg), &|_| {})?;
+    backup::create(repo, &data.path, &create_options(cfg), &|_| {})?;
     Ok(start.elapsed().as_secs_f64())
 }
 
@@ -324,8 +359,9 @@ fn report(
         copy_ms: times.map(|t| t.0),
         digest_ms: times.and_then(|t| t.1),
         build_seconds,
+        peak_rss_bytes: super::rss::peak_bytes(),
         data: cfg.data.clone(),
-        repo: cfg.repo.clone(),
+        repo: cfg.repo.as_ref().map(ToString::to_string),
     }
 }
 
@@ -336,7 +372,7 @@ mod tests {
     fn cfg(data: Option<PathBuf>, repo: Option<PathBuf>, value_size: usize) -> BackupBenchConfig {
         BackupBenchConfig {
             data,
-            repo,
+            repo: repo.map(RepoLocation::Local),
             size_mb: 1,
             value_size,
             seed: 5,

@@ -21,6 +21,7 @@ use rand::Rng;
 use super::{Op, ops};
 use crate::backup::archive::{ArchiveOptions, Archiver};
 use crate::backup::pitr::Target;
+use crate::backup::repo::RepoLocation;
 use crate::backup::{self, BackupKind, CreateOptions, Repo, RestoreOptions, restore};
 use crate::engine::{Engine, Options, ReadOnly, RecoveryMode, RecoveryReport, SyncPolicy};
 use crate::error::{Error, IoContext, Result};
@@ -32,6 +33,9 @@ pub struct DemoConfig {
     pub seed: u64,
     /// The drkit binary, started again as the crash writer child.
     pub exe: PathBuf,
+    /// The repository for the backup step (a new dir or an empty bucket prefix). Default:
+    /// a dir beside the data dir.
+    pub repo: Option<RepoLocation>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -53,7 +57,7 @@ pub struct DemoReport {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BackupDemo {
-    pub repo: PathBuf,
+    pub repo: String,
     pub full_id: String,
     pub full_online: bool,
     pub full_bytes: u64,
@@ -189,7 +193,7 @@ pub fn run_demo(cfg: &DemoConfig, step: &mut dyn FnMut(&str)) -> Result<DemoRepo
     let check = check_acknowledged(&engine, &initial, &crash_ops, &acked)?;
     drop(engine);
 
-    let backup = backup_phase(&dir, kept, cfg.seed, step)?;
+    let backup = backup_phase(&dir, kept, cfg.seed, cfg.repo.as_ref(), step)?;
 
     Ok(DemoReport {
         dir,
@@ -246,11 +250,15 @@ fn backup_phase(
     dir: &Path,
     kept: bool,
     seed: u64,
+    given_repo: Option<&RepoLocation>,
     step: &mut dyn FnMut(&str),
 ) -> Result<BackupDemo> {
-    let repo = beside(dir, "-backups");
+    let repo = given_repo
+        .cloned()
+        .unwrap_or_else(|| RepoLocation::Local(beside(dir, "-backups")));
     let restored = beside(dir, "-restored");
-    for p in [&repo, &restored] {
+    let repo_dir = repo.local_path().filter(|_| given_repo.is_none());
+    for p in repo_dir.into_iter().chain([restored.as_path()]) {
         if kept && p.exists() {
             return Err(Error::InvalidInput(format!(
                 "{}: exists; the demo creates it next to the data dir, give a new --dir",
@@ -279,18 +287,12 @@ fn backup_phase(
     let mut model = all_records(dir)?;
 
     step(&format!(
-        "turning on WAL archiving into {} and taking a full backup while an engine runs on the dir",
-        repo.display()
+        "turning on WAL archiving into {repo} and taking a full backup while an engine runs on the dir"
     ));
-    let mut archiver = Archiver::open(&repo.clone().into(), dir, archive_opts)?;
+    let mut archiver = Archiver::open(&repo, dir, archive_opts)?;
     archiver.run(false)?;
     let engine = Engine::open(dir, engine_opts.clone())?;
-    let full = backup::create(
-        &repo.clone().into(),
-        dir,
-        &create_opts(BackupKind::Full),
-        &|_| {},
-    )?;
+    let full = backup::create(&repo, dir, &create_opts(BackupKind::Full), &|_| {})?;
 
     let writes_after_full = 30_000;
     step(&format!(
@@ -302,12 +304,7 @@ fn backup_phase(
         &ops(seed.wrapping_add(2), 0, writes_after_full),
     )?;
     engine.flush()?;
-    let incr = backup::create(
-        &repo.clone().into(),
-        dir,
-        &create_opts(BackupKind::Incr),
-        &|_| {},
-    )?;
+    let incr = backup::create(&repo, dir, &create_opts(BackupKind::Incr), &|_| {})?;
 
     let writes_after_incr = 30_000;
     let writes_before_target = writes_after_incr / 2;
@@ -331,7 +328,7 @@ fn backup_phase(
     archiver.run(true)?;
     drop(archiver);
 
-    let r = Repo::open(&repo.clone().into())?;
+    let r = Repo::open(&repo)?;
     let to = Target::parse_time(&target_time)?;
     let plan = restore::plan(&r, &restored, None, false, Some(to))?;
     let report = restore::restore(
@@ -350,7 +347,7 @@ fn backup_phase(
         .count()
         + got.keys().filter(|k| !expected.contains_key(*k)).count();
     Ok(BackupDemo {
-        repo,
+        repo: repo.to_string(),
         full_id: full.backup.id.clone(),
         full_online: full.online,
         full_bytes: full.backup.bytes,

@@ -30,6 +30,7 @@ pub mod nemesis;
 pub mod read;
 pub mod recover;
 pub mod restore_cluster;
+pub mod rss;
 pub mod workload;
 pub mod write;
 

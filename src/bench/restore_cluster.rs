@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::backup::{BackupBenchConfig, Place, create_options, ensure_data};
+use super::backup::{BackupBenchConfig, Place, RepoPlace, create_options, ensure_data};
+use crate::backup::repo::RepoLocation;
 use crate::backup::restore::{self, RestoreOptions};
 use crate::backup::{self, Repo};
 use crate::cluster::{ClusterNode, NodeId};
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClusterRestoreReport {
@@ -87,13 +88,16 @@ fn timed(
 /// Makes sure the repository at `repo` holds a backup of a cluster node (its newest). If
 /// not: the data dir of `cfg` (built if needed) is linked into a scratch dir, adopted there
 /// as node 1 of a one-voter cluster, and backed up. Returns the seconds spent.
-fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &Path, scratch: &Path) -> Result<f64> {
-    if repo.join("repo.json").exists()
-        && Repo::open(&repo.into())?
+fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &RepoLocation, scratch: &Path) -> Result<f64> {
+    let has_node_backup = match Repo::open(repo) {
+        Ok(r) => r
             .list()?
             .last()
-            .is_some_and(|l| l.manifest.as_ref().is_ok_and(|m| m.cluster.is_some()))
-    {
+            .is_some_and(|l| l.manifest.as_ref().is_ok_and(|m| m.cluster.is_some())),
+        Err(Error::NotFound { .. }) => false,
+        Err(e) => return Err(e),
+    };
+    if has_node_backup {
         return Ok(0.0);
     }
     let start = Instant::now();
@@ -103,7 +107,7 @@ fn ensure_node_backup(cfg: &BackupBenchConfig, repo: &Path, scratch: &Path) -> R
     link_copy(&data.path, &node)?;
     let me = members(1).remove(&1).unwrap_or_default();
     crate::cluster::seed::adopt_standalone(&node, 1, me)?;
-    backup::create(&repo.into(), &node, &create_options(cfg), &|_| {})?;
+    backup::create(repo, &node, &create_options(cfg), &|_| {})?;
     std::fs::remove_dir_all(&node).at(&node)?;
     Ok(start.elapsed().as_secs_f64())
 }
@@ -133,8 +137,8 @@ pub fn run_restore_cluster(
     nodes: usize,
     pairs: usize,
 ) -> Result<ClusterRestoreReport> {
-    let repo_place = Place::new(cfg.repo.as_deref(), "repo")?;
-    let parent = match repo_place.path.parent() {
+    let repo_place = RepoPlace::new(cfg.repo.as_ref())?;
+    let parent = match Some(repo_place.scratch_parent.as_path()) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
@@ -143,8 +147,8 @@ pub fn run_restore_cluster(
         .prefix(".drkit-bench-restore-")
         .tempdir_in(&parent)
         .at(&parent)?;
-    let build_seconds = ensure_node_backup(cfg, &repo_place.path, scratch.path())?;
-    let repo = Repo::open(&repo_place.path.clone().into())?;
+    let build_seconds = ensure_node_backup(cfg, &repo_place.location, scratch.path())?;
+    let repo = Repo::open(&repo_place.location)?;
     let cluster_id = repo
         .list()?
         .pop()

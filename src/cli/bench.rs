@@ -174,10 +174,13 @@ pub struct BackupArgs {
     /// temporary dir, removed afterwards.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// The repository: `restore` restores its newest backup (taking one first if it has
-    /// none); `backup` adds one. Default: a temporary dir, removed afterwards.
-    #[arg(long)]
-    pub repo: Option<PathBuf>,
+    /// The repository, a dir or s3://BUCKET/PREFIX: `restore` restores its newest backup
+    /// (taking one first if it has none); `backup` adds one. Default: a temporary dir,
+    /// removed afterwards.
+    #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX")]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub s3: super::repo::S3Flags,
     /// SST megabytes (10^6 bytes) to build when the data dir is built.
     #[arg(long, default_value_t = 256)]
     pub size_mb: u64,
@@ -219,7 +222,7 @@ fn backup_config(a: &BackupArgs) -> anyhow::Result<BackupBenchConfig> {
     }
     Ok(BackupBenchConfig {
         data: a.data.clone(),
-        repo: a.repo.clone(),
+        repo: a.repo.as_deref().map(|r| a.s3.locate(r)).transpose()?,
         size_mb: a.size_mb,
         value_size: a.value_size,
         seed: a.seed,
@@ -259,6 +262,9 @@ fn print_backup_report(printer: &Printer, r: &BackupBenchReport) {
         ("duration", format!("{:.3} s", r.seconds)),
         ("throughput", format!("{:.0} MB/s", r.mb_per_sec)),
     ];
+    if let Some(rss) = r.peak_rss_bytes {
+        rows.push(("peak memory (RSS)", human_bytes(rss)));
+    }
     match (r.copy_ms, r.digest_ms) {
         (Some(copy), Some(digest)) => rows.push((
             "copy / digest scan",
@@ -389,11 +395,10 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     anyhow::bail!("--build-only needs --repo DIR to keep the backup in");
                 };
                 let seconds = ensure_backup(&cfg, repo)?;
-                printer.json(&serde_json::json!({ "schema": 1, "type": "bench-build", "report": { "repo": repo, "seconds": seconds } }));
+                printer.json(&serde_json::json!({ "schema": 1, "type": "bench-build", "report": { "repo": repo.to_string(), "seconds": seconds } }));
                 printer.line(format!(
                     "{} holds a backup to restore ({:.1} s)",
-                    repo.display(),
-                    seconds
+                    repo, seconds
                 ));
                 return Ok(Exit::Ok);
             }

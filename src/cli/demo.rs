@@ -34,6 +34,12 @@ pub struct Args {
     /// in each of its five batches.
     #[arg(long, default_value_t = 500)]
     pub writes: u64,
+    /// The repository the backup step uses: a new dir or an empty s3://BUCKET/PREFIX.
+    /// Default: a dir beside the data dir.
+    #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX", conflicts_with_all = ["cluster", "cluster_dr"])]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub s3: super::repo::S3Flags,
     /// Print the report as one JSON line (the step lines are left out).
     #[arg(long)]
     pub json: bool,
@@ -52,6 +58,11 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
         records: args.records,
         seed: args.seed,
         exe,
+        repo: args
+            .repo
+            .as_deref()
+            .map(|r| args.s3.locate(r))
+            .transpose()?,
     };
     let report = run_demo(&cfg, &mut |step: &str| printer.line(format!("==> {step}")))?;
     print(printer, &report);
@@ -122,7 +133,7 @@ fn print(printer: &Printer, r: &DemoReport) {
     let b = &r.backup;
     printer.line("==> backups and the point-in-time restore:");
     printer.table(&kv_table(&[
-        ("repository", b.repo.display().to_string()),
+        ("repository", b.repo.clone()),
         (
             "full backup",
             format!(
@@ -191,7 +202,7 @@ fn print(printer: &Printer, r: &DemoReport) {
             "data dir kept at {} (try `drkit recover {} --dry-run`); backups in {}, the restore in {}",
             r.dir.display(),
             r.dir.display(),
-            b.repo.display(),
+            b.repo,
             b.restored_dir.display()
         ));
     }

@@ -10,6 +10,13 @@ pub struct Repository {
     /// profile of ~/.aws/credentials).
     #[arg(long, value_name = "PATH|s3://BUCKET/PREFIX")]
     pub repo: String,
+    #[command(flatten)]
+    pub s3: S3Flags,
+}
+
+/// How to reach an S3 repository; ignored for a local one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct S3Flags {
     /// The S3 server, for anything but AWS itself (MinIO, Ceph, R2...): http(s)://HOST:PORT.
     #[arg(
         long,
@@ -38,9 +45,16 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Where the repository is, with these settings applied to an S3 one.
+    /// Where the repository is, with the S3 settings applied to an S3 one.
     pub fn location(&self) -> crate::error::Result<RepoLocation> {
-        let mut location = RepoLocation::parse(&self.repo)?;
+        self.s3.locate(&self.repo)
+    }
+}
+
+impl S3Flags {
+    /// `repo` (a path or an s3:// URL) with these settings applied to an S3 one.
+    pub fn locate(&self, repo: &str) -> crate::error::Result<RepoLocation> {
+        let mut location = RepoLocation::parse(repo)?;
         if let RepoLocation::S3(cfg) = &mut location {
             cfg.endpoint.clone_from(&self.s3_endpoint);
             cfg.region.clone_from(&self.s3_region);

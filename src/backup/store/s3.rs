@@ -12,6 +12,16 @@
 //!   the client, for a bounded time; a refusal (403, 404 bucket) fails at once, naming the
 //!   bucket, the key and the server's error code.
 //!
+//! ```text
+//!  s3://BUCKET/PREFIX/<key>              each repository key, as an object
+//!  s3://BUCKET/PREFIX/uploads/<token>    a multipart upload under way, JSON:
+//!    {"key": "backups/<id>/files/sst/…​.zst", "upload_id": "…", "host": "db1",
+//!     "pid": 4242, "started": "2026-12-07T02:30:00.000Z"}
+//!                                        removed when the upload completes or is aborted;
+//!                                        the next clean-up of the key's area aborts the
+//!                                        upload a killed writer left and removes the record
+//! ```
+//!
 //! The repository code is synchronous (threads, rayon); this store runs its requests on a
 //! runtime of its own and waits for them on a channel, so it may be called from any thread,
 //! also one that is inside another async runtime.
