@@ -751,3 +751,29 @@ fn s3_demo_runs_its_backup_step_against_a_bucket() {
         "the full and the incremental backup"
     );
 }
+
+#[test]
+fn s3_wrong_credentials_are_one_clear_line_naming_the_key_and_the_server_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    build(&data, 100, 100);
+    // The bucket is made by the one request let through; every later one needs a known key.
+    let server = S3Server::start_checking_keys_after(1);
+    let repo = TestRepo::s3(&server, "drkit-guarded");
+    for args in [&["backup", "list"][..], &["backup", "create", "--data"][..]] {
+        let mut c = repo.cmd(args);
+        if args.len() == 3 {
+            c.arg(&data);
+        }
+        let out = c.output().unwrap();
+        assert_exit(&out, 1, "a key the server does not know");
+        let err = stderr(&out);
+        assert!(
+            err.contains("s3://drkit-guarded/team/repo/")
+                && err.contains("403 Forbidden")
+                && err.contains("AWS_ACCESS_KEY_ID"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}

@@ -22,7 +22,21 @@ impl S3Server {
 
     /// A server on `port` (a restarted one: moto keeps nothing across restarts).
     pub fn start_on(port: u16) -> S3Server {
-        let child = Command::new("moto_server")
+        Self::spawn(port, None)
+    }
+
+    /// A server that checks keys after its first `free` requests: a key it does not know
+    /// (any key, as no IAM user is made) is refused with 403 InvalidAccessKeyId.
+    pub fn start_checking_keys_after(free: u32) -> S3Server {
+        Self::spawn(free_port(), Some(free))
+    }
+
+    fn spawn(port: u16, free_requests: Option<u32>) -> S3Server {
+        let mut command = Command::new("moto_server");
+        if let Some(n) = free_requests {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+        }
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

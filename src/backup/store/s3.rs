@@ -331,8 +331,8 @@ fn one_line(what: &str) -> String {
     };
     let head = what.split("<?xml").next().unwrap_or(what);
     let mut line: String = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    line = line.trim_end_matches(':').to_string();
     if let Some(code) = tag("Code") {
-        line = line.trim_end_matches(':').to_string();
         line.push_str(&format!(" (server said {code}"));
         if let Some(message) = tag("Message") {
             line.push_str(&format!(": {message}"));
