@@ -372,6 +372,16 @@ impl RepoStore for S3Store {
 
     fn reader(&self, key: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
         let path = self.object(key)?;
+        // An object of several parts comes down as ranges fetched in parallel, as it went up.
+        let part = self.inner.cfg.part_size as u64;
+        match self.size(key)? {
+            None => return Ok(None),
+            Some(size) if size > part => {
+                let reader = S3Reader::ranged(self.clone(), key, path, size);
+                return Ok(Some((Box::new(reader), size)));
+            }
+            Some(_) => {}
+        }
         let client = self.client();
         let got = self.run(async move {
             match client.get(&path).await {
@@ -383,12 +393,7 @@ impl RepoStore for S3Store {
         match got.map_err(|e| self.remote(key, &e))? {
             None => Ok(None),
             Some((size, stream)) => Ok(Some((
-                Box::new(S3Reader {
-                    store: self.clone(),
-                    key: key.to_string(),
-                    stream: Some(stream),
-                    chunk: Bytes::new(),
-                }),
+                Box::new(S3Reader::start(self.clone(), key, stream)),
                 size,
             ))),
         }
@@ -517,33 +522,110 @@ impl RepoStore for S3Store {
     }
 }
 
+/// Chunks of a download received ahead of the reader: the connection keeps going while the
+/// reader decompresses and writes what came before.
+const READ_AHEAD_CHUNKS: usize = 256;
+
+/// A download, pumped by a task on the store's runtime into a bounded channel that the
+/// reading thread drains: one hand-over per network chunk, not a task per chunk.
 struct S3Reader {
     store: S3Store,
     key: String,
-    stream: Option<BoxStream<'static, object_store::Result<Bytes>>>,
+    chunks: tokio::sync::mpsc::Receiver<object_store::Result<Bytes>>,
+    pump: tokio::task::JoinHandle<()>,
     chunk: Bytes,
+    done: bool,
+}
+
+impl S3Reader {
+    fn start(
+        store: S3Store,
+        key: &str,
+        mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    ) -> S3Reader {
+        let (tx, chunks) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+        let pump = store.inner.rt.handle().spawn(async move {
+            while let Some(chunk) = stream.next().await {
+                let failed = chunk.is_err();
+                if tx.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        S3Reader {
+            store,
+            key: key.to_string(),
+            chunks,
+            pump,
+            chunk: Bytes::new(),
+            done: false,
+        }
+    }
+}
+
+impl S3Reader {
+    /// The object `path` of `size` bytes as ranges of a part each, `concurrency` requests at a
+    /// time, handed over in order. Memory: about (concurrency + 2) parts.
+    fn ranged(store: S3Store, key: &str, path: ObjectPath, size: u64) -> S3Reader {
+        let (part, concurrency) = (
+            store.inner.cfg.part_size as u64,
+            store.inner.cfg.concurrency.max(1),
+        );
+        let (tx, chunks) = tokio::sync::mpsc::channel(1);
+        let client = store.client();
+        let pump = store.inner.rt.handle().spawn(async move {
+            let mut starts = (0..size.div_ceil(part)).map(|i| i * part);
+            let mut in_flight = futures::stream::FuturesOrdered::new();
+            loop {
+                while in_flight.len() < concurrency {
+                    let Some(start) = starts.next() else { break };
+                    let (client, path) = (client.clone(), path.clone());
+                    let end = (start + part).min(size);
+                    in_flight.push_back(async move { client.get_range(&path, start..end).await });
+                }
+                let Some(range) = in_flight.next().await else {
+                    break;
+                };
+                let failed = range.is_err();
+                if tx.send(range).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        S3Reader {
+            store,
+            key: key.to_string(),
+            chunks,
+            pump,
+            chunk: Bytes::new(),
+            done: false,
+        }
+    }
+}
+
+impl Drop for S3Reader {
+    fn drop(&mut self) {
+        self.pump.abort();
+    }
 }
 
 impl Read for S3Reader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
-            let Some(mut stream) = self.stream.take() else {
+            if self.done {
                 return Ok(0);
-            };
-            let (stream, next) = self
-                .store
-                .run(async move {
-                    let next = stream.next().await;
-                    (stream, next)
-                })
-                .map_err(io::Error::other)?;
-            match next {
-                None => return Ok(0),
-                Some(Ok(chunk)) => {
-                    self.chunk = chunk;
-                    self.stream = Some(stream);
+            }
+            // Parks this thread, whatever it is, until the pump hands over the next chunk.
+            match futures::executor::block_on(self.chunks.recv()) {
+                None => {
+                    self.done = true;
+                    return Ok(0);
                 }
-                Some(Err(e)) => return Err(io::Error::other(self.store.remote(&self.key, &e))),
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Err(io::Error::other(self.store.remote(&self.key, &e)));
+                }
             }
         }
         let n = buf.len().min(self.chunk.len());
