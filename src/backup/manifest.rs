@@ -153,9 +153,12 @@ impl StoredAs {
 
 pub const FORMAT: &str = "drkit-backup-manifest";
 
+/// Where the backups are in a repository: `backups/<id>/`.
+pub const BACKUPS_DIR: &str = "backups";
+
 /// The key of `file` as backup `owner` stores it.
 pub fn stored_key(owner: &str, file: &BackupFile) -> String {
-    let files = format!("{}/{owner}/{FILES_DIR}", super::repo::BACKUPS_DIR);
+    let files = format!("{BACKUPS_DIR}/{owner}/{FILES_DIR}");
     match file.stored_as {
         StoredAs::Zstd => format!("{files}/{}.zst", file.path),
         StoredAs::Copy => format!("{files}/{}", file.path),

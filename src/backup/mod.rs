@@ -20,6 +20,7 @@ pub mod repo;
 pub mod restore;
 pub mod sealed;
 pub mod store;
+pub mod unlock;
 pub mod verify;
 
 use std::ops::Bound;

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 pub const REPO_FILE: &str = "repo.json";
 pub const LOCK_FILE: &str = "LOCK";
 pub const READERS_FILE: &str = "READERS";
-pub const BACKUPS_DIR: &str = "backups";
+pub use super::manifest::BACKUPS_DIR;
 
 /// How long restore and verify wait for a running `expire` to let go of READERS.
 const READERS_WAIT: Duration = Duration::from_secs(300);
@@ -242,22 +242,6 @@ impl Repo {
                 }
             }
         }
-    }
-
-    /// Breaks every lock of the repository (`backup unlock`): LOCK, READERS and each
-    /// history's archive lock. Returns the lock names and their holders.
-    pub fn break_locks(&self) -> Result<Vec<(String, Holder)>> {
-        let mut names = vec![LOCK_FILE.to_string(), READERS_FILE.to_string()];
-        for h in super::archive::histories(self)? {
-            names.push(super::archive::lock_key(&h));
-        }
-        let mut broken = Vec::new();
-        for name in names {
-            for holder in self.store.break_lock(&name)? {
-                broken.push((name.clone(), holder));
-            }
-        }
-        Ok(broken)
     }
 
     /// Complete backups (those with a manifest), oldest first.

@@ -187,7 +187,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
         Command::Create(a) => create(printer, a),
         Command::Unlock(a) => {
             let repo = Repo::open(&a.repo.location()?)?;
-            let broken = repo.break_locks()?;
+            let broken = backup::unlock::break_locks(&repo)?;
             for (name, h) in &broken {
                 printer.json(&serde_json::json!({ "schema": 1, "type": "lock-broken", "lock": repo.locate(name), "holder": h }));
                 printer.line(format!(

@@ -59,14 +59,14 @@ pub struct Holder {
 impl Holder {
     /// This process, about to take a lock for `operation`.
     pub fn me(operation: &str) -> Holder {
-        let now = super::super::repo::now_rfc3339();
+        let now = now_rfc3339();
         Holder {
             operation: operation.to_string(),
             host: host_name(),
             pid: std::process::id(),
             started: now.clone(),
             refreshed: now,
-            token: super::super::repo::hex(&rand::random::<[u8; 8]>()),
+            token: format!("{:016x}", rand::random::<u64>()),
         }
     }
 
@@ -127,6 +127,10 @@ pub trait HeldLock: Send + Sync + std::fmt::Debug {}
 pub enum Attempt {
     Held(Box<dyn HeldLock>),
     Busy(Busy),
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// This host's name, as leases record it.
@@ -292,7 +296,7 @@ impl Lease {
                     if !ours {
                         return;
                     }
-                    holder.refreshed = super::super::repo::now_rfc3339();
+                    holder.refreshed = now_rfc3339();
                     let _ = renew_store.put(&renew_key, &holder.encode());
                 }
             })
