@@ -1,5 +1,6 @@
 //! Online and incremental backups: a backup of an engine under write load restores to exactly
-//! the state at its recorded sequence, and a full → incr → incr chain restores each point.
+//! the state at its recorded sequence, and a full → incr → incr chain restores each point;
+//! both into a local repository and into a bucket of a real S3 server.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use drkit::engine::{Engine, Options, SyncPolicy};
 
 use super::common::*;
+use super::s3_server::S3Server;
+use super::test_repo::TestRepo;
+use crate::on_both_kinds;
+
+on_both_kinds!(
+    a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence,
+    a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new,
+);
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
 /// One acknowledged write: its sequence, the key, and the value (None for a delete).
@@ -56,13 +65,28 @@ fn create(repo: &Path, data: &Path, kind: &str) -> serde_json::Value {
     json_report(&out.stdout)
 }
 
-fn restore(repo: &Path, id: &str, target: &Path) {
-    let out = drkit()
-        .args(["restore", "-q", "--repo"])
-        .arg(repo)
-        .arg("--backup")
-        .arg(id)
-        .arg("--target")
+fn create_in(repo: &TestRepo, data: &Path, kind: &str) -> serde_json::Value {
+    let out = repo
+        .cmd(&[
+            "backup",
+            "create",
+            "--json",
+            "--threads",
+            "2",
+            "--type",
+            kind,
+            "--data",
+        ])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create");
+    json_report(&out.stdout)
+}
+
+fn restore_from(repo: &TestRepo, id: &str, target: &Path) {
+    let out = repo
+        .cmd(&["restore", "-q", "--backup", id, "--target"])
         .arg(target)
         .output()
         .unwrap();
@@ -76,11 +100,11 @@ fn as_state(rows: Vec<(Vec<u8>, Vec<u8>)>) -> State {
         .collect()
 }
 
-#[test]
-fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
     let engine = Arc::new(small_engine(&data));
     // Every acknowledged write with its sequence, in sequence order (one writer thread).
     let log: Arc<std::sync::Mutex<Vec<Write>>> = Arc::default();
@@ -107,7 +131,7 @@ fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
     let mut backups = Vec::new();
     while backups.len() < 3 {
         std::thread::sleep(std::time::Duration::from_millis(150));
-        let b = create(&repo, &data, "full");
+        let b = create_in(repo, &data, "full");
         assert_eq!(b["online"], true, "{b}");
         backups.push(b);
     }
@@ -138,8 +162,8 @@ fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
                 None => expected.remove(k),
             };
         }
-        let target = tmp.path().join(format!("restored{n}"));
-        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        let target = tmp.join(format!("restored{n}"));
+        restore_from(repo, b["backup"]["id"].as_str().unwrap(), &target);
         let got = as_state(full_scan(&target));
         assert_eq!(
             got.len(),
@@ -153,11 +177,11 @@ fn a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence() {
     }
 }
 
-#[test]
-fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
     let mut states = Vec::new();
     let mut backups = Vec::new();
     let mut i = 0u64;
@@ -191,7 +215,7 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
         engine.flush().unwrap();
         drop(engine);
         states.push(as_state(full_scan(&data)));
-        backups.push(create(&repo, &data, kind));
+        backups.push(create_in(repo, &data, kind));
     }
     let full = &backups[0]["backup"];
     let incr1 = &backups[1]["backup"];
@@ -218,15 +242,14 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
     assert!(refs.contains(&full["id"].as_str().unwrap()), "{refs:?}");
     assert!(refs.contains(&incr1["id"].as_str().unwrap()), "{refs:?}");
 
-    let out = drkit()
-        .args(["backup", "verify", "--restore-test", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "verify", "--restore-test"])
         .output()
         .unwrap();
     assert_exit(&out, 0, "verify");
     for (n, b) in backups.iter().enumerate() {
-        let target = tmp.path().join(format!("restored{n}"));
-        restore(&repo, b["backup"]["id"].as_str().unwrap(), &target);
+        let target = tmp.join(format!("restored{n}"));
+        restore_from(repo, b["backup"]["id"].as_str().unwrap(), &target);
         assert!(
             as_state(full_scan(&target)) == states[n],
             "backup {n} ({}) does not restore the state it was taken at",
@@ -236,10 +259,8 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
 
     // A file the incremental reads from an earlier backup is damaged: restoring the
     // incremental names it and refuses.
-    let info = drkit()
-        .args(["backup", "info", "--json", "--repo"])
-        .arg(&repo)
-        .arg(incr2["id"].as_str().unwrap())
+    let info = repo
+        .cmd(&["backup", "info", "--json", incr2["id"].as_str().unwrap()])
         .output()
         .unwrap();
     assert_exit(&info, 0, "backup info");
@@ -256,14 +277,14 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
     let path = referenced["path"].as_str().unwrap();
     assert!(path.starts_with("sst/"), "{referenced}");
     assert_eq!(referenced["stored_as"], "copy", "{referenced}");
-    let needed = repo
-        .join("backups")
-        .join(referenced["stored_in"].as_str().unwrap())
-        .join("files")
-        .join(path);
-    let mut bytes = fs::read(&needed).unwrap();
+    let needed = format!(
+        "backups/{}/files/{path}",
+        referenced["stored_in"].as_str().unwrap()
+    );
+    let store = repo.store();
+    let mut bytes = store.get(&needed).unwrap().unwrap();
     let mid = bytes.len() / 2;
-    let block = drkit::format::sst::Sst::from_bytes(&needed, bytes.clone())
+    let block = drkit::format::sst::Sst::from_bytes(Path::new(&needed), bytes.clone())
         .unwrap()
         .blocks()
         .into_iter()
@@ -275,19 +296,20 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new() {
         "{block:?}"
     );
     bytes[mid] ^= 0x10;
-    fs::write(&needed, bytes).unwrap();
-    let target = tmp.path().join("from-damaged");
-    let out = drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
-        .arg("--backup")
-        .arg(incr2["id"].as_str().unwrap())
-        .arg("--target")
+    store.put(&needed, &bytes).unwrap();
+    let target = tmp.join("from-damaged");
+    let out = repo
+        .cmd(&[
+            "restore",
+            "--backup",
+            incr2["id"].as_str().unwrap(),
+            "--target",
+        ])
         .arg(&target)
         .output()
         .unwrap();
     assert_exit(&out, 4, "restore of an incr whose parent file is damaged");
-    let name = needed.file_name().unwrap().to_string_lossy().into_owned();
+    let name = needed.rsplit('/').next().unwrap().to_string();
     assert!(text(&out).contains(&name), "{}", text(&out));
     assert!(
         text(&out).contains(&format!("offset {}", block.offset)),

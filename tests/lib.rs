@@ -36,5 +36,6 @@ mod repo_store;
 mod s3_server;
 mod serve;
 mod snapshot_cli;
+mod test_repo;
 mod verify_cli;
 mod wal_sweep;
