@@ -12,6 +12,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use drkit::engine::{Engine, Options, SyncPolicy};
 
 use super::common::*;
+use super::s3_server::S3Server;
+use super::test_repo::TestRepo;
+use crate::on_both_kinds;
+
+on_both_kinds!(
+    pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach,
+    a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore,
+);
 
 /// One acknowledged write: its sequence, key, value (None: delete).
 type Write = (u64, Vec<u8>, Option<Vec<u8>>);
@@ -129,42 +137,69 @@ fn restore(repo: &Path, target: &Path, extra: &[&str]) -> std::process::Output {
     c.output().unwrap()
 }
 
-fn archive_files(repo: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(repo.join("wal"))
+fn archive_in(repo: &TestRepo, data: &Path) -> std::process::Output {
+    repo.cmd(&["wal", "archive", "--json", "--data"])
+        .arg(data)
+        .output()
         .unwrap()
-        .flat_map(|h| fs::read_dir(h.unwrap().path()).unwrap())
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap() != "LOCK")
-        .collect();
-    v.sort();
-    v
 }
 
-fn sidecar(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+fn backup_in(repo: &TestRepo, data: &Path) -> serde_json::Value {
+    let out = repo
+        .cmd(&["backup", "create", "--json", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "backup create");
+    json_report(&out.stdout)["backup"].clone()
 }
 
-/// A sealed sidecar's segment range, by the segment's first sequence.
-fn sealed_sidecars(repo: &Path) -> Vec<(PathBuf, u64, u64)> {
-    archive_files(repo)
+fn restore_in(repo: &TestRepo, target: &Path, extra: &[&str]) -> std::process::Output {
+    repo.cmd(&["restore", "--json"])
+        .args(extra)
+        .arg("--target")
+        .arg(target)
+        .output()
+        .unwrap()
+}
+
+/// The keys of the WAL archive (lock leases and files left out).
+fn archive_keys(repo: &TestRepo) -> Vec<String> {
+    repo.keys_under("wal")
         .into_iter()
-        .filter(|p| p.to_str().unwrap().ends_with(".wal.json"))
-        .map(|p| {
-            let s = sidecar(&p);
+        .map(|(k, _)| k)
+        .filter(|k| !k.ends_with("/LOCK") && !k.contains("/LOCK."))
+        .collect()
+}
+
+fn sidecar_in(repo: &TestRepo, key: &str) -> serde_json::Value {
+    serde_json::from_slice(&repo.store().get(key).unwrap().unwrap()).unwrap()
+}
+
+/// A sealed sidecar's key and segment range, by the segment's first sequence.
+fn sealed_in(repo: &TestRepo) -> Vec<(String, u64, u64)> {
+    archive_keys(repo)
+        .into_iter()
+        .filter(|k| k.ends_with(".wal.json"))
+        .map(|k| {
+            let s = sidecar_in(repo, &k);
             let (a, b) = (
                 s["first_seq"].as_u64().unwrap(),
                 s["last_seq"].as_u64().unwrap(),
             );
-            (p, a, b)
+            (k, a, b)
         })
         .collect()
 }
 
+/// The compressed copy a sealed sidecar names, beside it.
+fn copy_key(sidecar: &str) -> String {
+    format!("{}.zst", sidecar.strip_suffix(".json").unwrap())
+}
+
 struct Scenario {
-    _tmp: tempfile::TempDir,
     root: PathBuf,
     data: PathBuf,
-    repo: PathBuf,
     log: Log,
     b1: serde_json::Value,
     b2: serde_json::Value,
@@ -172,11 +207,9 @@ struct Scenario {
     end: u64,
 }
 
-fn scenario() -> Scenario {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().to_path_buf();
+fn scenario(repo: &TestRepo, root: &Path) -> Scenario {
+    let root = root.to_path_buf();
     let data = root.join("data");
-    let repo = root.join("repo");
     let mut log = Log {
         writes: Vec::new(),
         instants: Vec::new(),
@@ -184,14 +217,14 @@ fn scenario() -> Scenario {
 
     // Before archiving: flushed segments are retired as usual.
     round(&data, &mut log, 0, 400);
-    let first = archive(&repo, &data);
+    let first = archive_in(repo, &data);
     assert_exit(&first, 0, "first wal archive (enables archiving)");
     assert!(data.join("ARCHIVE_STATUS").is_file());
-    let b1 = backup(&repo, &data);
+    let b1 = backup_in(repo, &data);
 
     // The engine now keeps what is not archived: the next run finds no hole.
     round(&data, &mut log, 1, 400);
-    let out = archive(&repo, &data);
+    let out = archive_in(repo, &data);
     assert_exit(&out, 0, "wal archive after round 1");
     let r = json_report(&out.stdout);
     assert!(r["report"]["gaps"].as_array().unwrap().is_empty(), "{r}");
@@ -203,11 +236,15 @@ fn scenario() -> Scenario {
         .count();
     assert!(archived >= 3, "several segments archived: {r}");
 
-    // Idempotent: a second run copies nothing and changes no file (the growing segment's
+    // Idempotent: a second run copies nothing and changes no object (the growing segment's
     // copy included: nothing was written since).
-    let files = archive_files(&repo);
-    let contents: Vec<Vec<u8>> = files.iter().map(|p| fs::read(p).unwrap()).collect();
-    let out = archive(&repo, &data);
+    let store = repo.store();
+    let keys = archive_keys(repo);
+    let contents: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| store.get(k).unwrap().unwrap())
+        .collect();
+    let out = archive_in(repo, &data);
     assert_exit(&out, 0, "wal archive again");
     let r = json_report(&out.stdout);
     assert!(
@@ -218,25 +255,28 @@ fn scenario() -> Scenario {
             .all(|s| s["action"] == "present" || s["action"] == "partial-unchanged"),
         "{r}"
     );
-    assert_eq!(archive_files(&repo), files);
-    let again: Vec<Vec<u8>> = files.iter().map(|p| fs::read(p).unwrap()).collect();
-    assert!(again == contents, "a repeated run rewrote archived files");
-    let b2 = backup(&repo, &data);
+    assert_eq!(archive_keys(repo), keys);
+    let again: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| store.get(k).unwrap().unwrap())
+        .collect();
+    assert!(again == contents, "a repeated run rewrote archived objects");
+    let b2 = backup_in(repo, &data);
 
     // A running engine and `wal archive --follow` beside it, stopped with SIGTERM.
     let e = Engine::open(&data, small_opts()).unwrap();
     for i in 0..150 {
         log.write(&e, i, 2);
     }
-    let follow = std::process::Command::new(drkit_path())
-        .args(["wal", "archive", "--follow", "--poll", "100ms", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&data)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let follow = repo.spawn(&[
+        "wal",
+        "archive",
+        "--follow",
+        "--poll",
+        "100ms",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     for i in 150..300 {
         log.write(&e, i, 2);
         if i.is_multiple_of(50) {
@@ -248,10 +288,15 @@ fn scenario() -> Scenario {
     // Wait until the growing segment's copy holds the last write.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let reached = archive_files(&repo)
+        let reached = archive_keys(repo)
             .iter()
-            .filter(|p| p.to_str().unwrap().ends_with(".partial.json"))
-            .map(|p| sidecar(p)["last_seq"].as_u64().unwrap())
+            .filter(|k| k.ends_with(".partial.json"))
+            .filter_map(|k| store.get(k).unwrap())
+            .map(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).unwrap()["last_seq"]
+                    .as_u64()
+                    .unwrap()
+            })
             .max()
             .unwrap_or(0);
         if reached >= last {
@@ -277,18 +322,16 @@ fn scenario() -> Scenario {
     );
     drop(e);
     // Background checkpoint entries may follow the last write.
-    let end = archive_files(&repo)
+    let end = archive_keys(repo)
         .iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| sidecar(p)["last_seq"].as_u64().unwrap())
+        .filter(|k| k.ends_with(".json"))
+        .map(|k| sidecar_in(repo, k)["last_seq"].as_u64().unwrap())
         .max()
         .unwrap();
     assert!(end >= last);
     Scenario {
-        _tmp: tmp,
         root,
         data,
-        repo,
         log,
         b1,
         b2,
@@ -300,15 +343,17 @@ fn seq_of(b: &serde_json::Value) -> u64 {
     b["last_seq"].as_u64().unwrap()
 }
 
-#[test]
-fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach() {
-    let s = scenario();
+fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach(
+    repo: &TestRepo,
+    root: &Path,
+) {
+    let s = scenario(repo, root);
     let (b1, b2, end) = (seq_of(&s.b1), seq_of(&s.b2), s.end);
     assert!(b1 < b2 && b2 < end, "{b1} {b2} {end}");
 
     // The plan shows the window.
-    let out = restore(
-        &s.repo,
+    let out = restore_in(
+        repo,
         &s.root.join("plan"),
         &["--dry-run", "--to-seq", &b2.to_string()],
     );
@@ -322,7 +367,7 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     // Sequence targets across the range: the backup points, around them, segment edges,
     // and a stride through the rest.
     let mut targets = vec![b1, b1 + 1, b2 - 1, b2, b2 + 1, end - 1, end];
-    for (_, a, b) in sealed_sidecars(&s.repo) {
+    for (_, a, b) in sealed_in(repo) {
         targets.extend([a, b]);
     }
     targets.extend((b1..=end).step_by(97));
@@ -331,7 +376,7 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     targets.dedup();
     for (i, n) in targets.iter().enumerate() {
         let target = s.root.join(format!("seq-{i}"));
-        let out = restore(&s.repo, &target, &["--to-seq", &n.to_string()]);
+        let out = restore_in(repo, &target, &["--to-seq", &n.to_string()]);
         assert_exit(&out, 0, &format!("restore --to-seq {n}"));
         let r = json_report(&out.stdout);
         assert_eq!(r["report"]["reached_seq"].as_u64(), Some(*n), "{r}");
@@ -354,7 +399,7 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     assert!(times.len() >= 8, "{}", times.len());
     for (i, (t, n)) in times.iter().step_by(times.len() / 8).enumerate() {
         let target = s.root.join(format!("time-{i}"));
-        let out = restore(&s.repo, &target, &["--to-time", &rfc3339(*t)]);
+        let out = restore_in(repo, &target, &["--to-time", &rfc3339(*t)]);
         assert_exit(&out, 0, &format!("restore --to-time {}", rfc3339(*t)));
         assert_eq!(
             full_scan(&target),
@@ -387,7 +432,7 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     ] {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let absent = s.root.join("absent");
-        let out = restore(&s.repo, &absent, &a);
+        let out = restore_in(repo, &absent, &a);
         assert_exit(&out, 12, &format!("restore {args:?}"));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("recoverable window"), "{err}");
@@ -396,20 +441,20 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
         let before = dir_snapshot(&kept);
         let mut forced = a.clone();
         forced.push("--force");
-        let out = restore(&s.repo, &kept, &forced);
+        let out = restore_in(repo, &kept, &forced);
         assert_exit(&out, 12, &format!("restore --force {args:?}"));
         assert_eq!(dir_snapshot(&kept), before);
     }
 
     // `backup list` shows the window; `backup verify` checks the archive too.
-    let out = run(&["backup", "list"], &[("--repo", &s.repo)]);
+    let out = repo.cmd(&["backup", "list"]).output().unwrap();
     assert_exit(&out, 0, "backup list");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("seq {b1}..={end}")),
         "{}",
         text(&out)
     );
-    let out = run(&["backup", "verify"], &[("--repo", &s.repo)]);
+    let out = repo.cmd(&["backup", "verify"]).output().unwrap();
     assert_exit(&out, 0, "backup verify");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("wal/"),
@@ -420,41 +465,42 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     // A segment missing from the archive (deleted by hand after the engine retired it):
     // `wal archive` reports the gap (exit 3), restore across it exits 12 naming it, and a
     // target before it still restores.
-    let sealed = sealed_sidecars(&s.repo);
+    // Last in this test: the hole is made in the repository itself.
+    let sealed = sealed_in(repo);
     let (side, a, b) = sealed
         .iter()
         .find(|(_, a, _)| *a > b2 + 1)
         .cloned()
         .expect("a sealed segment after the second backup");
-    let gap_repo = s.root.join("gap-repo");
     let gap_data = s.root.join("gap-data");
-    copy_dir(&s.repo, &gap_repo);
     copy_dir(&s.data, &gap_data);
-    let rel = side.strip_prefix(&s.repo).unwrap();
-    fs::remove_file(gap_repo.join(rel)).unwrap();
-    fs::remove_file(gap_repo.join(rel).with_extension("zst")).unwrap();
+    let store = repo.store();
+    assert!(store.delete(&side).unwrap());
+    assert!(store.delete(&copy_key(&side)).unwrap());
     // As if the engine had retired it before it was archived.
-    let _ = fs::remove_file(gap_data.join("wal").join(side.file_stem().unwrap()));
-    let out = archive(&gap_repo, &gap_data);
+    let segment = side
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .strip_suffix(".json")
+        .unwrap();
+    let _ = fs::remove_file(gap_data.join("wal").join(segment));
+    let out = archive_in(repo, &gap_data);
     assert_exit(&out, 3, "wal archive with a hole in the archive");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!("seq {a}..={b}")),
         "{}",
         text(&out)
     );
-    let out = restore(
-        &gap_repo,
-        &s.root.join("gap"),
-        &["--to-seq", &end.to_string()],
-    );
+    let out = restore_in(repo, &s.root.join("gap"), &["--to-seq", &end.to_string()]);
     assert_exit(&out, 12, "restore across the gap");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("gap") && err.contains(&format!("{a}..={b}")),
         "{err}"
     );
-    let out = restore(
-        &gap_repo,
+    let out = restore_in(
+        repo,
         &s.root.join("before-gap"),
         &["--to-seq", &(a - 1).to_string()],
     );
@@ -462,62 +508,68 @@ fn pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach()
     assert_eq!(full_scan(&s.root.join("before-gap")), s.log.upto_seq(a - 1));
 }
 
-#[test]
-fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore() {
-    let s = scenario();
+fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore(
+    repo: &TestRepo,
+    root: &Path,
+) {
+    let s = scenario(repo, root);
     let end = s.end;
-    let sealed = sealed_sidecars(&s.repo);
+    let store = repo.store();
+    // Each case damages one object in place and puts the original back after it.
+    let flipped = |key: &str, check: &dyn Fn(&str)| {
+        let original = store.get(key).unwrap().unwrap();
+        let mut bytes = original.clone();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x10;
+        store.put(key, &bytes).unwrap();
+        check(key.rsplit('/').next().unwrap());
+        store.put(key, &original).unwrap();
+    };
+    let sealed = sealed_in(repo);
     let (side, _, _) = sealed
         .iter()
         .rfind(|(_, a, _)| *a > seq_of(&s.b2))
         .cloned()
         .unwrap();
-    let zst = side.with_extension("zst");
-    for (name, victim) in [("segment", &zst), ("sidecar", &side)] {
-        let repo = s.root.join(format!("flip-{name}"));
-        copy_dir(&s.repo, &repo);
-        let path = repo.join(victim.strip_prefix(&s.repo).unwrap());
-        let mut bytes = fs::read(&path).unwrap();
-        let at = bytes.len() / 2;
-        bytes[at] ^= 0x10;
-        fs::write(&path, &bytes).unwrap();
-        let out = run(&["backup", "verify"], &[("--repo", &repo)]);
-        assert_exit(
-            &out,
-            4,
-            &format!("verify with a flipped byte in the {name}"),
-        );
-        assert!(
-            text(&out).contains(path.file_name().unwrap().to_str().unwrap()),
-            "verify names the {name}: {}",
-            text(&out)
-        );
-        // Naming one backup checks the archived WAL its window needs: this segment is after
-        // the second backup, so both backups need it.
-        for b in [&s.b1, &s.b2] {
-            let id = b["id"].as_str().unwrap();
-            let out = run(&["backup", "verify", id], &[("--repo", &repo)]);
+    for (what, victim) in [("segment", copy_key(&side)), ("sidecar", side.clone())] {
+        flipped(&victim, &|name| {
+            let out = repo.cmd(&["backup", "verify"]).output().unwrap();
             assert_exit(
                 &out,
                 4,
-                &format!("verify {id} with a flipped byte in the {name}"),
+                &format!("verify with a flipped byte in the {what}"),
             );
             assert!(
-                text(&out).contains(path.file_name().unwrap().to_str().unwrap()),
-                "verify {id} names the {name}: {}",
+                text(&out).contains(name),
+                "verify names the {what}: {}",
                 text(&out)
             );
-        }
-        let target = s.root.join(format!("restore-{name}"));
-        let out = restore(&repo, &target, &["--to-seq", &end.to_string()]);
-        assert_exit(&out, 4, &format!("restore through a flipped {name}"));
-        assert!(
-            String::from_utf8_lossy(&out.stderr)
-                .contains(path.file_name().unwrap().to_str().unwrap()),
-            "{}",
-            text(&out)
-        );
-        assert!(!target.exists());
+            // Naming one backup checks the archived WAL its window needs: this segment is
+            // after the second backup, so both backups need it.
+            for b in [&s.b1, &s.b2] {
+                let id = b["id"].as_str().unwrap();
+                let out = repo.cmd(&["backup", "verify", id]).output().unwrap();
+                assert_exit(
+                    &out,
+                    4,
+                    &format!("verify {id} with a flipped byte in the {what}"),
+                );
+                assert!(
+                    text(&out).contains(name),
+                    "verify {id} names the {what}: {}",
+                    text(&out)
+                );
+            }
+            let target = s.root.join(format!("restore-{what}"));
+            let out = restore_in(repo, &target, &["--to-seq", &end.to_string()]);
+            assert_exit(&out, 4, &format!("restore through a flipped {what}"));
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(name),
+                "{}",
+                text(&out)
+            );
+            assert!(!target.exists());
+        });
     }
 
     // A damaged segment wholly between the two backups: the first one's window needs it, the
@@ -527,27 +579,17 @@ fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore() {
         .find(|(_, a, b)| *a > seq_of(&s.b1) && *b <= seq_of(&s.b2))
         .cloned()
         .expect("a sealed segment between the backups");
-    let repo = s.root.join("flip-between");
-    copy_dir(&s.repo, &repo);
-    let zst = repo.join(side.with_extension("zst").strip_prefix(&s.repo).unwrap());
-    let mut bytes = fs::read(&zst).unwrap();
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0x10;
-    fs::write(&zst, &bytes).unwrap();
-    let verify = |b: &serde_json::Value| {
-        run(
-            &["backup", "verify", b["id"].as_str().unwrap()],
-            &[("--repo", &repo)],
-        )
-    };
-    let out = verify(&s.b1);
-    assert_exit(&out, 4, "verify the first backup");
-    assert!(
-        text(&out).contains(zst.file_name().unwrap().to_str().unwrap()),
-        "{}",
-        text(&out)
-    );
-    assert_exit(&verify(&s.b2), 0, "verify the second backup");
+    flipped(&copy_key(&side), &|name| {
+        let verify = |b: &serde_json::Value| {
+            repo.cmd(&["backup", "verify", b["id"].as_str().unwrap()])
+                .output()
+                .unwrap()
+        };
+        let out = verify(&s.b1);
+        assert_exit(&out, 4, "verify the first backup");
+        assert!(text(&out).contains(name), "{}", text(&out));
+        assert_exit(&verify(&s.b2), 0, "verify the second backup");
+    });
 }
 
 #[test]
