@@ -3,6 +3,13 @@
 
 use super::cluster_procs::*;
 use super::common::*;
+use super::s3_server::S3Server;
+use super::test_repo::TestRepo;
+use crate::on_both_kinds;
+
+on_both_kinds!(
+    archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_time_between_them,
+);
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -435,12 +442,14 @@ fn set_all(n: &ClusterNodeProc, keys: std::ops::Range<u32>) {
     }
 }
 
-#[test]
-fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_time_between_them() {
-    let root = tempfile::tempdir().unwrap();
-    let secret = root.path().join("secret");
+fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_time_between_them(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let root = tmp;
+    let secret = root.join("secret");
     std::fs::write(&secret, "archive a cluster\n").unwrap();
-    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root, id)).collect();
     for n in &mut nodes {
         n.start_new(&secret);
     }
@@ -464,26 +473,22 @@ fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_t
     let l1 = wait_leader(&nodes[0].raft_addr(), &secret, None);
     set_all(&nodes[idx(l1)], 0..50);
     std::thread::sleep(Duration::from_millis(500));
-    let repo = root.path().join("repo");
     let follower = nodes.iter().find(|n| n.id != l1).unwrap();
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
-        .arg("--data")
+    let out = repo
+        .cmd(&["backup", "create", "--data"])
         .arg(&follower.dir)
         .output()
         .unwrap();
     assert_exit(&out, 0, "full backup of a follower");
-    let mut archiver = Command::new(drkit_path())
-        .args(["wal", "archive", "--follow", "--poll", "100ms", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&follower.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut archiver = repo.spawn(&[
+        "wal",
+        "archive",
+        "--follow",
+        "--poll",
+        "100ms",
+        "--data",
+        follower.dir.to_str().unwrap(),
+    ]);
 
     set_all(&nodes[idx(l1)], 50..100);
     nodes[idx(l1)].kill9();
@@ -508,10 +513,8 @@ fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_t
         n.kill9();
     }
     let archiving = nodes.iter().find(|n| n.id != l1).unwrap();
-    let out = drkit()
-        .args(["wal", "archive", "--json", "--repo"])
-        .arg(&repo)
-        .arg("--data")
+    let out = repo
+        .cmd(&["wal", "archive", "--json", "--data"])
         .arg(&archiving.dir)
         .output()
         .unwrap();
@@ -522,8 +525,8 @@ fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_t
 
     let mut new: Vec<ClusterNodeProc> = (1..=3)
         .map(|id| {
-            let mut n = node(root.path(), id);
-            n.dir = root.path().join(format!("r{id}"));
+            let mut n = node(root, id);
+            n.dir = root.join(format!("r{id}"));
             n
         })
         .collect();
@@ -533,7 +536,12 @@ fn archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_t
         .collect::<Vec<_>>()
         .join(",");
     for n in &new {
-        let out = restore_node(&repo, &n.dir, n.id, &new_members, &["--to-time", &target]);
+        let out = repo
+            .cmd(&["restore", "--json", "--to-time", &target, "--target"])
+            .arg(&n.dir)
+            .args(["--node-id", &n.id.to_string(), "--members", &new_members])
+            .output()
+            .unwrap();
         assert_exit(&out, 0, &format!("point-in-time restore of node {}", n.id));
     }
     for n in &mut new {
