@@ -9,6 +9,32 @@ use std::time::{Duration, Instant};
 use drkit::engine::{Engine, Options, SyncPolicy, load_state};
 
 use super::common::*;
+use super::s3_server::S3Server;
+use super::test_repo::TestRepo;
+use crate::on_both_kinds;
+
+on_both_kinds!(
+    full_backup_restores_every_record_under_a_new_history,
+    restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content,
+    quiet_prints_nothing_on_success,
+    a_backup_without_a_logical_digest_restores_exactly,
+    a_damaged_table_is_refused_by_backup_create,
+);
+
+fn create_in(repo: &TestRepo, data: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["backup", "create", "--json"];
+    args.extend_from_slice(extra);
+    args.push("--data");
+    let out = repo
+        .cmd(&args)
+        .arg(data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json_report(&out)
+}
 
 /// A stopped dir with several SSTs, a delete, a snapshot and a WAL tail above the checkpoint.
 fn build(dir: &Path, records: u32, value_len: usize) {
@@ -79,10 +105,10 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, data, repo)
 }
 
-#[test]
-fn full_backup_restores_every_record_under_a_new_history() {
-    let (tmp, data, repo) = setup();
-    let created = create_json_with(&repo, &data, &["--logical-digest"]);
+fn full_backup_restores_every_record_under_a_new_history(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
+    let created = create_in(repo, &data, &["--logical-digest"]);
     let b = &created["backup"];
     let id = b["id"].as_str().unwrap().to_string();
     assert!(id.contains("-full-"), "{id}");
@@ -91,15 +117,13 @@ fn full_backup_restores_every_record_under_a_new_history() {
     assert_eq!(b["logical_digest"].as_str().unwrap(), content_digest(&data));
     assert!(b["files"].as_u64().unwrap() >= 5, "{b}");
 
-    let target = tmp.path().join("restored");
-    drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
+    let target = tmp.join("restored");
+    repo.cmd(&["restore"])
         .arg("--target")
         .arg(&target)
         .assert()
         .success();
-    assert!(!tmp.path().join("restored.drkit-restore-tmp").exists());
+    assert!(!tmp.join("restored.drkit-restore-tmp").exists());
     assert_eq!(full_scan(&target), full_scan(&data));
     assert_eq!(
         content_digest(&target),
@@ -114,9 +138,8 @@ fn full_backup_restores_every_record_under_a_new_history() {
     assert_eq!(old.files, new.files);
 
     // list and info agree with create.
-    let out = drkit()
-        .args(["backup", "list", "--json", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "list", "--json"])
         .assert()
         .success()
         .get_output()
@@ -124,9 +147,8 @@ fn full_backup_restores_every_record_under_a_new_history() {
         .clone();
     let listed = json_report(&out);
     assert_eq!(listed["backup"]["id"], id.as_str());
-    let out = drkit()
-        .args(["backup", "info", "--json", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "info", "--json"])
         .arg(&id)
         .assert()
         .success()
@@ -135,15 +157,11 @@ fn full_backup_restores_every_record_under_a_new_history() {
         .clone();
     let info = json_report(&out);
     assert_eq!(info["backup"]["logical_digest"], b["logical_digest"]);
-    drkit()
-        .args(["backup", "info", "--repo"])
-        .arg(&repo)
+    repo.cmd(&["backup", "info"])
         .arg("20000101T000000Z-full-00000000")
         .assert()
         .code(10);
-    drkit()
-        .args(["backup", "verify", "--restore-test", "--repo"])
-        .arg(&repo)
+    repo.cmd(&["backup", "verify", "--restore-test"])
         .assert()
         .success();
 }
@@ -341,16 +359,18 @@ fn a_held_repository_lock_fails_at_once_or_is_waited_for() {
     );
 }
 
-#[test]
-fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content() {
-    let (tmp, data, repo) = setup();
-    create_json(&repo, &data);
-    let target = tmp.path().join("t");
+fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
+    create_in(repo, &data, &[]);
+    let target = tmp.join("t");
     fs::create_dir_all(&target).unwrap();
     fs::write(target.join("precious"), b"keep me").unwrap();
-    let a = drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
+    let a = repo
+        .cmd(&["restore"])
         .arg("--target")
         .arg(&target)
         .assert()
@@ -361,24 +381,20 @@ fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content() 
     assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep me");
 
     // A dry run changes nothing either.
-    drkit()
-        .args(["restore", "--dry-run", "--force", "--repo"])
-        .arg(&repo)
+    repo.cmd(&["restore", "--dry-run", "--force"])
         .arg("--target")
         .arg(&target)
         .assert()
         .success();
     assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep me");
 
-    drkit()
-        .args(["restore", "--force", "--repo"])
-        .arg(&repo)
+    repo.cmd(&["restore", "--force"])
         .arg("--target")
         .arg(&target)
         .assert()
         .success();
     assert_eq!(content_digest(&target), content_digest(&data));
-    let aside: Vec<PathBuf> = fs::read_dir(tmp.path())
+    let aside: Vec<PathBuf> = fs::read_dir(tmp)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().contains("t.drkit-old-"))
@@ -387,11 +403,9 @@ fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content() 
     assert_eq!(fs::read(aside[0].join("precious")).unwrap(), b"keep me");
 
     // An empty dir is a fine target without --force.
-    let empty = tmp.path().join("empty");
+    let empty = tmp.join("empty");
     fs::create_dir_all(&empty).unwrap();
-    drkit()
-        .args(["restore", "--repo"])
-        .arg(&repo)
+    repo.cmd(&["restore"])
         .arg("--target")
         .arg(&empty)
         .assert()
@@ -399,26 +413,18 @@ fn restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content() 
     assert_eq!(content_digest(&empty), content_digest(&data));
 }
 
-#[test]
-fn quiet_prints_nothing_on_success() {
-    let (tmp, data, repo) = setup();
+fn quiet_prints_nothing_on_success(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
     for args in [
         vec!["backup", "create", "--data", data.to_str().unwrap()],
         vec!["backup", "verify"],
         vec!["backup", "list"],
-        vec![
-            "restore",
-            "--target",
-            tmp.path().join("q").to_str().unwrap(),
-        ],
+        vec!["restore", "--target", tmp.join("q").to_str().unwrap()],
     ] {
-        let a = drkit()
-            .arg("-q")
-            .args(&args)
-            .arg("--repo")
-            .arg(&repo)
-            .assert()
-            .success();
+        let mut args = args;
+        args.push("-q");
+        let a = repo.cmd(&args).assert().success();
         assert!(a.get_output().stdout.is_empty(), "{args:?}");
         assert!(a.get_output().stderr.is_empty(), "{args:?}");
     }
@@ -426,17 +432,16 @@ fn quiet_prints_nothing_on_success() {
 
 /// Without --logical-digest a backup records no digest, yet restores exactly: every table's
 /// block checksums are checked as it is copied and every file's blake3 on restore.
-#[test]
-fn a_backup_without_a_logical_digest_restores_exactly() {
-    let (tmp, data, repo) = setup();
-    let created = create_json(&repo, &data);
+fn a_backup_without_a_logical_digest_restores_exactly(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
+    let created = create_in(repo, &data, &[]);
     let b = &created["backup"];
     assert!(b["logical_digest"].is_null(), "{b}");
     assert!(created["digest_ms"].is_null(), "{created}");
-    let target = tmp.path().join("restored");
-    let out = drkit()
-        .args(["restore", "--json", "--repo"])
-        .arg(&repo)
+    let target = tmp.join("restored");
+    let out = repo
+        .cmd(&["restore", "--json"])
         .arg("--target")
         .arg(&target)
         .output()
@@ -449,9 +454,9 @@ fn a_backup_without_a_logical_digest_restores_exactly() {
 
 /// A table damaged in the data dir (a flipped byte inside a compressed block) is refused by
 /// `backup create` with the file and the block's offset, and no backup is left behind.
-#[test]
-fn a_damaged_table_is_refused_by_backup_create() {
-    let (_tmp, data, repo) = setup();
+fn a_damaged_table_is_refused_by_backup_create(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
     let sst = fs::read_dir(data.join("sst"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -466,9 +471,8 @@ fn a_damaged_table_is_refused_by_backup_create() {
         .expect("a compressed data block");
     bytes[(block.offset + block.size / 2) as usize] ^= 0x08;
     fs::write(&sst, bytes).unwrap();
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "create"])
         .arg("--data")
         .arg(&data)
         .output()
@@ -480,11 +484,7 @@ fn a_damaged_table_is_refused_by_backup_create() {
             && err.contains(&format!("offset {}", block.offset)),
         "{err}"
     );
-    let list = drkit()
-        .args(["backup", "list", "--json", "--repo"])
-        .arg(&repo)
-        .output()
-        .unwrap();
+    let list = repo.cmd(&["backup", "list", "--json"]).output().unwrap();
     assert!(
         !String::from_utf8_lossy(&list.stdout).contains("\"type\":\"backup\""),
         "no backup was left"
