@@ -14,6 +14,7 @@ use super::test_repo::TestRepo;
 use crate::on_both_kinds;
 
 on_both_kinds!(
+    any_damaged_repository_file_is_named_and_refused,
     full_backup_restores_every_record_under_a_new_history,
     restore_refuses_a_non_empty_target_unless_forced_and_keeps_the_old_content,
     quiet_prints_nothing_on_success,
@@ -63,10 +64,6 @@ fn build(dir: &Path, records: u32, value_len: usize) {
     e.put(b"zz-after-snapshot", b"last").unwrap();
 }
 
-fn create_json(repo: &Path, data: &Path) -> serde_json::Value {
-    create_json_with(repo, data, &[])
-}
-
 fn create_json_with(repo: &Path, data: &Path, extra: &[&str]) -> serde_json::Value {
     let out = drkit()
         .args(["backup", "create", "--json"])
@@ -85,16 +82,6 @@ fn create_json_with(repo: &Path, data: &Path, extra: &[&str]) -> serde_json::Val
 
 fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
-/// Every file in the repository except the lock files (empty, content never read), relative
-/// to it.
-fn repo_files(repo: &Path) -> Vec<PathBuf> {
-    dir_snapshot(repo)
-        .into_iter()
-        .filter(|(rel, _)| rel != Path::new("READERS"))
-        .filter_map(|(rel, content)| content.map(|_| rel))
-        .collect()
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -166,26 +153,32 @@ fn full_backup_restores_every_record_under_a_new_history(repo: &TestRepo, tmp: &
         .success();
 }
 
-#[test]
-fn any_damaged_repository_file_is_named_and_refused() {
-    let (tmp, data, repo) = setup();
-    create_json(&repo, &data);
-    let files = repo_files(&repo);
-    assert!(files.iter().any(|f| f.ends_with("manifest.json")));
-    assert!(files.iter().any(|f| f.ends_with("repo.json")));
-    let mut cases: Vec<(PathBuf, &str)> = files.iter().map(|f| (f.clone(), "flip")).collect();
-    let largest = files
+fn any_damaged_repository_file_is_named_and_refused(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
+    build(&data, 3000, 300);
+    create_in(repo, &data, &[]);
+    // Every object but the locks (their content is who holds them, never data).
+    let objects: Vec<(String, u64)> = repo
+        .keys_under("")
+        .into_iter()
+        .filter(|(k, _)| k != "LOCK" && k != "READERS")
+        .collect();
+    assert!(objects.iter().any(|(k, _)| k.ends_with("manifest.json")));
+    assert!(objects.iter().any(|(k, _)| k == "repo.json"));
+    let mut cases: Vec<(String, &str)> = objects.iter().map(|(k, _)| (k.clone(), "flip")).collect();
+    let largest = objects
         .iter()
-        .filter(|f| f.extension().is_some_and(|x| x == "zst"))
-        .max_by_key(|f| fs::metadata(repo.join(f)).unwrap().len())
+        .filter(|(k, _)| k.ends_with(".zst"))
+        .max_by_key(|(_, size)| *size)
         .unwrap()
+        .0
         .clone();
     cases.push((largest, "truncate"));
-    for (i, (rel, how)) in cases.iter().enumerate() {
-        let copy = tmp.path().join(format!("repo{i}"));
-        copy_dir(&repo, &copy);
-        let path = copy.join(rel);
-        let mut bytes = fs::read(&path).unwrap();
+    let store = repo.store();
+    for (i, (key, how)) in cases.iter().enumerate() {
+        // Damaged in place, and put back after the case.
+        let original = store.get(key).unwrap().unwrap();
+        let mut bytes = original.clone();
         match *how {
             "flip" => {
                 let at = bytes.len() / 2;
@@ -193,39 +186,27 @@ fn any_damaged_repository_file_is_named_and_refused() {
             }
             _ => bytes.truncate(bytes.len() / 2),
         }
-        fs::write(&path, &bytes).unwrap();
-        let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+        store.put(key, &bytes).unwrap();
+        let name = key.rsplit('/').next().unwrap().to_string();
 
-        let out = drkit()
-            .args(["backup", "verify", "--repo"])
-            .arg(&copy)
-            .output()
-            .unwrap();
+        let out = repo.cmd(&["backup", "verify"]).output().unwrap();
         assert_eq!(
             out.status.code(),
             Some(4),
-            "{how} {} (byte {} of {}) went unnoticed by backup verify: {}",
-            rel.display(),
+            "{how} {key} (byte {} of {}) went unnoticed by backup verify: {}",
             bytes.len() / 2,
             bytes.len(),
             text(&out)
         );
-        let a = drkit()
-            .args(["backup", "verify", "--repo"])
-            .arg(&copy)
-            .assert()
-            .code(4);
         assert!(
-            stderr_of(&a).contains(&name),
+            String::from_utf8_lossy(&out.stderr).contains(&name),
             "{how} {name}: {}",
-            stderr_of(&a)
+            text(&out)
         );
 
-        let target = tmp.path().join(format!("target{i}"));
-        let a = drkit()
-            .args(["restore", "--repo"])
-            .arg(&copy)
-            .arg("--target")
+        let target = tmp.join(format!("target{i}"));
+        let a = repo
+            .cmd(&["restore", "--target"])
             .arg(&target)
             .assert()
             .code(4);
@@ -236,12 +217,12 @@ fn any_damaged_repository_file_is_named_and_refused() {
         );
         assert!(!target.exists(), "{how} {name}: target must stay absent");
         assert!(
-            !tmp.path()
-                .join(format!("target{i}.drkit-restore-tmp"))
-                .exists(),
+            !tmp.join(format!("target{i}.drkit-restore-tmp")).exists(),
             "{how} {name}: staging must be removed"
         );
+        store.put(key, &original).unwrap();
     }
+    repo.cmd(&["backup", "verify"]).assert().success();
 }
 
 #[test]
