@@ -18,6 +18,8 @@ use crate::on_both_kinds;
 
 on_both_kinds!(
     pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach,
+    a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before,
+    a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_holds,
     a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore,
 );
 
@@ -116,25 +118,6 @@ fn archive(repo: &Path, data: &Path) -> std::process::Output {
         &["wal", "archive", "--json"],
         &[("--repo", repo), ("--data", data)],
     )
-}
-
-fn backup(repo: &Path, data: &Path) -> serde_json::Value {
-    let out = run(
-        &["backup", "create", "--json"],
-        &[("--repo", repo), ("--data", data)],
-    );
-    assert_exit(&out, 0, "backup create");
-    json_report(&out.stdout)["backup"].clone()
-}
-
-fn restore(repo: &Path, target: &Path, extra: &[&str]) -> std::process::Output {
-    let mut c = drkit();
-    c.args(["restore", "--json", "--repo"])
-        .arg(repo)
-        .arg("--target")
-        .arg(target)
-        .args(extra);
-    c.output().unwrap()
 }
 
 fn archive_in(repo: &TestRepo, data: &Path) -> std::process::Output {
@@ -652,18 +635,18 @@ fn one_archiver_per_history_and_disable_turns_the_hold_off() {
 /// A one-shot `wal archive` (from cron) copies the growing segment up to its last complete
 /// entry, so the write a client got an answer for a moment ago is restorable without
 /// `--follow`.
-#[test]
-fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
     let e = always_synced(&data);
     assert_exit(
-        &archive(&repo, &data),
+        &archive_in(repo, &data),
         0,
         "wal archive (turns archiving on)",
     );
-    backup(&repo, &data);
+    backup_in(repo, &data);
     let mut last = 0;
     for i in 0..50 {
         last = e
@@ -671,7 +654,7 @@ fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before()
             .unwrap();
     }
     // The segment is far from full: it is still the growing one.
-    let out = archive(&repo, &data);
+    let out = archive_in(repo, &data);
     assert_exit(&out, 0, "one-shot wal archive of a running engine");
     let r = json_report(&out.stdout);
     let growing = r["report"]["segments"]
@@ -683,8 +666,8 @@ fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before()
         .clone();
     assert_eq!(growing["last_seq"], last, "{r}");
 
-    let target = tmp.path().join("restored");
-    let out = restore(&repo, &target, &["--to-seq", &last.to_string()]);
+    let target = tmp.join("restored");
+    let out = restore_in(repo, &target, &["--to-seq", &last.to_string()]);
     assert_exit(&out, 0, "restore to the last write");
     drop(e);
     let restored = Engine::open(&target, Options::default()).unwrap();
@@ -693,11 +676,11 @@ fn a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before()
 
 /// With no WAL archive at all, a target between two backups is reached through the WAL the
 /// later backup holds: the recoverable window covers every entry the repository holds.
-#[test]
-fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_holds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_holds(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
     let e = always_synced(&data);
     let mut expected = BTreeMap::new();
     let put = |i: u32, round: u32| {
@@ -712,7 +695,7 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
         let (k, v) = put(i, 0);
         expected.insert(k, v);
     }
-    let b1 = backup(&repo, &data);
+    let b1 = backup_in(repo, &data);
     // Overwrites and new keys, then the target, then more that must not be restored.
     for i in 50..150 {
         let (k, v) = put(i, 1);
@@ -724,16 +707,17 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
     for i in 100..200 {
         put(i, 2);
     }
-    let out = run(
-        &["backup", "create", "--type", "incr", "--json"],
-        &[("--repo", &repo), ("--data", &data)],
-    );
+    let out = repo
+        .cmd(&["backup", "create", "--type", "incr", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
     assert_exit(&out, 0, "incremental backup");
     let b2 = json_report(&out.stdout)["backup"].clone();
-    assert!(!repo.join("wal").exists(), "no WAL was archived");
+    assert!(archive_keys(repo).is_empty(), "no WAL was archived");
 
-    let restored = tmp.path().join("restored");
-    let out = restore(&repo, &restored, &["--to-time", &target, "--dry-run"]);
+    let restored = tmp.join("restored");
+    let out = restore_in(repo, &restored, &["--to-time", &target, "--dry-run"]);
     assert_exit(&out, 0, "dry run to a time between the backups");
     let plan = json_report(&out.stdout);
     assert_eq!(plan["plan"]["backup_id"], b1["id"], "{plan}");
@@ -744,10 +728,8 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
         .filter_map(|s| s["held_by"].as_str())
         .collect();
     assert_eq!(held, [b2["id"].as_str().unwrap()], "{plan}");
-    let human = drkit()
-        .args(["restore", "--dry-run", "--to-time", &target, "--repo"])
-        .arg(&repo)
-        .arg("--target")
+    let human = repo
+        .cmd(&["restore", "--dry-run", "--to-time", &target, "--target"])
         .arg(&restored)
         .output()
         .unwrap();
@@ -757,7 +739,7 @@ fn a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_hold
         text(&human)
     );
 
-    let out = restore(&repo, &restored, &["--to-time", &target]);
+    let out = restore_in(repo, &restored, &["--to-time", &target]);
     assert_exit(&out, 0, "restore to a time between the backups");
     drop(e);
     let want: Vec<(Vec<u8>, Vec<u8>)> = expected.into_iter().collect();
