@@ -16,6 +16,9 @@ use super::test_repo::TestRepo;
 use crate::on_both_kinds;
 
 on_both_kinds!(
+    an_incremental_without_a_parent_of_the_same_history_is_taken_as_full,
+    expire_keeps_what_the_policy_and_the_kept_backups_need,
+    expire_applies_the_policy_per_dir_history,
     a_backup_of_a_running_engine_restores_exactly_the_state_at_its_sequence,
     a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new,
 );
@@ -42,27 +45,6 @@ fn small_engine(dir: &Path) -> Engine {
 
 fn value(i: u64) -> Vec<u8> {
     format!("value-{i}-{}", "x".repeat((i % 97) as usize)).into_bytes()
-}
-
-fn create(repo: &Path, data: &Path, kind: &str) -> serde_json::Value {
-    let out = drkit()
-        .args([
-            "backup",
-            "create",
-            "--json",
-            "--threads",
-            "2",
-            "--type",
-            kind,
-        ])
-        .arg("--repo")
-        .arg(repo)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert_exit(&out, 0, "backup create");
-    json_report(&out.stdout)
 }
 
 fn create_in(repo: &TestRepo, data: &Path, kind: &str) -> serde_json::Value {
@@ -319,30 +301,25 @@ fn a_full_incr_incr_chain_restores_each_point_and_stores_only_what_is_new(
     assert!(!target.exists());
 }
 
-#[test]
-fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let data = tmp.join("data");
     let engine = small_engine(&data);
     for i in 0..500 {
         engine.put(format!("k{i}").as_bytes(), &value(i)).unwrap();
     }
     drop(engine);
-    let out = drkit()
-        .args(["backup", "create", "--type", "incr", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "create", "--type", "incr"])
         .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
     assert_exit(&out, 0, "incr on an empty repository");
     assert!(text(&out).contains("taken as a full one"), "{}", text(&out));
-    let list = drkit()
-        .args(["backup", "list", "--json", "--repo"])
-        .arg(&repo)
-        .output()
-        .unwrap();
+    let list = repo.cmd(&["backup", "list", "--json"]).output().unwrap();
     let line: serde_json::Value = String::from_utf8_lossy(&list.stdout)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -352,23 +329,17 @@ fn an_incremental_without_a_parent_of_the_same_history_is_taken_as_full() {
     assert!(line["backup"]["parent"].is_null());
 }
 
-fn archive(repo: &Path, data: &Path) {
-    let out = drkit()
-        .args(["wal", "archive", "-q", "--repo"])
-        .arg(repo)
-        .arg("--data")
+fn archive(repo: &TestRepo, data: &Path) {
+    let out = repo
+        .cmd(&["wal", "archive", "-q", "--data"])
         .arg(data)
         .output()
         .unwrap();
     assert_exit(&out, 0, "wal archive");
 }
 
-fn ids(repo: &Path) -> Vec<String> {
-    let out = drkit()
-        .args(["backup", "list", "--json", "--repo"])
-        .arg(repo)
-        .output()
-        .unwrap();
+fn ids(repo: &TestRepo) -> Vec<String> {
+    let out = repo.cmd(&["backup", "list", "--json"]).output().unwrap();
     assert_exit(&out, 0, "list");
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -378,11 +349,21 @@ fn ids(repo: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+/// Every object of the repository but the locks, with its bytes.
+fn objects(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
+    let store = repo.store();
+    repo.keys_under("")
+        .into_iter()
+        .filter(|(k, _)| k != "LOCK" && k != "READERS" && !k.ends_with("/LOCK"))
+        .map(|(k, _)| {
+            let bytes = store.get(&k).unwrap().unwrap();
+            (k, bytes)
+        })
+        .collect()
+}
+
+fn expire_keeps_what_the_policy_and_the_kept_backups_need(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
     let mut i = 0u64;
     let mut write = |n: u64| {
         let engine = small_engine(&data);
@@ -404,11 +385,11 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         ("incr", 5),
     ] {
         write(writes);
-        made.push(create(&repo, &data, kind)["backup"].clone());
-        archive(&repo, &data);
+        made.push(create_in(repo, &data, kind)["backup"].clone());
+        archive(repo, &data);
     }
     write(3000);
-    archive(&repo, &data);
+    archive(repo, &data);
 
     let id = |n: usize| made[n]["id"].as_str().unwrap().to_string();
     let (full1, incr1, full2, full3, incr3a, incr3b) = (id(0), id(1), id(2), id(3), id(4), id(5));
@@ -426,8 +407,8 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         chrono::DateTime::parse_from_rfc3339(made[5]["end_time"].as_str().unwrap()).unwrap();
     let now = (end3b + chrono::Duration::days(7)).to_rfc3339();
     let expire = |extra: &[&str]| {
-        let out = drkit()
-            .args([
+        let out = repo
+            .cmd(&[
                 "backup",
                 "expire",
                 "--json",
@@ -435,9 +416,7 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
                 "2",
                 "--now",
                 &now,
-                "--repo",
             ])
-            .arg(&repo)
             .args(extra)
             .output()
             .unwrap();
@@ -460,45 +439,36 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     };
 
     // (seq range of every closed archived segment, by name)
-    let archived = |repo: &Path| -> BTreeMap<String, (u64, u64)> {
-        let mut out = BTreeMap::new();
-        for h in fs::read_dir(repo.join("wal")).unwrap() {
-            for e in fs::read_dir(h.unwrap().path()).unwrap() {
-                let p = e.unwrap().path();
-                let name = p.file_name().unwrap().to_str().unwrap().to_string();
-                if name.ends_with(".wal.json") {
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
-                    out.insert(
-                        name,
-                        (
-                            v["first_seq"].as_u64().unwrap(),
-                            v["last_seq"].as_u64().unwrap(),
-                        ),
-                    );
-                }
-            }
-        }
-        out
+    let archived = |repo: &TestRepo| -> BTreeMap<String, (u64, u64)> {
+        objects(repo)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("wal/") && k.ends_with(".wal.json"))
+            .map(|(k, bytes)| {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                let range = (
+                    v["first_seq"].as_u64().unwrap(),
+                    v["last_seq"].as_u64().unwrap(),
+                );
+                (k.rsplit('/').next().unwrap().to_string(), range)
+            })
+            .collect()
     };
-    let archived_before = archived(&repo);
+    let archived_before = archived(repo);
     let archive_end = archived_before.values().map(|(_, l)| *l).max().unwrap();
     assert!(
         archive_end > made[5]["last_seq"].as_u64().unwrap(),
         "the archive reaches past the newest backup"
     );
     let restored_to_end = |name: &str| {
-        let target = tmp.path().join(name);
-        let out = drkit()
-            .args([
+        let target = tmp.join(name);
+        let out = repo
+            .cmd(&[
                 "restore",
                 "-q",
                 "--to-seq",
                 &archive_end.to_string(),
-                "--repo",
+                "--target",
             ])
-            .arg(&repo)
-            .arg("--target")
             .arg(&target)
             .output()
             .unwrap();
@@ -506,9 +476,9 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
         as_state(full_scan(&target))
     };
     let end_state = restored_to_end("end-before-expire");
-    let before = dir_snapshot(&repo);
+    let before = objects(repo);
     let planned = expire(&["--dry-run"]);
-    assert!(dir_snapshot(&repo) == before, "a dry run changes nothing");
+    assert!(objects(repo) == before, "a dry run changes nothing");
     assert!(!planned[&full1].0 && !planned[&incr1].0, "{planned:#?}");
     assert!(
         planned[&full2].0 && planned[&full3].0 && planned[&incr3b].0,
@@ -523,12 +493,11 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     let applied = expire(&[]);
     assert_eq!(applied, planned, "apply does what the dry run showed");
     assert_eq!(
-        ids(&repo),
+        ids(repo),
         vec![full2.clone(), full3, incr3a, incr3b.clone()]
     );
-    let out = drkit()
-        .args(["backup", "verify", "--restore-test", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "verify", "--restore-test"])
         .output()
         .unwrap();
     assert_exit(&out, 0, "every kept backup still restores");
@@ -536,7 +505,7 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     // begins at the oldest kept backup, full2: only segments wholly at or below its point go,
     // and the archive still carries every later point.
     let full2_seq = made[2]["last_seq"].as_u64().unwrap();
-    let archived_after = archived(&repo);
+    let archived_after = archived(repo);
     assert!(
         archived_after.len() < archived_before.len(),
         "old WAL is removed"
@@ -557,19 +526,15 @@ fn expire_keeps_what_the_policy_and_the_kept_backups_need() {
     // The newest backup is never expired, whatever the policy says.
     let again = expire(&["--keep-incr-days", "0"]);
     assert!(again[&incr3b].0, "{again:#?}");
-    let out = drkit()
-        .args(["backup", "expire", "--keep-full", "0", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "expire", "--keep-full", "0"])
         .output()
         .unwrap();
     assert_exit(&out, 2, "keep-full 0 is refused");
 }
 
-#[test]
-fn expire_applies_the_policy_per_dir_history() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+fn expire_applies_the_policy_per_dir_history(repo: &TestRepo, tmp: &Path) {
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
     let mut made = BTreeMap::new();
     for (dir, n) in [(&a, 2), (&b, 1), (&a, 1)] {
         for _ in 0..n {
@@ -578,21 +543,20 @@ fn expire_applies_the_policy_per_dir_history() {
                 engine.put(format!("k{i}").as_bytes(), &value(i)).unwrap();
             }
             drop(engine);
-            let id = create(&repo, dir, "full")["backup"]["id"]
+            let id = create_in(repo, dir, "full")["backup"]["id"]
                 .as_str()
                 .unwrap()
                 .to_string();
             made.entry(dir.clone()).or_insert_with(Vec::new).push(id);
         }
     }
-    let out = drkit()
-        .args(["backup", "expire", "-q", "--keep-full", "1", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "expire", "-q", "--keep-full", "1"])
         .output()
         .unwrap();
     assert_exit(&out, 0, "expire");
     // Dir b's only full backup is older than dir a's newest two, yet it is b's newest.
-    let left = ids(&repo);
+    let left = ids(repo);
     assert_eq!(
         left,
         vec![made[&b][0].clone(), made[&a][2].clone()],
