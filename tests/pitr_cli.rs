@@ -17,6 +17,7 @@ use super::test_repo::TestRepo;
 use crate::on_both_kinds;
 
 on_both_kinds!(
+    one_archiver_per_history_and_disable_turns_the_hold_off,
     pitr_to_many_targets_matches_the_write_log_and_refuses_what_it_cannot_reach,
     a_one_shot_archive_of_a_running_engine_holds_the_write_made_a_moment_before,
     a_target_between_two_backups_restores_exactly_from_the_wal_the_later_one_holds,
@@ -102,22 +103,6 @@ fn round(data: &Path, log: &mut Log, round: u32, n: u32) {
     for i in 0..n {
         log.write(&e, i, round);
     }
-}
-
-fn run(args: &[&str], paths: &[(&str, &Path)]) -> std::process::Output {
-    let mut c = drkit();
-    c.args(args);
-    for (flag, p) in paths {
-        c.arg(flag).arg(p);
-    }
-    c.output().unwrap()
-}
-
-fn archive(repo: &Path, data: &Path) -> std::process::Output {
-    run(
-        &["wal", "archive", "--json"],
-        &[("--repo", repo), ("--data", data)],
-    )
 }
 
 fn archive_in(repo: &TestRepo, data: &Path) -> std::process::Output {
@@ -575,31 +560,33 @@ fn a_flipped_byte_in_the_archive_is_named_by_verify_and_refused_by_restore(
     });
 }
 
-#[test]
-fn one_archiver_per_history_and_disable_turns_the_hold_off() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let repo = tmp.path().join("repo");
+fn one_archiver_per_history_and_disable_turns_the_hold_off(repo: &TestRepo, tmp: &Path) {
+    let data = tmp.join("data");
     let mut log = Log {
         writes: Vec::new(),
         instants: Vec::new(),
     };
     round(&data, &mut log, 0, 50);
-    let mut follow = std::process::Command::new(drkit_path())
-        .args(["wal", "archive", "--follow", "--repo"])
-        .arg(&repo)
-        .arg("--data")
-        .arg(&data)
-        .spawn()
-        .unwrap();
+    let mut follow = repo.spawn(&[
+        "wal",
+        "archive",
+        "--follow",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     // Wait for it to hold the lock (it has written the status file by then).
     let deadline = Instant::now() + Duration::from_secs(30);
     while !data.join("ARCHIVE_STATUS").exists() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = archive(&repo, &data);
+    let out = archive_in(repo, &data);
     assert_exit(&out, 11, "second archiver of the same history");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wal archive (pid"),
+        "names the running archiver: {}",
+        text(&out)
+    );
     std::process::Command::new("kill")
         .args(["-INT", &follow.id().to_string()])
         .status()
@@ -616,7 +603,7 @@ fn one_archiver_per_history_and_disable_turns_the_hold_off() {
     let out = verify();
     assert_exit(&out, 0, "verify with a damaged ARCHIVE_STATUS");
     assert!(text(&out).contains("ARCHIVE_STATUS"), "{}", text(&out));
-    let out = archive(&repo, &data);
+    let out = archive_in(repo, &data);
     assert_exit(&out, 0, "wal archive over a damaged status");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("unreadable"),
@@ -624,10 +611,11 @@ fn one_archiver_per_history_and_disable_turns_the_hold_off() {
         text(&out)
     );
     assert!(!text(&verify()).contains("ARCHIVE_STATUS"));
-    let out = run(
-        &["wal", "archive", "--disable"],
-        &[("--repo", &repo), ("--data", &data)],
-    );
+    let out = repo
+        .cmd(&["wal", "archive", "--disable", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
     assert_exit(&out, 0, "disable");
     assert!(!data.join("ARCHIVE_STATUS").exists());
 }
