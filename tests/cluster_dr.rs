@@ -8,6 +8,10 @@ use super::test_repo::TestRepo;
 use crate::on_both_kinds;
 
 on_both_kinds!(
+    a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_init,
+    a_backup_of_a_standalone_dir_with_a_wal_tail_restores_as_a_one_voter_cluster,
+    entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive,
+    a_node_restored_with_other_members_is_refused_by_the_others_naming_why,
     archiving_on_a_follower_across_two_leader_kills_restores_a_new_cluster_to_a_time_between_them,
 );
 
@@ -201,16 +205,13 @@ fn force_new_on_the_survivor_of_a_lost_quorum_keeps_every_acknowledged_write_and
 }
 
 fn restore_node(
-    repo: &Path,
+    repo: &TestRepo,
     target: &Path,
     id: u64,
     members: &str,
     extra: &[&str],
 ) -> std::process::Output {
-    drkit()
-        .args(["restore", "--json", "--repo"])
-        .arg(repo)
-        .arg("--target")
+    repo.cmd(&["restore", "--json", "--target"])
         .arg(target)
         .args(["--node-id", &id.to_string(), "--members", members])
         .args(extra)
@@ -218,12 +219,14 @@ fn restore_node(
         .unwrap()
 }
 
-#[test]
-fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_init() {
-    let root = tempfile::tempdir().unwrap();
-    let secret = root.path().join("secret");
+fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_init(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let root = tmp;
+    let secret = root.join("secret");
     std::fs::write(&secret, "restore as cluster\n").unwrap();
-    let mut old: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    let mut old: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root, id)).collect();
     for n in &mut old {
         n.start_new(&secret);
     }
@@ -245,12 +248,9 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
         }
     }
     std::thread::sleep(Duration::from_millis(1500));
-    let repo = root.path().join("repo");
     let follower_dir = old.iter().find(|n| n.id != leader).unwrap().dir.clone();
     let backup_follower = || {
-        drkit()
-            .args(["backup", "create", "--json", "--repo"])
-            .arg(&repo)
+        repo.cmd(&["backup", "create", "--json"])
             .arg("--data")
             .arg(&follower_dir)
             .output()
@@ -266,8 +266,8 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
 
     let new: Vec<ClusterNodeProc> = (1..=3)
         .map(|id| {
-            let mut n = node(root.path(), id);
-            n.dir = root.path().join(format!("r{id}"));
+            let mut n = node(root, id);
+            n.dir = root.join(format!("r{id}"));
             n
         })
         .collect();
@@ -278,7 +278,7 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
         .join(",");
 
     // Refused: a node id the members lack, and a target that is a node.
-    let out = restore_node(&repo, &new[0].dir, 4, &new_members, &[]);
+    let out = restore_node(repo, &new[0].dir, 4, &new_members, &[]);
     assert_exit(&out, 1, "a node id missing from --members");
     assert!(
         text(&out).contains("not among --members (ids 1, 2, 3)"),
@@ -287,7 +287,7 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     );
     assert!(!new[0].dir.exists());
     for extra in [&[][..], &["--force"][..]] {
-        let out = restore_node(&repo, &old[0].dir, 1, &new_members, extra);
+        let out = restore_node(repo, &old[0].dir, 1, &new_members, extra);
         assert_exit(&out, 1, "restore over a node");
         assert!(
             text(&out).contains("initialised cluster node (node 1 of cluster"),
@@ -304,9 +304,8 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     assert_exit(&out, 0, "backup of the stopped follower");
     let lag = &json_lines(&out)[0]["cluster"]["lag"];
     assert!(lag["ms"].as_u64().unwrap() >= 2500, "{lag}");
-    let out = drkit()
-        .args(["backup", "info", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "info"])
         .arg(json_lines(&out)[0]["backup"]["id"].as_str().unwrap())
         .output()
         .unwrap();
@@ -318,7 +317,7 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     );
 
     // The plan for a node, then each node restored alike: one new cluster id.
-    let out = restore_node(&repo, &new[0].dir, 1, &new_members, &["--dry-run"]);
+    let out = restore_node(repo, &new[0].dir, 1, &new_members, &["--dry-run"]);
     assert_exit(&out, 0, "dry run");
     let plan = &json_lines(&out)[0]["plan"];
     assert_eq!(plan["node"]["node_id"], 1, "{plan}");
@@ -327,7 +326,7 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     assert!(!new[0].dir.exists(), "a dry run changed nothing");
     // A rehearsal restored beside it with a token is another cluster.
     let out = restore_node(
-        &repo,
+        repo,
         &new[0].dir,
         1,
         &new_members,
@@ -337,7 +336,7 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     let other = &json_lines(&out)[0]["plan"]["node"]["cluster_id"];
     assert_ne!(other.as_str(), Some(cluster_id.as_str()), "{other}");
     for n in &new {
-        let out = restore_node(&repo, &n.dir, n.id, &new_members, &[]);
+        let out = restore_node(repo, &n.dir, n.id, &new_members, &[]);
         assert_exit(&out, 0, &format!("restore node {}", n.id));
         let r = json_lines(&out)
             .into_iter()
@@ -384,12 +383,14 @@ fn a_backup_of_a_running_node_restores_into_a_new_three_node_cluster_without_ini
     }
 }
 
-#[test]
-fn a_backup_of_a_standalone_dir_with_a_wal_tail_restores_as_a_one_voter_cluster() {
-    let root = tempfile::tempdir().unwrap();
-    let secret = root.path().join("secret");
+fn a_backup_of_a_standalone_dir_with_a_wal_tail_restores_as_a_one_voter_cluster(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let root = tmp;
+    let secret = root.join("secret");
     std::fs::write(&secret, "standalone to cluster\n").unwrap();
-    let data = root.path().join("standalone");
+    let data = root.join("standalone");
     {
         let engine = drkit::engine::Engine::open(&data, drkit::engine::Options::default()).unwrap();
         for i in 0..50 {
@@ -398,18 +399,16 @@ fn a_backup_of_a_standalone_dir_with_a_wal_tail_restores_as_a_one_voter_cluster(
                 .unwrap();
         }
     }
-    let repo = root.path().join("repo");
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "create"])
         .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
     assert_exit(&out, 0, "backup of a standalone dir");
-    let mut n = node(root.path(), 1);
+    let mut n = node(root, 1);
     let members = format!("1={}/127.0.0.1:{}", n.raft_addr(), n.client_port);
-    let out = restore_node(&repo, &n.dir, 1, &members, &[]);
+    let out = restore_node(repo, &n.dir, 1, &members, &[]);
     assert_exit(&out, 0, "restore as a one-voter cluster");
     assert!(
         std::fs::read_dir(n.dir.join("wal"))
@@ -577,12 +576,14 @@ fn signal(n: &ClusterNodeProc, sig: &str) {
     assert!(ok.success(), "kill {sig} {pid}");
 }
 
-#[test]
-fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
-    let root = tempfile::tempdir().unwrap();
-    let secret = root.path().join("secret");
+fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let root = tmp;
+    let secret = root.join("secret");
     std::fs::write(&secret, "never uncommitted\n").unwrap();
-    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root, id)).collect();
     for n in &mut nodes {
         n.start_new(&secret);
     }
@@ -606,10 +607,8 @@ fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
     let li = (leader - 1) as usize;
     set_all(&nodes[li], 0..20);
     std::thread::sleep(Duration::from_millis(500));
-    let repo = root.path().join("repo");
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "create"])
         .arg("--data")
         .arg(&nodes[li].dir)
         .output()
@@ -629,9 +628,7 @@ fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
         );
     }
     let archive = |dir: &Path| {
-        drkit()
-            .args(["wal", "archive", "--json", "--repo"])
-            .arg(&repo)
+        repo.cmd(&["wal", "archive", "--json"])
             .arg("--data")
             .arg(dir)
             .output()
@@ -665,23 +662,16 @@ fn entries_appended_on_a_leader_without_its_quorum_never_reach_the_archive() {
         last_in_log > archived_to,
         "log ends at {last_in_log}, archive at {archived_to}"
     );
-    let target = root.path().join("restored");
-    let out = drkit()
-        .args([
-            "restore",
-            "--to-seq",
-            &(archived_to + 1).to_string(),
-            "--repo",
-        ])
-        .arg(&repo)
+    let target = root.join("restored");
+    let out = repo
+        .cmd(&["restore", "--to-seq", &(archived_to + 1).to_string()])
         .arg("--target")
         .arg(&target)
         .output()
         .unwrap();
     assert_exit(&out, 12, "restore past the archived committed log");
-    let out = drkit()
-        .args(["restore", "--to-seq", &archived_to.to_string(), "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["restore", "--to-seq", &archived_to.to_string()])
         .arg("--target")
         .arg(&target)
         .output()
@@ -826,26 +816,26 @@ fn cluster_init_refuses_when_more_than_one_node_holds_data() {
     assert_eq!(v["nodes"].as_array().map(Vec::len), Some(0), "{v}");
 }
 
-#[test]
-fn a_node_restored_with_other_members_is_refused_by_the_others_naming_why() {
-    let root = tempfile::tempdir().unwrap();
-    let secret = root.path().join("secret");
+fn a_node_restored_with_other_members_is_refused_by_the_others_naming_why(
+    repo: &TestRepo,
+    tmp: &Path,
+) {
+    let root = tmp;
+    let secret = root.join("secret");
     std::fs::write(&secret, "members differ\n").unwrap();
-    let data = root.path().join("standalone");
+    let data = root.join("standalone");
     {
         let engine = drkit::engine::Engine::open(&data, drkit::engine::Options::default()).unwrap();
         engine.put(b"k", b"v").unwrap();
     }
-    let repo = root.path().join("repo");
-    let out = drkit()
-        .args(["backup", "create", "--repo"])
-        .arg(&repo)
+    let out = repo
+        .cmd(&["backup", "create"])
         .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
     assert_exit(&out, 0, "backup");
-    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root.path(), id)).collect();
+    let mut nodes: Vec<ClusterNodeProc> = (1..=3).map(|id| node(root, id)).collect();
     let line = |client_of_3: u16| {
         nodes
             .iter()
@@ -863,7 +853,7 @@ fn a_node_restored_with_other_members_is_refused_by_the_others_naming_why() {
     let (members, other) = (line(nodes[2].client_port), line(free_port()));
     for n in &nodes {
         let m = if n.id == 3 { &other } else { &members };
-        assert_exit(&restore_node(&repo, &n.dir, n.id, m, &[]), 0, "restore");
+        assert_exit(&restore_node(repo, &n.dir, n.id, m, &[]), 0, "restore");
     }
     for n in &mut nodes {
         n.start(&secret);
@@ -871,7 +861,7 @@ fn a_node_restored_with_other_members_is_refused_by_the_others_naming_why() {
     // Nodes 1 and 2 are a quorum of their membership; node 3 is refused by both.
     let leader = wait_leader(&nodes[0].raft_addr(), &secret, None);
     assert_ne!(leader, 3);
-    let log = root.path().join(format!("n{leader}.stderr.log"));
+    let log = root.join(format!("n{leader}.stderr.log"));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
