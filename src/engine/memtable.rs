@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_skiplist::SkipMap;
 
+/// Takes one row of a memtable: key, sequence, value (None: a tombstone).
+pub type RowFn<'a, E> = dyn FnMut(&[u8], u64, Option<&[u8]>) -> Result<(), E> + 'a;
+
 /// A value or a tombstone, with the sequence that wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
@@ -159,6 +162,22 @@ impl Memtable {
         }
     }
 
+    /// Hands every entry to `f` in key order (key, sequence, value or None for a
+    /// tombstone), stopping at its first error. A run's keys and values are lent from its
+    /// buffers, not copied: a flush after recovery writes them straight from the WAL's bytes.
+    pub fn try_for_each<E>(&self, f: &mut RowFn<'_, E>) -> Result<(), E> {
+        match &self.repr {
+            Repr::Skip(map) => map.iter().try_for_each(|e| {
+                let v = lock(e.value());
+                f(e.key(), v.seq, v.value.as_deref())
+            }),
+            Repr::Sorted(run) => (0..run.entries.len()).try_for_each(|i| {
+                let (key, seq, value) = run.borrowed(i);
+                f(key, seq, value)
+            }),
+        }
+    }
+
     pub fn iter(&self) -> Box<dyn Iterator<Item = (Vec<u8>, Versioned)> + '_> {
         match &self.repr {
             Repr::Skip(map) => Box::new(
@@ -173,12 +192,66 @@ impl Memtable {
 /// Where a run's key or value lies: (in the overflow buffer?, start, length).
 pub type Loc = (bool, usize, usize);
 
+const IN_OVERFLOW: u64 = 1 << 63;
+const TOMBSTONE: u64 = u64::MAX;
+
+/// One entry of a run, packed: a recovery of a gigabyte of small records holds millions.
 #[derive(Debug, Clone, Copy)]
 pub struct RunEntry {
-    pub key: Loc,
-    /// None: a tombstone.
-    pub value: Option<Loc>,
-    pub seq: u64,
+    /// The key's first 16 bytes, big-endian and zero-padded (filled in by the run): most
+    /// comparisons end here, without touching the key's bytes.
+    prefix: (u64, u64),
+    /// Start of the key, `IN_OVERFLOW` set when it lies in the overflow buffer.
+    key_at: u64,
+    value_at: u64,
+    /// `TOMBSTONE` for a delete.
+    value_len: u64,
+    seq: u64,
+    /// Keys are at most u32::MAX bytes long by the entry format.
+    key_len: u32,
+}
+
+fn pack(overflow: bool, start: usize) -> u64 {
+    start as u64 | if overflow { IN_OVERFLOW } else { 0 }
+}
+
+impl RunEntry {
+    /// `value` None: a tombstone.
+    pub fn new(key: Loc, value: Option<Loc>, seq: u64) -> RunEntry {
+        let (value_at, value_len) = match value {
+            Some((o, start, len)) => (pack(o, start), len as u64),
+            None => (0, TOMBSTONE),
+        };
+        RunEntry {
+            prefix: (0, 0),
+            key_at: pack(key.0, key.1),
+            value_at,
+            value_len,
+            seq,
+            key_len: key.2 as u32,
+        }
+    }
+
+    fn key_loc(&self) -> (u64, u64) {
+        (self.key_at, u64::from(self.key_len))
+    }
+
+    fn value_loc(&self) -> Option<(u64, u64)> {
+        (self.value_len != TOMBSTONE).then_some((self.value_at, self.value_len))
+    }
+}
+
+/// The first 16 bytes of `key` as two big-endian words, zero-padded: comparing them orders
+/// keys as their bytes do, up to a tie.
+fn prefix_of(key: &[u8]) -> (u64, u64) {
+    let mut b = [0u8; 16];
+    let n = key.len().min(16);
+    b[..n].copy_from_slice(&key[..n]);
+    let (hi, lo) = b.split_at(8);
+    (
+        u64::from_be_bytes(hi.try_into().unwrap_or_default()),
+        u64::from_be_bytes(lo.try_into().unwrap_or_default()),
+    )
 }
 
 /// A frozen memtable built by recovery: entries sorted by key, newest version only, keys and
@@ -193,62 +266,101 @@ pub struct SortedRun {
 }
 
 impl SortedRun {
-    /// `items` in log order; sorts them and keeps the newest version of each key.
     /// `items` already sorted by key, each key once (a validated snapshot): no sort needed.
     pub fn from_sorted(bytes: Arc<Vec<u8>>, items: Vec<RunEntry>, max_seq: u64) -> SortedRun {
-        SortedRun {
+        let mut run = SortedRun {
             bytes,
             overflow: Arc::new(Vec::new()),
             entries: items,
             max_seq,
-        }
+        };
+        run.fill_prefixes();
+        run
     }
 
+    /// `items` in log order; sorts them and keeps the newest version of each key.
     pub fn build(
         bytes: Arc<Vec<u8>>,
         overflow: Arc<Vec<u8>>,
-        mut items: Vec<RunEntry>,
+        items: Vec<RunEntry>,
         max_seq: u64,
     ) -> SortedRun {
         let mut run = SortedRun {
             bytes,
             overflow,
-            entries: Vec::new(),
+            entries: items,
             max_seq,
         };
-        // Stable sort by key keeps log order among equal keys, so the last one is the newest.
-        items.sort_by(|a, b| run.slice(a.key).cmp(run.slice(b.key)));
-        let mut kept: Vec<RunEntry> = Vec::with_capacity(items.len());
-        for e in items {
+        run.fill_prefixes();
+        let mut entries = std::mem::take(&mut run.entries);
+        // Unstable is enough: equal keys are ordered by sequence, and the last one kept.
+        entries.sort_unstable_by(|a, b| run.compare(a, b).then(a.seq.cmp(&b.seq)));
+        let mut kept: Vec<RunEntry> = Vec::with_capacity(entries.len());
+        for e in entries {
             match kept.last_mut() {
-                Some(last) if run.slice(last.key) == run.slice(e.key) => *last = e,
+                Some(last) if run.compare(last, &e).is_eq() => *last = e,
                 _ => kept.push(e),
             }
         }
+        kept.shrink_to_fit();
         run.entries = kept;
         run
     }
 
-    fn slice(&self, (overflow, start, len): Loc) -> &[u8] {
-        let buf = if overflow {
+    fn fill_prefixes(&mut self) {
+        let mut entries = std::mem::take(&mut self.entries);
+        for e in &mut entries {
+            e.prefix = prefix_of(self.slice(e.key_loc()));
+        }
+        self.entries = entries;
+    }
+
+    /// Orders two entries by key: the prefixes decide unless they tie, and two keys of at
+    /// most 16 bytes with equal prefixes differ only in length (zero padding).
+    fn compare(&self, a: &RunEntry, b: &RunEntry) -> std::cmp::Ordering {
+        a.prefix.cmp(&b.prefix).then_with(|| {
+            if a.key_len <= 16 && b.key_len <= 16 {
+                a.key_len.cmp(&b.key_len)
+            } else {
+                self.slice(a.key_loc()).cmp(self.slice(b.key_loc()))
+            }
+        })
+    }
+
+    /// Orders an entry against a key being looked up.
+    fn compare_key(&self, e: &RunEntry, key: &[u8], key_prefix: (u64, u64)) -> std::cmp::Ordering {
+        e.prefix
+            .cmp(&key_prefix)
+            .then_with(|| self.slice(e.key_loc()).cmp(key))
+    }
+
+    fn slice(&self, (at, len): (u64, u64)) -> &[u8] {
+        let buf: &[u8] = if at & IN_OVERFLOW != 0 {
             &self.overflow
         } else {
             &self.bytes
         };
-        buf.get(start..start + len).unwrap_or(&[])
+        let start = (at & !IN_OVERFLOW) as usize;
+        buf.get(start..start + len as usize).unwrap_or(&[])
     }
 
     fn key(&self, i: usize) -> &[u8] {
-        self.slice(self.entries[i].key)
+        self.slice(self.entries[i].key_loc())
+    }
+
+    /// Entry `i` borrowed from the run's buffers: key, sequence, value (None: tombstone).
+    fn borrowed(&self, i: usize) -> (&[u8], u64, Option<&[u8]>) {
+        let e = &self.entries[i];
+        (self.key(i), e.seq, e.value_loc().map(|v| self.slice(v)))
     }
 
     fn owned(&self, i: usize) -> (Vec<u8>, Versioned) {
-        let e = &self.entries[i];
+        let (key, seq, value) = self.borrowed(i);
         (
-            self.key(i).to_vec(),
+            key.to_vec(),
             Versioned {
-                seq: e.seq,
-                value: e.value.map(|v| self.slice(v).to_vec()),
+                seq,
+                value: value.map(<[u8]>::to_vec),
             },
         )
     }
@@ -256,13 +368,14 @@ impl SortedRun {
     fn approx_bytes(&self) -> usize {
         self.bytes.len()
             + self.overflow.len()
-            + self.entries.len() * std::mem::size_of::<RunEntry>()
+            + self.entries.capacity() * std::mem::size_of::<RunEntry>()
     }
 
     fn get(&self, key: &[u8]) -> Option<Versioned> {
+        let p = prefix_of(key);
         let i = self
             .entries
-            .binary_search_by(|e| self.slice(e.key).cmp(key))
+            .binary_search_by(|e| self.compare_key(e, key, p))
             .ok()?;
         Some(self.owned(i).1)
     }
@@ -274,8 +387,16 @@ impl SortedRun {
         limit: usize,
     ) -> Vec<(Vec<u8>, Versioned)> {
         let start = match lower {
-            Bound::Included(k) => self.entries.partition_point(|e| self.slice(e.key) < k),
-            Bound::Excluded(k) => self.entries.partition_point(|e| self.slice(e.key) <= k),
+            Bound::Included(k) => {
+                let p = prefix_of(k);
+                self.entries
+                    .partition_point(|e| self.compare_key(e, k, p).is_lt())
+            }
+            Bound::Excluded(k) => {
+                let p = prefix_of(k);
+                self.entries
+                    .partition_point(|e| self.compare_key(e, k, p).is_le())
+            }
             Bound::Unbounded => 0,
         };
         (start..self.entries.len())
@@ -354,26 +475,10 @@ mod tests {
         let bytes = Arc::new(b"b1a2b".to_vec());
         let overflow = Arc::new(b"c3".to_vec());
         let items = vec![
-            RunEntry {
-                key: (false, 0, 1),
-                value: Some((false, 1, 1)),
-                seq: 1,
-            },
-            RunEntry {
-                key: (false, 2, 1),
-                value: Some((false, 3, 1)),
-                seq: 2,
-            },
-            RunEntry {
-                key: (false, 4, 1),
-                value: None,
-                seq: 3,
-            },
-            RunEntry {
-                key: (true, 0, 1),
-                value: Some((true, 1, 1)),
-                seq: 4,
-            },
+            RunEntry::new((false, 0, 1), Some((false, 1, 1)), 1),
+            RunEntry::new((false, 2, 1), Some((false, 3, 1)), 2),
+            RunEntry::new((false, 4, 1), None, 3),
+            RunEntry::new((true, 0, 1), Some((true, 1, 1)), 4),
         ];
         let m = Memtable::from_run(SortedRun::build(bytes, overflow, items, 4));
         assert_eq!(m.len(), 3);

@@ -253,13 +253,33 @@ fn apply_to_memtable(mem: &Memtable, e: &EntryRef<'_>) {
     }
 }
 
-/// Writes `items` (sorted, unique keys) as one SST; None when there is nothing to write.
+/// Writes `items` (sorted, unique keys) as one SST and fsyncs the dir; None when there is
+/// nothing to write.
 fn write_table(
     dir: &Path,
     level: u8,
     file_no: u64,
     opts: &Options,
     items: impl Iterator<Item = Item>,
+) -> Result<Option<FileMeta>> {
+    let meta = write_rows(dir, level, file_no, opts, |add| {
+        items
+            .into_iter()
+            .try_for_each(|it| add(&it.key, it.seq, it.value.as_deref()))
+    })?;
+    crate::io::fsync_dir(&version::sst_dir(dir))?;
+    Ok(meta)
+}
+
+/// Writes one SST from the rows `fill` hands to `add` (key, sequence, value or None for a
+/// tombstone; sorted, unique keys). The table is fsynced, its dir is not: a caller writing
+/// several tables fsyncs the dir once. None when there was nothing to write.
+fn write_rows(
+    dir: &Path,
+    level: u8,
+    file_no: u64,
+    opts: &Options,
+    fill: impl FnOnce(&mut memtable::RowFn<'_, Error>) -> Result<()>,
 ) -> Result<Option<FileMeta>> {
     let meta = FileMeta {
         level,
@@ -273,22 +293,22 @@ fn write_table(
     };
     let path = version::sst_path(dir, &meta);
     let mut w = SstWriter::create(&path, level, opts.sst)?;
-    for it in items {
-        let (kind, value) = match &it.value {
-            Some(v) => (ValueKind::Value, v.as_slice()),
+    let filled = fill(&mut |key, seq, value| {
+        let (kind, value) = match value {
+            Some(v) => (ValueKind::Value, v),
             None => (ValueKind::Tombstone, &[][..]),
         };
-        if let Err(e) = w.add(&it.key, it.seq, kind, value) {
-            w.abandon();
-            return Err(e);
-        }
+        w.add(key, seq, kind, value)
+    });
+    if let Err(e) = filled {
+        w.abandon();
+        return Err(e);
     }
     if w.entries() == 0 {
         w.abandon();
         return Ok(None);
     }
     let props = w.finish()?;
-    crate::io::fsync_dir(&version::sst_dir(dir))?;
     Ok(Some(FileMeta::from_properties(level, file_no, props)))
 }
 
@@ -992,20 +1012,10 @@ impl Inner {
         let written: Vec<Option<FileMeta>> = frozen
             .par_iter()
             .zip(numbers)
-            .map(|(mem, no)| {
-                write_table(
-                    &self.dir,
-                    0,
-                    no,
-                    &self.opts,
-                    mem.iter().map(|(k, v)| Item {
-                        key: k,
-                        seq: v.seq,
-                        value: v.value,
-                    }),
-                )
-            })
+            .map(|(mem, no)| write_rows(&self.dir, 0, no, &self.opts, |add| mem.try_for_each(add)))
             .collect::<Result<_>>()?;
+        // One dir fsync for every table of the flush.
+        crate::io::fsync_dir(&version::sst_dir(&self.dir))?;
         let mut vs = lock(&self.versions);
         let flushed = frozen
             .iter()

@@ -379,7 +379,7 @@ impl ScannedSegment {
     }
 
     fn slice(&self, s: Span) -> &[u8] {
-        let buf = if s.overflow {
+        let buf: &[u8] = if s.overflow {
             &self.overflow
         } else {
             &self.bytes
@@ -422,11 +422,11 @@ impl ScannedSegment {
                 l.value.start,
                 l.value.len,
             ));
-            items.push(RunEntry {
-                key: (l.key.overflow, l.key.start, l.key.len),
+            items.push(RunEntry::new(
+                (l.key.overflow, l.key.start, l.key.len),
                 value,
-                seq: l.seq,
-            });
+                l.seq,
+            ));
         }
         Some(SortedRun::build(self.bytes, self.overflow, items, max_seq?))
     }

@@ -139,11 +139,7 @@ pub fn load_newest(dir: &Path, checkpoint: u64) -> Result<(Option<Loaded>, Vec<S
             max_seq = max_seq.max(e.seq);
             // Entries at or below the checkpoint are in the SSTs, possibly in a newer version.
             if e.seq > checkpoint {
-                items.push(RunEntry {
-                    key: at(e.key),
-                    value: e.value.map(at),
-                    seq: e.seq,
-                });
+                items.push(RunEntry::new(at(e.key), e.value.map(at), e.seq));
             }
             true
         });
