@@ -1196,7 +1196,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__bench__subcmd__recover)
-            opts="-v -q -h -V --dir --records --value-size --seed --build-only --snapshot --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --dir --records --value-size --seed --build-only --snapshot --memory-budget --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1215,6 +1215,10 @@ _drkit() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-budget)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2676,7 +2680,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__recover)
-            opts="-v -q -h -V --mode --dry-run --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --mode --dry-run --memory-budget --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2684,6 +2688,10 @@ _drkit() {
             case "${prev}" in
                 --mode)
                     COMPREPLY=($(compgen -W "tolerate-tail absolute point-in-time skip-corrupted" -- "${cur}"))
+                    return 0
+                    ;;
+                --memory-budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2708,7 +2716,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__replicate)
-            opts="-v -q -h -V --join --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --join --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --memory-budget --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2759,6 +2767,10 @@ _drkit() {
                     return 0
                     ;;
                 --block-cache-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-budget)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2894,7 +2906,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__serve)
-            opts="-v -q -h -V --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
+            opts="-v -q -h -V --data --log-format --listen --sync --metrics --snapshot-interval --max-clients --idle-timeout --max-bulk-len --sst-compression --block-cache-mb --memory-budget --requirepass-file --no-protected-mode --json --node-id --raft-listen --cluster-secret-file --timing --raft-route --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2941,6 +2953,10 @@ _drkit() {
                     return 0
                     ;;
                 --block-cache-mb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-budget)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -53,6 +53,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand recover" -l mode -d 'What to
 absolute\t'Any damage at all, a torn tail included, refuses to open'
 point-in-time\t'Stop at the first damage: keep everything before it, move the rest to lost/'
 skip-corrupted\t'Skip damaged spans, move them to lost/, keep every readable entry after them'"
+complete -c drkit -n "__fish_drkit_using_subcommand recover" -l memory-budget -d 'Replayed data held in memory, like 4GiB; past it the oldest is written to L0 tables while replay goes on, so a WAL larger than RAM recovers. Default: a quarter of RAM' -r
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -l dry-run -d 'Analyse and report; change nothing'
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -l json -d 'Print the report as JSON'
 complete -c drkit -n "__fish_drkit_using_subcommand recover" -s v -l verbose -d 'More detail on stderr'
@@ -368,6 +369,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand serve" -l idle-timeout -d 'C
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l max-bulk-len -d 'Largest bulk string (key or value) accepted in a request, in bytes' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l sst-compression -d 'How new SSTables store data blocks: zstd, zstd:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l block-cache-mb -d 'Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read' -r
+complete -c drkit -n "__fish_drkit_using_subcommand serve" -l memory-budget -d 'Replayed data recovery holds in memory when the node starts, like 4GiB; past it the oldest is written to L0 tables while replay goes on. Default: a quarter of RAM' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l requirepass-file -d 'Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which `ps` shows' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l node-id -d 'Cluster mode: this node\'s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand serve" -l raft-listen -d 'Cluster mode: where peers and `drkit cluster` reach this node' -r
@@ -470,6 +472,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l idle-timeout -
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l max-bulk-len -d 'Largest bulk string (key or value) accepted in a request, in bytes' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l sst-compression -d 'How new SSTables store data blocks: zstd, zstd:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l block-cache-mb -d 'Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read' -r
+complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l memory-budget -d 'Replayed data recovery holds in memory when the node starts, like 4GiB; past it the oldest is written to L0 tables while replay goes on. Default: a quarter of RAM' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l requirepass-file -d 'Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which `ps` shows' -r -F
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l node-id -d 'Cluster mode: this node\'s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them' -r
 complete -c drkit -n "__fish_drkit_using_subcommand replicate" -l raft-listen -d 'Cluster mode: where peers and `drkit cluster` reach this node' -r
@@ -510,6 +513,7 @@ complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subco
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l records -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l value-size -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l seed -r
+complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l memory-budget -d 'Replayed data held in memory during recovery, like 2GiB (as `recover --memory-budget`). Default: a quarter of RAM' -r
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l build-only -d 'Only build the WAL in --dir and stop, to recover it later (`drkit recover DIR`, or `bench recover --dir DIR --records 0` on a copy)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l snapshot -d 'Snapshot after the records, then write a tail of a tenth as many: measures recovery from a snapshot (compare with the same run without it)'
 complete -c drkit -n "__fish_drkit_using_subcommand bench; and __fish_seen_subcommand_from recover" -l json

@@ -38,6 +38,7 @@ _arguments "${_arguments_options[@]}" : \
 absolute\:"Any damage at all, a torn tail included, refuses to open"
 point-in-time\:"Stop at the first damage\: keep everything before it, move the rest to lost/"
 skip-corrupted\:"Skip damaged spans, move them to lost/, keep every readable entry after them"))' \
+'--memory-budget=[Replayed data held in memory, like 4GiB; past it the oldest is written to L0 tables while replay goes on, so a WAL larger than RAM recovers. Default\: a quarter of RAM]:SIZE:_default' \
 '--dry-run[Analyse and report; change nothing]' \
 '--json[Print the report as JSON]' \
 '*-v[More detail on stderr]' \
@@ -728,6 +729,7 @@ _arguments "${_arguments_options[@]}" : \
 '--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
 '--sst-compression=[How new SSTables store data blocks\: zstd, zstd\:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them]:CODEC:_default' \
 '--block-cache-mb=[Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read]:MIB:_default' \
+'--memory-budget=[Replayed data recovery holds in memory when the node starts, like 4GiB; past it the oldest is written to L0 tables while replay goes on. Default\: a quarter of RAM]:SIZE:_default' \
 '--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
 '--node-id=[Cluster mode\: this node'\''s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them]:NODE_ID:_default' \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
@@ -942,6 +944,7 @@ _arguments "${_arguments_options[@]}" : \
 '--max-bulk-len=[Largest bulk string (key or value) accepted in a request, in bytes]:MAX_BULK_LEN:_default' \
 '--sst-compression=[How new SSTables store data blocks\: zstd, zstd\:LEVEL (1 fastest .. 22 smallest) or none. Tables already written keep theirs until compaction rewrites them]:CODEC:_default' \
 '--block-cache-mb=[Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read]:MIB:_default' \
+'--memory-budget=[Replayed data recovery holds in memory when the node starts, like 4GiB; past it the oldest is written to L0 tables while replay goes on. Default\: a quarter of RAM]:SIZE:_default' \
 '--requirepass-file=[Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS environment variable is used if set. Never given on the command line, which \`ps\` shows]:PATH:_files' \
 '--node-id=[Cluster mode\: this node'\''s id (1 or more, unique in the cluster). Writes then go through the Raft log and are acknowledged once a majority of voters holds them]:NODE_ID:_default' \
 '--raft-listen=[Cluster mode\: where peers and \`drkit cluster\` reach this node]:ADDR:_default' \
@@ -1006,6 +1009,7 @@ _arguments "${_arguments_options[@]}" : \
 '--records=[]:RECORDS:_default' \
 '--value-size=[]:VALUE_SIZE:_default' \
 '--seed=[]:SEED:_default' \
+'--memory-budget=[Replayed data held in memory during recovery, like 2GiB (as \`recover --memory-budget\`). Default\: a quarter of RAM]:SIZE:_default' \
 '--build-only[Only build the WAL in --dir and stop, to recover it later (\`drkit recover DIR\`, or \`bench recover --dir DIR --records 0\` on a copy)]' \
 '--snapshot[Snapshot after the records, then write a tail of a tenth as many\: measures recovery from a snapshot (compare with the same run without it)]' \
 '--json[]' \

@@ -150,13 +150,18 @@ fn sweep(
                     )
                 });
             let report = &replay.report;
-            let got: Vec<(Vec<u8>, Vec<u8>)> = replay
-                .segments
+            // Every key is written once: the runs' rows in sequence order are the log's puts.
+            let mut rows: Vec<(u64, Vec<u8>, Vec<u8>)> = replay
+                .runs
                 .iter()
-                .flat_map(|seg| seg.applied())
-                .inspect(|e| assert_eq!(e.kind, EntryType::Put))
-                .map(|e| (e.key.to_vec(), e.value.to_vec()))
+                .flat_map(|run| run.rows())
+                .map(|(key, seq, value)| {
+                    let value = value.expect("only puts were written");
+                    (seq, key.to_vec(), value.to_vec())
+                })
                 .collect();
+            rows.sort();
+            let got: Vec<(Vec<u8>, Vec<u8>)> = rows.into_iter().map(|(_, k, v)| (k, v)).collect();
             assert_ne!(
                 report.outcome,
                 Outcome::Refused,

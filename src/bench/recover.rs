@@ -30,6 +30,8 @@ pub struct RecoverBenchConfig {
     pub seed: u64,
     /// Take a snapshot after the records, then write a tail of records/10 more.
     pub snapshot: bool,
+    /// Replayed data held in memory; None: the engine's default (a quarter of RAM).
+    pub memory_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -46,6 +48,21 @@ pub struct RecoverBenchReport {
     pub flushed: Phase,
     /// The whole `Engine::recover` call as the caller sees it: the above, then the close.
     pub total_seconds: f64,
+    /// The memory budget recovery ran with, and the L0 tables it wrote during replay
+    /// because the replayed data outgrew it.
+    pub memory_budget: u64,
+    pub written_during_replay: usize,
+    /// Peak resident memory of the recovery alone (VmHWM, reset before it); None where the
+    /// kernel does not say.
+    pub peak_rss_bytes: Option<u64>,
+    /// Bytes of SSTs the recovery left, and the rate they were written at: over the flush
+    /// (from `ready` to `flushed`), or over the whole recovery when tables were also written
+    /// during replay.
+    pub sst_bytes: u64,
+    pub sst_write_mb_per_sec: f64,
+    /// The disk's own sequential write speed in the same run, on the same filesystem, the
+    /// way `dd bs=1M conv=fdatasync` measures it: the limit the flush is compared against.
+    pub disk_write_mb_per_sec: f64,
     /// The snapshot recovery started from, if any: only the WAL after it was replayed.
     pub snapshot_seq: Option<u64>,
     pub dir: Option<PathBuf>,
@@ -103,17 +120,23 @@ pub fn run_recover(
         (false, _) => build_wal(&dir, cfg)?,
     }
 
+    let defaults = Options::default();
+    let memory_budget = cfg.memory_budget.unwrap_or(defaults.recovery_memory_budget);
+    let sst_before = sst_bytes(&dir)?;
+    let measured_rss = super::rss::reset_peak();
     let start = Instant::now();
     let report = Engine::recover(
         &dir,
         // The options `drkit recover` uses, so the two report the same on the same log.
         Options {
             create_if_missing: false,
-            ..Options::default()
+            recovery_memory_budget: memory_budget,
+            ..defaults
         },
         progress,
     )?;
     let total_seconds = start.elapsed().as_secs_f64();
+    let peak_rss_bytes = super::rss::peak_bytes().filter(|_| measured_rss);
     if report.outcome == Outcome::Refused {
         let what = report.findings.first().map_or_else(String::new, |f| {
             format!(": {} at {}", f.what, f.file.display())
@@ -125,7 +148,25 @@ pub fn run_recover(
         )));
     }
     let phase = |d| Phase::new(d, report.wal_bytes, report.replayed);
+    let sst_written = sst_bytes(&dir)?.saturating_sub(sst_before);
+    let flushed = report.flushed.unwrap_or(report.ready);
+    // Tables written during replay count in, and then so does the whole recovery's time.
+    let flush_seconds = if report.written_during_replay > 0 {
+        flushed.as_secs_f64()
+    } else {
+        flushed.saturating_sub(report.ready).as_secs_f64()
+    };
     Ok(RecoverBenchReport {
+        memory_budget,
+        written_during_replay: report.written_during_replay,
+        peak_rss_bytes,
+        sst_bytes: sst_written,
+        sst_write_mb_per_sec: if flush_seconds > 0.0 {
+            sst_written as f64 / 1e6 / flush_seconds
+        } else {
+            0.0
+        },
+        disk_write_mb_per_sec: disk_write_mb_per_sec(&dir, sst_written.clamp(64 << 20, 1 << 30))?,
         wal_bytes: report.wal_bytes,
         segments: report.segments.len(),
         entries: report.replayed,
@@ -137,6 +178,46 @@ pub fn run_recover(
         snapshot_seq: report.snapshot.as_ref().map(|s| s.seq),
         dir: cfg.dir.clone(),
     })
+}
+
+/// Bytes of every table in the dir's sst/.
+fn sst_bytes(dir: &Path) -> Result<u64> {
+    let sst = dir.join("sst");
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(&sst) {
+        for e in entries {
+            total += e.at(&sst)?.metadata().at(&sst)?.len();
+        }
+    }
+    Ok(total)
+}
+
+/// Writes `bytes` to a scratch file in `dir` in 1 MiB writes and fdatasyncs it, as
+/// `dd if=/dev/zero bs=1M conv=fdatasync` does; returns MB/s. The data is incompressible
+/// noise, so a compressing filesystem cannot flatter it.
+fn disk_write_mb_per_sec(dir: &Path, bytes: u64) -> Result<f64> {
+    use std::io::Write;
+    let path = dir.join("bench-disk-speed.tmp");
+    let mut block = vec![0u8; 1 << 20];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for chunk in block.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let started = Instant::now();
+    let mut f = std::fs::File::create(&path).at(&path)?;
+    let mut written = 0;
+    while written < bytes {
+        f.write_all(&block).at(&path)?;
+        written += block.len() as u64;
+    }
+    f.sync_data().at(&path)?;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(&path).at(&path)?;
+    Ok(written as f64 / 1e6 / seconds.max(1e-9))
 }
 
 /// Writes `cfg.records` entries into a fresh data dir at `dir` and leaves them in the WAL,
@@ -196,6 +277,7 @@ mod tests {
                 value_size: 0,
                 seed: 9,
                 snapshot: false,
+                memory_budget: None,
             },
             None,
         )
@@ -221,6 +303,7 @@ mod tests {
             value_size: 64,
             seed: 1,
             snapshot: false,
+            memory_budget: None,
         };
         build_wal(&dir, &cfg).unwrap();
         assert!(matches!(
@@ -258,6 +341,7 @@ mod tests {
             value_size: 0,
             seed: 0,
             snapshot: false,
+            memory_budget: None,
         };
         assert!(matches!(
             run_recover(&cfg, None),
@@ -273,6 +357,7 @@ mod tests {
             value_size: 32,
             seed: 3,
             snapshot: true,
+            memory_budget: None,
         };
         let r = run_recover(&cfg, None).unwrap();
         assert_eq!(r.snapshot_seq, Some(2000));

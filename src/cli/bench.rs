@@ -85,6 +85,10 @@ pub struct RecoverArgs {
     /// from a snapshot (compare with the same run without it).
     #[arg(long)]
     pub snapshot: bool,
+    /// Replayed data held in memory during recovery, like 2GiB (as `recover
+    /// --memory-budget`). Default: a quarter of RAM.
+    #[arg(long, value_name = "SIZE", value_parser = crate::cli::repo::parse_size)]
+    pub memory_budget: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
@@ -326,6 +330,7 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                 value_size: a.value_size,
                 seed: a.seed,
                 snapshot: a.snapshot,
+                memory_budget: a.memory_budget.map(|b| b as u64),
             };
             if a.build_only {
                 let dir = cfg.dir.clone().unwrap_or_default();
@@ -361,6 +366,27 @@ pub fn run(printer: &Printer, cmd: Command) -> anyhow::Result<Exit> {
                     recover_phase(&r.flushed),
                 ),
                 ("closed", format!("{:.3} s", r.total_seconds)),
+                (
+                    "memory budget",
+                    format!(
+                        "{}, {} L0 tables written during replay",
+                        human_bytes(r.memory_budget),
+                        r.written_during_replay
+                    ),
+                ),
+                (
+                    "peak memory (RSS)",
+                    r.peak_rss_bytes.map_or("unknown".into(), human_bytes),
+                ),
+                (
+                    "tables written by the flush",
+                    format!(
+                        "{} at {:.0} MB/s; the disk writes {:.0} MB/s (1 MiB writes, fdatasync)",
+                        human_bytes(r.sst_bytes),
+                        r.sst_write_mb_per_sec,
+                        r.disk_write_mb_per_sec
+                    ),
+                ),
                 (
                     "started from snapshot",
                     r.snapshot_seq.map_or("no".into(), |s| format!("seq {s}")),

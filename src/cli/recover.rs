@@ -15,6 +15,10 @@ pub struct Args {
     /// Analyse and report; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Replayed data held in memory, like 4GiB; past it the oldest is written to L0 tables
+    /// while replay goes on, so a WAL larger than RAM recovers. Default: a quarter of RAM.
+    #[arg(long, value_name = "SIZE", value_parser = crate::cli::repo::parse_size)]
+    pub memory_budget: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -26,6 +30,12 @@ pub fn run(printer: &Printer, args: Args) -> anyhow::Result<Exit> {
         dry_run: args.dry_run,
         create_if_missing: false,
         ..Options::default()
+    };
+    let opts = Options {
+        recovery_memory_budget: args
+            .memory_budget
+            .map_or(opts.recovery_memory_budget, |b| b as u64),
+        ..opts
     };
     let bar = printer.progress(0, "replaying WAL");
     let progress_bar = bar.clone();
@@ -86,6 +96,26 @@ pub fn print_report(printer: &Printer, r: &RecoveryReport) {
         ("dropped entries", r.dropped_entries.to_string()),
         ("dropped bytes", r.dropped_bytes.to_string()),
         ("last applied seq", r.last_applied_seq.to_string()),
+        (
+            "memory budget",
+            if r.written_during_replay > 0 {
+                format!(
+                    "{}: exceeded, {} L0 tables written while replaying{}",
+                    human_bytes(r.memory_budget),
+                    r.written_during_replay,
+                    if r.outcome == Outcome::Refused {
+                        " (removed again)"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!(
+                    "{}: replayed data held in memory",
+                    human_bytes(r.memory_budget)
+                )
+            },
+        ),
         (
             "replay",
             format!(

@@ -58,6 +58,10 @@ pub struct Args {
     /// Decompressed SST blocks kept in memory for reads, in MiB; 0 decompresses on every read.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_BLOCK_CACHE_BYTES >> 20)]
     pub block_cache_mb: u64,
+    /// Replayed data recovery holds in memory when the node starts, like 4GiB; past it the
+    /// oldest is written to L0 tables while replay goes on. Default: a quarter of RAM.
+    #[arg(long, value_name = "SIZE", value_parser = crate::cli::repo::parse_size)]
+    pub memory_budget: Option<usize>,
     /// Read the AUTH password from this file (first line). Without it, the DRKIT_REQUIREPASS
     /// environment variable is used if set. Never given on the command line, which `ps` shows.
     #[arg(long, value_name = "PATH")]
@@ -208,6 +212,12 @@ pub fn run_with(printer: &Printer, args: Args, on_node: Option<OnNode>) -> anyho
         },
         block_cache_bytes: args.block_cache_mb.saturating_mul(1 << 20),
         ..Options::default()
+    };
+    let opts = Options {
+        recovery_memory_budget: args
+            .memory_budget
+            .map_or(opts.recovery_memory_budget, |b| b as u64),
+        ..opts
     };
     let mut node = None;
     let (engine, cluster) = match args.node_id {

@@ -293,17 +293,11 @@ impl SortedRun {
         };
         run.fill_prefixes();
         let mut entries = std::mem::take(&mut run.entries);
-        // Unstable is enough: equal keys are ordered by sequence, and the last one kept.
-        entries.sort_unstable_by(|a, b| run.compare(a, b).then(a.seq.cmp(&b.seq)));
-        let mut kept: Vec<RunEntry> = Vec::with_capacity(entries.len());
-        for e in entries {
-            match kept.last_mut() {
-                Some(last) if run.compare(last, &e).is_eq() => *last = e,
-                _ => kept.push(e),
-            }
-        }
-        kept.shrink_to_fit();
-        run.entries = kept;
+        // Newest first among equal keys, so deduplicating in place keeps the newest: no
+        // second vector of millions of entries to fault in.
+        entries.sort_unstable_by(|a, b| run.compare(a, b).then(b.seq.cmp(&a.seq)));
+        entries.dedup_by(|later, kept| run.compare(later, kept).is_eq());
+        run.entries = entries;
         run
     }
 
@@ -354,6 +348,11 @@ impl SortedRun {
         (self.key(i), e.seq, e.value_loc().map(|v| self.slice(v)))
     }
 
+    /// Every entry in key order: key, sequence, value (None: a tombstone).
+    pub fn rows(&self) -> impl Iterator<Item = (&[u8], u64, Option<&[u8]>)> {
+        (0..self.entries.len()).map(|i| self.borrowed(i))
+    }
+
     fn owned(&self, i: usize) -> (Vec<u8>, Versioned) {
         let (key, seq, value) = self.borrowed(i);
         (
@@ -368,7 +367,7 @@ impl SortedRun {
     fn approx_bytes(&self) -> usize {
         self.bytes.len()
             + self.overflow.len()
-            + self.entries.capacity() * std::mem::size_of::<RunEntry>()
+            + self.entries.len() * std::mem::size_of::<RunEntry>()
     }
 
     fn get(&self, key: &[u8]) -> Option<Versioned> {

@@ -11,6 +11,7 @@
 
 mod cluster;
 mod compaction;
+mod held_runs;
 mod memtable;
 mod merge;
 mod open;

@@ -9,8 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
+use super::held_runs::HeldRuns;
 use super::memtable::Memtable;
 use super::merge::{MergeIter, Source};
 use super::version::{VersionSet, load_state};
@@ -199,33 +198,38 @@ fn recover_wal(
         Some(p) => p.as_ref(),
         None => &noop,
     };
-    let (replay, snapshot_mem) = snapshot::replay_with_snapshot(
+    let mut held = HeldRuns::new(dir, opts, vs);
+    let replayed = snapshot::replay_with_snapshot_into(
         dir,
         checkpoint,
         opts.recovery_mode,
         opts.dry_run,
         progress_fn,
-    )?;
-    let recovery::Replay {
-        mut report,
-        plan,
-        segments,
-    } = replay;
-    if opts.dry_run || report.outcome == Outcome::Refused {
-        return Ok(Recovered::Refused(report));
-    }
-    // Oldest first: the snapshot, then the WAL after it.
-    let mut runs: Vec<Arc<Memtable>> = snapshot_mem.map(Arc::new).into_iter().collect();
-    runs.extend(
-        segments
-            .into_par_iter()
-            .filter_map(recovery::ScannedSegment::into_run)
-            .map(|r| Arc::new(Memtable::from_run(r)))
-            .collect::<Vec<_>>(),
+        &mut |runs| held.take(runs),
     );
+    let replayed = replayed.map(|(mut report, plan)| {
+        report.memory_budget = opts.recovery_memory_budget;
+        (report, plan)
+    });
+    let (mut report, plan) = match replayed {
+        Ok(r) if !opts.dry_run && r.0.outcome != Outcome::Refused => r,
+        Ok((mut report, _)) => {
+            report.written_during_replay = held.discard();
+            return Ok(Recovered::Refused(report));
+        }
+        Err(e) => {
+            let _ = held.discard();
+            return Err(e);
+        }
+    };
+    let (written, written_through, runs) = held.finish();
+    report.written_during_replay = written.len();
 
     if !fresh {
         vs.start_new_manifest()?;
+    }
+    if let Some(edit) = HeldRuns::edit(written, written_through) {
+        vs.log_and_apply(edit)?;
     }
     if let Some((seg, offset)) = &plan.truncate {
         report

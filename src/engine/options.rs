@@ -112,6 +112,10 @@ pub struct Options {
     /// [`crate::engine::Engine::apply_committed`], and the manifest records the state
     /// machine's applied state with each flush.
     pub cluster: bool,
+    /// Replayed data recovery holds in memory: past it, the oldest recovered runs are
+    /// written to L0 while replay goes on, so a WAL larger than RAM (flushes that failed for
+    /// hours) still recovers. Default: a quarter of the machine's RAM.
+    pub recovery_memory_budget: u64,
 }
 
 pub const LEVELS: usize = 7;
@@ -139,8 +143,27 @@ impl Default for Options {
             snapshot_interval: None,
             snapshots_to_keep: 2,
             cluster: false,
+            recovery_memory_budget: default_recovery_memory_budget(),
         }
     }
+}
+
+/// A quarter of physical memory (from /proc/meminfo), leaving the rest to the page cache
+/// that holds the log being read and to the running engine; 1 GiB where it cannot be read.
+pub fn default_recovery_memory_budget() -> u64 {
+    static BUDGET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| mem_total_bytes(&m))
+            .map_or(1 << 30, |total| total / 4)
+    })
+}
+
+fn mem_total_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 impl Options {
@@ -161,6 +184,14 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_budget_is_a_quarter_of_mem_total() {
+        let m = "MemTotal:       24576000 kB\nMemFree:  1 kB\n";
+        assert_eq!(mem_total_bytes(m), Some(24_576_000 * 1024));
+        assert_eq!(mem_total_bytes("nothing useful"), None);
+        assert!(default_recovery_memory_budget() >= 1 << 20);
+    }
 
     #[test]
     fn sync_policy_parses() {

@@ -7,12 +7,10 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use super::memtable::Memtable;
 use super::merge::{MergeIter, Source};
 use super::options::RecoveryMode;
-use super::recovery::{self, Outcome, RecoveryReport};
+use super::recovery::{Outcome, RecoveryReport};
 use super::version::{Version, load_state};
 use super::{live, refusal};
 use crate::error::{Error, Result};
@@ -177,20 +175,16 @@ impl ReadOnly {
             }
             None => {}
         }
-        let (replay, snapshot_mem) =
-            super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, false, &|_, _| {})?;
+        let replay =
+            super::snapshot::replay_with_snapshot(dir, state.flushed_seq, mode, &|_, _| {})?;
         if replay.report.outcome == Outcome::Refused {
             return Err(refusal(&replay.report));
         }
-        let mut mems: Vec<Arc<Memtable>> = snapshot_mem.map(Arc::new).into_iter().collect();
-        mems.extend(
-            replay
-                .segments
-                .into_par_iter()
-                .filter_map(recovery::ScannedSegment::into_run)
-                .map(|r| Arc::new(Memtable::from_run(r)))
-                .collect::<Vec<_>>(),
-        );
+        let mut mems: Vec<Arc<Memtable>> = replay
+            .runs
+            .into_iter()
+            .map(|r| Arc::new(Memtable::from_run(r)))
+            .collect();
         mems.reverse();
         Ok(ReadOnly {
             dir: dir.to_path_buf(),

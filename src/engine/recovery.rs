@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::memtable::{RunEntry, SortedRun};
+use super::memtable::{Loc, RunEntry, SortedRun};
 use super::options::RecoveryMode;
 use crate::error::{IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
@@ -89,6 +89,11 @@ pub struct RecoveryReport {
     pub replayed: u64,
     /// Entries at or below the checkpoint (already in SSTs).
     pub skipped: u64,
+    /// Replayed data recovery may hold in memory (`--memory-budget`).
+    pub memory_budget: u64,
+    /// L0 tables written while replay went on, because the replayed data outgrew the memory
+    /// budget (`--memory-budget`).
+    pub written_during_replay: usize,
     /// Complete, readable entries left out because of where they sit (after damage in
     /// point-in-time mode).
     pub dropped_entries: u64,
@@ -150,6 +155,8 @@ impl RecoveryReport {
             wal_bytes: 0,
             replayed: 0,
             skipped: 0,
+            memory_budget: 0,
+            written_during_replay: 0,
             dropped_entries: 0,
             dropped_bytes: 0,
             last_applied_seq: checkpoint_seq,
@@ -218,30 +225,22 @@ pub fn list_segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(segs)
 }
 
-/// Where a key or value lives: in the segment's bytes, or (for an entry that was split into
-/// fragments and reassembled) in the segment's overflow buffer.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    overflow: bool,
-    start: usize,
-    len: usize,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Located {
-    offset: u64,
-    seq: u64,
-    term: u64,
-    timestamp_ns: i64,
-    kind: EntryType,
-    key: Span,
-    value: Span,
+/// What the walk needs of each entry; keys and values stay in the segment's bytes.
+#[derive(Debug)]
+enum Ev {
+    Entry {
+        offset: u64,
+        seq: u64,
+        kind: EntryType,
+    },
+    Damage(Box<DamagedSpan>),
 }
 
 #[derive(Debug)]
-enum Ev {
-    Entry(Located),
-    Damage { start: u64, end: u64, what: String },
+struct DamagedSpan {
+    start: u64,
+    end: u64,
+    what: String,
 }
 
 /// One segment read and checked, with the decisions recovery made about its entries.
@@ -250,8 +249,8 @@ pub struct ScannedSegment {
     path: PathBuf,
     first_seq: u64,
     len: u64,
+    /// Kept (shared with `run`) when a run was built, to rebuild it should the walk apply less.
     bytes: Arc<Vec<u8>>,
-    overflow: Arc<Vec<u8>>,
     header_error: Option<String>,
     /// Every byte is zero: a segment created just before a crash, nothing written yet.
     all_zero: bool,
@@ -264,6 +263,12 @@ pub struct ScannedSegment {
     end: Option<ScanEnd>,
     /// Indices into `events` of the entries recovery applies, in log order.
     applied: Vec<u32>,
+    /// Built while the segment is read, on its core, before the walk in log order has
+    /// decided anything: every entry after the starting point, which is what the walk
+    /// applies unless it meets a problem and the mode stops applying. None in a dry run.
+    run: Option<SortedRun>,
+    /// How many entries `run` covers: the walk agrees with it when it applied as many.
+    run_covers: usize,
 }
 
 /// Offset of `part` inside `base`, if it lies there (a pointer comparison, no dereference).
@@ -275,37 +280,36 @@ fn offset_in(base: &[u8], part: &[u8]) -> Option<usize> {
 
 /// Where `entry`'s key and value lie: in `bytes` when the scan handed out slices of the
 /// segment itself, else (an entry reassembled from fragments) copied to the end of `overflow`.
-fn locate(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> (Span, Span) {
-    let in_segment = |start, part: &[u8]| Span {
-        overflow: false,
-        start,
-        len: part.len(),
-    };
+fn locate(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> (Loc, Loc) {
     if let (Some(k), Some(v)) = (offset_in(bytes, entry.key), offset_in(bytes, entry.value)) {
-        return (in_segment(k, entry.key), in_segment(v, entry.value));
+        return ((false, k, entry.key.len()), (false, v, entry.value.len()));
     }
     let mut copy = |part: &[u8]| {
         let start = overflow.len();
         overflow.extend_from_slice(part);
-        Span {
-            overflow: true,
-            start,
-            len: part.len(),
-        }
+        (true, start, part.len())
     };
     let key = copy(entry.key);
     (key, copy(entry.value))
 }
 
+/// The run entry for a data entry (a tombstone for a delete).
+fn run_entry(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> RunEntry {
+    let (key, value) = locate(bytes, overflow, entry);
+    let value = (entry.kind != EntryType::Delete).then_some(value);
+    RunEntry::new(key, value, entry.seq)
+}
+
 impl ScannedSegment {
-    fn read(path: &Path, first_seq: u64, keep_bytes: bool) -> Result<ScannedSegment> {
+    /// Reads and checks one segment. With `build_after`, also builds the run of every entry
+    /// above that sequence (see `run`); without it (a dry run) the bytes are not kept.
+    fn read(path: &Path, first_seq: u64, build_after: Option<u64>) -> Result<ScannedSegment> {
         let bytes = fs::read(path).at(path)?;
         let mut seg = ScannedSegment {
             path: path.to_path_buf(),
             first_seq,
             len: bytes.len() as u64,
             bytes: Arc::new(Vec::new()),
-            overflow: Arc::new(Vec::new()),
             header_error: None,
             all_zero: false,
             nothing_past_header: false,
@@ -313,6 +317,8 @@ impl ScannedSegment {
             events: Vec::new(),
             end: None,
             applied: Vec::new(),
+            run: None,
+            run_covers: 0,
         };
         match envelope::decode(path, &bytes, Kind::Wal) {
             Ok(_) => {}
@@ -341,31 +347,46 @@ impl ScannedSegment {
             }
         }
         let mut overflow = Vec::new();
-        let mut events = Vec::with_capacity(bytes.len() / 256);
+        // Room for entries of 64 bytes or more: pages of it never touched are never mapped.
+        let mut items = Vec::with_capacity(if build_after.is_some() {
+            bytes.len() / 64
+        } else {
+            0
+        });
+        let mut max_seq = None;
+        let mut events = Vec::with_capacity(bytes.len() / 64);
         let end = wal::scan(&bytes, |ev| {
-            events.push(match ev {
+            match ev {
                 Event::Entry { offset, entry } => {
-                    let (key, value) = locate(&bytes, &mut overflow, &entry);
-                    Ev::Entry(Located {
+                    events.push(Ev::Entry {
                         offset,
                         seq: entry.seq,
-                        term: entry.term,
-                        timestamp_ns: entry.timestamp_ns,
                         kind: entry.kind,
-                        key,
-                        value,
-                    })
+                    });
+                    if let Some(after) = build_after
+                        && entry.kind != EntryType::Seal
+                        && entry.seq > after
+                    {
+                        seg.run_covers += 1;
+                        max_seq = max_seq.max(Some(entry.seq));
+                        if entry.kind.is_data() {
+                            items.push(run_entry(&bytes, &mut overflow, &entry));
+                        }
+                    }
                 }
-                Event::Damage { start, end, what } => Ev::Damage { start, end, what },
-            });
+                Event::Damage { start, end, what } => {
+                    events.push(Ev::Damage(Box::new(DamagedSpan { start, end, what })));
+                }
+            }
             true
         });
         seg.events = events;
         seg.data_end = end.data_end;
         seg.end = Some(end);
-        if keep_bytes {
+        if build_after.is_some() {
             seg.bytes = Arc::new(bytes);
-            seg.overflow = Arc::new(overflow);
+            seg.run = max_seq
+                .map(|m| SortedRun::build(Arc::clone(&seg.bytes), Arc::new(overflow), items, m));
         }
         Ok(seg)
     }
@@ -378,68 +399,61 @@ impl ScannedSegment {
         self.header_error = Some(what);
     }
 
-    fn slice(&self, s: Span) -> &[u8] {
-        let buf: &[u8] = if s.overflow {
-            &self.overflow
-        } else {
-            &self.bytes
-        };
-        buf.get(s.start..s.start + s.len).unwrap_or(&[])
-    }
-
-    /// The entries recovery applied from this segment, in log order.
-    pub fn applied(&self) -> impl Iterator<Item = EntryRef<'_>> {
-        self.applied
-            .iter()
-            .filter_map(|i| match self.events.get(*i as usize) {
-                Some(Ev::Entry(l)) => Some(EntryRef {
-                    seq: l.seq,
-                    term: l.term,
-                    timestamp_ns: l.timestamp_ns,
-                    kind: l.kind,
-                    key: self.slice(l.key),
-                    value: self.slice(l.value),
-                }),
-                _ => None,
-            })
-    }
-
-    /// The applied entries as a sorted, newest-per-key run over the segment's own bytes (no
-    /// copy of keys or values). None when nothing in the segment was applied.
+    /// The entries the walk applied, as a sorted, newest-per-key run over the segment's own
+    /// bytes (no copy of keys or values). None when nothing in the segment was applied.
     pub fn into_run(self) -> Option<SortedRun> {
-        let mut max_seq = None;
-        let mut items: Vec<RunEntry> = Vec::with_capacity(self.applied.len());
-        for i in &self.applied {
-            let Some(Ev::Entry(l)) = self.events.get(*i as usize) else {
-                continue;
-            };
-            max_seq = max_seq.max(Some(l.seq));
-            if !l.kind.is_data() {
-                continue;
-            }
-            let value = (l.kind != EntryType::Delete).then_some((
-                l.value.overflow,
-                l.value.start,
-                l.value.len,
-            ));
-            items.push(RunEntry::new(
-                (l.key.overflow, l.key.start, l.key.len),
-                value,
-                l.seq,
-            ));
+        if self.applied.is_empty() {
+            return None;
         }
-        Some(SortedRun::build(self.bytes, self.overflow, items, max_seq?))
+        if self.applied.len() == self.run_covers {
+            return self.run;
+        }
+        self.rebuild_run()
+    }
+
+    /// The walk applied fewer entries than the run built while reading (the mode stopped
+    /// applying inside this segment): a second scan keeps only the applied ones.
+    fn rebuild_run(self) -> Option<SortedRun> {
+        let mut applied = self.applied.iter().copied().peekable();
+        let mut overflow = Vec::new();
+        let mut items = Vec::new();
+        let mut max_seq = None;
+        let mut idx = 0u32;
+        wal::scan(&self.bytes, |ev| {
+            let here = idx;
+            idx += 1;
+            if applied.next_if_eq(&here).is_none() {
+                return applied.peek().is_some();
+            }
+            if let Event::Entry { entry, .. } = ev {
+                max_seq = max_seq.max(Some(entry.seq));
+                if entry.kind.is_data() {
+                    items.push(run_entry(&self.bytes, &mut overflow, &entry));
+                }
+            }
+            applied.peek().is_some()
+        });
+        Some(SortedRun::build(
+            self.bytes,
+            Arc::new(overflow),
+            items,
+            max_seq?,
+        ))
     }
 }
 
-/// What replay found and decided: the report, what to do to the files, and the segments
-/// with the entries it applied.
+/// What replay found and decided: the report, what to do to the files, and the applied
+/// entries as runs, oldest first (none when the mode refused, or in a dry run).
 #[derive(Debug)]
 pub struct Replay {
     pub report: RecoveryReport,
     pub plan: Plan,
-    pub segments: Vec<ScannedSegment>,
+    pub runs: Vec<SortedRun>,
 }
+
+/// Takes the runs of applied entries as replay produces them, oldest first, a few segments
+/// at a time; an error stops the replay.
+pub type RunSink<'a> = dyn FnMut(Vec<SortedRun>) -> Result<()> + 'a;
 
 struct Walk {
     mode: RecoveryMode,
@@ -546,24 +560,24 @@ impl Walk {
         let mut entries = 0;
         for (idx, ev) in seg.events.iter().enumerate() {
             match ev {
-                Ev::Entry(l) => {
+                &Ev::Entry { offset, seq, kind } => {
                     self.open_damage = None;
                     entries += 1;
-                    if self.entry(&seg.path, l) {
+                    if self.entry(&seg.path, offset, seq, kind) {
                         seg.applied.push(idx as u32);
                     }
                 }
-                Ev::Damage { start, end, what } => {
+                Ev::Damage(d) => {
                     self.problem(Finding {
                         kind: FindingKind::Damage,
                         file: seg.path.clone(),
-                        offset: *start,
-                        end: *end,
-                        what: what.clone(),
+                        offset: d.start,
+                        end: d.end,
+                        what: d.what.clone(),
                     });
                     self.open_damage = Some(self.report.findings.len() - 1);
-                    self.report.dropped_bytes += (*end).min(seg.data_end).saturating_sub(*start);
-                    self.damage_seen(&seg.path, *start);
+                    self.report.dropped_bytes += d.end.min(seg.data_end).saturating_sub(d.start);
+                    self.damage_seen(&seg.path, d.start);
                 }
             }
         }
@@ -609,21 +623,21 @@ impl Walk {
     }
 
     /// Decides about one entry; true when it is applied.
-    fn entry(&mut self, path: &Path, e: &Located) -> bool {
+    fn entry(&mut self, path: &Path, offset: u64, seq: u64, kind: EntryType) -> bool {
         let damage_before = self.damage_since_entry.take();
-        self.report.max_seen_seq = self.report.max_seen_seq.max(e.seq);
-        if e.kind == EntryType::Seal {
+        self.report.max_seen_seq = self.report.max_seen_seq.max(seq);
+        if kind == EntryType::Seal {
             return false;
         }
-        if e.seq <= self.checkpoint {
+        if seq <= self.checkpoint {
             self.report.skipped += 1;
-            self.last_seq = Some(e.seq);
+            self.last_seq = Some(seq);
             return false;
         }
         let expected = self.last_seq.map_or(self.checkpoint + 1, |l| l + 1);
-        if e.seq != expected && !self.stopped {
-            let what = if e.seq > expected {
-                let range = format!("sequences {expected}..={}", e.seq - 1);
+        if seq != expected && !self.stopped {
+            let what = if seq > expected {
+                let range = format!("sequences {expected}..={}", seq - 1);
                 match damage_before {
                     Some((file, at)) if file == path => format!(
                         "{range} were in the damaged bytes before this entry (from offset {at})"
@@ -638,23 +652,23 @@ impl Walk {
                     ),
                 }
             } else {
-                format!("sequence goes backwards: {} after {}", e.seq, expected - 1)
+                format!("sequence goes backwards: {} after {}", seq, expected - 1)
             };
             self.problem(Finding {
                 kind: FindingKind::MissingEntries,
                 file: path.to_path_buf(),
-                offset: e.offset,
-                end: e.offset,
+                offset,
+                end: offset,
                 what,
             });
         }
-        self.last_seq = Some(e.seq);
+        self.last_seq = Some(seq);
         if self.stopped && self.mode != RecoveryMode::SkipCorrupted {
             self.report.dropped_entries += 1;
             return false;
         }
         self.report.replayed += 1;
-        self.report.last_applied_seq = e.seq;
+        self.report.last_applied_seq = seq;
         true
     }
 
@@ -729,30 +743,71 @@ fn segments_to_read(
     Ok((listed, covered))
 }
 
-/// Reads and checks every segment in parallel, reporting bytes read to `progress`.
-fn read_segments(
-    listed: &[(u64, PathBuf)],
-    keep_bytes: bool,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<Vec<ScannedSegment>> {
-    let mut total = 0;
-    for (_, p) in listed {
-        total += fs::metadata(p).at(p)?.len();
-    }
-    let done = AtomicU64::new(0);
-    listed
-        .par_iter()
-        .map(|(first, path)| {
-            let seg = ScannedSegment::read(path, *first, keep_bytes)?;
-            progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
-            Ok(seg)
-        })
-        .collect()
+/// Segments read at once: two per core keeps every core busy while one finishes early,
+/// and bounds what reading holds beyond the runs handed on.
+fn window() -> usize {
+    rayon::current_num_threads().max(1) * 2
 }
 
 /// Walks the whole log of `dir` and decides, per the mode, which entries after `checkpoint`
-/// to apply. Segments are read and checked in parallel; decisions are made in log order.
-/// Changes nothing on disk.
+/// to apply. Segments are read and checked in parallel, a window at a time; decisions are
+/// made in log order. Changes nothing on disk.
+///
+/// Outside a dry run, the applied entries go to `sink` as runs, a window at a time, so the
+/// caller can hold, flush or drop them as they come: replay itself keeps no more than one
+/// window of segments. A run handed on is never taken back by a later segment (the walk's
+/// decisions about an entry depend only on what came before it), but the outcome is known
+/// only at the end: a caller must not make runs durable before it has seen the report.
+pub fn replay_into(
+    dir: &Path,
+    checkpoint: u64,
+    mode: RecoveryMode,
+    dry_run: bool,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    sink: &mut RunSink<'_>,
+) -> Result<(RecoveryReport, Plan)> {
+    let started = Instant::now();
+    let (listed, covered_segments) = segments_to_read(dir, checkpoint, dry_run)?;
+    let mut total = 0;
+    for (_, p) in &listed {
+        total += fs::metadata(p).at(p)?.len();
+    }
+    let done = AtomicU64::new(0);
+    let build_after = (!dry_run).then_some(checkpoint);
+
+    let mut report = RecoveryReport::starting(mode, dry_run, checkpoint);
+    report.covered_segments = covered_segments;
+    let mut walk = Walk::new(report);
+    let last_index = listed.len().saturating_sub(1);
+    for (w, chunk) in listed.chunks(window()).enumerate() {
+        let mut segments = chunk
+            .par_iter()
+            .map(|(first, path)| {
+                let seg = ScannedSegment::read(path, *first, build_after)?;
+                progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
+                Ok(seg)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (i, seg) in segments.iter_mut().enumerate() {
+            // What the segments hold, not their preallocated zeros: the figure an operator
+            // compares with the log they wrote, and the one recovery speed is measured on.
+            walk.report.wal_bytes += seg.data_end;
+            walk.segment(seg, w * window() + i == last_index);
+        }
+        if !dry_run {
+            let runs = segments
+                .into_par_iter()
+                .filter_map(ScannedSegment::into_run)
+                .collect();
+            sink(runs)?;
+        }
+    }
+    let (mut report, plan) = walk.finish();
+    report.duration = started.elapsed();
+    Ok((report, plan))
+}
+
+/// [`replay_into`], holding every run in memory: for dry runs and read-only opens.
 pub fn replay(
     dir: &Path,
     checkpoint: u64,
@@ -760,32 +815,15 @@ pub fn replay(
     dry_run: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Replay> {
-    let started = Instant::now();
-    let (listed, covered_segments) = segments_to_read(dir, checkpoint, dry_run)?;
-    let mut segments = read_segments(&listed, !dry_run, progress)?;
-
-    let mut report = RecoveryReport::starting(mode, dry_run, checkpoint);
-    report.covered_segments = covered_segments;
-    // What the segments hold, not their preallocated zeros: the figure an operator compares
-    // with the log they wrote, and the one recovery speed is measured on.
-    report.wal_bytes = segments.iter().map(|s| s.data_end).sum();
-    let mut walk = Walk::new(report);
-    let last_index = segments.len().saturating_sub(1);
-    for (i, seg) in segments.iter_mut().enumerate() {
-        walk.segment(seg, i == last_index);
+    let mut runs = Vec::new();
+    let (report, plan) = replay_into(dir, checkpoint, mode, dry_run, progress, &mut |r| {
+        runs.extend(r);
+        Ok(())
+    })?;
+    if report.outcome == Outcome::Refused {
+        runs.clear();
     }
-    let (mut report, plan) = walk.finish();
-    if report.outcome == Outcome::Refused || dry_run {
-        for s in &mut segments {
-            s.applied.clear();
-        }
-    }
-    report.duration = started.elapsed();
-    Ok(Replay {
-        report,
-        plan,
-        segments,
-    })
+    Ok(Replay { report, plan, runs })
 }
 
 /// Copies `[offset, EOF)` of `segment` into `lost/`, then truncates the segment there.

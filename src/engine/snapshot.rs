@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::memtable::{Memtable, RunEntry, SortedRun};
+use super::memtable::{RunEntry, SortedRun};
 use super::merge::{MergeIter, Source};
+use super::recovery::{Plan, RecoveryReport, Replay, RunSink};
 use super::{Inner, lock};
 use crate::error::{IoContext, Result};
 use crate::format::snapshot::{self, SnapshotBuilder, SnapshotHeader};
@@ -81,10 +82,10 @@ pub fn list(dir: &Path) -> Result<Vec<SnapshotFile>> {
     Ok(out)
 }
 
-/// The newest valid snapshot usable on top of `checkpoint`, as a frozen memtable holding its
+/// The newest valid snapshot usable on top of `checkpoint`, as a sorted run holding its
 /// entries above the checkpoint. Damaged candidates come back in the skipped list.
-/// A loaded snapshot: its entries as a frozen memtable, what was used, its highest sequence.
-pub type Loaded = (Memtable, SnapshotUse, u64);
+/// A loaded snapshot: its entries as a run, what was used, its highest sequence.
+pub type Loaded = (SortedRun, SnapshotUse, u64);
 
 pub fn load_newest(dir: &Path, checkpoint: u64) -> Result<(Option<Loaded>, Vec<SkippedSnapshot>)> {
     let sdir = snapshot_dir(dir);
@@ -158,7 +159,7 @@ pub fn load_newest(dir: &Path, checkpoint: u64) -> Result<(Option<Loaded>, Vec<S
         };
         // validate() checked that keys are strictly increasing.
         let run = SortedRun::from_sorted(Arc::clone(&bytes), items, max_seq);
-        return Ok((Some((Memtable::from_run(run), used, max_seq)), skipped));
+        return Ok((Some((run, used, max_seq)), skipped));
     }
     Ok((None, skipped))
 }
@@ -233,24 +234,51 @@ impl Inner {
 }
 
 /// Recovery's read side: the newest usable snapshot, then the WAL after it (or after the
-/// checkpoint when there is none). Changes nothing on disk.
-pub(super) fn replay_with_snapshot(
+/// checkpoint when there is none), handed to `sink` as runs oldest first, the snapshot's
+/// first (see `recovery::replay_into`). Changes nothing on disk.
+pub(super) fn replay_with_snapshot_into(
     dir: &Path,
     checkpoint: u64,
     mode: super::RecoveryMode,
     dry_run: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<(super::recovery::Replay, Option<Memtable>)> {
+    sink: &mut RunSink<'_>,
+) -> Result<(RecoveryReport, Plan)> {
     let (snap, skipped) = load_newest(dir, checkpoint)?;
     let replay_after = snap.as_ref().map_or(checkpoint, |(_, used, _)| used.seq);
-    let mut replay = super::recovery::replay(dir, replay_after, mode, dry_run, progress)?;
-    let r = &mut replay.report;
-    r.checkpoint_seq = checkpoint;
-    r.snapshots_skipped = skipped;
-    let mem = snap.map(|(mem, used, max_seq)| {
-        r.max_seen_seq = r.max_seen_seq.max(max_seq);
-        r.snapshot = Some(used);
-        mem
-    });
-    Ok((replay, mem))
+    let mut used = None;
+    if let Some((run, snapshot_use, max_seq)) = snap {
+        used = Some((snapshot_use, max_seq));
+        if !dry_run {
+            sink(vec![run])?;
+        }
+    }
+    let (mut report, plan) =
+        super::recovery::replay_into(dir, replay_after, mode, dry_run, progress, sink)?;
+    report.checkpoint_seq = checkpoint;
+    report.snapshots_skipped = skipped;
+    if let Some((snapshot_use, max_seq)) = used {
+        report.max_seen_seq = report.max_seen_seq.max(max_seq);
+        report.snapshot = Some(snapshot_use);
+    }
+    Ok((report, plan))
+}
+
+/// [`replay_with_snapshot_into`], holding every run in memory (a read-only open).
+pub(super) fn replay_with_snapshot(
+    dir: &Path,
+    checkpoint: u64,
+    mode: super::RecoveryMode,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Replay> {
+    let mut runs = Vec::new();
+    let (report, plan) =
+        replay_with_snapshot_into(dir, checkpoint, mode, false, progress, &mut |r| {
+            runs.extend(r);
+            Ok(())
+        })?;
+    if report.outcome == super::Outcome::Refused {
+        runs.clear();
+    }
+    Ok(Replay { report, plan, runs })
 }
