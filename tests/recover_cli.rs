@@ -643,3 +643,40 @@ fn missing_middle_segment_skip_corrupted_drops_data() {
     // The first and the last write are in segments that still exist.
     read_back(dir, &[0, 299], 1024, true);
 }
+
+#[test]
+fn a_wal_larger_than_the_memory_budget_recovers_every_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build_with(
+        dir,
+        3000,
+        300,
+        Options {
+            wal_segment_bytes: 64 << 10,
+            // Never reached: every entry stays in the WAL only.
+            memtable_bytes: 1 << 30,
+            ..build_opts()
+        },
+    );
+
+    let out = recover(dir, &["--memory-budget", "128KiB"]);
+    assert_exit(&out, 0, "recover --memory-budget 128KiB");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("128.0 KiB: exceeded") && stdout.contains("L0 tables written"),
+        "{stdout}"
+    );
+    let again = json_report(&recover(dir, &["--json"]));
+    assert_eq!(again["replayed"], 1, "only the checkpoint entry: {again}");
+    read_back(dir, &(0..3000).collect::<Vec<_>>(), 300, true);
+}
+
+#[test]
+fn a_memory_budget_that_is_not_a_size_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path(), 10, 10);
+    let out = recover(tmp.path(), &["--memory-budget", "lots"]);
+    assert_exit(&out, 2, "a bad --memory-budget");
+    assert!(text(&out).contains("not a size"), "{}", text(&out));
+}
