@@ -193,51 +193,73 @@ impl Memtable {
 pub type Loc = (bool, usize, usize);
 
 const IN_OVERFLOW: u64 = 1 << 63;
-const TOMBSTONE: u64 = u64::MAX;
+/// `key_at` holds the value's distance past the key's end in these bits (a WAL entry's value
+/// follows its key directly; a snapshot's comes after the key's sequence and kind).
+const GAP_SHIFT: u32 = 56;
+const MAX_GAP: usize = 0x7f;
+const AT_MASK: u64 = (1 << GAP_SHIFT) - 1;
+const TOMBSTONE: u32 = u32::MAX;
 
-/// One entry of a run, packed: a recovery of a gigabyte of small records holds millions.
+/// One entry of a run, packed into 40 bytes: a recovery of a gigabyte of small records
+/// holds millions, and every byte of them is memory the kernel must hand out fresh.
 #[derive(Debug, Clone, Copy)]
 pub struct RunEntry {
     /// The key's first 16 bytes, big-endian and zero-padded (filled in by the run): most
     /// comparisons end here, without touching the key's bytes.
     prefix: (u64, u64),
-    /// Start of the key, `IN_OVERFLOW` set when it lies in the overflow buffer.
-    key_at: u64,
-    value_at: u64,
-    /// `TOMBSTONE` for a delete.
-    value_len: u64,
     seq: u64,
+    /// Start of the key (low 56 bits), the value's gap past the key's end (7 bits) and
+    /// `IN_OVERFLOW` when both lie in the overflow buffer.
+    key_at: u64,
     /// Keys are at most u32::MAX bytes long by the entry format.
     key_len: u32,
-}
-
-fn pack(overflow: bool, start: usize) -> u64 {
-    start as u64 | if overflow { IN_OVERFLOW } else { 0 }
+    /// `TOMBSTONE` for a delete.
+    value_len: u32,
 }
 
 impl RunEntry {
-    /// `value` None: a tombstone.
-    pub fn new(key: Loc, value: Option<Loc>, seq: u64) -> RunEntry {
-        let (value_at, value_len) = match value {
-            Some((o, start, len)) => (pack(o, start), len as u64),
+    /// `value` None: a tombstone. None when the entry cannot be packed: the value is not
+    /// in the key's buffer shortly after it, or a length does not fit. Copying key and value
+    /// side by side into an overflow buffer always packs, up to values of 4 GiB (far past
+    /// the 64 MiB an SST block holds).
+    pub fn new(key: Loc, value: Option<Loc>, seq: u64) -> Option<RunEntry> {
+        let (in_overflow, key_start, key_len) = key;
+        let key_end = key_start.checked_add(key_len)?;
+        let (gap, value_len) = match value {
+            Some((o, start, len)) if o == in_overflow => {
+                (start.checked_sub(key_end)?, u32::try_from(len).ok()?)
+            }
+            Some(_) => return None,
             None => (0, TOMBSTONE),
         };
-        RunEntry {
-            prefix: (0, 0),
-            key_at: pack(key.0, key.1),
-            value_at,
-            value_len,
-            seq,
-            key_len: key.2 as u32,
+        if gap > MAX_GAP || value_len == TOMBSTONE && value.is_some() {
+            return None;
         }
+        let start = u64::try_from(key_start).ok().filter(|&s| s <= AT_MASK)?;
+        let flag = if in_overflow { IN_OVERFLOW } else { 0 };
+        Some(RunEntry {
+            prefix: (0, 0),
+            seq,
+            key_at: start | (gap as u64) << GAP_SHIFT | flag,
+            key_len: u32::try_from(key_len).ok()?,
+            value_len,
+        })
     }
 
     fn key_loc(&self) -> (u64, u64) {
-        (self.key_at, u64::from(self.key_len))
+        (
+            self.key_at & (AT_MASK | IN_OVERFLOW),
+            u64::from(self.key_len),
+        )
     }
 
     fn value_loc(&self) -> Option<(u64, u64)> {
-        (self.value_len != TOMBSTONE).then_some((self.value_at, self.value_len))
+        if self.value_len == TOMBSTONE {
+            return None;
+        }
+        let gap = (self.key_at >> GAP_SHIFT) & MAX_GAP as u64;
+        let (at, key_len) = self.key_loc();
+        Some((at + key_len + gap, u64::from(self.value_len)))
     }
 }
 
@@ -479,6 +501,7 @@ mod tests {
             RunEntry::new((false, 4, 1), None, 3),
             RunEntry::new((true, 0, 1), Some((true, 1, 1)), 4),
         ];
+        let items: Vec<RunEntry> = items.into_iter().map(Option::unwrap).collect();
         let m = Memtable::from_run(SortedRun::build(bytes, overflow, items, 4));
         assert_eq!(m.len(), 3);
         assert_eq!(
@@ -504,5 +527,26 @@ mod tests {
         assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()]);
         assert_eq!(m.iter().count(), 3);
         assert_eq!(m.max_seq(), 4);
+    }
+
+    #[test]
+    fn a_run_entry_packs_into_40_bytes_and_refuses_what_it_cannot_hold() {
+        assert_eq!(std::mem::size_of::<RunEntry>(), 40);
+        // A snapshot's value starts after the key's sequence and kind: a gap.
+        let bytes = Arc::new(b"key.........value".to_vec());
+        let e = RunEntry::new((false, 0, 3), Some((false, 12, 5)), 7).unwrap();
+        let run = SortedRun::build(bytes, Arc::new(Vec::new()), vec![e], 7);
+        assert_eq!(
+            run.rows().collect::<Vec<_>>(),
+            vec![(&b"key"[..], 7, Some(&b"value"[..]))]
+        );
+        // Value before the key, in another buffer, too far after it, or of 4 GiB.
+        assert!(RunEntry::new((false, 10, 3), Some((false, 0, 5)), 1).is_none());
+        assert!(RunEntry::new((false, 0, 3), Some((true, 3, 5)), 1).is_none());
+        assert!(RunEntry::new((false, 0, 3), Some((false, 3 + 128, 5)), 1).is_none());
+        assert!(RunEntry::new((false, 0, 3), Some((false, 3, 1 << 32)), 1).is_none());
+        assert!(RunEntry::new((false, 0, 3), Some((false, 3, u32::MAX as usize)), 1).is_none());
+        assert!(RunEntry::new((true, 1 << 56, 3), None, 1).is_none());
+        assert!(RunEntry::new((false, 0, 3), Some((false, 3 + 127, 5)), 1).is_some());
     }
 }

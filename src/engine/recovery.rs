@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::memtable::{Loc, RunEntry, SortedRun};
+use super::memtable::{RunEntry, SortedRun};
 use super::options::RecoveryMode;
 use crate::error::{IoContext, Result};
 use crate::format::entry::{EntryRef, EntryType};
@@ -225,15 +225,46 @@ pub fn list_segments(wal_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(segs)
 }
 
-/// What the walk needs of each entry; keys and values stay in the segment's bytes.
+/// What the walk needs of the entries; keys and values stay in the segment's bytes.
 #[derive(Debug)]
 enum Ev {
-    Entry {
+    /// `count` entries at consecutive sequences from `first_seq`, the first at `offset`:
+    /// within such a range only the first entry can break continuity, so a clean segment
+    /// is one event instead of one per entry (millions of them to fault in and walk).
+    /// A Seal (which repeats its segment's last sequence) is a range of its own.
+    Entries {
         offset: u64,
-        seq: u64,
-        kind: EntryType,
+        first_seq: u64,
+        count: u32,
+        seal: bool,
     },
     Damage(Box<DamagedSpan>),
+}
+
+impl Ev {
+    /// Adds an entry to the events, extending the last range when it continues it.
+    fn push_entry(events: &mut Vec<Ev>, offset: u64, seq: u64, kind: EntryType) {
+        let seal = kind == EntryType::Seal;
+        if let Some(Ev::Entries {
+            first_seq,
+            count,
+            seal: false,
+            ..
+        }) = events.last_mut()
+            && !seal
+            && *count < u32::MAX
+            && first_seq.checked_add(u64::from(*count)) == Some(seq)
+        {
+            *count += 1;
+            return;
+        }
+        events.push(Ev::Entries {
+            offset,
+            first_seq: seq,
+            count: 1,
+            seal,
+        });
+    }
 }
 
 #[derive(Debug)]
@@ -261,8 +292,11 @@ pub struct ScannedSegment {
     data_end: u64,
     events: Vec<Ev>,
     end: Option<ScanEnd>,
-    /// Indices into `events` of the entries recovery applies, in log order.
-    applied: Vec<u32>,
+    /// The entries recovery applies, as ranges `[from, to)` of their positions among the
+    /// segment's entries (damage not counted), in log order.
+    applied: Vec<(u32, u32)>,
+    /// How many entries `applied` holds.
+    applied_count: usize,
     /// Built while the segment is read, on its core, before the walk in log order has
     /// decided anything: every entry after the starting point, which is what the walk
     /// applies unless it meets a problem and the mode stops applying. None in a dry run.
@@ -278,26 +312,38 @@ fn offset_in(base: &[u8], part: &[u8]) -> Option<usize> {
     (p >= b && p + part.len() <= b + base.len()).then(|| p - b)
 }
 
-/// Where `entry`'s key and value lie: in `bytes` when the scan handed out slices of the
-/// segment itself, else (an entry reassembled from fragments) copied to the end of `overflow`.
-fn locate(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> (Loc, Loc) {
-    if let (Some(k), Some(v)) = (offset_in(bytes, entry.key), offset_in(bytes, entry.value)) {
-        return ((false, k, entry.key.len()), (false, v, entry.value.len()));
+/// The run entry for a data entry (a tombstone for a delete): over `bytes` when the scan
+/// handed out slices of the segment itself, else (an entry reassembled from fragments) over
+/// a copy of key and value appended to `overflow`. None for a value of 4 GiB or more,
+/// which no run (nor SST block) holds.
+fn run_entry(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> Option<RunEntry> {
+    let tombstone = entry.kind == EntryType::Delete;
+    let in_bytes = (offset_in(bytes, entry.key), offset_in(bytes, entry.value));
+    if let (Some(k), Some(v)) = in_bytes {
+        let value = (!tombstone).then_some((false, v, entry.value.len()));
+        if let Some(e) = RunEntry::new((false, k, entry.key.len()), value, entry.seq) {
+            return Some(e);
+        }
     }
-    let mut copy = |part: &[u8]| {
-        let start = overflow.len();
-        overflow.extend_from_slice(part);
-        (true, start, part.len())
-    };
-    let key = copy(entry.key);
-    (key, copy(entry.value))
+    let start = overflow.len();
+    overflow.extend_from_slice(entry.key);
+    overflow.extend_from_slice(entry.value);
+    let value = (!tombstone).then_some((true, start + entry.key.len(), entry.value.len()));
+    RunEntry::new((true, start, entry.key.len()), value, entry.seq)
 }
 
-/// The run entry for a data entry (a tombstone for a delete).
-fn run_entry(bytes: &[u8], overflow: &mut Vec<u8>, entry: &EntryRef) -> RunEntry {
-    let (key, value) = locate(bytes, overflow, entry);
-    let value = (entry.kind != EntryType::Delete).then_some(value);
-    RunEntry::new(key, value, entry.seq)
+/// The error for an entry `run_entry` cannot hold.
+fn too_large(path: &Path, offset: u64, entry: &EntryRef) -> crate::Error {
+    crate::Error::corruption(
+        path,
+        offset,
+        format!(
+            "entry {} holds a value of {} bytes, more than drkit keeps under one key (4 GiB)",
+            entry.seq,
+            entry.value.len()
+        ),
+    )
+    .with_hint("this log was not written by drkit's engine; move the segment out of wal/")
 }
 
 impl ScannedSegment {
@@ -317,6 +363,7 @@ impl ScannedSegment {
             events: Vec::new(),
             end: None,
             applied: Vec::new(),
+            applied_count: 0,
             run: None,
             run_covers: 0,
         };
@@ -354,15 +401,12 @@ impl ScannedSegment {
             0
         });
         let mut max_seq = None;
-        let mut events = Vec::with_capacity(bytes.len() / 64);
+        let mut unheld = None;
+        let mut events = Vec::new();
         let end = wal::scan(&bytes, |ev| {
             match ev {
                 Event::Entry { offset, entry } => {
-                    events.push(Ev::Entry {
-                        offset,
-                        seq: entry.seq,
-                        kind: entry.kind,
-                    });
+                    Ev::push_entry(&mut events, offset, entry.seq, entry.kind);
                     if let Some(after) = build_after
                         && entry.kind != EntryType::Seal
                         && entry.seq > after
@@ -370,7 +414,13 @@ impl ScannedSegment {
                         seg.run_covers += 1;
                         max_seq = max_seq.max(Some(entry.seq));
                         if entry.kind.is_data() {
-                            items.push(run_entry(&bytes, &mut overflow, &entry));
+                            match run_entry(&bytes, &mut overflow, &entry) {
+                                Some(e) => items.push(e),
+                                None => {
+                                    unheld = Some(too_large(path, offset, &entry));
+                                    return false;
+                                }
+                            }
                         }
                     }
                 }
@@ -380,6 +430,9 @@ impl ScannedSegment {
             }
             true
         });
+        if let Some(e) = unheld {
+            return Err(e);
+        }
         seg.events = events;
         seg.data_end = end.data_end;
         seg.end = Some(end);
@@ -389,6 +442,16 @@ impl ScannedSegment {
                 .map(|m| SortedRun::build(Arc::clone(&seg.bytes), Arc::new(overflow), items, m));
         }
         Ok(seg)
+    }
+
+    /// Records that the walk applies entries `[from, to)` of this segment (positions among
+    /// its entries), merging with the range before when they touch.
+    fn note_applied(&mut self, from: u32, to: u32) {
+        self.applied_count += (to - from) as usize;
+        match self.applied.last_mut() {
+            Some((_, end)) if *end == from => *end = to,
+            _ => self.applied.push((from, to)),
+        }
     }
 
     /// Records why the header cannot be read, and how much of the file is more than zeros.
@@ -405,7 +468,7 @@ impl ScannedSegment {
         if self.applied.is_empty() {
             return None;
         }
-        if self.applied.len() == self.run_covers {
+        if self.applied_count == self.run_covers {
             return self.run;
         }
         self.rebuild_run()
@@ -420,18 +483,23 @@ impl ScannedSegment {
         let mut max_seq = None;
         let mut idx = 0u32;
         wal::scan(&self.bytes, |ev| {
+            let Event::Entry { entry, .. } = ev else {
+                return true;
+            };
             let here = idx;
             idx += 1;
-            if applied.next_if_eq(&here).is_none() {
-                return applied.peek().is_some();
-            }
-            if let Event::Entry { entry, .. } = ev {
+            while applied.next_if(|&(_, to)| to <= here).is_some() {}
+            let Some(&(from, _)) = applied.peek() else {
+                return false;
+            };
+            if here >= from {
                 max_seq = max_seq.max(Some(entry.seq));
+                // The first scan packed this same entry of these same bytes, or failed.
                 if entry.kind.is_data() {
-                    items.push(run_entry(&self.bytes, &mut overflow, &entry));
+                    items.extend(run_entry(&self.bytes, &mut overflow, &entry));
                 }
             }
-            applied.peek().is_some()
+            true
         });
         Some(SortedRun::build(
             self.bytes,
@@ -557,15 +625,28 @@ impl Walk {
 
     /// Walks the segment's entries and damaged spans; returns how many entries it holds.
     fn events(&mut self, seg: &mut ScannedSegment) -> u64 {
-        let mut entries = 0;
-        for (idx, ev) in seg.events.iter().enumerate() {
+        let mut entries = 0u32;
+        for ev in std::mem::take(&mut seg.events) {
             match ev {
-                &Ev::Entry { offset, seq, kind } => {
+                Ev::Entries {
+                    offset,
+                    first_seq,
+                    count,
+                    seal,
+                } => {
                     self.open_damage = None;
-                    entries += 1;
-                    if self.entry(&seg.path, offset, seq, kind) {
-                        seg.applied.push(idx as u32);
+                    let kind_of_first = if seal {
+                        EntryType::Seal
+                    } else {
+                        EntryType::Put
+                    };
+                    let first_applied = self.entry(&seg.path, offset, first_seq, kind_of_first);
+                    let rest = self.continuing(first_seq, count - 1);
+                    let applied = if first_applied { count } else { rest };
+                    if applied > 0 {
+                        seg.note_applied(entries + count - applied, entries + count);
                     }
+                    entries += count;
                 }
                 Ev::Damage(d) => {
                     self.problem(Finding {
@@ -573,7 +654,7 @@ impl Walk {
                         file: seg.path.clone(),
                         offset: d.start,
                         end: d.end,
-                        what: d.what.clone(),
+                        what: d.what,
                     });
                     self.open_damage = Some(self.report.findings.len() - 1);
                     self.report.dropped_bytes += d.end.min(seg.data_end).saturating_sub(d.start);
@@ -581,7 +662,32 @@ impl Walk {
                 }
             }
         }
-        entries
+        u64::from(entries)
+    }
+
+    /// Decides about the `n` entries that follow `after` at consecutive sequences, as
+    /// [`Walk::entry`] would one by one (they cannot break continuity, nor be seals);
+    /// returns how many are applied, which are always the last ones.
+    fn continuing(&mut self, after: u64, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let last = after + u64::from(n);
+        self.report.max_seen_seq = self.report.max_seen_seq.max(last);
+        self.last_seq = Some(last);
+        let skipped = self.checkpoint.clamp(after, last) - after;
+        self.report.skipped += skipped;
+        let later = u64::from(n) - skipped;
+        if later == 0 {
+            return 0;
+        }
+        if self.stopped && self.mode != RecoveryMode::SkipCorrupted {
+            self.report.dropped_entries += later;
+            return 0;
+        }
+        self.report.replayed += later;
+        self.report.last_applied_seq = last;
+        later as u32
     }
 
     /// Damage that runs to the end of the last segment with nothing readable after it is a
@@ -884,4 +990,105 @@ pub fn move_to_lost(dir: &Path, segment: &Path) -> Result<PathBuf> {
     crate::io::fsync_dir(&lost)?;
     crate::io::fsync_dir(&dir.join("wal"))?;
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One item of a generated log: an entry (its sequence's step from the one before, and
+    /// whether it is a Seal) or a damaged span.
+    #[derive(Debug, Clone)]
+    enum Item {
+        Entry { step: i8, seal: bool },
+        Damage,
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            8 => (prop_oneof![6 => Just(1i8), 1 => Just(0), 1 => Just(2), 1 => Just(-3)], any::<bool>())
+                .prop_map(|(step, seal)| Item::Entry { step, seal: seal && step == 0 }),
+            1 => Just(Item::Damage),
+        ]
+    }
+
+    fn events(items: &[Item], merge: bool) -> Vec<Ev> {
+        let mut seq = 10u64;
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            match *it {
+                Item::Entry { step, seal } => {
+                    seq = seq.saturating_add_signed(i64::from(step)).max(1);
+                    let kind = if seal {
+                        EntryType::Seal
+                    } else {
+                        EntryType::Put
+                    };
+                    if merge {
+                        Ev::push_entry(&mut out, i as u64 * 100, seq, kind);
+                    } else {
+                        out.push(Ev::Entries {
+                            offset: i as u64 * 100,
+                            first_seq: seq,
+                            count: 1,
+                            seal,
+                        });
+                    }
+                }
+                Item::Damage => out.push(Ev::Damage(Box::new(DamagedSpan {
+                    start: i as u64 * 100,
+                    end: i as u64 * 100 + 50,
+                    what: "flipped".into(),
+                }))),
+            }
+        }
+        out
+    }
+
+    /// Walks one segment of `events`: the report as JSON, and the applied positions.
+    fn walk(events: Vec<Ev>, mode: RecoveryMode, checkpoint: u64) -> (String, Vec<u32>) {
+        let mut seg = ScannedSegment {
+            path: PathBuf::from("wal/00000000000000000001.wal"),
+            first_seq: 1,
+            len: 0,
+            bytes: Arc::new(Vec::new()),
+            header_error: None,
+            all_zero: false,
+            nothing_past_header: false,
+            data_end: u64::MAX,
+            events,
+            end: None,
+            applied: Vec::new(),
+            applied_count: 0,
+            run: None,
+            run_covers: 0,
+        };
+        let mut w = Walk::new(RecoveryReport::starting(mode, false, checkpoint));
+        w.segment(&mut seg, false);
+        let positions: Vec<u32> = seg.applied.iter().flat_map(|&(f, t)| f..t).collect();
+        assert_eq!(positions.len(), seg.applied_count);
+        let (report, _) = w.finish();
+        (serde_json::to_string(&report).unwrap(), positions)
+    }
+
+    proptest! {
+        /// Ranges of consecutive entries are walked as if entry by entry: same findings,
+        /// counts and applied entries, whatever the mode, checkpoint, gaps and damage.
+        #[test]
+        fn walking_ranges_decides_like_walking_entries(
+            items in proptest::collection::vec(item(), 0..60),
+            checkpoint in 0u64..40,
+            mode in prop_oneof![
+                Just(RecoveryMode::Absolute),
+                Just(RecoveryMode::TolerateTail),
+                Just(RecoveryMode::PointInTime),
+                Just(RecoveryMode::SkipCorrupted),
+            ],
+        ) {
+            let one_by_one = walk(events(&items, false), mode, checkpoint);
+            let merged = walk(events(&items, true), mode, checkpoint);
+            prop_assert_eq!(merged, one_by_one);
+        }
+    }
 }

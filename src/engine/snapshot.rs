@@ -136,14 +136,28 @@ pub fn load_newest(dir: &Path, checkpoint: u64) -> Result<(Option<Loaded>, Vec<S
         let at = |s: &[u8]| (false, s.as_ptr() as usize - base, s.len());
         // Framing was checked by validate(); a failure here cannot happen, but is an error
         // rather than a panic all the same.
-        let walked = snapshot::for_each_entry(&bytes, body, |_, e| {
+        let mut unheld = None;
+        let walked = snapshot::for_each_entry(&bytes, body, |offset, e| {
             max_seq = max_seq.max(e.seq);
             // Entries at or below the checkpoint are in the SSTs, possibly in a newer version.
             if e.seq > checkpoint {
-                items.push(RunEntry::new(at(e.key), e.value.map(at), e.seq));
+                match RunEntry::new(at(e.key), e.value.map(at), e.seq) {
+                    Some(entry) => items.push(entry),
+                    None => {
+                        unheld = Some(offset);
+                        return false;
+                    }
+                }
             }
             true
         });
+        if let Some(offset) = unheld {
+            skipped.push(SkippedSnapshot {
+                path,
+                what: format!("the entry at offset {offset} holds a value of 4 GiB or more"),
+            });
+            continue;
+        }
         if let Err(offset) = walked {
             skipped.push(SkippedSnapshot {
                 path,
