@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::memtable::{RunEntry, SortedRun};
@@ -849,18 +848,23 @@ fn segments_to_read(
     Ok((listed, covered))
 }
 
-/// Segments read at once: two per core keeps every core busy while one finishes early,
-/// and bounds what reading holds beyond the runs handed on.
+/// Segments read ahead of the walk: two per core keeps every core busy while the walk
+/// catches up, and bounds what reading holds beyond the runs handed on.
 fn window() -> usize {
-    rayon::current_num_threads().max(1) * 2
+    readers() * 2
+}
+
+fn readers() -> usize {
+    rayon::current_num_threads().max(1)
 }
 
 /// Walks the whole log of `dir` and decides, per the mode, which entries after `checkpoint`
-/// to apply. Segments are read and checked in parallel, a window at a time; decisions are
-/// made in log order. Changes nothing on disk.
+/// to apply. Segments are read and checked in parallel, up to a window ahead of the walk,
+/// which makes its decisions in log order as each next segment arrives. Changes nothing on
+/// disk.
 ///
-/// Outside a dry run, the applied entries go to `sink` as runs, a window at a time, so the
-/// caller can hold, flush or drop them as they come: replay itself keeps no more than one
+/// Outside a dry run, the applied entries go to `sink` as runs, a segment at a time, so the
+/// caller can hold, flush or drop them as they come: replay itself keeps no more than a
 /// window of segments. A run handed on is never taken back by a later segment (the walk's
 /// decisions about an entry depend only on what came before it), but the outcome is known
 /// only at the end: a caller must not make runs durable before it has seen the report.
@@ -880,37 +884,104 @@ pub fn replay_into(
     }
     let done = AtomicU64::new(0);
     let build_after = (!dry_run).then_some(checkpoint);
+    let read = |(first, path): &(u64, PathBuf)| {
+        let seg = ScannedSegment::read(path, *first, build_after)?;
+        progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
+        Ok(seg)
+    };
 
     let mut report = RecoveryReport::starting(mode, dry_run, checkpoint);
     report.covered_segments = covered_segments;
     let mut walk = Walk::new(report);
     let last_index = listed.len().saturating_sub(1);
-    for (w, chunk) in listed.chunks(window()).enumerate() {
-        let mut segments = chunk
-            .par_iter()
-            .map(|(first, path)| {
-                let seg = ScannedSegment::read(path, *first, build_after)?;
-                progress(done.fetch_add(seg.len, Ordering::Relaxed) + seg.len, total);
-                Ok(seg)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for (i, seg) in segments.iter_mut().enumerate() {
-            // What the segments hold, not their preallocated zeros: the figure an operator
-            // compares with the log they wrote, and the one recovery speed is measured on.
-            walk.report.wal_bytes += seg.data_end;
-            walk.segment(seg, w * window() + i == last_index);
+    in_order_read_ahead(&listed, read, |i, mut seg| {
+        // What the segments hold, not their preallocated zeros: the figure an operator
+        // compares with the log they wrote, and the one recovery speed is measured on.
+        walk.report.wal_bytes += seg.data_end;
+        walk.segment(&mut seg, i == last_index);
+        match seg.into_run() {
+            Some(run) if !dry_run => sink(vec![run]),
+            _ => Ok(()),
         }
-        if !dry_run {
-            let runs = segments
-                .into_par_iter()
-                .filter_map(ScannedSegment::into_run)
-                .collect();
-            sink(runs)?;
-        }
-    }
+    })?;
     let (mut report, plan) = walk.finish();
     report.duration = started.elapsed();
     Ok((report, plan))
+}
+
+/// Calls `read` on every item on [`readers`] threads, at most [`window`] items ahead of
+/// `consume`, which takes the results one by one in the items' order, on this thread.
+/// The first error (of either) stops the readers and is returned.
+fn in_order_read_ahead<T: Sync, R: Send>(
+    items: &[T],
+    read: impl Fn(&T) -> Result<R> + Sync,
+    mut consume: impl FnMut(usize, R) -> Result<()>,
+) -> Result<()> {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::mpsc;
+
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // A reader takes a ticket before claiming an item; the consumer gives one back per item
+    // taken: no more than `window` items are ever read and not yet consumed.
+    let (ticket_tx, ticket_rx) = mpsc::sync_channel::<()>(window());
+    let ticket_rx = std::sync::Mutex::new(ticket_rx);
+    for _ in 0..window() {
+        let _ = ticket_tx.send(());
+    }
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<R>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..readers().min(items.len()) {
+            let (done_tx, next, stop, ticket_rx, read) =
+                (done_tx.clone(), &next, &stop, &ticket_rx, &read);
+            scope.spawn(move || {
+                loop {
+                    let ticket = ticket_rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    if ticket.is_err() || stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { return };
+                    if done_tx.send((i, read(item))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut arrived = BTreeMap::new();
+        let mut result = Ok(());
+        for i in 0..items.len() {
+            let r = loop {
+                if let Some(r) = arrived.remove(&i) {
+                    break r;
+                }
+                match done_rx.recv() {
+                    Ok((j, r)) => {
+                        arrived.insert(j, r);
+                    }
+                    // A reader that claimed item `i` panicked (the scope re-raises it).
+                    Err(_) => {
+                        break Err(crate::Error::InvalidInput(
+                            "a segment reader stopped".into(),
+                        ));
+                    }
+                }
+            };
+            result = r.and_then(|r| consume(i, r));
+            if result.is_err() {
+                break;
+            }
+            let _ = ticket_tx.send(());
+        }
+        stop.store(true, Ordering::Relaxed);
+        drop(ticket_tx);
+        result
+    })
 }
 
 /// [`replay_into`], holding every run in memory: for dry runs and read-only opens.
@@ -1090,5 +1161,64 @@ mod tests {
             let merged = walk(events(&items, true), mode, checkpoint);
             prop_assert_eq!(merged, one_by_one);
         }
+    }
+
+    #[test]
+    fn read_ahead_hands_results_on_in_order_and_never_runs_more_than_a_window_ahead() {
+        use std::sync::atomic::AtomicUsize;
+        let items: Vec<usize> = (0..64).collect();
+        let (read_count, consumed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut seen = Vec::new();
+        in_order_read_ahead(
+            &items,
+            |&i| {
+                let ahead =
+                    read_count.fetch_add(1, Ordering::SeqCst) + 1 - consumed.load(Ordering::SeqCst);
+                assert!(ahead <= window(), "{ahead} items read ahead of the walk");
+                // Later items finish first now and then.
+                std::thread::sleep(Duration::from_micros(((i * 7919) % 5) as u64 * 200));
+                Ok(i * 10)
+            },
+            |i, r| {
+                assert_eq!(r, i * 10);
+                seen.push(i);
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, items);
+    }
+
+    #[test]
+    fn read_ahead_stops_at_the_first_error_of_a_read_or_of_the_consumer() {
+        let items: Vec<usize> = (0..64).collect();
+        let mut seen = Vec::new();
+        let r = in_order_read_ahead(
+            &items,
+            |&i| {
+                if i == 7 {
+                    return Err(crate::Error::InvalidInput("seven".into()));
+                }
+                Ok(i)
+            },
+            |i, _| {
+                seen.push(i);
+                Ok(())
+            },
+        );
+        assert!(matches!(r, Err(crate::Error::InvalidInput(m)) if m == "seven"));
+        assert_eq!(seen, (0..7).collect::<Vec<_>>());
+        let r = in_order_read_ahead(
+            &items,
+            |&i| Ok(i),
+            |i, _| {
+                if i == 3 {
+                    return Err(crate::Error::InvalidInput("consumer".into()));
+                }
+                Ok(())
+            },
+        );
+        assert!(matches!(r, Err(crate::Error::InvalidInput(m)) if m == "consumer"));
     }
 }
