@@ -345,6 +345,10 @@ fn too_large(path: &Path, offset: u64, entry: &EntryRef) -> crate::Error {
     .with_hint("this log was not written by drkit's engine; move the segment out of wal/")
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<RunEntry>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl ScannedSegment {
     /// Reads and checks one segment. With `build_after`, also builds the run of every entry
     /// above that sequence (see `run`); without it (a dry run) the bytes are not kept.
@@ -394,11 +398,10 @@ impl ScannedSegment {
         }
         let mut overflow = Vec::new();
         // Room for entries of 64 bytes or more: pages of it never touched are never mapped.
-        let mut items = Vec::with_capacity(if build_after.is_some() {
-            bytes.len() / 64
-        } else {
-            0
-        });
+        // The entries in log order go to this thread's scratch vector, faulted in once and
+        // reused for every segment it reads: the run keeps its own sorted copy.
+        let mut items = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        items.clear();
         let mut max_seq = None;
         let mut unheld = None;
         let mut events = Vec::new();
@@ -437,9 +440,11 @@ impl ScannedSegment {
         seg.end = Some(end);
         if build_after.is_some() {
             seg.bytes = Arc::new(bytes);
-            seg.run = max_seq
-                .map(|m| SortedRun::build(Arc::clone(&seg.bytes), Arc::new(overflow), items, m));
+            seg.run = max_seq.map(|m| {
+                SortedRun::build(Arc::clone(&seg.bytes), Arc::new(overflow), &mut items, m)
+            });
         }
+        SCRATCH.with(|s| *s.borrow_mut() = items);
         Ok(seg)
     }
 
@@ -503,7 +508,7 @@ impl ScannedSegment {
         Some(SortedRun::build(
             self.bytes,
             Arc::new(overflow),
-            items,
+            &mut items,
             max_seq?,
         ))
     }
