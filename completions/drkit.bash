@@ -37,6 +37,9 @@ _drkit() {
             drkit,demo)
                 cmd="drkit__subcmd__demo"
                 ;;
+            drkit,doctor)
+                cmd="drkit__subcmd__doctor"
+                ;;
             drkit,get)
                 cmd="drkit__subcmd__get"
                 ;;
@@ -231,6 +234,9 @@ _drkit() {
                 ;;
             drkit__subcmd__help,demo)
                 cmd="drkit__subcmd__help__subcmd__demo"
+                ;;
+            drkit__subcmd__help,doctor)
+                cmd="drkit__subcmd__help__subcmd__doctor"
                 ;;
             drkit__subcmd__help,get)
                 cmd="drkit__subcmd__help__subcmd__get"
@@ -428,7 +434,7 @@ _drkit() {
 
     case "${cmd}" in
         drkit)
-            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify demo backup restore wal serve status cluster replicate bench completions man crash-writer help"
+            opts="-v -q -h -V --verbose --quiet --help --version recover get scan snapshot repair compact inspect verify doctor demo backup restore wal serve status cluster replicate bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1783,6 +1789,68 @@ _drkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        drkit__subcmd__doctor)
+            opts="-v -q -h -V --data --repo --s3-endpoint --s3-region --s3-path-style --s3-part-size --s3-concurrency --s3-profile --deep --max-rpo --full-every --incr-every --prometheus --now --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-rpo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --full-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incr-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         drkit__subcmd__get)
             opts="-v -q -h -V --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1798,7 +1866,7 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help)
-            opts="recover get scan snapshot repair compact inspect verify demo backup restore wal serve status cluster replicate bench completions man crash-writer help"
+            opts="recover get scan snapshot repair compact inspect verify doctor demo backup restore wal serve status cluster replicate bench completions man crash-writer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2162,6 +2230,20 @@ _drkit() {
             return 0
             ;;
         drkit__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        drkit__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

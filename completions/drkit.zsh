@@ -357,6 +357,33 @@ _arguments "${_arguments_options[@]}" : \
 ':dir -- The data dir (a stopped or crashed one; nothing in it is written):_files' \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+'--data=[The data dir\: a running engine'\''s, a stopped or crashed one, or a cluster node'\''s. Nothing in it is written and its lock is not taken]:DIR:_files' \
+'--repo=[The backup repository holding the dir'\''s backups and WAL archive\: a local dir, or s3\://BUCKET\[/PREFIX\]. Nothing in it is written and its locks are not taken]:PATH|s3://BUCKET/PREFIX:_default' \
+'--s3-endpoint=[The S3 server, for anything but AWS itself (MinIO, Ceph, R2...)\: http(s)\://HOST\:PORT]:URL:_default' \
+'--s3-region=[The bucket'\''s region (default\: AWS_REGION, else us-east-1)]:REGION:_default' \
+'--s3-part-size=[Part size of multipart uploads (\`16MiB\`; at least 5 MiB)]:SIZE:_default' \
+'--s3-concurrency=[Parts of one upload sent at once; memory per upload is about part size × this]:N:_default' \
+'--s3-profile=[The profile of the shared credentials file to use when the environment holds no key (default\: AWS_PROFILE, else \`default\`)]:NAME:_default' \
+'--max-rpo=[Warn when the data dir'\''s newest entry is more than this past the newest one the repository can restore (the loss if the machine died now), like 5m]:DUR:_default' \
+'--full-every=[Warn when the newest full backup is older than this]:DUR:_default' \
+'--incr-every=[Warn when no backup (incremental or full) is newer than this]:DUR:_default' \
+'--prometheus=[Also write the verdict as metrics for node_exporter'\''s textfile collector, replacing FILE atomically]:FILE:_files' \
+'--now=[Measure ages as of this RFC 3339 time instead of now (tests, post-mortems)]:TIME:_default' \
+'--s3-path-style[Address the bucket in the path (ENDPOINT/BUCKET/KEY), as most self-hosted servers need, rather than in the host name]' \
+'--deep[Read every byte of the data dir and check every checksum (as \`verify\`); by default only headers, table footers and the log'\''s end are read]' \
+'--json[Print one JSON document\: the sections, the window, the RPO and the findings]' \
+'*-v[More detail on stderr]' \
+'*--verbose[More detail on stderr]' \
+'(-v --verbose)-q[Print nothing on success (for cron); failures still print one line on stderr]' \
+'(-v --verbose)--quiet[Print nothing on success (for cron); failures still print one line on stderr]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 '--dir=[Where to build the data dir (kept afterwards). Default\: a temporary dir, removed at the end]:DIR:_files' \
@@ -1316,6 +1343,10 @@ esac
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (demo)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1516,6 +1547,7 @@ _drkit_commands() {
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
+'doctor:Whether the data can be recovered right now, and to what point\: the data dir, its backups and WAL archive in one verdict, for people and monitoring; writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
 'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
@@ -1837,6 +1869,11 @@ _drkit__subcmd__demo_commands() {
     local commands; commands=()
     _describe -t commands 'drkit demo commands' commands "$@"
 }
+(( $+functions[_drkit__subcmd__doctor_commands] )) ||
+_drkit__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit doctor commands' commands "$@"
+}
 (( $+functions[_drkit__subcmd__get_commands] )) ||
 _drkit__subcmd__get_commands() {
     local commands; commands=()
@@ -1853,6 +1890,7 @@ _drkit__subcmd__help_commands() {
 'compact:Offline compaction\: every level into the deepest, or --level N into N+1, in parallel' \
 'inspect:Look inside a data dir'\''s files without changing them\: WAL entries, SSTables, the manifest, or the dir as a whole' \
 'verify:Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing' \
+'doctor:Whether the data can be recovered right now, and to what point\: the data dir, its backups and WAL archive in one verdict, for people and monitoring; writes nothing' \
 'demo:Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost' \
 'backup:Backups of a stopped data dir into a repository\: init, create, list, info, verify' \
 'restore:Restore a backup into a new or empty dir (checked file by file and as a whole), or to a point in time with --to-seq/--to-time (archived WAL replayed after the backup)' \
@@ -2020,6 +2058,11 @@ _drkit__subcmd__help__subcmd__crash-writer_commands() {
 _drkit__subcmd__help__subcmd__demo_commands() {
     local commands; commands=()
     _describe -t commands 'drkit help demo commands' commands "$@"
+}
+(( $+functions[_drkit__subcmd__help__subcmd__doctor_commands] )) ||
+_drkit__subcmd__help__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'drkit help doctor commands' commands "$@"
 }
 (( $+functions[_drkit__subcmd__help__subcmd__get_commands] )) ||
 _drkit__subcmd__help__subcmd__get_commands() {

@@ -16,6 +16,7 @@ pub enum Exit {
     Usage = 2,
     DataDropped = 3,
     Corruption = 4,
+    Warnings = 5,
     NotFound = 10,
     LockHeld = 11,
     TargetNotCovered = 12,
@@ -23,12 +24,13 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub const ALL: [Exit; 9] = [
+    pub const ALL: [Exit; 10] = [
         Exit::Ok,
         Exit::Failure,
         Exit::Usage,
         Exit::DataDropped,
         Exit::Corruption,
+        Exit::Warnings,
         Exit::NotFound,
         Exit::LockHeld,
         Exit::TargetNotCovered,
@@ -46,6 +48,9 @@ impl Exit {
             Exit::Usage => "usage error (unknown flag, missing argument)",
             Exit::DataDropped => "finished, but data was dropped or skipped (moved to DIR/lost/)",
             Exit::Corruption => "corruption found and refused; nothing was changed",
+            Exit::Warnings => {
+                "finished with warnings (`doctor`: a backup late, the archive behind `--max-rpo`)"
+            }
             Exit::NotFound => "not found (data dir, file, key, backup)",
             Exit::LockHeld => "another process holds the lock",
             Exit::TargetNotCovered => "point-in-time target not covered by the repository",
@@ -138,6 +143,14 @@ pub enum Error {
         hint: String,
     },
 
+    /// `doctor` found only warnings (a late backup, an archive behind): the first one.
+    #[error("{0}")]
+    Warning(String),
+
+    /// `doctor` found damage: the first damage it found, with where it is.
+    #[error("{0}")]
+    Damaged(String),
+
     /// A point-in-time target the repository cannot reach (before the oldest backup, past
     /// the archive's end, or across a gap in it).
     #[error("{0}")]
@@ -194,6 +207,8 @@ impl Error {
             Error::DataDropped(_) => Exit::DataDropped,
             Error::RecoveryFlush(cause) => cause.exit(),
             Error::NotCovered(_) => Exit::TargetNotCovered,
+            Error::Warning(_) => Exit::Warnings,
+            Error::Damaged(_) => Exit::Corruption,
         }
     }
 }

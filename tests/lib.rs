@@ -23,6 +23,7 @@ mod crash;
 mod damage_not_torn;
 mod damaged_reads;
 mod demo_cli;
+mod doctor_cli;
 mod faults;
 mod fixtures;
 mod fuzz_regressions;

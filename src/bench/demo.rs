@@ -53,6 +53,8 @@ pub struct DemoReport {
     pub wrong_values: u64,
     pub unacknowledged_present: u64,
     pub backup: BackupDemo,
+    /// `drkit doctor` of the dir and the repository at the end.
+    pub doctor: crate::doctor::DoctorReport,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -194,6 +196,11 @@ pub fn run_demo(cfg: &DemoConfig, step: &mut dyn FnMut(&str)) -> Result<DemoRepo
     drop(engine);
 
     let backup = backup_phase(&dir, kept, cfg.seed, cfg.repo.as_ref(), step)?;
+    step("what could be recovered now, and to which point: doctor of the dir and the repository");
+    let doctor = crate::doctor::doctor(&crate::doctor::DoctorOptions::new(
+        Some(dir.clone()),
+        Some(repo_of(&dir, cfg.repo.as_ref())),
+    ))?;
 
     Ok(DemoReport {
         dir,
@@ -209,6 +216,7 @@ pub fn run_demo(cfg: &DemoConfig, step: &mut dyn FnMut(&str)) -> Result<DemoRepo
         wrong_values: check.wrong,
         unacknowledged_present: check.unacked_present,
         backup,
+        doctor,
     })
 }
 
@@ -245,6 +253,13 @@ fn apply_all(engine: &Engine, model: &mut Model, batch: &[Op]) -> Result<()> {
     Ok(())
 }
 
+/// The repository given, or a dir beside the data dir.
+fn repo_of(dir: &Path, given: Option<&RepoLocation>) -> RepoLocation {
+    given
+        .cloned()
+        .unwrap_or_else(|| RepoLocation::Local(beside(dir, "-backups")))
+}
+
 /// Step 4: full backup of a running engine, incremental, point-in-time restore.
 fn backup_phase(
     dir: &Path,
@@ -253,9 +268,7 @@ fn backup_phase(
     given_repo: Option<&RepoLocation>,
     step: &mut dyn FnMut(&str),
 ) -> Result<BackupDemo> {
-    let repo = given_repo
-        .cloned()
-        .unwrap_or_else(|| RepoLocation::Local(beside(dir, "-backups")));
+    let repo = repo_of(dir, given_repo);
     let restored = beside(dir, "-restored");
     let repo_dir = repo.local_path().filter(|_| given_repo.is_none());
     for p in repo_dir.into_iter().chain([restored.as_path()]) {

@@ -149,7 +149,7 @@ impl Command {
     }
 }
 
-/// `30s`, `5m`, `2h`, `500ms`, or plain seconds.
+/// `30s`, `5m`, `2h`, `7d`, `500ms`, or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -162,7 +162,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => return Ok(Duration::from_millis(n)),
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+        "d" => n.saturating_mul(86_400),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            ));
+        }
     };
     Ok(Duration::from_secs(secs))
 }

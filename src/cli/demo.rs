@@ -197,6 +197,8 @@ fn print(printer: &Printer, r: &DemoReport) {
             },
         ),
     ]));
+    printer.line("==> doctor: what could be recovered now, and to which point");
+    super::doctor::print_report(printer, &r.doctor);
     if r.kept {
         printer.line(format!(
             "data dir kept at {} (try `drkit recover {} --dry-run`); backups in {}, the restore in {}",

@@ -10,6 +10,7 @@ mod compact;
 mod completions;
 mod crash_writer;
 mod demo;
+mod doctor;
 mod force_new;
 mod get;
 mod inspect;
@@ -79,6 +80,9 @@ pub enum Command {
     Inspect(inspect::Command),
     /// Check every checksum and cross-reference of a data dir (SSTs, WAL, manifest); writes nothing.
     Verify(verify::Args),
+    /// Whether the data can be recovered right now, and to what point: the data dir, its
+    /// backups and WAL archive in one verdict, for people and monitoring; writes nothing.
+    Doctor(doctor::Args),
     /// Build an exchange data dir, crash its writer with SIGKILL, recover, prove nothing acknowledged was lost.
     Demo(demo::Args),
     /// Backups of a stopped data dir into a repository: init, create, list, info, verify.
@@ -143,6 +147,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Repair(a) => a.json,
         Command::Compact(a) => a.json,
         Command::Verify(a) => a.json,
+        Command::Doctor(a) => a.json,
         Command::Bench(b) => b.json(),
         Command::Backup(c) => c.json(),
         Command::Restore(a) => a.json,
@@ -164,6 +169,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Repair(a) => repair::run(&printer, a),
         Command::Compact(a) => compact::run(&printer, a),
         Command::Verify(a) => verify::run(&printer, a),
+        Command::Doctor(a) => doctor::run(&printer, a),
         Command::Demo(a) => demo::run(&printer, a),
         Command::Inspect(c) => inspect::run(&printer, c),
         Command::Bench(c) => bench::run(&printer, c),

@@ -21,10 +21,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.sync_all().at(&tmp)?;
     }
     fs::rename(&tmp, path).at(path)?;
-    if let Some(dir) = path.parent() {
-        fsync_dir(dir)?;
+    match path.parent() {
+        // A bare file name: it lives in the current dir.
+        Some(dir) if dir.as_os_str().is_empty() => fsync_dir(Path::new(".")),
+        Some(dir) => fsync_dir(dir),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Makes creations, renames and removals inside `dir` durable.
