@@ -364,3 +364,46 @@ fn the_prometheus_file_parses_with_prometheus_client() {
         "the tmp file is left"
     );
 }
+
+#[test]
+fn a_running_engines_dir_is_checked_without_its_lock_while_it_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = TestRepo::local(&tmp.path().join("repo"));
+    let data = setup(&repo, tmp.path());
+    let engine = Engine::open(&data, small_opts()).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Asserted once the writer stopped: a failure inside the scope would leave it writing.
+    let runs = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut i = 10_000u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                engine
+                    .put(format!("live{i}").as_bytes(), &[b'v'; 200])
+                    .unwrap();
+                i += 1;
+            }
+        });
+        let runs: Vec<_> = (0..5)
+            .map(|_| {
+                repo.cmd(&["doctor", "--json", "--deep", "--data"])
+                    .arg(&data)
+                    .output()
+            })
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        runs
+    });
+    for out in runs {
+        let out = out.unwrap();
+        let doc = json_lines(&out)
+            .into_iter()
+            .find(|v| v["type"] == "doctor")
+            .unwrap_or_else(|| panic!("no doctor document\n{}", text(&out)));
+        // Flushes, compactions and new segments come and go under it: never damage.
+        let f = findings(&doc).join("\n");
+        assert!(!f.contains("damage"), "{f}\n{}", text(&out));
+        assert!(matches!(out.status.code(), Some(0 | 5)), "{}", text(&out));
+        assert!(doc["report"]["data"]["last_seq"].as_u64().unwrap() >= 600);
+    }
+    drop(engine);
+}
