@@ -279,6 +279,67 @@ fn a_damaged_table_is_found_by_deep_and_exits_4() {
     assert_eq!(dir_snapshot(&data), before, "doctor changed the data dir");
 }
 
+/// A crash while the engine created its next segment leaves it without a header (empty, or
+/// zeros to its preallocated length): recovery's torn tail with no entry in it, not damage.
+/// The same zeros in the middle of the log are damage.
+#[test]
+fn a_last_segment_without_its_header_is_a_torn_tail_not_damage() {
+    for (case, torn) in [("empty", Vec::new()), ("zeroed", vec![0u8; 64 << 10])] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        write(&data, 0, 200);
+        let mut segments: Vec<_> = std::fs::read_dir(data.join("wal"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        segments.sort();
+        let last_name = segments.last().unwrap().file_name().unwrap().to_owned();
+        let first: u64 = last_name.to_str().unwrap()[..20].parse().unwrap();
+        let newest =
+            drkit::engine::ReadOnly::open(&data, drkit::engine::RecoveryMode::TolerateTail)
+                .unwrap()
+                .wal_report()
+                .max_seen_seq;
+        assert!(newest >= first, "{case}");
+        let created = data
+            .join("wal")
+            .join(drkit::format::wal::segment_name(newest + 1));
+        std::fs::write(&created, &torn).unwrap();
+
+        let out = drkit()
+            .args(["doctor", "--json", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, case);
+        let doc = json_lines(&out)
+            .into_iter()
+            .find(|v| v["type"] == "doctor")
+            .unwrap();
+        let d = &doc["report"]["data"];
+        assert!(findings(&doc).is_empty(), "{case}: {:?}", findings(&doc));
+        assert!(
+            d["log_end"].as_str().unwrap().contains("no header yet"),
+            "{case}: {d}"
+        );
+        assert_eq!(d["last_seq"], newest, "{case}: {d}");
+
+        // The same file in the middle of the log: damage.
+        std::fs::rename(
+            &created,
+            data.join("wal")
+                .join(drkit::format::wal::segment_name(first - 1)),
+        )
+        .unwrap();
+        let out = drkit()
+            .args(["doctor", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_exit(&out, 4, case);
+    }
+}
+
 #[test]
 fn a_cluster_nodes_dir_is_checked_under_its_clusters_history() {
     let tmp = tempfile::tempdir().unwrap();

@@ -27,6 +27,7 @@ use super::{CHUNK, Progress, logical_digest, run_queue};
 use crate::cluster::export::{self, Export, LeaderLag};
 use crate::engine::{ReadOnly, RecoveryMode};
 use crate::error::{Error, IoContext, Result};
+use crate::format::envelope;
 use crate::format::leader_contact::{self, LeaderContact};
 use crate::format::manifest::{ManifestState, manifest_name};
 use crate::format::raft_state::RaftState;
@@ -588,7 +589,16 @@ fn wal_copies(jobs: &[Job]) -> Result<Vec<WalCopy>> {
 
 fn wal_copy(j: &Job, first_seq: u64) -> Result<WalCopy> {
     let bytes = fs::read(&j.src).at(&j.src)?;
-    let f = super::archive::facts(&j.src, &bytes)?;
+    let f = match super::archive::facts(&j.src, &bytes) {
+        Ok(f) => f,
+        // A crash while the engine created its last segment leaves a short or zeroed header
+        // and nothing after it: a torn tail with no entry, which the recovered view already
+        // accepted (a header broken anywhere else, or with data after it, it refuses).
+        Err(_) if crate::format::wal::data_end(&bytes) <= envelope::LEN as u64 => {
+            super::archive::Facts::default()
+        }
+        Err(e) => return Err(e),
+    };
     Ok(WalCopy {
         path: j.rel.clone(),
         first_seq,

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::ManifestState;
 use crate::format::wal::parse_segment_name;
-use crate::format::{current, manifest};
+use crate::format::{current, envelope, manifest};
 use crate::io::{DirLock, fsync_dir};
 
 pub const POINTS_DIR: &str = "backup-points";
@@ -238,6 +238,13 @@ fn try_take(data: &Path, point: &Path) -> std::result::Result<(), Attempt> {
                 }
                 Err(e) => return Err(Error::io(&src, e).into()),
             }
+            if fs::metadata(&dst).at(&dst)?.len() < envelope::LEN as u64 {
+                // The engine has just created it (`SegmentWriter::create` makes the file,
+                // then writes its header): it holds no entry yet, and the point is the log
+                // up to the segment before it.
+                fs::remove_file(&dst).at(&dst)?;
+                continue;
+            }
             settle_active_copy(&src, &dst)?;
         }
     }
@@ -367,5 +374,52 @@ mod tests {
         let before = fs::read(&dst).unwrap();
         settle_active_copy(&src, &dst).unwrap();
         assert_eq!(fs::read(&dst).unwrap(), before);
+    }
+
+    /// A data dir whose engine has just created its next segment and not yet written the
+    /// header; `flush_first` puts every record below the checkpoint, so no other segment
+    /// is needed.
+    fn point_beside_a_segment_being_created(flush_first: bool) {
+        use crate::engine::{Engine, Options, ReadOnly, RecoveryMode};
+        let tmp = tempfile::tempdir().unwrap();
+        let next = {
+            let e = Engine::open(tmp.path(), Options::default()).unwrap();
+            for i in 0..50u32 {
+                e.put(format!("k{i}").as_bytes(), b"v").unwrap();
+            }
+            if flush_first {
+                e.flush().unwrap();
+            }
+            e.last_seq() + 1
+        };
+        let created = tmp.path().join("wal").join(wal::segment_name(next));
+        fs::write(&created, b"").unwrap();
+
+        let point = take(tmp.path()).unwrap();
+        assert!(
+            !point
+                .dir()
+                .join("wal")
+                .join(wal::segment_name(next))
+                .exists()
+        );
+        let ro = ReadOnly::open_locked(point.dir(), RecoveryMode::Absolute, point.lock()).unwrap();
+        assert!(
+            ro.wal_report().findings.is_empty(),
+            "{:?}",
+            ro.wal_report().findings
+        );
+        for i in 0..50u32 {
+            assert!(
+                ro.get_raw(format!("Kk{i}").as_bytes()).unwrap().is_some(),
+                "k{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_segment_still_without_its_header_is_left_out_of_the_point() {
+        point_beside_a_segment_being_created(false);
+        point_beside_a_segment_being_created(true);
     }
 }

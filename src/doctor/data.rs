@@ -195,21 +195,33 @@ fn check_log(dir: &Path, findings: &mut Findings) -> Result<LogEnd> {
         entries: Vec::new(),
         end: "empty (no WAL segment)".into(),
     };
-    for (_, path) in &segments {
+    for (i, (_, path)) in segments.iter().enumerate() {
         // A segment retired by a running engine since the listing is not a problem.
         let Ok(meta) = fs::metadata(path) else {
             continue;
         };
         log.bytes += meta.len();
-        check_header(path, findings);
+        check_header(path, i + 1 == segments.len(), findings);
     }
     // The newest entry may sit in an earlier segment when the last one is new and empty.
     for (i, (_, path)) in segments.iter().enumerate().rev() {
         let Ok(bytes) = fs::read(path) else { continue };
+        let is_last = i + 1 == segments.len();
         let Ok(facts) = archive::facts(path, &bytes) else {
+            if is_last {
+                log.end = if is_being_created(&bytes) {
+                    format!(
+                        "{} has no header yet (being created, or a crash's torn tail: no entry \
+                         in it; recovery cuts it)",
+                        path.display()
+                    )
+                } else {
+                    format!("unreadable header of {}", path.display())
+                };
+            }
             continue;
         };
-        if i + 1 == segments.len() {
+        if is_last {
             log.end = describe_end(path, &bytes, &facts, findings);
         }
         if let Some(&(seq, ns, _, _)) = facts
@@ -226,14 +238,32 @@ fn check_log(dir: &Path, findings: &mut Findings) -> Result<LogEnd> {
     Ok(log)
 }
 
-fn check_header(path: &Path, findings: &mut Findings) {
+/// A segment's file made but its header not (yet) written: short, or zeros throughout, as
+/// `SegmentWriter::create` leaves it an instant after creating it or when a crash hit then.
+/// Recovery reads that as a torn tail when it is the last segment.
+fn is_being_created(bytes: &[u8]) -> bool {
+    wal::data_end(bytes) <= envelope::LEN as u64
+}
+
+fn check_header(path: &Path, is_last: bool, findings: &mut Findings) {
     let mut head = [0u8; envelope::LEN];
     let read = fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
-    // A segment created an instant ago may not have its header yet; the log's end says so.
-    if read.is_err() {
-        return;
-    }
-    if let Err(e) = envelope::decode(path, &head, Kind::Wal) {
+    let problem = match read {
+        Ok(()) => envelope::decode(path, &head, Kind::Wal)
+            .err()
+            .map(|e| e.to_string()),
+        // Retired by a running engine since the listing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Some(format!("shorter than its {}-byte header", envelope::LEN))
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(e) = problem {
+        // Made an instant ago (or a crash then): the log's end says so.
+        if is_last && fs::read(path).is_ok_and(|b| is_being_created(&b)) {
+            return;
+        }
         findings.push(
             Concern::Damage,
             format!("{} at offset 0", path.display()),
