@@ -31,7 +31,7 @@ out = [
     "DIR/CURRENT                       names the live manifest (current.rs)",
     "DIR/MANIFEST-NNNNNN               version edits (manifest.rs)",
     "DIR/wal/{first seq:020}.wal       WAL segments (wal.rs, entry.rs)",
-    "DIR/sst/sst_{level}_{no:020}.sst  SSTables (sst.rs)",
+    "DIR/sst/sst_{level}_{no:020}.sst  SSTables (sst/)",
     "DIR/snapshots/snapshot_{seq:020}.snap  memtable images for fast recovery (snapshot.rs)",
     "DIR/ARCHIVE_STATUS                what `drkit wal archive` has archived; the engine keeps the rest (archive_status.rs)",
     "DIR/lost/                         bytes recovery or repair set aside; never deleted by drkit",
@@ -44,7 +44,11 @@ out = [
     "",
 ]
 for name in order:
-    src = (root / "src" / f"{name}.rs").read_text()
+    # A format grown into a folder keeps its drawing in the folder's mod.rs.
+    path = root / "src" / f"{name}.rs"
+    if not path.exists():
+        path = root / "src" / name / "mod.rs"
+    src = path.read_text()
     doc = []
     for line in src.splitlines():
         if line.startswith("//!"):

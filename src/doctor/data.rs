@@ -18,7 +18,7 @@ use crate::format::manifest::{FileMeta, ManifestState};
 use crate::format::raft_state::RaftState;
 use crate::format::wal;
 
-/// Every SST ends in this magic (format/sst.rs).
+/// Every SST ends in this magic (format/sst/).
 const SST_MAGIC: &[u8] = b"DRKT-SST";
 
 #[derive(Debug, Clone, Serialize)]

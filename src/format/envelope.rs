@@ -68,7 +68,7 @@ impl Kind {
     /// The newest version of this kind the code reads and writes (older ones are still read).
     pub fn version(self) -> u16 {
         match self {
-            // 2: compressed data blocks (see sst.rs).
+            // 2: compressed data blocks (see sst/).
             Kind::Sst => 2,
             _ => 1,
         }
