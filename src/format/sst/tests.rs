@@ -658,3 +658,78 @@ fn bloom_rejects_most_absent_keys() {
     // ~1% expected at 10 bits per key.
     assert!(false_positives < 60, "{false_positives} false positives");
 }
+
+#[test]
+fn after_blocks_that_do_not_compress_only_one_in_sixteen_is_tried() {
+    let mut a = Attempts::default();
+    let mut tried = Vec::new();
+    for _ in 0..8 + 48 {
+        let t = a.worth_trying();
+        tried.push(t);
+        if t {
+            a.record(false);
+        }
+    }
+    assert!(tried[..8].iter().all(|&t| t), "every block until 8 misses");
+    assert_eq!(tried[8..].iter().filter(|&&t| t).count(), 3, "{tried:?}");
+    // One that pays: every block is tried again.
+    while !a.worth_trying() {}
+    a.record(true);
+    assert!((0..20).all(|_| a.worth_trying()));
+}
+
+/// Values of random bytes, then values of text, in one table: the random blocks are stored
+/// as they are and cost few attempts, and once the text starts the writer notices within a
+/// back-off period and compresses it again. Every entry reads back.
+#[test]
+fn a_table_turning_compressible_compresses_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.sst");
+    let mut model = Model::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    for i in 0..400u64 {
+        let value = if i < 200 {
+            random(1000)
+        } else {
+            format!("order {i} side=buy qty=100 price=42.00 ")
+                .repeat(25)
+                .into_bytes()
+        };
+        model.insert(
+            format!("k{i:05}").into_bytes(),
+            (i + 1, ValueKind::Value, value),
+        );
+    }
+    let opts = SstOptions {
+        block_size: 512,
+        bloom_bits_per_key: 10,
+        compression: Compression::default(),
+    };
+    write(&path, &model, opts);
+    let sst = Sst::open(&path).unwrap();
+    let blocks: Vec<bool> = sst
+        .blocks()
+        .iter()
+        .filter(|b| b.kind == "data")
+        .map(|b| b.compression == Some("zstd"))
+        .collect();
+    assert_eq!(blocks.len(), 400, "a block per entry");
+    assert!(
+        blocks[..200].iter().all(|&z| !z),
+        "random bytes do not compress"
+    );
+    let late = blocks[200..].iter().take_while(|&&z| !z).count();
+    assert!(late < 16, "text compressed again only after {late} blocks");
+    assert!(blocks[200 + late..].iter().all(|&z| z));
+    assert_eq!(collect(&sst, None), expected(&model, None));
+}

@@ -26,6 +26,7 @@ pub struct SstWriter {
     pub(super) raw_data_bytes: u64,
     /// One context per table: zstd's is costly to set up and reusable across blocks.
     pub(super) compressor: Option<zstd::bulk::Compressor<'static>>,
+    pub(super) attempts: Attempts,
     /// A compressed block being assembled, reused across blocks.
     pub(super) stored: Vec<u8>,
 }
@@ -79,6 +80,7 @@ impl SstWriter {
             raw_value_bytes: 0,
             raw_data_bytes: 0,
             compressor,
+            attempts: Attempts::default(),
             stored: Vec::new(),
         })
     }
@@ -188,12 +190,13 @@ impl SstWriter {
     }
 
     /// Fills `stored` with the compressed form of `raw`; false if the block is better kept as
-    /// it is (no compressor, too large, or saving less than 1/8).
+    /// it is (no compressor, too large, saving less than 1/8, or the table's recent blocks
+    /// did not compress: see `Attempts`).
     pub(super) fn compress(&mut self, raw: &[u8], stored: &mut Vec<u8>) -> Result<bool> {
         let Some(compressor) = self.compressor.as_mut() else {
             return Ok(false);
         };
-        if raw.len() > MAX_COMPRESSED_RAW_LEN {
+        if raw.len() > MAX_COMPRESSED_RAW_LEN || !self.attempts.worth_trying() {
             return Ok(false);
         }
         stored.clear();
@@ -205,7 +208,9 @@ impl SstWriter {
         compressor
             .compress_to_buffer(raw, &mut frame)
             .at(&self.path)?;
-        Ok(stored.len() <= raw.len() - raw.len() / MIN_SAVING_DIVISOR)
+        let paid = stored.len() <= raw.len() - raw.len() / MIN_SAVING_DIVISOR;
+        self.attempts.record(paid);
+        Ok(paid)
     }
 
     pub(super) fn write_block(
