@@ -66,7 +66,7 @@ fn build(dir: &Path, records: u32, value_len: usize) {
 
 /// A crash while the engine created its next segment leaves it without a header: empty, or
 /// zeros to its preallocated length. Recovery calls that a torn tail with no entry lost, so a
-/// backup of the crashed dir must be taken and restore every record.
+/// backup of the crashed dir must be taken and restore every record, and its WAL archived.
 #[test]
 fn a_crash_while_creating_the_last_segment_still_backs_up_and_restores() {
     for (case, torn) in [("empty", Vec::new()), ("zeroed", vec![0u8; 1 << 20])] {
@@ -80,6 +80,14 @@ fn a_crash_while_creating_the_last_segment_still_backs_up_and_restores() {
         fs::write(data.join("wal").join(&name), &torn).unwrap();
 
         create_json_with(&repo, &data, &["--logical-digest"]);
+        let out = drkit()
+            .args(["wal", "archive", "-q", "--repo"])
+            .arg(&repo)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, case);
         let target = tmp.path().join("restored");
         let out = drkit()
             .args(["restore", "--repo"])

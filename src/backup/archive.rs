@@ -990,7 +990,9 @@ impl Archiver {
                 outcomes.push(outcome(&seg, Action::Archived));
                 index.sealed.insert(*first, seg);
             } else {
-                if bytes.len() <= envelope::LEN {
+                // No header yet (the engine is creating it) or, after a crash then, zeros
+                // where it should be: nothing to archive, as recovery sees a torn tail.
+                if wal::data_end(bytes) <= envelope::LEN as u64 {
                     continue;
                 }
                 let f = facts(path, bytes)?;
