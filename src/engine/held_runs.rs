@@ -10,11 +10,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use super::memtable::{Memtable, SortedRun};
 use super::version::{self, VersionSet};
-use super::{Options, write_rows};
+use super::{Options, write_l0_tables};
 use crate::error::Result;
 use crate::format::manifest::{FileMeta, VersionEdit};
 
@@ -62,14 +60,8 @@ impl<'a> HeldRuns<'a> {
         let n = self.held.len().min(rayon::current_num_threads().max(1));
         let oldest: Vec<Arc<Memtable>> = self.held.drain(..n).collect();
         let numbers: Vec<u64> = oldest.iter().map(|_| self.vs.allocate_file_no()).collect();
-        let (dir, opts) = (self.dir, self.opts);
-        let written: Vec<Option<FileMeta>> = oldest
-            .par_iter()
-            .zip(numbers)
-            .map(|(mem, no)| write_rows(dir, 0, no, opts, |add| mem.try_for_each(add)))
-            .collect::<Result<_>>()?;
-        crate::io::fsync_dir(&version::sst_dir(dir))?;
-        self.written.extend(written.into_iter().flatten());
+        let written = write_l0_tables(self.dir, self.opts, &oldest, numbers)?;
+        self.written.extend(written);
         for mem in &oldest {
             self.held_bytes -= mem.approx_bytes() as u64;
             self.written_through = self.written_through.max(mem.max_seq());

@@ -313,6 +313,23 @@ fn write_rows(
     Ok(Some(FileMeta::from_properties(level, file_no, props)))
 }
 
+/// Writes each memtable to its own L0 table (`numbers` in the same order), in parallel across
+/// cores, then fsyncs the tables' dir once for them all. An empty memtable writes nothing.
+fn write_l0_tables(
+    dir: &Path,
+    opts: &Options,
+    mems: &[Arc<Memtable>],
+    numbers: Vec<u64>,
+) -> Result<Vec<FileMeta>> {
+    let written: Vec<Option<FileMeta>> = mems
+        .par_iter()
+        .zip(numbers)
+        .map(|(mem, no)| write_rows(dir, 0, no, opts, |add| mem.try_for_each(add)))
+        .collect::<Result<_>>()?;
+    crate::io::fsync_dir(&version::sst_dir(dir))?;
+    Ok(written.into_iter().flatten().collect())
+}
+
 impl Engine {
     /// Opens (recovering as `opts.recovery_mode` says) or creates a data dir.
     pub fn open(dir: &Path, opts: Options) -> Result<Engine> {
@@ -1010,20 +1027,14 @@ impl Inner {
             let mut vs = lock(&self.versions);
             frozen.iter().map(|_| vs.allocate_file_no()).collect()
         };
-        let written: Vec<Option<FileMeta>> = frozen
-            .par_iter()
-            .zip(numbers)
-            .map(|(mem, no)| write_rows(&self.dir, 0, no, &self.opts, |add| mem.try_for_each(add)))
-            .collect::<Result<_>>()?;
-        // One dir fsync for every table of the flush.
-        crate::io::fsync_dir(&version::sst_dir(&self.dir))?;
+        let written = write_l0_tables(&self.dir, &self.opts, frozen, numbers)?;
         let mut vs = lock(&self.versions);
         let flushed = frozen
             .iter()
             .map(|m| m.max_seq())
             .fold(vs.state().flushed_seq, u64::max);
         let version = vs.log_and_apply(VersionEdit {
-            added: written.into_iter().flatten().collect(),
+            added: written,
             flushed_seq: Some(flushed),
             last_seq: Some(flushed),
             // The newest applied state wins, as it would flushing one memtable at a time.

@@ -44,17 +44,11 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
         });
     }
     let has_current = dir.join("CURRENT").exists();
-    if !has_current {
-        let mut others = fs::read_dir(dir)
-            .at(dir)?
-            .flatten()
-            .filter(|e| e.file_name() != "LOCK");
-        if others.next().is_some() || !opts.create_if_missing || opts.dry_run {
-            return Err(Error::NotDataDir {
-                path: dir.to_path_buf(),
-                reason: "no CURRENT file; point at a dir created by drkit, or if its MANIFEST/CURRENT were lost, run `drkit repair DIR`".into(),
-            });
-        }
+    if !has_current && (!opts.create_if_missing || opts.dry_run || !holds_nothing(dir)?) {
+        return Err(Error::NotDataDir {
+            path: dir.to_path_buf(),
+            reason: "no CURRENT file; point at a dir created by drkit, or if its MANIFEST/CURRENT were lost, run `drkit repair DIR`".into(),
+        });
     }
     if !opts.cluster && dir.join("raft").is_dir() {
         return Err(Error::NotDataDir {
@@ -64,6 +58,31 @@ fn prepare_dir(dir: &Path, opts: &Options) -> Result<(DirLock, bool)> {
     }
     let lock = DirLock::acquire(dir)?;
     Ok((lock, !has_current))
+}
+
+/// A dir without CURRENT that is empty, or holds only what creating a data dir writes before
+/// CURRENT (the lock, empty wal/ and sst/, the first manifest, CURRENT's temporary file): a
+/// creation that was killed before it finished. No write was ever acknowledged in it, so it is
+/// created again. Anything else (a table, a segment, a file drkit does not write there) may be
+/// a data dir that lost its CURRENT, which `drkit repair` rebuilds: that is refused.
+fn holds_nothing(dir: &Path) -> Result<bool> {
+    for e in fs::read_dir(dir).at(dir)? {
+        let e = e.at(dir)?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else {
+            return Ok(false);
+        };
+        let path = e.path();
+        let leftover = match name {
+            "LOCK" | "CURRENT.tmp" => true,
+            "wal" | "sst" => path.is_dir() && fs::read_dir(&path).at(&path)?.next().is_none(),
+            _ => crate::format::manifest::parse_manifest_name(name).is_some(),
+        };
+        if !leftover {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A standalone dir with data cannot become a cluster node: its WAL would be taken for a

@@ -626,3 +626,54 @@ fn write_batch_commits_all_entries_with_one_fsync_and_survives_reopen() {
     assert_eq!(e.get_order("o9").unwrap(), Some(order));
     assert!(e.memtable_bytes() > 0, "recovered entries sit in memtables");
 }
+
+/// A creation killed before CURRENT was written leaves the lock, empty wal/ and sst/, maybe
+/// the first manifest and CURRENT's temporary file: the next open creates the dir again. A
+/// dir without CURRENT that holds a table, a segment or anything else is refused (it may be
+/// a data dir that lost its CURRENT: `drkit repair`).
+#[test]
+fn an_interrupted_creation_is_created_again_but_a_dir_with_data_is_refused() {
+    let leftovers: [&[&str]; 4] = [
+        &[],
+        &["LOCK", "wal/", "sst/"],
+        &["LOCK", "wal/", "sst/", "MANIFEST-000001"],
+        &["LOCK", "wal/", "sst/", "MANIFEST-000001", "CURRENT.tmp"],
+    ];
+    for shape in leftovers {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        for name in shape {
+            match name.strip_suffix('/') {
+                Some(sub) => std::fs::create_dir(dir.join(sub)).unwrap(),
+                None => std::fs::write(dir.join(name), b"partial").unwrap(),
+            }
+        }
+        let e = Engine::open(&dir, Options::default()).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
+        e.put(b"k", b"v").unwrap();
+        drop(e);
+        let e = Engine::open(&dir, Options::default()).unwrap();
+        assert_eq!(
+            e.get(b"k").unwrap().as_deref(),
+            Some(&b"v"[..]),
+            "{shape:?}"
+        );
+    }
+    let with_data: [&str; 3] = [
+        "sst/sst_0_00000000000000000001.sst",
+        "wal/00000000000000000001.wal",
+        "notes.txt",
+    ];
+    for file in with_data {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        for sub in ["wal", "sst"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        std::fs::write(dir.join("MANIFEST-000001"), b"partial").unwrap();
+        std::fs::write(dir.join(file), b"data").unwrap();
+        let err = Engine::open(&dir, Options::default()).unwrap_err();
+        assert!(matches!(err, Error::NotDataDir { .. }), "{file}: {err}");
+        assert!(!dir.join("CURRENT").exists(), "{file}");
+    }
+}
